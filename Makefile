@@ -1,0 +1,48 @@
+# yoshin: the two Quick start commands are `make demo` and `make test` (see README.md).
+# Both are idempotent: system packages are installed only when missing, the virtual
+# environment is rebuilt only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup system demo test lint format check bench clean
+
+setup: system $(STAMP)
+
+# System packages through apt (PC/SC daemon, the virtual reader driver, pyscard's build
+# dependencies, socat for serial pairs, systemd-analyze for unit checks).
+system:
+	@bash tools/setup-system.sh
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Starts the whole chain on embedded defaults (synthetic data only).
+demo: setup
+	$(BIN)/yoshin-demo
+
+# Lint, format check, types where they pay, then every test. Fails when no test ran.
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy domain
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu packages yoshin needs, only those missing. Idempotent.
+set -euo pipefail
+
+packages=(
+  pcscd              # the PC/SC daemon the card layer talks to
+  vsmartcard-vpcd    # virtual reader driver, for the card emulator (tests and demo only)
+  libpcsclite-dev    # headers pyscard compiles against
+  pkg-config swig gcc python3-dev  # pyscard's build
+  socat              # pseudo-terminal pairs for serial tests
+  systemd            # systemd-analyze verify for the appliance units
+  procps             # pkill/ps used by the demo's clean stop
+)
+if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+  packages+=(python3-venv)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "Installing system packages: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
