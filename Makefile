@@ -30,7 +30,7 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy domain
+	$(BIN)/mypy domain protocol
 	$(BIN)/pytest
 
 lint: setup
