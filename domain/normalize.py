@@ -1,0 +1,43 @@
+"""Normalisation of what people type: NFKC first, so full-width １２３ is 123 everywhere."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+# Hyphen-like characters people and registries use in addresses (丁目-番地-号 written with any of them).
+_DASHES = re.compile("[\u2010-\u2015\u2212\u30fc\uff70-]")
+_ADDRESS_UNITS = re.compile(r"(\d+)(?:丁目|番地|番|号)")
+
+
+def nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def digits(text: str) -> str:
+    """NFKC, spaces removed; the caller checks the result is all ASCII digits."""
+    return _SPACES.sub("", nfkc(text))
+
+
+def free_text(text: str, max_length: int) -> str:
+    """Designated free-text fields: NFKC, runs of white space folded, no control characters."""
+    cleaned = _SPACES.sub(" ", nfkc(text)).strip()
+    if any(unicodedata.category(char) == "Cc" for char in cleaned):
+        raise ValueError("control characters are not allowed")
+    if len(cleaned) > max_length:
+        raise ValueError(f"at most {max_length} characters")
+    return cleaned
+
+
+def name_key(name: str) -> str:
+    """A name for comparison: NFKC, no spaces (registries and cards differ in spacing)."""
+    return _SPACES.sub("", nfkc(name))
+
+
+def address_key(address: str) -> str:
+    """An address for comparison: NFKC, no spaces, 1丁目2番地3号 and 1-2-3 written the same way."""
+    text = _SPACES.sub("", nfkc(address))
+    text = _ADDRESS_UNITS.sub(r"\1-", text)
+    text = _DASHES.sub("-", text)
+    return text.rstrip("-")
