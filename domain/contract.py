@@ -280,7 +280,7 @@ def _dose_ml(value: Any) -> Decimal:
 
 
 def _lot(value: Any) -> str:
-    text = normalize.digits(_str(value)).upper()
+    text = normalize.nfkc(_str(value)).strip().upper()
     if not 1 <= len(text) <= 20 or not text.isascii() or not text.isalnum():
         raise ValueError("must be 1-20 letters and digits (GS1 AI 10)")
     return text
