@@ -1,0 +1,55 @@
+"""Synthetic personas (tools/personas/*.toml): one truth for the card emulator, host registry and demo.
+
+Every value is invented. A persona's card and its registry row agree, so a demo visit resolves.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+PERSONAS_DIR = Path(__file__).resolve().parent / "personas"
+
+
+@dataclass(frozen=True)
+class Persona:
+    id: str
+    label_ja: str
+    label_en: str
+    name: str
+    kana: str
+    address: str
+    birth_date: date
+    sex: str
+    my_number: str
+    municipality_code: str
+    subject_id: str
+    pins: dict[str, str]
+    history: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+    guardian_name: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # never print a (synthetic) My Number or PIN by accident
+        return f"Persona({self.id})"
+
+
+def load_persona(path: Path) -> Persona:
+    data = tomllib.loads(path.read_text("utf-8"))
+    data["history"] = tuple(data.get("history", ()))
+    data["conditions"] = tuple(data.get("conditions", ()))
+    return Persona(**data)
+
+
+def all_personas() -> dict[str, Persona]:
+    personas = (load_persona(path) for path in sorted(PERSONAS_DIR.glob("*.toml")))
+    return {persona.id: persona for persona in personas}
+
+
+def persona(persona_id: str) -> Persona:
+    try:
+        return all_personas()[persona_id]
+    except KeyError:
+        raise KeyError(f"no persona {persona_id!r}; known: {', '.join(sorted(all_personas()))}") from None
