@@ -242,6 +242,7 @@ class Emulator:
         self.removed.clear()
         sock = socket.create_connection((self.host, self.port), timeout=10)
         sock.settimeout(None)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # answer at once, as a card would
         self._socket = sock
         self._thread = threading.Thread(target=self._serve, args=(sock,), daemon=True, name="card-emulator")
         self._thread.start()
