@@ -1,14 +1,229 @@
-"""`yoshin-host`: the municipal host service (mutual-TLS intake, identity, registry, staff, audit)."""
+"""`yoshin-host`: run the municipal host service and administer it (devices, residents, staff, audit)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
 import click
+
+from yoshin.domain.i18n import BilingualError
+from yoshin.host import audit, devices, exports, retention, staff
+from yoshin.host.server import HostServer, HostService
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/host"), show_default=True,
+    help="Where the database, keys and the development CA live.",
+)  # fmt: skip
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _service(data_dir: Path) -> HostService:
+    return HostService.open(data_dir)
+
+
+def _fail(error: BilingualError) -> None:
+    click.echo(str(error.message), err=True)
+    sys.exit(1)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="yoshin")
 def main() -> None:
-    """The municipal host service: mutual-TLS intake, identity resolution, registry, staff, audit."""
+    """The municipal host service (mutual-TLS intake, identity, registry, staff, audit) and its admin commands."""
+
+
+@main.command()
+@data_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (the closed network).")
+@click.option("--port", type=int, default=8443, show_default=True, help="Mutual-TLS API port (0: any free port).")
+@click.option("--enroll-port", type=int, default=8444, show_default=True, help="Enrollment port (0: any free port).")
+def serve(data_dir: Path, host: str, port: int, enroll_port: int) -> None:
+    """Run the host. First run creates a DEVELOPMENT CA and keys in the data directory."""
+    service = _service(data_dir)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with HostServer(service, host, port, enroll_port) as server:
+        kind = "DEVELOPMENT CA" if service.pki.development else "production CA"
+        click.echo(
+            f"yoshin host: https://{host}:{server.port} (mutual TLS), "
+            f"enrollment https://{host}:{server.enroll_port} ({kind})"
+        )
+        stop.wait()
+
+
+@main.group()
+def device() -> None:
+    """Enrollment tokens, device list, revocation."""
+
+
+@device.command("token")
+@data_dir_option
+@click.option("--municipality", required=True, help="自治体コード (6 digits).")
+@click.option("--clinic", required=True, help="医療機関コード (10 digits).")
+@click.option("--by", "issued_by", required=True, help="The municipal admin's staff ID.")
+@click.option("--hours", type=int, default=24, show_default=True)
+def device_token(data_dir: Path, municipality: str, clinic: str, issued_by: str, hours: int) -> None:
+    """Issue a one-time, expiring enrollment token bound to a municipality and a clinic."""
+    service = _service(data_dir)
+    try:
+        token = devices.issue_token(service.db, municipality, clinic, issued_by, _now(), hours)
+    except BilingualError as error:
+        _fail(error)
+    click.echo(json.dumps({"token": token, "ca_fingerprint": service.pki.ca_fingerprint}))
+
+
+@device.command("list")
+@data_dir_option
+@click.option("--municipality")
+def device_list(data_dir: Path, municipality: str | None) -> None:
+    """List enrolled devices as JSON lines."""
+    for row in devices.list_devices(_service(data_dir).db, municipality):
+        click.echo(json.dumps(row, ensure_ascii=False))
+
+
+@device.command("revoke")
+@data_dir_option
+@click.argument("device_id")
+@click.option("--reason", required=True)
+@click.option("--by", "actor", required=True)
+def device_revoke(data_dir: Path, device_id: str, reason: str, actor: str) -> None:
+    """Revoke a lost or stolen device: it is refused (403) from its next request."""
+    try:
+        devices.revoke(_service(data_dir).db, device_id, reason, actor, _now())
+    except BilingualError as error:
+        _fail(error)
+
+
+@main.group()
+def residents() -> None:
+    """The resident registry."""
+
+
+@residents.command("import")
+@data_dir_option
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def residents_import(data_dir: Path, csv_file: Path) -> None:
+    """Load a municipal extract (CSV). Errors are reported per line; a rerun is idempotent."""
+    with csv_file.open(encoding="utf-8", newline="") as handle:
+        report = _service(data_dir).registry.import_csv(handle)
+    for line, reason in report.errors:
+        click.echo(f"line {line}: {reason}", err=True)
+    click.echo(json.dumps({"loaded": report.loaded, "errors": len(report.errors)}))
+
+
+@main.group("staff")
+def staff_group() -> None:
+    """Individual staff accounts."""
+
+
+@staff_group.command("add")
+@data_dir_option
+@click.argument("staff_id")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(staff.ROLES), required=True)
+@click.option("--municipality", required=True)
+def staff_add(data_dir: Path, staff_id: str, name: str, role: str, municipality: str) -> None:
+    """Add a staff member; the password is read from standard input."""
+    password = sys.stdin.readline().rstrip("\n")
+    try:
+        staff.add(_service(data_dir).db, staff_id, name, role, municipality, password, _now())
+    except BilingualError as error:
+        _fail(error)
+
+
+@staff_group.command("deactivate")
+@data_dir_option
+@click.argument("staff_id")
+def staff_deactivate(data_dir: Path, staff_id: str) -> None:
+    """Deactivate on transfer or retirement; open sessions end at once."""
+    try:
+        staff.deactivate(_service(data_dir).db, staff_id, _now())
+    except BilingualError as error:
+        _fail(error)
+
+
+@staff_group.command("export-rights")
+@data_dir_option
+@click.option("--municipality", required=True)
+def staff_export(data_dir: Path, municipality: str) -> None:
+    """The ID list, for reconciliation with the rights table (JSON)."""
+    click.echo(json.dumps(staff.rights_table(_service(data_dir).db, municipality), ensure_ascii=False, indent=2))
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit log."""
+
+
+@audit_group.command("verify")
+@data_dir_option
+def audit_verify(data_dir: Path) -> None:
+    """Detect edited, deleted or reordered lines. Exit 1 when the chain is broken."""
+    problems = audit.verify(_service(data_dir).db)
+    for problem in problems:
+        click.echo(f"line {problem.seq}: {problem.problem}", err=True)
+    click.echo("audit log intact" if not problems else f"{len(problems)} problem(s)")
+    sys.exit(1 if problems else 0)
+
+
+@main.command()
+@data_dir_option
+@click.option("--record-years", type=int, default=5, show_default=True)
+@click.option("--log-years", type=int, default=3, show_default=True)
+@click.option("--provision-years", type=int, default=7, show_default=True)
+def purge(data_dir: Path, record_years: int, log_years: int, provision_years: int) -> None:
+    """Apply retention and write an erasure report."""
+    try:
+        policy = retention.RetentionPolicy(record_years, log_years, provision_years)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    report = retention.purge(_service(data_dir).db, policy, _now(), data_dir / "reports")
+    click.echo(json.dumps(dataclasses.asdict(report)))
+
+
+@main.command()
+@data_dir_option
+@click.argument("kind", type=click.Choice(["csv", "fhir"]))
+@click.option("--municipality", required=True)
+@click.option("--by", "actor", required=True)
+def export(data_dir: Path, kind: str, municipality: str, actor: str) -> None:
+    """Export a municipality's records (never the My Number) as CSV or a FHIR R4 Bundle."""
+    service = _service(data_dir)
+    if kind == "csv":
+        click.echo(exports.export_csv(service.db, municipality, actor, _now()), nl=False)
+    else:
+        click.echo(
+            json.dumps(
+                exports.export_fhir(service.db, municipality, service.catalogue, actor, _now()), ensure_ascii=False
+            )
+        )
+
+
+@main.group()
+def templates() -> None:
+    """The published questionnaire templates and catalogue."""
+
+
+@templates.command("publish")
+@data_dir_option
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path))
+def templates_publish(data_dir: Path, output: Path | None) -> None:
+    """Sign the templates and catalogue with the host's template key (devices verify it)."""
+    text = json.dumps(_service(data_dir).signed_bundle, ensure_ascii=False)
+    if output:
+        output.write_text(text)
+    else:
+        click.echo(text)
 
 
 if __name__ == "__main__":

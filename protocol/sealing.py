@@ -188,9 +188,7 @@ def open_sealed(
     """Verify the signature, then decrypt. Only the host holds `host_private_key`."""
     verify_envelope(envelope, device_public_key)
     try:
-        return _SUITE.decrypt(
-            envelope.ciphertext, host_private_key, info=_DOMAIN + envelope.header.canonical()
-        )
+        return _SUITE.decrypt(envelope.ciphertext, host_private_key, info=_DOMAIN + envelope.header.canonical())
     except (InvalidTag, ValueError):
         raise SealError("envelope does not decrypt", ja="封筒データを復号できません") from None
 

@@ -1,0 +1,237 @@
+"""Identity resolution: who is at the kiosk, answered with a pseudonym and never with the My Number.
+
+Face-read mode (controls 1, 2, 18, 19): the host opens the sealed EFs, checks the hashes (and the J-LIS
+signature when a key is configured), finds the resident by My Number within the device's municipality,
+and cross-checks name, birth date, sex and normalised address. JPKI mode: a signature with the card's
+user-auth key over a host challenge, verified against pinned CAs, linked to a subject on an earlier
+face-read visit or by an admin. Refusals are non-identifying; only an audit line is kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from yoshin.domain import normalize
+from yoshin.domain.age import age_in_years
+from yoshin.domain.catalogue import Catalogue
+from yoshin.domain.eligibility import Subject, due_vaccinations
+from yoshin.host import audit
+from yoshin.host.devices import Device
+from yoshin.host.registry import Registry, Resident
+from yoshin.host.store import Transaction
+from yoshin.smartcard.carddata import hashes_match, parse_basic_info, parse_my_number, verify_face_signature
+from yoshin.smartcard.errors import CardDataError
+from yoshin.smartcard.verify import JpkiVerificationError, RevocationChecker, verify_jpki_auth
+
+CHALLENGE_SECONDS = 120
+NOT_FOUND = {
+    "status": "not_found",
+    "message_ja": "ご本人の確認ができませんでした。受付の職員にお声がけください",
+    "message_en": "We could not confirm who you are. Please speak to the reception staff",
+}
+REFER = {
+    "status": "refer_to_staff",
+    "message_ja": "受付の職員がご案内します。職員にお声がけください",
+    "message_en": "A staff member will help you. Please speak to the reception staff",
+}
+
+
+def _subject_answer(registry: Registry, resident: Resident, today: date, catalogue: Catalogue) -> dict[str, Any]:
+    subject = Subject(resident.birth_date, resident.sex, resident.conditions)
+    due = due_vaccinations(subject, registry.history(resident.id), today, catalogue)
+    age = age_in_years(resident.birth_date, today)
+    return {
+        "status": "ok",
+        "subject": {
+            "subject_id": resident.subject_id,
+            "display_name": resident.name,
+            "birth_date": resident.birth_date.isoformat(),
+            "age": age,
+            "sex": resident.sex,
+            "is_minor": age < 18,
+            "guardian_name": resident.guardian_name,
+            "due": [
+                {
+                    "vaccine_code": item.vaccine_code,
+                    "dose_number": item.dose_number,
+                    "reason_ja": item.reasons[0].text.ja,
+                    "reason_en": item.reasons[0].text.en,
+                }
+                for item in due
+            ],
+        },
+    }
+
+
+def resolve_face(
+    db: sqlite_utils.Database,
+    registry: Registry,
+    device: Device,
+    body: dict[str, Any],
+    now: datetime,
+    today: date,
+    catalogue: Catalogue,
+    jlis_key: rsa.RSAPublicKey | None = None,
+) -> dict[str, Any]:
+    """Answer a face-read identity blob from `device` (only residents of the device's municipality)."""
+
+    def refuse(answer: dict[str, str], outcome: str, target: str = "-") -> dict[str, Any]:
+        with Transaction(db):
+            audit.append(
+                db, now, device.municipality_code, "resident", device.device_id, "identity.face", target, outcome
+            )
+        return dict(answer)
+
+    try:
+        ef1, ef2, ef3 = (
+            base64.b64decode(body[key], validate=True) for key in ("ef_my_number", "ef_basic_info", "ef_signature")
+        )
+        number = parse_my_number(ef1)
+        card = parse_basic_info(ef2)
+        if not hashes_match(ef1, ef2, ef3):
+            return refuse(NOT_FOUND, "refused: card hashes do not match")
+        if jlis_key is not None and not verify_face_signature(ef3, jlis_key):
+            return refuse(NOT_FOUND, "refused: J-LIS signature invalid")
+    except (KeyError, TypeError, ValueError, CardDataError):
+        return refuse(NOT_FOUND, "refused: malformed card data")
+    resident = registry.find(device.municipality_code, number.reveal())
+    if resident is None:
+        return refuse(NOT_FOUND, "refused: not in this municipality's registry")
+    mismatches = [
+        name
+        for name, same in (
+            ("name", normalize.name_key(card.name) == normalize.name_key(resident.name)),
+            ("birth_date", card.birth_date == resident.birth_date),
+            ("sex", card.sex == resident.sex),
+            ("address", normalize.address_key(card.address) == normalize.address_key(resident.address)),
+        )
+        if not same
+    ]
+    if mismatches:  # control 18: never the number alone
+        return refuse(NOT_FOUND, f"refused: mismatch {','.join(mismatches)}", resident.subject_id)
+    if resident.no_auto_answer:  # control 19: DV and support-measure cases go to staff
+        return refuse(REFER, "referred: no automatic answer", resident.subject_id)
+    with Transaction(db):
+        audit.append(
+            db, now, device.municipality_code, "resident", device.device_id, "identity.face", resident.subject_id, "ok"
+        )
+    certificate = body.get("ef_auth_certificate")  # EF 000A needs no PIN: link it for later JPKI-mode visits
+    if isinstance(certificate, str):
+        try:
+            fingerprint = hashlib.sha256(base64.b64decode(certificate, validate=True)).hexdigest()
+        except ValueError:
+            fingerprint = ""
+        if fingerprint:
+            link_jpki(db, fingerprint, device.municipality_code, resident.subject_id, now, device.device_id)
+    return _subject_answer(registry, resident, today, catalogue)
+
+
+def link_jpki(
+    db: sqlite_utils.Database, fingerprint: str, municipality_code: str, subject_id: str, now: datetime, actor: str
+) -> None:
+    with Transaction(db):
+        db["jpki_links"].upsert(
+            {
+                "fingerprint": fingerprint,
+                "municipality_code": municipality_code,
+                "subject_id": subject_id,
+                "linked_at": now.isoformat(),
+            },
+            pk=("fingerprint", "municipality_code"),
+        )
+        audit.append(db, now, municipality_code, actor, actor, "jpki.link", subject_id, "ok")
+
+
+def new_challenge(
+    db: sqlite_utils.Database, device: Device, now: datetime, host_id: str = "yoshin-host"
+) -> dict[str, str]:
+    """A single-use, short-lived challenge bound to the device (mynumber-card.md §10.1)."""
+    challenge_id = str(uuid.uuid4())
+    expires = now + timedelta(seconds=CHALLENGE_SECONDS)
+    message = f"JPKI-AUTH|{host_id}|{device.device_id}|{os.urandom(32).hex()}|{now.isoformat()}".encode()
+    with Transaction(db):
+        db["challenges"].insert(
+            {
+                "challenge_id": challenge_id,
+                "device_id": device.device_id,
+                "challenge": message,
+                "expires_at": expires.isoformat(),
+            }
+        )
+    return {"challenge_id": challenge_id, "challenge": message.hex(), "expires_at": expires.isoformat()}
+
+
+def resolve_jpki(
+    db: sqlite_utils.Database,
+    registry: Registry,
+    device: Device,
+    body: dict[str, Any],
+    now: datetime,
+    today: date,
+    catalogue: Catalogue,
+    anchors: Sequence[x509.Certificate],
+    revocation: RevocationChecker | None = None,
+) -> dict[str, Any]:
+    def refuse(outcome: str) -> dict[str, Any]:
+        with Transaction(db):
+            audit.append(db, now, device.municipality_code, "resident", device.device_id, "identity.jpki", "-", outcome)
+        return dict(NOT_FOUND)
+
+    with Transaction(db):
+        row = db.execute(
+            "SELECT challenge, expires_at, used FROM challenges WHERE challenge_id = ? AND device_id = ?",
+            [str(body.get("challenge_id")), device.device_id],
+        ).fetchone()
+        if row is not None:
+            db.execute("UPDATE challenges SET used = 1 WHERE challenge_id = ?", [str(body.get("challenge_id"))])
+    if row is None or row[2] or row[1] <= now.isoformat():
+        return refuse("refused: unknown, used or expired challenge")
+    try:
+        verified = verify_jpki_auth(
+            base64.b64decode(str(body.get("certificate")), validate=True),
+            base64.b64decode(str(body.get("signature")), validate=True),
+            row[0],
+            anchors,
+            now,
+            revocation,
+        )
+    except (JpkiVerificationError, ValueError) as error:
+        return refuse(f"refused: {getattr(error, 'reason', 'malformed')}")
+    link = db.execute(
+        "SELECT subject_id FROM jpki_links WHERE fingerprint = ? AND municipality_code = ?",
+        [verified.fingerprint, device.municipality_code],
+    ).fetchone()
+    resident = registry.by_subject(device.municipality_code, link[0]) if link else None
+    if resident is None:
+        return refuse("refused: certificate not linked to a subject")
+    if resident.no_auto_answer:
+        with Transaction(db):
+            audit.append(
+                db,
+                now,
+                device.municipality_code,
+                "resident",
+                device.device_id,
+                "identity.jpki",
+                resident.subject_id,
+                "referred",
+            )
+        return dict(REFER)
+    with Transaction(db):
+        audit.append(
+            db, now, device.municipality_code, "resident", device.device_id, "identity.jpki", resident.subject_id,
+            f"ok (revocation {verified.revocation.value})",
+        )  # fmt: skip
+    answer = _subject_answer(registry, resident, today, catalogue)
+    answer["revocation"] = verified.revocation.value
+    return answer

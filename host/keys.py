@@ -1,0 +1,71 @@
+"""The host's own keys, created on first run in the data directory (files 0600).
+
+- sealing key (X25519): opens the envelopes appliances seal to the host (HPKE);
+- template key (Ed25519): signs the published templates and catalogue;
+- registry master key (256 bits): per-municipality keys for the My Number at rest and its HMAC index
+  are derived from it with HKDF, so each municipality's numbers are encrypted under their own key.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+
+@dataclass(frozen=True)
+class HostKeys:
+    sealing: X25519PrivateKey
+    template: Ed25519PrivateKey
+    registry_master: bytes
+
+    @classmethod
+    def load_or_create(cls, directory: Path) -> HostKeys:
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.chmod(0o700)
+        sealing = _private(directory / "sealing.key", X25519PrivateKey.generate)
+        template = _private(directory / "template.key", Ed25519PrivateKey.generate)
+        master_path = directory / "registry-master.key"
+        if not master_path.exists():
+            _write_secret(master_path, os.urandom(32))
+        assert isinstance(sealing, X25519PrivateKey) and isinstance(template, Ed25519PrivateKey)
+        return cls(sealing, template, master_path.read_bytes())
+
+    def municipality_key(self, municipality_code: str, purpose: str) -> bytes:
+        """A 256-bit key for one municipality and one purpose ("encrypt" or "index")."""
+        return HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=b"yoshin-registry-v1",
+            info=f"{purpose}|{municipality_code}".encode(),
+        ).derive(self.registry_master)
+
+
+def public_pem(key: X25519PrivateKey | Ed25519PrivateKey) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def _private(path: Path, generate: object) -> object:
+    if path.exists():
+        return serialization.load_pem_private_key(path.read_bytes(), password=None)
+    key = generate()  # type: ignore[operator]
+    _write_secret(
+        path,
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
+    return key
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)

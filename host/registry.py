@@ -1,0 +1,250 @@
+"""The resident registry: the municipal extract, with the My Number only encrypted (control 10).
+
+Each municipality's numbers are sealed with AES-256-GCM under its own key and found through an
+HMAC-SHA256 index under another (keys derived in `keys.HostKeys`). No export, log or API answer carries
+the number. The CSV import validates check digits and dates, reports errors per line, loads the good
+lines, and is idempotent on rerun.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+
+import sqlite_utils
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from yoshin.domain import normalize
+from yoshin.domain.codes import is_valid_municipality_code, is_valid_my_number
+from yoshin.domain.eligibility import HistoryEntry
+from yoshin.host.keys import HostKeys
+from yoshin.host.store import Transaction
+
+COLUMNS = (
+    "my_number", "atena_number", "kana", "name", "birth_date", "sex", "address", "guardian_name",
+    "municipality_code", "no_auto_answer", "history", "conditions",
+)  # fmt: skip
+OPTIONAL = {"guardian_name", "history", "conditions", "no_auto_answer", "subject_id"}
+SEXES = {
+    "male": "male",
+    "female": "female",
+    "not_applicable": "not_applicable",
+    "1": "male",
+    "2": "female",
+    "9": "not_applicable",
+}
+BATCH = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Resident:
+    id: int
+    municipality_code: str
+    subject_id: str
+    kana: str
+    name: str
+    birth_date: date
+    sex: str
+    address: str
+    guardian_name: str | None
+    no_auto_answer: bool
+    conditions: frozenset[str]
+
+    def __repr__(self) -> str:
+        return f"Resident({self.municipality_code}/{self.subject_id})"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    loaded: int
+    errors: list[tuple[int, str]]  # (line number, reason): the reason never quotes the My Number
+
+
+class Registry:
+    def __init__(self, db: sqlite_utils.Database, keys: HostKeys) -> None:
+        self.db = db
+        self.keys = keys
+        self._index_keys: dict[str, bytes] = {}
+        self._seal_keys: dict[str, AESGCM] = {}
+
+    def index(self, municipality_code: str, my_number: str) -> bytes:
+        key = self._index_keys.get(municipality_code)
+        if key is None:
+            key = self._index_keys[municipality_code] = self.keys.municipality_key(municipality_code, "index")
+        return hmac.new(key, my_number.encode(), hashlib.sha256).digest()
+
+    def _sealer(self, municipality_code: str) -> AESGCM:
+        sealer = self._seal_keys.get(municipality_code)
+        if sealer is None:
+            key = self.keys.municipality_key(municipality_code, "encrypt")
+            sealer = self._seal_keys[municipality_code] = AESGCM(key)
+        return sealer
+
+    def seal_number(self, municipality_code: str, atena: str, my_number: str) -> bytes:
+        nonce = os.urandom(12)
+        aad = f"{municipality_code}|{atena}".encode()
+        return nonce + self._sealer(municipality_code).encrypt(nonce, my_number.encode(), aad)
+
+    def subject_id_for(self, municipality_code: str, my_number: str) -> str:
+        """A stable pseudonymous 予防接種対象者番号 derived from the index (not reversible)."""
+        return "S" + self.index(municipality_code, my_number).hex()[:15].upper()
+
+    def find(self, municipality_code: str, my_number: str) -> Resident | None:
+        row = self.db.execute(
+            "SELECT * FROM residents WHERE municipality_code = ? AND my_number_index = ?",
+            [municipality_code, self.index(municipality_code, my_number)],
+        ).fetchone()
+        return _resident(self.db, row) if row else None
+
+    def by_subject(self, municipality_code: str, subject_id: str) -> Resident | None:
+        row = self.db.execute(
+            "SELECT * FROM residents WHERE municipality_code = ? AND subject_id = ?", [municipality_code, subject_id]
+        ).fetchone()
+        return _resident(self.db, row) if row else None
+
+    def history(self, resident_id: int) -> list[HistoryEntry]:
+        rows = self.db.execute(
+            "SELECT vaccine_code, dose_number, date FROM history WHERE resident_id = ? ORDER BY date", [resident_id]
+        )
+        history = [HistoryEntry(code, dose, date.fromisoformat(when)) for code, dose, when in rows]
+        recorded = self.db.execute(
+            "SELECT body FROM inbox WHERE kind = 'vaccination_record' AND subject_id = "
+            "(SELECT subject_id FROM residents WHERE id = ?) AND municipality_code = "
+            "(SELECT municipality_code FROM residents WHERE id = ?)",
+            [resident_id, resident_id],
+        )
+        for (body,) in recorded:
+            record = json.loads(body)
+            history.append(
+                HistoryEntry(
+                    record["vaccine_code"], record["dose_number"], date.fromisoformat(record["vaccination_date"])
+                )
+            )
+        return sorted(set(history), key=lambda entry: entry.date)
+
+    def import_csv(self, text: str | Iterable[str]) -> ImportReport:
+        """Load a municipal extract. Good lines are upserted in batches; bad lines are reported."""
+        lines = io.StringIO(text) if isinstance(text, str) else text
+        reader = csv.DictReader(lines)
+        missing = [name for name in COLUMNS if name not in (reader.fieldnames or []) and name not in OPTIONAL]
+        if missing:
+            return ImportReport(0, [(1, f"missing columns: {', '.join(missing)}")])
+        errors: list[tuple[int, str]] = []
+        loaded = 0
+        for batch in _batches(_parse_lines(reader, errors), BATCH):
+            with Transaction(self.db):
+                for row, history in batch:
+                    self._upsert(row, history)
+                    loaded += 1
+        return ImportReport(loaded, errors)
+
+    def _upsert(self, row: dict[str, object], history: list[tuple[str, int, str]]) -> None:
+        code, number = str(row["municipality_code"]), str(row.pop("my_number"))
+        row["my_number_index"] = self.index(code, number)
+        row["my_number_sealed"] = self.seal_number(code, str(row["atena_number"]), number)
+        row["subject_id"] = row.get("subject_id") or self.subject_id_for(code, number)
+        columns = ", ".join(row)
+        placeholders = ", ".join("?" for _ in row)
+        updates = ", ".join(f"{name} = excluded.{name}" for name in row if name not in ("municipality_code",))
+        cursor = self.db.execute(
+            f"INSERT INTO residents ({columns}) VALUES ({placeholders}) "  # noqa: S608 (fixed column names)
+            f"ON CONFLICT (municipality_code, my_number_index) DO UPDATE SET {updates} RETURNING id",
+            list(row.values()),
+        )
+        resident_id = cursor.fetchone()[0]
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO history (resident_id, vaccine_code, dose_number, date) VALUES (?, ?, ?, ?)",
+            [(resident_id, *entry) for entry in history],
+        )
+
+
+def _parse_lines(
+    reader: csv.DictReader[str], errors: list[tuple[int, str]]
+) -> Iterator[tuple[dict[str, object], list[tuple[str, int, str]]]]:
+    for line_number, raw in enumerate(reader, start=2):
+        try:
+            yield _parse_line(raw)
+        except ValueError as error:
+            errors.append((line_number, str(error)))
+
+
+def _parse_line(raw: dict[str, str]) -> tuple[dict[str, object], list[tuple[str, int, str]]]:
+    number = normalize.digits(raw.get("my_number") or "")
+    if not is_valid_my_number(number):
+        raise ValueError("my_number: not 12 digits with a valid check digit")
+    code = normalize.digits(raw.get("municipality_code") or "")
+    if not is_valid_municipality_code(code):
+        raise ValueError("municipality_code: not a valid 6-digit code")
+    try:
+        birth = date.fromisoformat(normalize.digits(raw.get("birth_date") or ""))
+    except ValueError:
+        raise ValueError("birth_date: not a real date") from None
+    sex = SEXES.get((raw.get("sex") or "").strip())
+    if sex is None:
+        raise ValueError("sex: male, female, not_applicable (or 1, 2, 9)")
+    name, kana, address = (normalize.nfkc(raw.get(key) or "").strip() for key in ("name", "kana", "address"))
+    atena = normalize.digits(raw.get("atena_number") or "")
+    if not (name and kana and address and atena):
+        raise ValueError("name, kana, address and atena_number are required")
+    history = []
+    for item in filter(None, (raw.get("history") or "").split(";")):
+        try:
+            vaccine, dose, when = item.split(":")
+            history.append((vaccine.strip(), int(dose), date.fromisoformat(when.strip()).isoformat()))
+        except ValueError:
+            raise ValueError("history: entries are vaccine:dose:YYYY-MM-DD separated by ;") from None
+    flag = (raw.get("no_auto_answer") or "0").strip().lower()
+    if flag not in ("0", "1", "true", "false", ""):
+        raise ValueError("no_auto_answer: 0 or 1")
+    row: dict[str, object] = {
+        "my_number": number,
+        "municipality_code": code,
+        "atena_number": atena,
+        "kana": kana,
+        "name": name,
+        "birth_date": birth.isoformat(),
+        "sex": sex,
+        "address": address,
+        "guardian_name": normalize.nfkc(raw.get("guardian_name") or "").strip() or None,
+        "no_auto_answer": int(flag in ("1", "true")),
+        "conditions": ";".join(sorted(filter(None, (raw.get("conditions") or "").split(";")))),
+    }
+    if raw.get("subject_id"):
+        row["subject_id"] = raw["subject_id"].strip()
+    return row, history
+
+
+def _batches(items: Iterable[tuple[dict[str, object], list[tuple[str, int, str]]]], size: int) -> Iterator[list]:  # type: ignore[type-arg]
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _resident(db: sqlite_utils.Database, row: tuple[object, ...]) -> Resident:
+    columns = [description[0] for description in db.execute("SELECT * FROM residents LIMIT 0").description]
+    data = dict(zip(columns, row, strict=True))
+    return Resident(
+        id=int(data["id"]),  # type: ignore[arg-type]
+        municipality_code=str(data["municipality_code"]),
+        subject_id=str(data["subject_id"]),
+        kana=str(data["kana"]),
+        name=str(data["name"]),
+        birth_date=date.fromisoformat(str(data["birth_date"])),
+        sex=str(data["sex"]),
+        address=str(data["address"]),
+        guardian_name=data["guardian_name"] and str(data["guardian_name"]),  # type: ignore[arg-type]
+        no_auto_answer=bool(data["no_auto_answer"]),
+        conditions=frozenset(filter(None, str(data["conditions"]).split(";"))),
+    )

@@ -1,0 +1,405 @@
+"""The host's HTTPS service (aiohttp): a mutual-TLS main listener and a token-only enrollment listener.
+
+aiohttp is used because it hands the application the TLS peer certificate, which is how the host knows
+which device made each request (docs/dependencies.md). There is no plaintext port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import ssl
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from yoshin.domain.bundle import build_bundle, sign_bundle
+from yoshin.domain.catalogue import Catalogue, default_catalogue
+from yoshin.host import devices, identity, intake, staff, store
+from yoshin.host.keys import HostKeys, public_pem
+from yoshin.host.pki import EnrollmentError, HostPki
+from yoshin.host.registry import Registry
+from yoshin.protocol import api
+from yoshin.protocol.sealing import SealedEnvelope, SealError
+from yoshin.smartcard.verify import RevocationChecker
+
+log = logging.getLogger("yoshin.host")
+JST = timezone(timedelta(hours=9))
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+DEVICE = web.RequestKey("device", devices.Device)
+
+
+@dataclass
+class HostService:
+    """Everything a request handler needs; usable as a library without the HTTP layer."""
+
+    data_dir: Path
+    db: sqlite_utils.Database
+    pki: HostPki
+    keys: HostKeys
+    registry: Registry
+    catalogue: Catalogue
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    jlis_key: rsa.RSAPublicKey | None = None
+    jpki_anchors: list[x509.Certificate] = field(default_factory=list)
+    revocation: RevocationChecker | None = None
+    signed_bundle: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, data_dir: Path, clock: Callable[[], datetime] | None = None) -> HostService:
+        """Embedded defaults: a development CA and keys are created in `data_dir` on first run."""
+        db = store.connect(data_dir / "host.db")
+        keys = HostKeys.load_or_create(data_dir / "keys")
+        pki = HostPki.load_or_create_development(data_dir / "pki")
+        service = cls(data_dir, db, pki, keys, Registry(db, keys), default_catalogue())
+        if clock is not None:
+            service.clock = clock
+        service.signed_bundle = sign_bundle(build_bundle(service.clock()), keys.template)
+        return service
+
+    def today(self) -> date:
+        return self.clock().astimezone(JST).date()
+
+
+def _error(status: int, code: str, ja: str, en: str) -> web.Response:
+    return web.json_response(api.error_body(code, ja, en), status=status)
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json(loads=json.loads)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(
+            text=json.dumps(api.error_body("malformed_json", "JSONの形式が正しくありません", "the body is not JSON")),
+            content_type="application/json",
+        ) from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(
+            text=json.dumps(api.error_body("wrong_schema", "形式が正しくありません", "the body must be a JSON object")),
+            content_type="application/json",
+        )
+    return body
+
+
+def _schema_error(en: str) -> web.Response:
+    return _error(400, "wrong_schema", "要求の形式が正しくありません", en)
+
+
+def _device_from_certificate(service: HostService, request: web.Request) -> devices.Device | web.Response:
+    ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+    if not der:
+        return _error(403, "no_certificate", "端末証明書がありません", "a device certificate is required")
+    certificate = x509.load_der_x509_certificate(der)
+    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    device_id = str(names[0].value) if names else ""
+    device = devices.get(service.db, device_id)
+    if device is None:
+        log.warning("refused %s: unknown device", device_id)
+        return _error(403, "unknown_device", "登録されていない端末です", "this device is not enrolled")
+    if device.status != "active":
+        log.warning("refused %s: device %s", device_id, device.status)
+        return _error(403, "device_revoked", "この端末は失効しています", f"this device has been {device.status}")
+    if format(certificate.serial_number, "x") != device.certificate_serial:
+        log.warning("refused %s: superseded certificate", device_id)
+        return _error(403, "certificate_superseded", "古い端末証明書です", "this certificate has been replaced")
+    return device
+
+
+def main_app(service: HostService) -> web.Application:
+    """The mutual-TLS API. Every handler receives the device its certificate names."""
+
+    @web.middleware
+    async def identify(request: web.Request, handler: Handler) -> web.StreamResponse:
+        device = _device_from_certificate(service, request)
+        if isinstance(device, web.Response):
+            return device
+        request[DEVICE] = device
+        return await handler(request)
+
+    app = web.Application(middlewares=[identify], client_max_size=api.MAX_BODY)
+
+    async def health(request: web.Request) -> web.Response:
+        device: devices.Device = request[DEVICE]
+        return web.json_response(
+            {"status": "ok", "device_id": device.device_id, "certificate_not_after": device.certificate_not_after}
+        )
+
+    async def records(request: web.Request) -> web.Response:
+        body = await _json(request)
+        envelopes = body.get("envelopes")
+        if set(body) != {"envelopes"} or not isinstance(envelopes, list) or not 0 < len(envelopes) <= api.MAX_BATCH:
+            return _schema_error(f"the body is {{'envelopes': [1..{api.MAX_BATCH} sealed envelopes]}}")
+        results = await asyncio.to_thread(
+            intake.accept_batch, service.db, request[DEVICE], envelopes, service.keys.sealing, service.clock()
+        )
+        return web.json_response({"results": [result.to_json() for result in results]})
+
+    async def resolve_identity(request: web.Request) -> web.Response:
+        body = await _json(request)
+        device: devices.Device = request[DEVICE]
+        try:
+            envelope = SealedEnvelope.from_json(body.get("envelope"))
+            if envelope.header.kind != "identity":
+                return _schema_error("the envelope must be of kind identity")
+            payload = intake.open_payload(envelope, device, service.keys.sealing)
+        except (SealError, ValueError) as error:
+            return _schema_error(str(getattr(error, "message", error)))
+        answer = await asyncio.to_thread(
+            identity.resolve_face,
+            service.db,
+            service.registry,
+            device,
+            payload["body"],
+            service.clock(),
+            service.today(),
+            service.catalogue,
+            service.jlis_key,
+        )
+        return web.json_response(answer)
+
+    async def jpki_challenge(request: web.Request) -> web.Response:
+        return web.json_response(identity.new_challenge(service.db, request[DEVICE], service.clock()))
+
+    async def jpki_identity(request: web.Request) -> web.Response:
+        body = await _json(request)
+        answer = await asyncio.to_thread(
+            identity.resolve_jpki,
+            service.db,
+            service.registry,
+            request[DEVICE],
+            body,
+            service.clock(),
+            service.today(),
+            service.catalogue,
+            service.jpki_anchors,
+            service.revocation,
+        )
+        return web.json_response(answer)
+
+    async def templates(request: web.Request) -> web.Response:
+        return web.json_response({"bundle": service.signed_bundle})
+
+    async def reenroll(request: web.Request) -> web.Response:
+        body = await _json(request)
+        if not isinstance(body.get("csr"), str):
+            return _schema_error("the body is {'csr': PEM}")
+        device: devices.Device = request[DEVICE]
+        try:
+            certificate = devices.renew(service.db, service.pki, device, body["csr"], service.clock())
+        except EnrollmentError as error:
+            return _error(400, "enrollment_refused", error.message.ja, error.message.en)
+        return web.json_response(_enrollment_answer(service, device.device_id, certificate, device))
+
+    async def erasure(request: web.Request) -> web.Response:
+        body = await _json(request)
+        device: devices.Device = request[DEVICE]
+        try:
+            envelope = SealedEnvelope.from_json(body.get("envelope"))
+            if envelope.header.kind != "erasure_certificate":
+                return _schema_error("the envelope must be of kind erasure_certificate")
+            payload = intake.open_payload(envelope, device, service.keys.sealing)
+        except (SealError, ValueError) as error:
+            return _schema_error(str(getattr(error, "message", error)))
+        now = service.clock()
+        with store.Transaction(service.db):
+            service.db["erasures"].insert(
+                {
+                    "municipality_code": device.municipality_code,
+                    "kind": "device_decommission",
+                    "device_id": device.device_id,
+                    "recorded_at": now.isoformat(),
+                    "detail": json.dumps(payload["body"], ensure_ascii=False, sort_keys=True),
+                }
+            )
+        devices.revoke(
+            service.db,
+            device.device_id,
+            "decommissioned with erasure certificate",
+            device.device_id,
+            now,
+            "decommissioned",
+        )
+        return web.json_response({"status": "recorded"})
+
+    async def staff_login(request: web.Request) -> web.Response:
+        body = await _json(request)
+        device: devices.Device = request[DEVICE]
+        if not isinstance(body.get("staff_id"), str) or not isinstance(body.get("password"), str):
+            return _schema_error("the body is {'staff_id', 'password'}")
+        try:
+            session = await asyncio.to_thread(
+                staff.login,
+                service.db,
+                body["staff_id"],
+                body["password"],
+                device.device_id,
+                device.municipality_code,
+                service.clock(),
+            )
+        except staff.StaffError as error:
+            return _error(401, "login_refused", error.message.ja, error.message.en)
+        return web.json_response(
+            {
+                "token": session.token,
+                "staff_id": session.staff_id,
+                "name": session.name,
+                "role": session.role,
+                "expires_at": session.expires_at.isoformat(),
+            }
+        )
+
+    async def staff_logout(request: web.Request) -> web.Response:
+        body = await _json(request)
+        staff.logout(service.db, str(body.get("token", "")), service.clock())
+        return web.json_response({"status": "ok"})
+
+    app.router.add_get(api.HEALTH, health)
+    app.router.add_post(api.RECORDS, records)
+    app.router.add_post(api.IDENTITY, resolve_identity)
+    app.router.add_post(api.JPKI_CHALLENGE, jpki_challenge)
+    app.router.add_post(api.JPKI_IDENTITY, jpki_identity)
+    app.router.add_get(api.TEMPLATES, templates)
+    app.router.add_post(api.REENROLL, reenroll)
+    app.router.add_post(api.ERASURE, erasure)
+    app.router.add_post(api.STAFF_LOGIN, staff_login)
+    app.router.add_post(api.STAFF_LOGOUT, staff_logout)
+    return app
+
+
+def enrollment_app(service: HostService) -> web.Application:
+    """Server-authenticated TLS only: the CA certificates, and enrollment with a one-time token."""
+    app = web.Application(client_max_size=64 * 1024)
+
+    async def cacerts(request: web.Request) -> web.Response:
+        return web.Response(text=service.pki.ca_pem, content_type="application/pem-certificate-chain")
+
+    async def enroll(request: web.Request) -> web.Response:
+        body = await _json(request)
+        fields = ("token", "csr", "signing_public_key", "serial")
+        if set(body) != set(fields) or not all(isinstance(body[name], str) for name in fields):
+            return _schema_error(f"the body has exactly {', '.join(fields)} (text)")
+        try:
+            device_id, certificate, _, _ = devices.enroll(
+                service.db,
+                service.pki,
+                body["token"],
+                body["csr"],
+                body["signing_public_key"],
+                body["serial"],
+                service.clock(),
+            )
+        except EnrollmentError as error:
+            log.warning("enrollment refused: %s", error.reason)
+            return _error(403, "enrollment_refused", error.message.ja, error.message.en)
+        device = devices.get(service.db, device_id)
+        assert device is not None
+        return web.json_response(_enrollment_answer(service, device_id, certificate, device))
+
+    app.router.add_get(api.CACERTS, cacerts)
+    app.router.add_post(api.ENROLL, enroll)
+    return app
+
+
+def _enrollment_answer(
+    service: HostService, device_id: str, certificate: str, device: devices.Device
+) -> dict[str, Any]:
+    return {
+        "device_id": device_id,
+        "certificate": certificate,
+        "ca_chain": [service.pki.ca_pem],
+        "host_sealing_public_key": public_pem(service.keys.sealing),
+        "template_signing_public_key": public_pem(service.keys.template),
+        "municipality_code": device.municipality_code,
+        "clinic_code": device.clinic_code,
+    }
+
+
+class HostServer:
+    """Runs both listeners on their own event loop in a thread (tests, the demo, `yoshin-host serve`)."""
+
+    def __init__(self, service: HostService, host: str = "127.0.0.1", port: int = 0, enroll_port: int = 0) -> None:
+        self.service = service
+        self.host = host
+        self.requested = (port, enroll_port)
+        self.port = 0
+        self.enroll_port = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runners: list[web.AppRunner] = []
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+
+    def start(self) -> HostServer:
+        self._thread = threading.Thread(target=self._run, name="yoshin-host", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout=30):
+            raise RuntimeError("the host did not start within 30 s")
+        if self._failure is not None:
+            raise self._failure
+        (self.service.data_dir / "serve.json").write_text(
+            json.dumps({"host": self.host, "port": self.port, "enroll_port": self.enroll_port})
+        )
+        return self
+
+    def _run(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        try:
+            self._loop.run_until_complete(self._start_sites())
+        except BaseException as error:  # reported to start()
+            self._failure = error
+            self._ready.set()
+            return
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(self._stop_sites())
+        self._loop.close()
+
+    async def _start_sites(self) -> None:
+        for app, context, port in (
+            (main_app(self.service), self.service.pki.mutual_tls_context(), self.requested[0]),
+            (enrollment_app(self.service), self.service.pki.enrollment_context(), self.requested[1]),
+        ):
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, self.host, port, ssl_context=context)
+            await site.start()
+            self._runners.append(runner)
+        self.port, self.enroll_port = (runner.addresses[0][1] for runner in self._runners)
+
+    async def _stop_sites(self) -> None:
+        for runner in self._runners:
+            await runner.cleanup()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=30)
+        self._loop = None
+
+    def __enter__(self) -> HostServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def client_context(ca_pem: str, certificate: Path | None = None, key: Path | None = None) -> ssl.SSLContext:
+    """A client context pinned to the host CA, strict like Python 3.13, optionally with a device certificate."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.verify_flags |= ssl.VERIFY_X509_STRICT
+    context.load_verify_locations(cadata=ca_pem)
+    if certificate is not None:
+        context.load_cert_chain(certificate, key)
+    return context

@@ -1,0 +1,155 @@
+"""Staff accounts (controls 12-15): individual IDs only, scrypt-hashed passwords, roles, lockout,
+no two simultaneous sessions for one ID, deactivation on transfer, and a rights-table export.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlite_utils
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from yoshin.domain.i18n import Bilingual, BilingualError
+from yoshin.host import audit
+from yoshin.host.store import Transaction
+
+ROLES = ("doctor", "nurse", "clerk", "technician", "municipal_admin", "auditor")
+MAX_FAILURES = 5
+SESSION_MINUTES = 30
+MIN_PASSWORD = 10
+
+
+class StaffError(BilingualError):
+    def __init__(self, ja: str, en: str) -> None:
+        super().__init__(Bilingual(ja=ja, en=en))
+        self.reason = en
+
+
+def _bad_login() -> StaffError:  # one message for an unknown ID and a wrong password
+    return StaffError("職員IDまたはパスワードが違います", "wrong staff ID or password")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    token: str
+    staff_id: str
+    name: str
+    role: str
+    municipality_code: str
+    expires_at: datetime
+
+
+def _hash(password: str, salt: bytes) -> bytes:
+    return Scrypt(salt=salt, length=32, n=2**14, r=8, p=1).derive(password.encode())
+
+
+def add(
+    db: sqlite_utils.Database, staff_id: str, name: str, role: str, municipality_code: str, password: str, now: datetime
+) -> None:
+    if role not in ROLES:
+        raise StaffError("不明な役割です", f"role must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise StaffError(
+            f"パスワードは{MIN_PASSWORD}文字以上にしてください", f"passwords need {MIN_PASSWORD}+ characters"
+        )
+    salt = os.urandom(16)
+    with Transaction(db):
+        if db["staff"].count_where("staff_id = ?", [staff_id]):
+            raise StaffError("その職員IDは既に使われています", "that staff ID exists (IDs are never shared or reused)")
+        db["staff"].insert(
+            {
+                "staff_id": staff_id,
+                "municipality_code": municipality_code,
+                "name": name,
+                "role": role,
+                "password_hash": _hash(password, salt),
+                "salt": salt,
+                "created_at": now.isoformat(),
+            }
+        )
+        audit.append(db, now, municipality_code, "admin", "cli", "staff.add", staff_id, f"role={role}")
+
+
+def login(
+    db: sqlite_utils.Database, staff_id: str, password: str, device_id: str, municipality_code: str, now: datetime
+) -> Session:
+    row = db.execute(
+        "SELECT name, role, municipality_code, password_hash, salt, failed_attempts, locked, active "
+        "FROM staff WHERE staff_id = ?",
+        [staff_id],
+    ).fetchone()
+    if row is None or row[2] != municipality_code:
+        with Transaction(db):
+            audit.append(db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "refused: unknown")
+        raise _bad_login()
+    name, role, _, stored, salt, failures, locked, active = row
+    if not active:
+        raise StaffError("このIDは無効化されています", "this staff ID has been deactivated")
+    if locked:
+        raise StaffError(
+            "ログイン失敗が続いたためロックされています。管理者に連絡してください", "locked after repeated failures"
+        )
+    with Transaction(db):
+        if not hmac.compare_digest(_hash(password, salt), stored):
+            failures += 1
+            db.execute(
+                "UPDATE staff SET failed_attempts = ?, locked = ? WHERE staff_id = ?",
+                [failures, int(failures >= MAX_FAILURES), staff_id],
+            )
+            audit.append(db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "refused: password")
+            error = _bad_login()
+        else:
+            db.execute("DELETE FROM staff_sessions WHERE staff_id = ? AND expires_at <= ?", [staff_id, now.isoformat()])
+            if db["staff_sessions"].count_where("staff_id = ?", [staff_id]):
+                audit.append(
+                    db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "refused: in use"
+                )
+                error = StaffError("このIDは他の端末でログイン中です", "this staff ID is already logged in elsewhere")
+            else:
+                token = secrets.token_urlsafe(32)
+                expires = now + timedelta(minutes=SESSION_MINUTES)
+                db.execute("UPDATE staff SET failed_attempts = 0 WHERE staff_id = ?", [staff_id])
+                db["staff_sessions"].insert(
+                    {
+                        "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+                        "staff_id": staff_id,
+                        "device_id": device_id,
+                        "started_at": now.isoformat(),
+                        "expires_at": expires.isoformat(),
+                    }
+                )
+                audit.append(db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "ok")
+                return Session(token, staff_id, name, role, municipality_code, expires)
+    raise error
+
+
+def logout(db: sqlite_utils.Database, token: str, now: datetime) -> None:
+    with Transaction(db):
+        db.execute("DELETE FROM staff_sessions WHERE token_hash = ?", [hashlib.sha256(token.encode()).hexdigest()])
+
+
+def deactivate(db: sqlite_utils.Database, staff_id: str, now: datetime) -> None:
+    with Transaction(db):
+        row = db.execute("SELECT municipality_code FROM staff WHERE staff_id = ?", [staff_id]).fetchone()
+        if row is None:
+            raise StaffError("その職員IDはありません", "no such staff ID")
+        db.execute("UPDATE staff SET active = 0, deactivated_at = ? WHERE staff_id = ?", [now.isoformat(), staff_id])
+        db.execute("DELETE FROM staff_sessions WHERE staff_id = ?", [staff_id])
+        audit.append(db, now, row[0], "admin", "cli", "staff.deactivate", staff_id, "ok")
+
+
+def rights_table(db: sqlite_utils.Database, municipality_code: str) -> list[dict[str, object]]:
+    """The ID list to reconcile with the paper rights table (control 15)."""
+    return [
+        dict(zip(("staff_id", "name", "role", "active", "locked", "created_at", "deactivated_at"), row, strict=True))
+        for row in db.execute(
+            "SELECT staff_id, name, role, active, locked, created_at, deactivated_at FROM staff "
+            "WHERE municipality_code = ? ORDER BY staff_id",
+            [municipality_code],
+        )
+    ]

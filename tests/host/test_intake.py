@@ -1,0 +1,188 @@
+"""Record intake: idempotent, per-record results, nothing partial, strict, per municipality."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from yoshin.device.hostclient import HostAddress, HostClient, enroll, fetch_ca
+from yoshin.device.keystore import FileKeyStore
+from yoshin.domain import examples
+from yoshin.host import devices, store
+from yoshin.host.server import HostServer, HostService
+from yoshin.protocol import api
+from yoshin.protocol.sealing import new_record_id
+
+from .conftest import Device
+
+
+def _records(n: int) -> list[dict]:
+    q = new_record_id()
+    out = [examples.questionnaire_response(q)]
+    out += [examples.vaccination_record(new_record_id(), q) for _ in range(n - 1)]
+    return out
+
+
+def _send(device: Device, bodies: list[dict]) -> list[dict]:
+    kinds = ["questionnaire_response"] + ["vaccination_record"] * (len(bodies) - 1)
+    envelopes = [device.seal(kind, body, body["record_id"]).to_json() for kind, body in zip(kinds, bodies, strict=True)]
+    return device.client.call("POST", api.RECORDS, {"envelopes": envelopes})["results"]
+
+
+def _inbox(host: HostServer) -> int:
+    return host.service.db.execute("SELECT count(*) FROM inbox").fetchone()[0]
+
+
+def test_accepted_then_duplicate(make_device, host: HostServer) -> None:
+    device = make_device()
+    bodies = _records(3)
+    assert [r["status"] for r in _send(device, bodies)] == ["accepted"] * 3
+    assert [r["status"] for r in _send(device, bodies)] == ["duplicate"] * 3
+    assert _inbox(host) == 3
+
+
+def test_one_bad_record_never_blocks_the_rest(make_device, host: HostServer) -> None:
+    device = make_device()
+    bodies = _records(3)
+    bodies[1] = {**bodies[1], "lot_number": "BAD LOT!"}
+    results = _send(device, bodies)
+    assert [r["status"] for r in results] == ["accepted", "rejected", "accepted"]
+    assert "lot_number" in results[1]["reason"]
+    assert _inbox(host) == 2
+
+
+def test_unknown_fields_and_other_municipalities_are_rejected(make_device, host: HostServer) -> None:
+    device = make_device()
+    q = new_record_id()
+    extra = {**examples.questionnaire_response(q), "my_number": "402135790860"}
+    other = examples.questionnaire_response(new_record_id(), municipality_code="141003")
+    results = _send(device, [extra]) + _send(device, [other])
+    assert [r["status"] for r in results] == ["rejected", "rejected"]
+    assert "my_number" in results[0]["reason"] and "own municipality" in results[1]["reason"]
+    assert _inbox(host) == 0
+
+
+def test_a_tampered_envelope_is_rejected_alone(make_device, host: HostServer) -> None:
+    device = make_device()
+    bodies = _records(2)
+    envelopes = [
+        device.seal(k, b, b["record_id"]).to_json()
+        for k, b in zip(["questionnaire_response", "vaccination_record"], bodies, strict=True)
+    ]
+    ciphertext = bytearray(base64.b64decode(envelopes[0]["ciphertext"]))
+    ciphertext[50] ^= 1
+    envelopes[0]["ciphertext"] = base64.b64encode(bytes(ciphertext)).decode()
+    results = device.client.call("POST", api.RECORDS, {"envelopes": envelopes})["results"]
+    assert [r["status"] for r in results] == ["rejected", "accepted"]
+    assert "signature" in results[0]["reason"]
+
+
+def test_a_device_cannot_send_under_another_devices_name(make_device, host: HostServer) -> None:
+    first, second = make_device(serial="K1"), make_device(serial="K2")
+    body = examples.questionnaire_response(new_record_id())
+    envelope = first.seal("questionnaire_response", body, body["record_id"]).to_json()
+    results = second.client.call("POST", api.RECORDS, {"envelopes": [envelope]})["results"]
+    assert results[0]["status"] == "rejected"
+
+
+def _raw_post(host: HostServer, device: Device, body: bytes) -> tuple[int, dict]:
+    connection = http.client.HTTPSConnection("127.0.0.1", host.port, context=device.client.context(), timeout=10)
+    connection.request("POST", api.RECORDS, body=body, headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    status, raw = response.status, response.read()
+    connection.close()
+    return status, json.loads(raw) if raw.startswith(b"{") else {}
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"{not json", 400),
+        (b"[1, 2]", 400),
+        (b'{"envelopes": []}', 400),
+        (b'{"envelopes": "x"}', 400),
+        (b'{"envelopes": [], "more": 1}', 400),
+        (b'{"envelopes": [' + b'{"a":1},' * 300 + b'{"a":1}]}', 400),
+        (b'{"envelopes": ["' + b"x" * (api.MAX_BODY + 10) + b'"]}', 413),
+    ],
+)
+def test_bad_bodies_get_a_clear_4xx_and_nothing_is_stored(
+    make_device, host: HostServer, body: bytes, status: int
+) -> None:
+    device = make_device()
+    got, answer = _raw_post(host, device, body)
+    assert got == status
+    if status == 400:
+        assert answer["message_en"] and answer["message_ja"]
+    assert _inbox(host) == 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=10), c, max_size=4),
+        max_leaves=20,
+    )
+)
+def test_fuzzed_envelopes_are_answered_per_record(make_device, host: HostServer, junk: object) -> None:
+    device = getattr(test_fuzzed_envelopes_are_answered_per_record, "device", None) or make_device(serial="FUZZ")
+    test_fuzzed_envelopes_are_answered_per_record.device = device  # type: ignore[attr-defined]
+    status, answer = _raw_post(host, device, json.dumps({"envelopes": [junk]}).encode())
+    assert status == 200 and answer["results"][0]["status"] == "rejected"
+    assert _inbox(host) == 0
+
+
+def test_sigkill_mid_batch_then_retry_lands_exactly_once(tmp_path: Path) -> None:
+    data = tmp_path / "host"
+    script = Path(sys.executable).parent / "yoshin-host"
+
+    def start(kill_after: int) -> tuple[subprocess.Popen[bytes], dict]:
+        env = {**os.environ, "YOSHIN_TEST_KILL_AFTER_RECORDS": str(kill_after)}
+        (data / "serve.json").unlink(missing_ok=True)
+        process = subprocess.Popen(
+            [script, "serve", "--data-dir", str(data), "--port", "0", "--enroll-port", "0"],
+            env=env,
+            stdout=subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        process.stdout.readline()  # the "listening" line: written once both sites are up
+        return process, json.loads((data / "serve.json").read_text())
+
+    process, ports = start(kill_after=4)
+    service = HostService.open(data)
+    token = devices.issue_token(service.db, "141305", "1410000001", "admin01", service.clock())
+    address = HostAddress("127.0.0.1", ports["port"], ports["enroll_port"])
+    keystore = FileKeyStore(tmp_path / "device")
+    answer = enroll(
+        address, fetch_ca(address, service.pki.ca_fingerprint), keystore, token, "141305", "1410000001", "K1"
+    )
+    device = Device(keystore, HostClient(keystore, address), answer["device_id"])
+    bodies = _records(10)
+    with pytest.raises(Exception, match="offline"):
+        _send(device, bodies)
+    assert process.wait(timeout=30) == -signal.SIGKILL
+    db = store.connect(data / "host.db")
+    assert db.execute("SELECT count(*) FROM inbox").fetchone()[0] == 4
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    process, ports = start(kill_after=0)
+    try:
+        device.client.address = HostAddress("127.0.0.1", ports["port"], ports["enroll_port"])
+        results = _send(device, bodies)
+        assert [r["status"] for r in results] == ["duplicate"] * 4 + ["accepted"] * 6
+        assert db.execute("SELECT count(*) FROM inbox").fetchone()[0] == 10
+        assert db.execute("SELECT count(DISTINCT record_id) FROM inbox").fetchone()[0] == 10
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,0 +1,113 @@
+"""Mutual TLS and enrollment: tokens, certificates, revocation, renewal. Real TLS on loopback."""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+from pathlib import Path
+
+import pytest
+
+from yoshin.device.hostclient import DeviceRevoked, HostAddress, HostClient, HostRefused, enroll, fetch_ca
+from yoshin.device.keystore import FileKeyStore
+from yoshin.host import devices
+from yoshin.host.pki import HostPki
+from yoshin.host.server import HostServer, client_context
+from yoshin.protocol import api
+
+
+def _address(host: HostServer) -> HostAddress:
+    return HostAddress("127.0.0.1", host.port, host.enroll_port)
+
+
+def test_enrollment_gives_a_working_device(make_device) -> None:
+    device = make_device()
+    answer = device.client.call("GET", api.HEALTH)
+    assert answer["device_id"] == device.device_id == "141305-1410000001-KIOSK01"
+    certificate = device.keystore.certificate()
+    assert "141305" in certificate.subject.rfc4514_string()
+
+
+def test_a_token_cannot_be_reused(host: HostServer, tmp_path: Path) -> None:
+    service = host.service
+    token = devices.issue_token(service.db, "141305", "1410000001", "admin01", service.clock())
+    ca = fetch_ca(_address(host), service.pki.ca_fingerprint)
+    enroll(_address(host), ca, FileKeyStore(tmp_path / "a"), token, "141305", "1410000001", "A1")
+    with pytest.raises(HostRefused) as refused:
+        enroll(_address(host), ca, FileKeyStore(tmp_path / "b"), token, "141305", "1410000001", "B1")
+    assert refused.value.status == 403 and "reused" in refused.value.message.en
+
+
+def test_an_expired_or_unknown_token_is_refused(host: HostServer, tmp_path: Path, clock) -> None:
+    service = host.service
+    token = devices.issue_token(service.db, "141305", "1410000001", "admin01", service.clock(), hours=1)
+    ca = fetch_ca(_address(host), service.pki.ca_fingerprint)
+    clock.now = clock.now.replace(hour=clock.now.hour + 2)
+    with pytest.raises(HostRefused, match="expired"):
+        enroll(_address(host), ca, FileKeyStore(tmp_path / "a"), token, "141305", "1410000001", "A1")
+    with pytest.raises(HostRefused, match="unknown"):
+        enroll(_address(host), ca, FileKeyStore(tmp_path / "b"), "not-a-token", "141305", "1410000001", "B1")
+
+
+def test_a_wrong_ca_fingerprint_is_refused(host: HostServer) -> None:
+    with pytest.raises(Exception, match="fingerprint"):
+        fetch_ca(_address(host), "00" * 32)
+
+
+def test_no_client_certificate_no_answer(host: HostServer) -> None:
+    context = client_context(host.service.pki.ca_pem)
+    connection = http.client.HTTPSConnection("127.0.0.1", host.port, context=context, timeout=10)
+    with pytest.raises((ssl.SSLError, ConnectionError, http.client.HTTPException, OSError)):
+        connection.request("GET", api.HEALTH)
+        connection.getresponse().read()
+
+
+def test_a_certificate_from_another_ca_is_refused(host: HostServer, tmp_path: Path, make_device) -> None:
+    device = make_device()
+    other = HostPki.load_or_create_development(tmp_path / "other-ca")
+    certificate = other.issue_device_certificate(
+        device.keystore.csr("141305", "1410000001", "KIOSK01"), device.device_id, "141305", "1410000001",
+        host.service.clock(),
+    )  # fmt: skip
+    from cryptography.hazmat.primitives import serialization
+
+    forged = tmp_path / "forged.pem"
+    forged.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    context = client_context(host.service.pki.ca_pem, forged, device.keystore.tls_files()[1])
+    connection = http.client.HTTPSConnection("127.0.0.1", host.port, context=context, timeout=10)
+    with pytest.raises((ssl.SSLError, ConnectionError, http.client.HTTPException, OSError)):
+        connection.request("GET", api.HEALTH)
+        connection.getresponse().read()
+
+
+def test_revoked_device_gets_403(host: HostServer, make_device, caplog: pytest.LogCaptureFixture) -> None:
+    device = make_device()
+    devices.revoke(host.service.db, device.device_id, "stolen", "admin01", host.service.clock())
+    with caplog.at_level("WARNING", logger="yoshin.host"), pytest.raises(DeviceRevoked) as revoked:
+        device.client.call("GET", api.HEALTH)
+    assert "失効" in revoked.value.message.ja
+    assert any("revoked" in record.getMessage() for record in caplog.records)
+
+
+def test_renewal_replaces_the_certificate(host: HostServer, make_device, tmp_path: Path) -> None:
+    device = make_device()
+    old = device.keystore.certificate()
+    old_copy = tmp_path / "old.pem"
+    from cryptography.hazmat.primitives import serialization
+
+    old_copy.write_bytes(old.public_bytes(serialization.Encoding.PEM))
+    device.client.renew()
+    assert device.keystore.certificate().serial_number != old.serial_number
+    assert device.client.call("GET", api.HEALTH)["status"] == "ok"
+    stale = HostClient(device.keystore, _address(host))
+    stale._context = client_context(device.keystore.host_ca_pem(), old_copy, device.keystore.tls_files()[1])
+    with pytest.raises(HostRefused) as refused:
+        stale.call("GET", api.HEALTH)
+    assert refused.value.status == 403 and refused.value.body["error"] == "certificate_superseded"
+
+
+def test_key_store_files_are_private(make_device) -> None:
+    device = make_device()
+    assert oct(device.keystore.directory.stat().st_mode & 0o777) == "0o700"
+    for path in device.keystore.directory.iterdir():
+        assert oct(path.stat().st_mode & 0o777) == "0o600", path
