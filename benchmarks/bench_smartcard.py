@@ -37,9 +37,7 @@ def minimal_auth(files: dict[int, bytes]) -> int:
 def raw_flow(reader: str, commands: list[bytes]) -> None:
     """The same APDUs with bare pyscard: one exclusive connection, transmit each, reset on disconnect."""
     _, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
-    _, handle, protocol = scard.SCardConnect(
-        context, reader, scard.SCARD_SHARE_EXCLUSIVE, scard.SCARD_PROTOCOL_T1
-    )
+    _, handle, protocol = scard.SCardConnect(context, reader, scard.SCARD_SHARE_EXCLUSIVE, scard.SCARD_PROTOCOL_T1)
     for command in commands:
         result, _ = scard.SCardTransmit(handle, protocol, list(command))
         assert result == scard.SCARD_S_SUCCESS

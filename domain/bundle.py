@@ -80,12 +80,8 @@ def load_rules(bundle: dict[str, Any]) -> Rules:
     """Catalogue and templates from a verified bundle."""
     files = bundle["files"]
     return Rules(
-        catalogue=load_catalogue(
-            text for name, text in sorted(files.items()) if name.startswith("catalogue/")
-        ),
-        templates=load_templates(
-            text for name, text in sorted(files.items()) if name.startswith("templates/")
-        ),
+        catalogue=load_catalogue(text for name, text in sorted(files.items()) if name.startswith("catalogue/")),
+        templates=load_templates(text for name, text in sorted(files.items()) if name.startswith("templates/")),
     )
 
 

@@ -46,12 +46,7 @@ def municipality_check_digit(first_five: str) -> int:
 
 
 def is_valid_municipality_code(code: str) -> bool:
-    return (
-        len(code) == 6
-        and code.isascii()
-        and code.isdigit()
-        and municipality_check_digit(code[:5]) == int(code[5])
-    )
+    return len(code) == 6 and code.isascii() and code.isdigit() and municipality_check_digit(code[:5]) == int(code[5])
 
 
 def gtin_check_digit(body: str) -> int:
@@ -63,6 +58,4 @@ def gtin_check_digit(body: str) -> int:
 
 
 def is_valid_gtin14(gtin: str) -> bool:
-    return (
-        len(gtin) == 14 and gtin.isascii() and gtin.isdigit() and gtin_check_digit(gtin[:13]) == int(gtin[13])
-    )
+    return len(gtin) == 14 and gtin.isascii() and gtin.isdigit() and gtin_check_digit(gtin[:13]) == int(gtin[13])

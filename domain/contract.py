@@ -439,14 +439,10 @@ def _check_rules(record: Record) -> None:
                 "保護者が回答した場合のみ保護者氏名が必要です",
             )
         if record.answered_at < record.started_at:
-            raise ContractError(
-                "answered_at", "answered before it was started", "回答日時が開始日時より前です"
-            )
+            raise ContractError("answered_at", "answered before it was started", "回答日時が開始日時より前です")
         for question in record.details:
             if question not in record.answers:
-                raise ContractError(
-                    "details", f"detail for unanswered question {question}", "未回答の設問の詳細です"
-                )
+                raise ContractError("details", f"detail for unanswered question {question}", "未回答の設問の詳細です")
 
 
 def record_kind(record: Record) -> str:

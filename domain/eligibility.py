@@ -86,19 +86,13 @@ def check(
         own = [entry for entry in own if fiscal_year(entry.date) == fiscal_year(today)]
     dose_number = len(own) + 1
     if dose_number > len(vaccine.doses):
-        code = (
-            "already_this_season"
-            if vaccine.older_adult and vaccine.older_adult.per == "fiscal_year"
-            else None
-        )
+        code = "already_this_season" if vaccine.older_adult and vaccine.older_adult.per == "fiscal_year" else None
         return _no(vaccine.code, None, _series_complete(len(vaccine.doses), code))
 
     rule = vaccine.doses[dose_number - 1]
     reasons: list[Reason] = []
     if vaccine.sex is not None and subject.sex != vaccine.sex:
-        reasons.append(
-            Reason("sex", Bilingual(ja="性別の対象外です", en="not a target of this vaccine by sex"))
-        )
+        reasons.append(Reason("sex", Bilingual(ja="性別の対象外です", en="not a target of this vaccine by sex")))
     if today < subject.birth_date:
         reasons.append(Reason("too_young", Bilingual(ja="生年月日より前の日付です", en="date before birth")))
     else:
@@ -210,9 +204,7 @@ def _older_adult_reasons(rule: OlderAdultRule, subject: Subject, today: date) ->
                 ),
             )
         ]
-    ages = (
-        f"{rule.min_age}歳以上" if rule.min_age is not None else "・".join(f"{a}歳" for a in rule.exact_ages)
-    )
+    ages = f"{rule.min_age}歳以上" if rule.min_age is not None else "・".join(f"{a}歳" for a in rule.exact_ages)
     ages_en = f"{rule.min_age} and over" if rule.min_age is not None else ", ".join(map(str, rule.exact_ages))
     basis_en = "on the day" if rule.basis == "age_on_day" else "in the fiscal year"
     return [
@@ -256,9 +248,7 @@ def _live_interval_reasons(
     for entry in reversed(history):
         if entry.date > today:
             continue
-        other = catalogue.vaccine(entry.vaccine_code, entry.date) or catalogue.vaccine(
-            entry.vaccine_code, today
-        )
+        other = catalogue.vaccine(entry.vaccine_code, entry.date) or catalogue.vaccine(entry.vaccine_code, today)
         if other is None or not (other.live and other.injectable):
             continue
         earliest = entry.date + timedelta(days=LIVE_VACCINE_GAP_DAYS + 1)
@@ -280,9 +270,7 @@ def _live_interval_reasons(
 
 def _series_complete(doses: int, code: str | None) -> Reason:
     if code == "already_this_season":
-        return Reason(
-            code, Bilingual(ja="今年度の定期接種は済んでいます", en="already vaccinated this fiscal year")
-        )
+        return Reason(code, Bilingual(ja="今年度の定期接種は済んでいます", en="already vaccinated this fiscal year"))
     return Reason(
         "series_complete",
         Bilingual(

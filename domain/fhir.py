@@ -31,9 +31,7 @@ ROUTE_CODES = {  # HL7 v3 RouteOfAdministration
 
 
 def _patient(municipality_code: str, subject_id: str) -> dict[str, Any]:
-    return {
-        "identifier": {"system": SUBJECT_SYSTEM.format(municipality=municipality_code), "value": subject_id}
-    }
+    return {"identifier": {"system": SUBJECT_SYSTEM.format(municipality=municipality_code), "value": subject_id}}
 
 
 def to_fhir_immunization(record: VaccinationRecord, catalogue: Catalogue | None = None) -> dict[str, Any]:
@@ -54,9 +52,7 @@ def to_fhir_immunization(record: VaccinationRecord, catalogue: Catalogue | None 
         "manufacturer": {"display": record.manufacturer},
         "lotNumber": record.lot_number,
         "expirationDate": record.expiry_date.isoformat(),
-        "route": _coding(
-            "http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration", ROUTE_CODES, record.route
-        ),
+        "route": _coding("http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration", ROUTE_CODES, record.route),
         "doseQuantity": {
             "value": float(record.dose_amount_ml),
             "unit": "mL",
@@ -69,9 +65,7 @@ def to_fhir_immunization(record: VaccinationRecord, catalogue: Catalogue | None 
         "fundingSource": {"text": record.vaccination_type},
     }
     if record.site in SITE_CODES:
-        resource["site"] = _coding(
-            "http://terminology.hl7.org/CodeSystem/v3-ActSite", SITE_CODES, record.site
-        )
+        resource["site"] = _coding("http://terminology.hl7.org/CodeSystem/v3-ActSite", SITE_CODES, record.site)
     notes = [text for text in (record.special_circumstances,) if text]
     if record.caution_flag:
         notes.append("要注意接種")
@@ -103,8 +97,7 @@ def to_fhir_questionnaire_response(response: QuestionnaireResponse) -> dict[str,
         "source": {"display": "guardian" if response.respondent == "guardian" else "patient"},
         "item": items,
         "extension": [
-            {"url": "urn:yoshin:flag", "valueString": f"{flag.question_id}:{flag.flag}"}
-            for flag in response.flags
+            {"url": "urn:yoshin:flag", "valueString": f"{flag.question_id}:{flag.flag}"} for flag in response.flags
         ],
     }
 

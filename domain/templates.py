@@ -243,14 +243,8 @@ def _template(
         questions = tuple(library[qid] for qid in ids)
         for question in questions:
             condition = question.show_if
-            if (
-                condition
-                and condition.answer is not None
-                and condition.answer not in ids[: ids.index(question.id)]
-            ):
-                raise TemplateError(
-                    f"{question.id} depends on {condition.answer}, which is not asked before it"
-                )
+            if condition and condition.answer is not None and condition.answer not in ids[: ids.index(question.id)]:
+                raise TemplateError(f"{question.id} depends on {condition.answer}, which is not asked before it")
         return Template(
             id=tid,
             version=version,
@@ -268,9 +262,7 @@ def _template(
 # --- rules ---------------------------------------------------------------------------------------
 
 
-def visible_questions(
-    template: Template, answers: Mapping[str, Any], context: SubjectContext
-) -> list[Question]:
+def visible_questions(template: Template, answers: Mapping[str, Any], context: SubjectContext) -> list[Question]:
     """The questions to ask, in order: conditions hold, and the guardian section only for minors."""
     shown: list[Question] = []
     seen: dict[str, Any] = {}
@@ -302,16 +294,12 @@ def validate_answers(
             raise AnswerError(question.id, "an answer is required", "回答が必要です")
     extra = sorted(set(raw) - {question.id for question in visible})
     if extra:
-        raise AnswerError(
-            extra[0], "not a question asked in this questionnaire", "この予診票の設問ではありません"
-        )
+        raise AnswerError(extra[0], "not a question asked in this questionnaire", "この予診票の設問ではありません")
     clean_details: dict[str, str] = {}
     for question_id, text in details.items():
         question = _lookup(template, question_id)
         if question.detail_when is None or normal.get(question_id) != question.detail_when:
-            raise AnswerError(
-                question_id, "no detail is asked for this answer", "この回答には詳細の記入欄がありません"
-            )
+            raise AnswerError(question_id, "no detail is asked for this answer", "この回答には詳細の記入欄がありません")
         try:
             clean_details[question_id] = normalize.free_text(text, TEXT_LIMITS["detail"])
         except ValueError as error:
@@ -319,9 +307,7 @@ def validate_answers(
     return normal, clean_details
 
 
-def evaluate_flags(
-    template: Template, answers: Mapping[str, Any], context: SubjectContext
-) -> list[RaisedFlag]:
+def evaluate_flags(template: Template, answers: Mapping[str, Any], context: SubjectContext) -> list[RaisedFlag]:
     """Every flag the (validated) answers raise, in question order."""
     raised = []
     for question in visible_questions(template, answers, context):
@@ -336,11 +322,7 @@ def decision_problem(flags: Iterable[Flag], decision: str, override_reason: str 
 
     A 接種不可 flag can be overridden only by a doctor, with a reason; the role check is the caller's.
     """
-    if (
-        decision == "proceed"
-        and any(flag.flag == FLAG_NOT_ELIGIBLE for flag in flags)
-        and not override_reason
-    ):
+    if decision == "proceed" and any(flag.flag == FLAG_NOT_ELIGIBLE for flag in flags) and not override_reason:
         return Bilingual(
             ja="接種不可の項目があります。接種する場合は医師が理由を記入してください",
             en="an answer makes the person not eligible today; a doctor must give a reason to proceed",
@@ -371,12 +353,7 @@ def _answer(question: Question, value: Any) -> Any:
         return value
     if question.type == "multi_choice":
         allowed = {choice.value for choice in question.choices}
-        if (
-            not isinstance(value, list)
-            or not value
-            or not set(value) <= allowed
-            or len(set(value)) != len(value)
-        ):
+        if not isinstance(value, list) or not value or not set(value) <= allowed or len(set(value)) != len(value):
             raise bad("choose one or more of the options", "選択肢から1つ以上選んでください")
         return [choice.value for choice in question.choices if choice.value in value]  # template order
     if question.type == "number":
@@ -391,9 +368,7 @@ def _answer(question: Question, value: Any) -> Any:
                 f"{question.minimum}〜{question.maximum} {question.unit} の範囲で入力してください",
             )
         if round(number, question.decimals) != number:
-            raise bad(
-                f"at most {question.decimals} decimal place(s)", f"小数点以下{question.decimals}桁までです"
-            )
+            raise bad(f"at most {question.decimals} decimal place(s)", f"小数点以下{question.decimals}桁までです")
         return number
     try:  # date
         answered = date.fromisoformat(normalize.digits(str(value)))

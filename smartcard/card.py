@@ -114,9 +114,7 @@ class MyNumberCard:
             sign=self._counter_or_none(*SIGN_PIN),
         )
 
-    def read_face(
-        self, pin: str, confirm_last_try: bool = False, jlis_key: rsa.RSAPublicKey | None = None
-    ) -> FaceRead:
+    def read_face(self, pin: str, confirm_last_try: bool = False, jlis_key: rsa.RSAPublicKey | None = None) -> FaceRead:
         """VERIFY the face PIN, then read basic 4 info, the My Number and the signature EF."""
         pin_bytes = normalize_pin(pin)
         if not self._select_df(apdu.AID_KENHOJO):
@@ -124,9 +122,7 @@ class MyNumberCard:
         self._verify(apdu.EF_FACE_PIN, pin_bytes, confirm_last_try)
         basic_raw = self._read_ef(apdu.EF_BASIC_INFO)
         self._select_ef(apdu.EF_MY_NUMBER)
-        number_raw = self._expect_ok(
-            self.channel.transmit(apdu.read_binary(0, MY_NUMBER_EF_LENGTH)), "READ My Number"
-        )
+        number_raw = self._expect_ok(self.channel.transmit(apdu.read_binary(0, MY_NUMBER_EF_LENGTH)), "READ My Number")
         signature_raw = self._read_ef(apdu.EF_FACE_SIGNATURE)
         raw = FaceEFs(number_raw, basic_raw, signature_raw)
         return FaceRead(

@@ -186,9 +186,7 @@ def verify_face_signature(ef0003: bytes, jlis_public_key: rsa.RSAPublicKey) -> b
     """RSASSA-PKCS1-v1_5 / SHA-256 of DF33 against the configured J-LIS public key."""
     signature = parse_signature(ef0003)
     try:
-        jlis_public_key.verify(
-            signature.signature, signed_message(signature), padding.PKCS1v15(), hashes.SHA256()
-        )
+        jlis_public_key.verify(signature.signature, signed_message(signature), padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature:
         return False
     return True

@@ -65,9 +65,7 @@ class ReaderBusyError(CardError):
 
 class PinFormatError(CardError):
     def __init__(self) -> None:
-        super().__init__(
-            Bilingual(ja="暗証番号は数字4桁で入力してください", en="The PIN must be exactly 4 digits")
-        )
+        super().__init__(Bilingual(ja="暗証番号は数字4桁で入力してください", en="The PIN must be exactly 4 digits"))
 
 
 class WrongPinError(CardError):

@@ -77,9 +77,7 @@ def verify_jpki_auth(
     try:
         certificate.verify_directly_issued_by(issuer)
     except (InvalidSignature, ValueError, TypeError):
-        raise JpkiVerificationError(
-            "the certificate's signature does not verify with the pinned CA"
-        ) from None
+        raise JpkiVerificationError("the certificate's signature does not verify with the pinned CA") from None
     if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
         raise JpkiVerificationError("the certificate is outside its validity period")
     try:

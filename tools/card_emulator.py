@@ -82,9 +82,7 @@ class CardImage:
         hash_number = hashlib.sha256(my_number).digest()
         hash_info = hashlib.sha256(fields).digest()
         signature = pki.jlis_key.sign(hash_number + hash_info, padding.PKCS1v15(), hashes.SHA256())
-        signature_ef = _tlv(
-            0xFF30, _tlv(0xDF31, hash_number) + _tlv(0xDF32, hash_info) + _tlv(0xDF33, signature)
-        )
+        signature_ef = _tlv(0xFF30, _tlv(0xDF31, hash_number) + _tlv(0xDF32, hash_info) + _tlv(0xDF33, signature))
         auth_key, auth_cert = pki.auth_credentials(who.id)
         token = TOKENS.get(kind, "").encode().ljust(32, b" ")
         files: dict[bytes, dict[int, bytes]] = {}
@@ -206,11 +204,7 @@ class CardState:
         if apdu.EF_AUTH_PIN not in self.verified:
             return b"\x69\x82"
         prefix = apdu.SHA256_DIGEST_INFO_PREFIX
-        if (
-            len(digest_info) != len(prefix) + 32
-            or not digest_info.startswith(prefix)
-            or not self.image.auth_key
-        ):
+        if len(digest_info) != len(prefix) + 32 or not digest_info.startswith(prefix) or not self.image.auth_key:
             return b"\x6a\x80"  # only SHA-256 DigestInfos in this emulator
         digest = digest_info[len(prefix) :]
         signature = self.image.auth_key.sign(digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))

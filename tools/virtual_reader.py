@@ -108,9 +108,7 @@ class VirtualReader:
     def __enter__(self) -> VirtualReader:
         return self.start() if self.process is None else self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
 

@@ -86,9 +86,7 @@ def test_bad_vaccination_records_are_refused(field: str, value: Any) -> None:
 def test_a_deferral_needs_a_reason() -> None:
     with pytest.raises(ContractError, match="reason"):
         parse_record("doctor_decision", {**VALID["doctor_decision"], "decision": "defer"})
-    record = parse_record(
-        "doctor_decision", {**VALID["doctor_decision"], "decision": "defer", "reason": "発熱"}
-    )
+    record = parse_record("doctor_decision", {**VALID["doctor_decision"], "decision": "defer", "reason": "発熱"})
     assert record.reason == "発熱"
 
 

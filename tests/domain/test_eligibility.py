@@ -37,9 +37,7 @@ def test_golden_case(row: dict[str, str]) -> None:
         sex=row["sex"],
         conditions=frozenset(filter(None, row["conditions"].split(";"))),
     )
-    result = check(
-        subject, _history(row["history"]), date.fromisoformat(row["today"]), row["vaccine"], CATALOGUE
-    )
+    result = check(subject, _history(row["history"]), date.fromisoformat(row["today"]), row["vaccine"], CATALOGUE)
     assert result.eligible == (row["eligible"] == "yes"), result.reasons
     assert result.dose_number == (int(row["dose"]) if row["dose"] else None)
     assert row["reason"] in result.codes, result.codes

@@ -116,9 +116,7 @@ def test_guardian_section_for_minors_only() -> None:
     assert ids[-2:] == ["guardian_relationship", "guardian_consent"]
     adult_je = TEMPLATES.for_vaccine("je", TODAY)
     assert adult_je
-    assert "guardian_consent" not in [
-        q.id for q in visible_questions(adult_je, {}, SubjectContext(20, "male"))
-    ]
+    assert "guardian_consent" not in [q.id for q in visible_questions(adult_je, {}, SubjectContext(20, "male"))]
     answers = {
         **HEALTHY,
         "birth_problems": False,

@@ -50,9 +50,7 @@ def test_every_python_package_is_listed_for_the_wheel(repo_root: Path) -> None:
     for directory, package in COMPONENTS.items():
         for source in (repo_root / directory).rglob("*.py"):
             relative = source.parent.relative_to(repo_root)
-            if "__pycache__" in relative.parts or any(
-                relative.is_relative_to(skip) for skip in NOT_PYTHON_PACKAGES
-            ):
+            if "__pycache__" in relative.parts or any(relative.is_relative_to(skip) for skip in NOT_PYTHON_PACKAGES):
                 continue
             expected.add(".".join([package, *relative.parts[1:]]))
     assert expected <= listed, sorted(expected - listed)

@@ -119,9 +119,7 @@ def test_from_bytes_parses_or_raises_seal_error(blob: bytes) -> None:
         SealedEnvelope.from_bytes(blob)
 
 
-@given(
-    st.recursive(st.none() | st.text() | st.integers(), lambda c: st.lists(c) | st.dictionaries(st.text(), c))
-)
+@given(st.recursive(st.none() | st.text() | st.integers(), lambda c: st.lists(c) | st.dictionaries(st.text(), c)))
 def test_from_json_parses_or_raises_seal_error(data: object) -> None:
     with contextlib.suppress(SealError):
         SealedEnvelope.from_json(data)

@@ -211,16 +211,12 @@ def test_jpki_authentication_verifies_against_the_pinned_test_ca(insert_card, te
     with open_card(SLOT0) as card:
         signed = card.jpki_authenticate("1234", challenge)
         assert card.channel.apdus_sent <= 14
-    result = verify_jpki_auth(
-        signed.certificate, signed.signature, challenge, [test_pki.ca_cert], datetime.now(UTC)
-    )
+    result = verify_jpki_auth(signed.certificate, signed.signature, challenge, [test_pki.ca_cert], datetime.now(UTC))
     assert result.revocation is RevocationStatus.NOT_CONFIGURED
     assert len(result.subject_id) == 20 and result.subject_id.isdigit()
     assert x509.load_der_x509_certificate(signed.certificate).issuer == test_pki.ca_cert.subject
     with pytest.raises(JpkiVerificationError, match="challenge"):
-        verify_jpki_auth(
-            signed.certificate, signed.signature, challenge + b"x", [test_pki.ca_cert], datetime.now(UTC)
-        )
+        verify_jpki_auth(signed.certificate, signed.signature, challenge + b"x", [test_pki.ca_cert], datetime.now(UTC))
     other = TestPki.load_or_create(test_pki.directory / "other-ca")
     with pytest.raises(JpkiVerificationError, match="pinned"):
         verify_jpki_auth(signed.certificate, signed.signature, challenge, [other.ca_cert], datetime.now(UTC))
