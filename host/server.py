@@ -341,6 +341,9 @@ class HostServer:
         self._failure: BaseException | None = None
 
     def start(self) -> HostServer:
+        self._runners = []
+        self._ready.clear()
+        self._failure = None
         self._thread = threading.Thread(target=self._run, name="yoshin-host", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout=30):

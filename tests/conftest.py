@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from yoshin.device.appliance import Appliance
+from yoshin.device.hostclient import HostAddress, HostClient, enroll, fetch_ca
+from yoshin.device.keystore import FileKeyStore
+from yoshin.host import devices
+from yoshin.host.server import HostServer, HostService
+from yoshin.protocol.sealing import EnvelopeHeader, SealedEnvelope, new_record_id, seal
+from yoshin.tools.card_emulator import CardImage
+from yoshin.tools.personas import all_personas, registry_csv
 from yoshin.tools.test_pki import TestPki
 from yoshin.tools.virtual_reader import VirtualReader
 
@@ -29,3 +41,70 @@ def virtual_reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtual
 def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
     """The J-LIS-style test key and the JPKI test CA, written once for the run."""
     return TestPki.load_or_create(tmp_path_factory.mktemp("test-pki"))
+
+
+NOW = datetime(2026, 10, 15, 1, 0, tzinfo=UTC)  # 10:00 JST
+CLINIC = "1410000001"
+
+
+class Clock:
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Device:
+    """An enrolled appliance (real key store, real client) as tests drive it."""
+
+    keystore: FileKeyStore
+    client: HostClient
+    device_id: str
+    appliance: Appliance
+
+    def seal(self, kind: str, body: dict[str, object], record_id: str | None = None) -> SealedEnvelope:
+        """Sealed as the outbox seals, but without validation, so tests can send what a device never would."""
+        header = EnvelopeHeader(
+            record_id or new_record_id(), self.device_id, kind, datetime.now(UTC).isoformat(timespec="seconds")
+        )
+        payload = json.dumps({"contract_version": "1", "kind": kind, "body": body}, ensure_ascii=False).encode()
+        return seal(payload, header, self.keystore.host_sealing_key(), self.keystore.signing_key())
+
+    def identity_body(self, image: CardImage) -> dict[str, str]:
+        files = image.files[bytes.fromhex("D3921000310001010408")]
+        return {
+            "ef_my_number": base64.b64encode(files[1]).decode(),
+            "ef_basic_info": base64.b64encode(files[2]).decode(),
+            "ef_signature": base64.b64encode(files[3]).decode(),
+        }
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def host(tmp_path: Path, clock: Clock, test_pki: TestPki) -> Iterator[HostServer]:
+    service = HostService.open(tmp_path / "host", clock=clock)
+    service.registry.import_csv(registry_csv(list(all_personas().values())))
+    service.jpki_anchors = [test_pki.ca_cert]
+    with HostServer(service) as server:
+        yield server
+
+
+@pytest.fixture
+def make_device(host: HostServer, tmp_path: Path) -> Callable[..., Device]:
+    def make(municipality: str = "141305", clinic: str = CLINIC, serial: str = "KIOSK01") -> Device:
+        service = host.service
+        token = devices.issue_token(service.db, municipality, clinic, "admin01", service.clock())
+        address = HostAddress("127.0.0.1", host.port, host.enroll_port)
+        appliance = Appliance(tmp_path / f"device-{municipality}-{serial}", clock=service.clock)
+        ca = fetch_ca(address, service.pki.ca_fingerprint)
+        answer = enroll(address, ca, appliance.keystore, token, municipality, clinic, serial)
+        appliance.save_host(address)
+        return Device(appliance.keystore, HostClient(appliance.keystore, address), answer["device_id"], appliance)
+
+    return make

@@ -5,6 +5,8 @@ Every value is invented. A persona's card and its registry row agree, so a demo 
 
 from __future__ import annotations
 
+import csv
+import io
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -53,3 +55,35 @@ def persona(persona_id: str) -> Persona:
         return all_personas()[persona_id]
     except KeyError:
         raise KeyError(f"no persona {persona_id!r}; known: {', '.join(sorted(all_personas()))}") from None
+
+
+REGISTRY_COLUMNS = (
+    "my_number", "atena_number", "kana", "name", "birth_date", "sex", "address", "guardian_name",
+    "municipality_code", "no_auto_answer", "history", "conditions", "subject_id",
+)  # fmt: skip
+
+
+def registry_csv(personas: list[Persona], overrides: dict[str, dict[str, str]] | None = None) -> str:
+    """A municipal registry extract (the `yoshin-host residents import` format) agreeing with the cards."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=REGISTRY_COLUMNS)
+    writer.writeheader()
+    for number, who in enumerate(personas, start=1):
+        row = {
+            "my_number": who.my_number,
+            "atena_number": f"{number:010d}",
+            "kana": who.kana,
+            "name": who.name,
+            "birth_date": who.birth_date.isoformat(),
+            "sex": who.sex,
+            "address": who.address,
+            "guardian_name": who.guardian_name or "",
+            "municipality_code": who.municipality_code,
+            "no_auto_answer": "0",
+            "history": ";".join(who.history),
+            "conditions": ";".join(who.conditions),
+            "subject_id": who.subject_id,
+        }
+        row.update((overrides or {}).get(who.id, {}))
+        writer.writerow(row)
+    return out.getvalue()

@@ -12,10 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from yoshin.host.server import HostServer
 from yoshin.protocol import api
 from yoshin.tools.card_emulator import CardImage
-from yoshin.tools.personas import persona
+from yoshin.tools.personas import persona, registry_csv
 from yoshin.tools.test_pki import TestPki
-
-from .conftest import registry_csv
 
 
 def _resolve(device, image: CardImage, extra: dict[str, str] | None = None) -> dict:
@@ -51,7 +49,9 @@ def test_a_child_comes_back_with_the_guardian(make_device, test_pki: TestPki) ->
 
 def test_a_mismatch_is_a_non_identifying_refusal(make_device, test_pki: TestPki, host: HostServer) -> None:
     service = host.service
-    service.registry.import_csv(registry_csv([persona("adult")], adult={"address": "神奈川県川崎市川崎区駅前本町1"}))
+    service.registry.import_csv(
+        registry_csv([persona("adult")], {"adult": {"address": "神奈川県川崎市川崎区駅前本町1"}})
+    )
     device = make_device()
     before = service.db.execute("SELECT count(*) FROM inbox").fetchone()[0]
     answer = _resolve(device, CardImage.for_persona(persona("adult"), test_pki))
@@ -63,12 +63,12 @@ def test_a_mismatch_is_a_non_identifying_refusal(make_device, test_pki: TestPki,
 
 def test_address_forms_are_normalised(make_device, test_pki: TestPki, host: HostServer) -> None:
     written = {"address": "神奈川県川崎市中原区小杉町３－１０"}  # full width, dashes instead of 丁目/番地
-    host.service.registry.import_csv(registry_csv([persona("adult")], adult=written))
+    host.service.registry.import_csv(registry_csv([persona("adult")], {"adult": written}))
     assert _resolve(make_device(), CardImage.for_persona(persona("adult"), test_pki))["status"] == "ok"
 
 
 def test_no_automatic_answer_refers_to_staff(make_device, test_pki: TestPki, host: HostServer) -> None:
-    host.service.registry.import_csv(registry_csv([persona("adult")], adult={"no_auto_answer": "1"}))
+    host.service.registry.import_csv(registry_csv([persona("adult")], {"adult": {"no_auto_answer": "1"}}))
     answer = _resolve(make_device(), CardImage.for_persona(persona("adult"), test_pki))
     assert answer["status"] == "refer_to_staff" and "subject" not in answer
 

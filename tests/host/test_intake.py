@@ -9,21 +9,22 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from yoshin.device.hostclient import HostAddress, HostClient, enroll, fetch_ca
-from yoshin.device.keystore import FileKeyStore
+from yoshin.device.appliance import Appliance
+from yoshin.device.forwarder import Forwarder
+from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
 from yoshin.domain import examples
 from yoshin.host import devices, store
 from yoshin.host.server import HostServer, HostService
 from yoshin.protocol import api
 from yoshin.protocol.sealing import new_record_id
-
-from .conftest import Device
 
 
 def _records(n: int) -> list[dict]:
@@ -33,7 +34,7 @@ def _records(n: int) -> list[dict]:
     return out
 
 
-def _send(device: Device, bodies: list[dict]) -> list[dict]:
+def _send(device: Any, bodies: list[dict]) -> list[dict]:
     kinds = ["questionnaire_response"] + ["vaccination_record"] * (len(bodies) - 1)
     envelopes = [device.seal(kind, body, body["record_id"]).to_json() for kind, body in zip(kinds, bodies, strict=True)]
     return device.client.call("POST", api.RECORDS, {"envelopes": envelopes})["results"]
@@ -95,7 +96,7 @@ def test_a_device_cannot_send_under_another_devices_name(make_device, host: Host
     assert results[0]["status"] == "rejected"
 
 
-def _raw_post(host: HostServer, device: Device, body: bytes) -> tuple[int, dict]:
+def _raw_post(host: HostServer, device: Any, body: bytes) -> tuple[int, dict]:
     connection = http.client.HTTPSConnection("127.0.0.1", host.port, context=device.client.context(), timeout=10)
     connection.request("POST", api.RECORDS, body=body, headers={"Content-Type": "application/json"})
     response = connection.getresponse()
@@ -143,46 +144,47 @@ def test_fuzzed_envelopes_are_answered_per_record(make_device, host: HostServer,
     assert _inbox(host) == 0
 
 
-def test_sigkill_mid_batch_then_retry_lands_exactly_once(tmp_path: Path) -> None:
+def test_sigkill_mid_batch_then_retry_lands_exactly_once(tmp_path: Path, clock) -> None:
     data = tmp_path / "host"
     script = Path(sys.executable).parent / "yoshin-host"
 
-    def start(kill_after: int) -> tuple[subprocess.Popen[bytes], dict]:
+    def start(kill_after: int) -> tuple[subprocess.Popen[bytes], HostAddress]:
         env = {**os.environ, "YOSHIN_TEST_KILL_AFTER_RECORDS": str(kill_after)}
-        (data / "serve.json").unlink(missing_ok=True)
-        process = subprocess.Popen(
-            [script, "serve", "--data-dir", str(data), "--port", "0", "--enroll-port", "0"],
-            env=env,
-            stdout=subprocess.PIPE,
-        )
+        command = [script, "serve", "--data-dir", str(data), "--port", "0", "--enroll-port", "0"]
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE)
         assert process.stdout is not None
-        process.stdout.readline()  # the "listening" line: written once both sites are up
-        return process, json.loads((data / "serve.json").read_text())
+        process.stdout.readline()  # printed once both listeners are up
+        ports = json.loads((data / "serve.json").read_text())
+        return process, HostAddress("127.0.0.1", ports["port"], ports["enroll_port"])
 
-    process, ports = start(kill_after=4)
+    process, address = start(kill_after=4)
     service = HostService.open(data)
     token = devices.issue_token(service.db, "141305", "1410000001", "admin01", service.clock())
-    address = HostAddress("127.0.0.1", ports["port"], ports["enroll_port"])
-    keystore = FileKeyStore(tmp_path / "device")
-    answer = enroll(
-        address, fetch_ca(address, service.pki.ca_fingerprint), keystore, token, "141305", "1410000001", "K1"
+    appliance = Appliance(tmp_path / "device", clock=clock)
+    enroll(
+        address, fetch_ca(address, service.pki.ca_fingerprint), appliance.keystore, token, "141305", "1410000001", "K1"
     )
-    device = Device(keystore, HostClient(keystore, address), answer["device_id"])
-    bodies = _records(10)
-    with pytest.raises(Exception, match="offline"):
-        _send(device, bodies)
+    appliance.save_host(address)
+    outbox = appliance.outbox()
+    for body in _records(10):
+        outbox.enqueue("vaccination_record" if "lot_number" in body else "questionnaire_response", body)
+    forwarder = Forwarder(outbox, appliance.client(), batch=10)
+    assert forwarder.run_once().error  # the host died mid-batch
     assert process.wait(timeout=30) == -signal.SIGKILL
     db = store.connect(data / "host.db")
     assert db.execute("SELECT count(*) FROM inbox").fetchone()[0] == 4
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert outbox.status().depth == 10
 
-    process, ports = start(kill_after=0)
+    process, address = start(kill_after=0)
     try:
-        device.client.address = HostAddress("127.0.0.1", ports["port"], ports["enroll_port"])
-        results = _send(device, bodies)
-        assert [r["status"] for r in results] == ["duplicate"] * 4 + ["accepted"] * 6
-        assert db.execute("SELECT count(*) FROM inbox").fetchone()[0] == 10
-        assert db.execute("SELECT count(DISTINCT record_id) FROM inbox").fetchone()[0] == 10
+        appliance.save_host(address)
+        forwarder = Forwarder(outbox, appliance.client(), batch=10)
+        clock.now += timedelta(hours=1)  # past the backoff
+        rounds = forwarder.drain()
+        assert (rounds[0].duplicate, rounds[0].accepted) == (4, 6)
+        assert outbox.status().depth == 0
+        assert db.execute("SELECT count(*), count(DISTINCT record_id) FROM inbox").fetchone() == (10, 10)
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -1,0 +1,72 @@
+"""The appliance's data directory and the objects built from it: one place that knows the layout.
+
+<data_dir>/keys/      the key store (0700; files 0600)
+<data_dir>/queue.db   the sealed outbox and the pending visits (with -wal and -shm beside it)
+<data_dir>/host.json  where the host is (address and ports; no secret)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from yoshin.device.hostclient import HostAddress, HostClient
+from yoshin.device.keystore import FileKeyStore
+from yoshin.device.outbox import Outbox, QueueStatus
+from yoshin.device.pending import PendingVisits
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    device_id: str | None
+    queue: QueueStatus | None
+    certificate_not_after: str | None
+    certificate_days_left: float | None
+
+
+class Appliance:
+    def __init__(self, data_dir: Path, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.data_dir = data_dir
+        self.clock = clock
+        self.keystore = FileKeyStore(data_dir / "keys")
+
+    @property
+    def queue_path(self) -> Path:
+        return self.data_dir / "queue.db"
+
+    def save_host(self, address: HostAddress) -> None:
+        (self.data_dir / "host.json").write_text(json.dumps(asdict(address)))
+
+    def host_address(self) -> HostAddress:
+        return HostAddress(**json.loads((self.data_dir / "host.json").read_text()))
+
+    def outbox(self, max_bytes: int | None = None) -> Outbox:
+        device_id = self.keystore.identity()["device_id"]
+        if max_bytes is None:
+            return Outbox(self.queue_path, self.keystore, device_id, clock=self.clock)
+        return Outbox(self.queue_path, self.keystore, device_id, max_bytes=max_bytes, clock=self.clock)
+
+    def pending(self) -> PendingVisits:
+        return PendingVisits(self.queue_path, self.keystore, self.clock)
+
+    def client(self) -> HostClient:
+        return HostClient(self.keystore, self.host_address())
+
+    def status(self) -> DeviceStatus:
+        if not self.keystore.is_enrolled():
+            return DeviceStatus(None, None, None, None)
+        outbox = self.outbox()
+        try:
+            queue = outbox.status()
+        finally:
+            outbox.close()
+        not_after = self.keystore.certificate().not_valid_after_utc
+        return DeviceStatus(
+            device_id=self.keystore.identity()["device_id"],
+            queue=queue,
+            certificate_not_after=not_after.isoformat(),
+            certificate_days_left=round((not_after - self.clock()).total_seconds() / 86400, 1),
+        )

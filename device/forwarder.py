@@ -1,0 +1,96 @@
+"""The forwarder: drains the outbox to the host over mutual TLS, batch by batch.
+
+Per-record results decide each row (accepted or duplicate: deleted; rejected: dead letter). A failure
+to reach the host postpones the batch with exponential backoff and full jitter (clock and randomness
+are injected, so tests never sleep). A revoked device stops, saying so.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from yoshin.device.hostclient import DeviceRevoked, HostClient, HostRefused, HostUnreachable
+from yoshin.device.outbox import Outbox
+from yoshin.protocol import api
+from yoshin.protocol.api import RecordResult
+
+BASE_DELAY = 2.0
+MAX_DELAY = 300.0
+IDLE_POLL = 5.0
+# Crash test hook (tests/device): die by SIGKILL after the host answered but before the local delete.
+_KILL_BEFORE_ACK = os.environ.get("YOSHIN_TEST_KILL_BEFORE_ACK") == "1"
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    sent: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    error: str | None = None
+
+
+class Forwarder:
+    def __init__(self, outbox: Outbox, client: HostClient, batch: int = 50, rng: random.Random | None = None) -> None:
+        self.outbox = outbox
+        self.client = client
+        self.batch = batch
+        self.rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
+        self.failures = 0
+        self.revoked = False
+
+    def backoff(self) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2^failures)]."""
+        return self.rng.uniform(0, min(MAX_DELAY, BASE_DELAY * 2 ** max(0, self.failures - 1)))
+
+    def run_once(self) -> Round:
+        leased = self.outbox.lease(self.batch)
+        if not leased:
+            return Round()
+        try:
+            answer = self.client.call("POST", api.RECORDS, {"envelopes": [item.envelope.to_json() for item in leased]})
+            results = [RecordResult.from_json(item) for item in answer["results"]]
+        except DeviceRevoked:
+            self.revoked = True
+            raise
+        except (HostUnreachable, HostRefused, KeyError, ValueError, TypeError) as error:
+            self.failures += 1
+            self.outbox.postpone([item.record_id for item in leased], timedelta(seconds=self.backoff()))
+            return Round(sent=len(leased), error=str(getattr(error, "message", error)))
+        if _KILL_BEFORE_ACK:
+            os.kill(os.getpid(), signal.SIGKILL)
+        known = {item.record_id for item in leased}
+        self.outbox.acknowledge(result for result in results if result.record_id in known)
+        self.failures = 0
+        counts = {
+            status: sum(1 for r in results if r.status == status) for status in ("accepted", "duplicate", "rejected")
+        }
+        return Round(sent=len(leased), **counts)
+
+    def drain(self) -> list[Round]:
+        """Send until nothing is due (tests and decommissioning)."""
+        rounds = []
+        while True:
+            result = self.run_once()
+            if result.sent == 0 or result.error:
+                return [*rounds, result]
+            rounds.append(result)
+
+    def run(self, stop: threading.Event, wait: Callable[[float], bool] | None = None) -> None:
+        """The daemon loop: `yoshin-device forward`, or a thread inside the kiosk."""
+        wait = wait or stop.wait
+        while not stop.is_set():
+            try:
+                result = self.run_once()
+            except DeviceRevoked:
+                return
+            if result.error:
+                wait(self.backoff())
+            elif result.sent == 0:
+                wait(IDLE_POLL)

@@ -1,0 +1,100 @@
+"""Privacy invariants on the appliance: nothing readable on disk, day keys shred pending visits."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from yoshin.device.forwarder import Forwarder
+from yoshin.device.pending import PendingVisits
+from yoshin.domain import examples
+from yoshin.host.server import HostServer
+from yoshin.protocol.sealing import new_record_id
+from yoshin.tools.card_emulator import CardImage
+from yoshin.tools.personas import persona
+from yoshin.tools.test_pki import TestPki
+
+
+def _needles(who) -> list[bytes]:
+    texts = [who.name, who.kana, who.address, who.my_number, who.name.replace(" ", ""), who.address[:12]]
+    dates = [who.birth_date.isoformat(), who.birth_date.strftime("%Y%m%d"), who.birth_date.strftime("%Y/%m/%d")]
+    needles = []
+    for text in texts + dates:
+        for encoding in ("utf-8", "utf-16-le", "utf-16-be", "shift_jis", "euc_jp"):
+            with contextlib.suppress(UnicodeEncodeError):
+                needles.append(text.encode(encoding))
+    return needles
+
+
+def test_pending_visits_are_readable_until_completed_and_shredded_at_day_end(make_device, clock) -> None:
+    device = make_device()
+    pending = device.appliance.pending()
+    pending.put("v1", {"name": "川崎 花子", "answers": {"temperature": 36.5}})
+    pending.put("v2", {"name": "多摩 一郎", "answers": {"temperature": 37.8}})
+    assert [visit_id for visit_id, _ in pending.list()] == ["v1", "v2"]
+    assert pending.get("v2")["answers"]["temperature"] == 37.8
+    pending.complete("v1")
+    assert pending.get("v1") is None
+    copy = device.appliance.data_dir / "copy-before-day-end.db"
+    pending.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copy(device.appliance.queue_path, copy)
+    assert pending.end_day() == 1
+    assert pending.list() == []
+    assert not list(device.keystore.directory.glob("day-*.key"))
+    # Even the copy taken before day end is unreadable now: the key is gone.
+    stolen = PendingVisits(copy, device.keystore, clock)
+    assert [row[0] for row in stolen.connection.execute("SELECT visit_id FROM pending")] == ["v2"]
+    assert stolen.list() == [] and stolen.get("v2") is None
+
+
+def test_a_whole_visit_leaves_no_personal_data_in_any_file(
+    make_device, host: HostServer, test_pki: TestPki, clock
+) -> None:
+    who = persona("adult")
+    device = make_device()
+    appliance = device.appliance
+    outbox = appliance.outbox()
+    pending = appliance.pending()
+    image = CardImage.for_persona(who, test_pki)
+    identity = device.identity_body(image)
+    outbox.enqueue("identity", identity)
+    q = new_record_id()
+    questionnaire = examples.questionnaire_response(q, subject_id=who.subject_id)
+    pending.put(q, {"display_name": who.name, "birth_date": who.birth_date.isoformat(), "response": questionnaire})
+    outbox.enqueue("questionnaire_response", questionnaire)
+    vaccination = examples.vaccination_record(new_record_id(), q, subject_id=who.subject_id)
+    outbox.enqueue("vaccination_record", vaccination)
+    pending.complete(q)
+    Forwarder(outbox, appliance.client()).drain()
+    subprocess.run(
+        [Path(sys.executable).parent / "yoshin-device", "status", "--json", "--data-dir", str(appliance.data_dir)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    clock.now += timedelta(hours=9)
+    pending.end_day()
+    written = [path for path in appliance.data_dir.rglob("*") if path.is_file()]
+    assert {p.name for p in written} >= {"queue.db", "tls.key", "signing.key", "device.pem"}
+    for path in written:
+        data = path.read_bytes()
+        for needle in _needles(who):
+            assert needle not in data, (path.name, needle)
+
+
+def test_status_json(make_device) -> None:
+    device = make_device()
+    outbox = device.appliance.outbox()
+    outbox.enqueue("questionnaire_response", examples.questionnaire_response(new_record_id()))
+    outbox.close()
+    command = [Path(sys.executable).parent / "yoshin-device", "status", "--json"]
+    result = subprocess.run(
+        [*command, "--data-dir", str(device.appliance.data_dir)], capture_output=True, text=True, check=True
+    )
+    report = json.loads(result.stdout)
+    assert report["device_id"] == device.device_id
+    assert report["queue"]["depth"] == 1 and report["queue"]["dead_letters"] == 0
+    assert 0 < report["certificate_days_left"] <= 90  # issued for 90 days at the test clock's date
