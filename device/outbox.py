@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from yoshin.device.keystore import KeyStore
 from yoshin.domain.contract import CONTRACT_VERSION, RECORD_KINDS, parse_record, record_to_json
@@ -100,15 +102,23 @@ class QueueStatus:
 
 
 def seal_payload(
-    keystore: KeyStore, device_id: str, kind: str, body: dict[str, Any], created_at: str, record_id: str | None = None
+    keys: tuple[X25519PublicKey, Ed25519PrivateKey],
+    device_id: str,
+    kind: str,
+    body: dict[str, Any],
+    created_at: str,
+    record_id: str | None = None,
 ) -> SealedEnvelope:
-    """The one way a payload leaves the appliance: validated (record kinds), framed, sealed, signed."""
+    """The one way a payload leaves the appliance: validated (record kinds), framed, sealed, signed.
+
+    `keys` is (the host's sealing public key, the device signing key) from the key store.
+    """
     if kind in RECORD_KINDS:
         record = parse_record(kind, body)
         body, record_id = record_to_json(record), record.record_id
     header = EnvelopeHeader(record_id or new_record_id(), device_id, kind, created_at)
     payload = json.dumps({"contract_version": CONTRACT_VERSION, "kind": kind, "body": body}, ensure_ascii=False)
-    return seal(payload.encode(), header, keystore.host_sealing_key(), keystore.signing_key())
+    return seal(payload.encode(), header, *keys)
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -149,7 +159,9 @@ class Outbox:
             raise QueueCorrupt(str(error)) from None
         if check != "ok":
             raise QueueCorrupt(check)
-        self._signing_public = keystore.signing_key().public_key()
+        signing = keystore.signing_key()
+        self._keys = (keystore.host_sealing_key(), signing)  # read once: enqueue is on the kiosk's path
+        self._signing_public = signing.public_key()
 
     def close(self) -> None:
         self.connection.close()
@@ -159,7 +171,7 @@ class Outbox:
     def enqueue(self, kind: str, body: dict[str, Any], record_id: str | None = None) -> str:
         """Validate, seal and store durably. Returns the record id only after the commit."""
         created = self.clock().isoformat(timespec="seconds")
-        envelope = seal_payload(self.keystore, self.device_id, kind, body, created, record_id)
+        envelope = seal_payload(self._keys, self.device_id, kind, body, created, record_id)
         record_id = envelope.header.record_id
         blob = envelope.to_bytes()
         try:
@@ -180,10 +192,10 @@ class Outbox:
         return record_id
 
     def _bytes_used(self) -> int:
-        pages = self.connection.execute("PRAGMA page_count").fetchone()[0]
-        free = self.connection.execute("PRAGMA freelist_count").fetchone()[0]
-        size = self.connection.execute("PRAGMA page_size").fetchone()[0]
-        return int((pages - free) * size)
+        """What the queue occupies on disk: the database and its WAL."""
+        return sum(
+            path.stat().st_size for path in (self.path, self.path.with_name(self.path.name + "-wal")) if path.exists()
+        )
 
     # --- forwarding -------------------------------------------------------------------------------
 
