@@ -1,19 +1,297 @@
-"""`yoshin-demo`: the whole chain on one machine with embedded defaults and synthetic data only."""
+"""`yoshin-demo`: the whole chain on one machine with embedded defaults and synthetic data only.
+
+It starts an isolated pcscd with a virtual reader, the card emulator holding a synthetic persona, a host
+loaded with a synthetic registry (a child with a guardian, an older adult, ...), a freshly enrolled
+appliance, and runs visits: card + PIN through real PC/SC, identity sealed to the host, the
+questionnaire from the template, the doctor's decision and the vaccination record sealed into the
+outbox, forwarded over mutual TLS. The kiosk (issue 8) is not built yet, so visits run without a screen.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
+import shutil
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
 import click
+
+from yoshin.device.appliance import Appliance
+from yoshin.device.forwarder import Forwarder
+from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
+from yoshin.device.outbox import seal_payload
+from yoshin.domain.age import age_in_years
+from yoshin.domain.templates import (
+    SubjectContext,
+    default_templates,
+    evaluate_flags,
+    validate_answers,
+    visible_questions,
+)
+from yoshin.host import devices, staff
+from yoshin.host.server import HostServer, HostService
+from yoshin.protocol import api
+from yoshin.protocol.sealing import new_record_id
+from yoshin.smartcard.card import open_card
+from yoshin.smartcard.transport import PcscContext
+from yoshin.tools.card_emulator import CardImage, CardState, Emulator
+from yoshin.tools.personas import Persona, all_personas, persona, registry_csv
+from yoshin.tools.test_pki import TestPki
+from yoshin.tools.virtual_reader import VirtualReader
+
+MUNICIPALITY, CLINIC = "141305", "1410000001"
+DEMO_STAFF = (
+    ("D0001", "医師 一郎 (demo)", "doctor"),
+    ("N0001", "看護 花子 (demo)", "nurse"),
+    ("N0002", "看護 次郎 (demo)", "nurse"),
+)
+DEMO_PASSWORD = "demo-password-not-secret"  # noqa: S105 (synthetic demo accounts, printed on purpose)
+
+
+@dataclass
+class Chain:
+    """The running parts of the demo."""
+
+    workdir: Path
+    reader: VirtualReader
+    pki: TestPki
+    host: HostServer
+    appliance: Appliance
+    emulator: Emulator | None = None
+    persona: Persona | None = None
+
+    @property
+    def slot(self) -> str:
+        return self.reader.slot_name(0)
+
+    def insert(self, persona_id: str) -> Persona:
+        self.remove()
+        who = persona(persona_id)
+        self.emulator = Emulator(CardState(CardImage.for_persona(who, self.pki)), self.reader.port(0))
+        self.emulator.insert()
+        with PcscContext() as context:
+            if not context.wait_for_card(self.slot, 10):
+                raise RuntimeError("pcscd did not see the card")
+        self.persona = who
+        return who
+
+    def remove(self) -> None:
+        if self.emulator is not None:
+            with PcscContext() as context:
+                inserted = context.event_count(self.slot)
+                self.emulator.remove()
+                context.wait_for_removal(self.slot, 10, after_event=inserted)
+            self.emulator = None
+
+
+@contextmanager
+def running_chain(workdir: Path) -> Iterator[Chain]:
+    """Start everything in `workdir` (wiped first: demo data is synthetic and disposable)."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    with VirtualReader(workdir / "pcscd") as reader:
+        service = HostService.open(workdir / "host")
+        service.registry.import_csv(registry_csv(list(all_personas().values())))
+        pki = TestPki.load_or_create(workdir / "test-pki")
+        service.jlis_key = pki.jlis_key.public_key()
+        service.jpki_anchors = [pki.ca_cert]
+        for staff_id, name, role in DEMO_STAFF:
+            staff.add(service.db, staff_id, name, role, MUNICIPALITY, DEMO_PASSWORD, datetime.now(UTC))
+        with HostServer(service) as host:
+            token = devices.issue_token(service.db, MUNICIPALITY, CLINIC, "demo-admin", datetime.now(UTC))
+            address = HostAddress("127.0.0.1", host.port, host.enroll_port)
+            appliance = Appliance(workdir / "device")
+            enroll(
+                address,
+                fetch_ca(address, service.pki.ca_fingerprint),
+                appliance.keystore,
+                token,
+                MUNICIPALITY,
+                CLINIC,
+                "DEMO01",
+            )
+            appliance.save_host(address)
+            chain = Chain(workdir, reader, pki, host, appliance)
+            try:
+                yield chain
+            finally:
+                chain.remove()
+
+
+def healthy_answers(template: Any, context: SubjectContext) -> dict[str, Any]:
+    """The answers of a well person (the kiosk collects real ones): every visible question, the safe way."""
+    answers: dict[str, Any] = {}
+    for _ in range(3):  # conditional questions appear as earlier answers are set
+        for question in visible_questions(template, answers, context):
+            if question.id in answers:
+                continue
+            if question.type == "yes_no":
+                answers[question.id] = question.id in ("read_leaflet", "wants_vaccination", "guardian_consent")
+            elif question.type == "number":
+                answers[question.id] = 36.4
+            elif question.type == "single_choice":
+                answers[question.id] = question.choices[0].value
+    return answers
+
+
+def run_visit(chain: Chain, pin: str) -> dict[str, Any]:
+    """One visit without a screen: returns what the host answered and what was delivered."""
+    appliance = chain.appliance
+    with open_card(chain.slot) as card:
+        face = card.read_face(pin)
+    client = appliance.client()
+    outbox = appliance.outbox()
+    try:
+        identity_body = {
+            "ef_my_number": base64.b64encode(face.raw.my_number).decode(),
+            "ef_basic_info": base64.b64encode(face.raw.basic_info).decode(),
+            "ef_signature": base64.b64encode(face.raw.signature).decode(),
+        }
+        keys = (appliance.keystore.host_sealing_key(), appliance.keystore.signing_key())
+        device_id = appliance.keystore.identity()["device_id"]
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        envelope = seal_payload(keys, device_id, "identity", identity_body, created)
+        answer = client.call("POST", api.IDENTITY, {"envelope": envelope.to_json()})
+        if answer["status"] != "ok":
+            return {"identity": answer}
+        subject = answer["subject"]
+        due = subject["due"]
+        if not due:
+            return {"identity": {"status": "ok", "subject_id": subject["subject_id"], "due": []}}
+        vaccine = due[0]["vaccine_code"]
+        service = chain.host.service
+        today = service.today()
+        template = default_templates().for_vaccine(vaccine, today)
+        assert template is not None
+        context = SubjectContext(age_in_years(face.basic_info.birth_date, today), face.basic_info.sex)
+        answers, details = validate_answers(template, healthy_answers(template, context), {}, context)
+        flags = evaluate_flags(template, answers, context)
+        q = new_record_id()
+        now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+        guardian = subject["guardian_name"] if context.needs_guardian(template) else None
+        outbox.enqueue(
+            "questionnaire_response",
+            {
+                "record_id": q, "municipality_code": MUNICIPALITY, "clinic_code": CLINIC,
+                "subject_id": subject["subject_id"], "created_at": now, "template_id": template.id,
+                "template_version": template.version, "vaccine_code": vaccine, "answers": answers, "details": details,
+                "flags": [{"question_id": f.question_id, "flag": f.flag} for f in flags],
+                "respondent": "guardian" if guardian else "self", "guardian_name": guardian, "consent": True,
+                "eligibility_verified": True, "started_at": now, "answered_at": now,
+            },
+        )  # fmt: skip
+        outbox.enqueue(
+            "doctor_decision",
+            {
+                "record_id": new_record_id(), "municipality_code": MUNICIPALITY, "clinic_code": CLINIC,
+                "subject_id": subject["subject_id"], "created_at": now, "questionnaire_record_id": q,
+                "decision": "proceed", "reason": None, "override_reason": None, "explanation_given": True,
+                "doctor_id": "D0001", "doctor_name": "医師 一郎 (demo)",
+            },
+        )  # fmt: skip
+        product = service.catalogue.products_for(vaccine, today)[0]
+        outbox.enqueue(
+            "vaccination_record",
+            {
+                "record_id": new_record_id(), "municipality_code": MUNICIPALITY, "clinic_code": CLINIC,
+                "subject_id": subject["subject_id"], "created_at": now, "questionnaire_record_id": q,
+                "vaccination_date": today.isoformat(), "consent": True, "doctor_id": "D0001",
+                "doctor_name": "医師 一郎 (demo)", "place": "デモ診療所 (synthetic)",
+                "implementation_type": "individual",
+                "vaccination_type": "routine", "vaccine_code": vaccine, "dose_number": due[0]["dose_number"],
+                "gtin": product.gtin, "manufacturer": product.manufacturer, "generic_name": product.generic_name,
+                "brand_name": product.brand_name, "lot_number": "DEMO001", "dose_amount_ml": str(product.dose_ml),
+                "site": "oral" if product.route == "oral" else "left_upper_arm", "route": product.route,
+                "expiry_date": today.replace(year=today.year + 1).isoformat(), "caution_flag": bool(flags),
+                "special_circumstances": None, "vaccinated_abroad": False, "entered_by": "N0001", "checked_by": "N0002",
+            },
+        )  # fmt: skip
+        rounds = Forwarder(outbox, client).drain()
+        return {
+            "identity": {"status": "ok", "subject_id": subject["subject_id"], "due": [d["vaccine_code"] for d in due]},
+            "vaccine": vaccine,
+            "flags": [f"{f.question_id}:{f.flag}" for f in flags],
+            "delivered": {
+                status: sum(getattr(r, status) for r in rounds) for status in ("accepted", "duplicate", "rejected")
+            },
+            "queue_depth_after": outbox.status().depth,
+        }
+    finally:
+        outbox.close()
+
+
+HELP = """Commands (type and press Enter):  visit | remove | insert | persona NAME | personas | quit"""
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="yoshin")
-def main() -> None:
-    """Start the end-to-end demo: virtual reader, card emulator, host, device and kiosk.
+@click.option("--persona", "persona_id", default="elderly", show_default=True, help="Synthetic persona on the card.")
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/demo"), show_default=True
+)
+@click.option("--check", is_flag=True, help="Run one visit, print the result as JSON and stop (for tests and CI).")
+def main(persona_id: str, data_dir: Path, check: bool) -> None:
+    """Start the end-to-end demo: virtual reader, card emulator, host, enrolled appliance, and visits.
 
     All data is synthetic. Stop everything with Ctrl-C.
     """
-    click.echo("yoshin demo: synthetic data only.")
-    click.echo("No component is runnable yet; the demo grows as each lands (see docs/ARCHITECTURE.md).")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C: a clean stop of every part, exit 0
+    with running_chain(data_dir) as chain:
+        who = chain.insert(persona_id)
+        if check:
+            click.echo(json.dumps(run_visit(chain, who.pins["face"]), ensure_ascii=False))
+            return
+        host = chain.host
+        click.echo("yoshin demo: ALL DATA IS SYNTHETIC.")
+        click.echo(f"  host: https://127.0.0.1:{host.port} (mutual TLS), enrollment port {host.enroll_port}")
+        click.echo(f"  reader: {chain.slot}; card: persona {who.id} ({who.label_en}), PIN {who.pins['face']}")
+        click.echo("  try in another terminal: yoshin-card face --json   (type the PIN, then Enter)")
+        click.echo("  the kiosk (issue 8) is not built yet: `visit` runs one visit without a screen")
+        click.echo(HELP)
+        reader = threading.Thread(target=_commands, args=(chain, stop), daemon=True)
+        reader.start()
+        stop.wait()
+        click.echo("yoshin demo: stopping")
+
+
+def _commands(chain: Chain, stop: threading.Event) -> None:
+    for line in sys.stdin:
+        words = line.split()
+        try:
+            if not words:
+                continue
+            if words[0] == "quit":
+                break
+            if words[0] == "visit" and chain.persona is not None:
+                click.echo(json.dumps(run_visit(chain, chain.persona.pins["face"]), ensure_ascii=False))
+            elif words[0] == "remove":
+                chain.remove()
+                click.echo("card removed")
+            elif words[0] == "insert":
+                click.echo(f"card inserted: {chain.insert(chain.persona.id if chain.persona else 'elderly').id}")
+            elif words[0] == "persona" and len(words) == 2:
+                who = chain.insert(words[1])
+                click.echo(f"card inserted: {who.id} ({who.label_en}), PIN {who.pins['face']}")
+            elif words[0] == "personas":
+                for who in all_personas().values():
+                    click.echo(f"  {who.id}: {who.label_en} / {who.label_ja}")
+            else:
+                click.echo(HELP)
+        except Exception as error:  # a demo command failing must not end the demo
+            click.echo(f"error: {error}", err=True)
+    if not sys.stdin.isatty():
+        return  # no terminal (a service or CI): keep running until a signal
+    stop.set()
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ class VirtualReader:
         self.channel = channel
         self.name = name
         self.process: subprocess.Popen[bytes] | None = None
+        self.attached = False  # True when sharing an isolated pcscd another VirtualReader started
         self.log_path = workdir / "pcscd.log"
 
     def slot_name(self, slot: int) -> str:
@@ -46,6 +47,9 @@ class VirtualReader:
         if not Path(pcscd).exists() or not VPCD_DRIVER.exists():
             raise VirtualReaderError("pcscd or vsmartcard-vpcd is not installed (run `make setup`)")
         if _pcscd_running():
+            if self.slot_name(0) in _reader_names():
+                self.attached = True  # an isolated pcscd with our virtual reader: share it, never stop it
+                return self
             raise VirtualReaderError(
                 "another pcscd is already running; stop it first (one pcscd per machine: its socket is fixed)"
             )
@@ -69,27 +73,13 @@ class VirtualReader:
         return self
 
     def _wait_for_reader(self, timeout: float) -> None:
-        from smartcard.scard import (  # imported here: pyscard is needed only when a reader runs
-            SCARD_S_SUCCESS,
-            SCARD_SCOPE_USER,
-            SCardEstablishContext,
-            SCardListReaders,
-            SCardReleaseContext,
-        )
-
         deadline = time.monotonic() + timeout
         wanted = self.slot_name(0)
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise VirtualReaderError(f"pcscd exited early; see {self.log_path}")
-            result, context = SCardEstablishContext(SCARD_SCOPE_USER)
-            if result == SCARD_S_SUCCESS:
-                try:
-                    result, readers = SCardListReaders(context, [])
-                    if result == SCARD_S_SUCCESS and wanted in readers:
-                        return
-                finally:
-                    SCardReleaseContext(context)
+            if wanted in _reader_names():
+                return
             time.sleep(0.05)  # polling pcscd start-up against a deadline; not test synchronisation
         self.stop()
         raise VirtualReaderError(f"pcscd did not list {wanted!r} within {timeout} s; see {self.log_path}")
@@ -110,6 +100,19 @@ class VirtualReader:
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _reader_names() -> list[str]:
+    from smartcard import scard  # imported here: pyscard is needed only when a reader runs
+
+    result, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    if result != scard.SCARD_S_SUCCESS:
+        return []
+    try:
+        result, readers = scard.SCardListReaders(context, [])
+        return list(readers) if result == scard.SCARD_S_SUCCESS else []
+    finally:
+        scard.SCardReleaseContext(context)
 
 
 def _pcscd_running() -> bool:

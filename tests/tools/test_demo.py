@@ -1,0 +1,48 @@
+"""The demo: one visit end to end through every real part, and a clean start and stop."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from yoshin.tools.virtual_reader import VirtualReader
+
+pytestmark = pytest.mark.pcsc
+DEMO = str(Path(sys.executable).parent / "yoshin-demo")
+
+
+@pytest.mark.parametrize(("persona", "vaccine"), [("elderly", "flu_elderly"), ("child", "hib")])
+def test_check_runs_a_whole_visit(virtual_reader: VirtualReader, tmp_path: Path, persona: str, vaccine: str) -> None:
+    result = subprocess.run(
+        [DEMO, "--check", "--persona", persona, "--data-dir", str(tmp_path / "demo")],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    visit = json.loads(result.stdout.splitlines()[-1])
+    assert visit["identity"]["status"] == "ok" and visit["vaccine"] == vaccine
+    assert visit["delivered"] == {"accepted": 3, "duplicate": 0, "rejected": 0}
+    assert visit["queue_depth_after"] == 0
+
+
+def test_the_demo_starts_and_stops_cleanly(virtual_reader: VirtualReader, tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [DEMO, "--data-dir", str(tmp_path / "demo")],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("Commands"):
+            break
+    text = "".join(lines)
+    assert "SYNTHETIC" in text and "PIN 2580" in text
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0, process.stderr.read() if process.stderr else ""
+    children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True)
+    assert children.returncode == 1  # no child survived
