@@ -107,7 +107,8 @@ def _device_from_certificate(service: HostService, request: web.Request) -> devi
     if device is None:
         log.warning("refused %s: unknown device", device_id)
         return _error(403, "unknown_device", "登録されていない端末です", "this device is not enrolled")
-    if device.status != "active":
+    if device.status != "active" and not (device.status == "revoked" and request.path == api.ERASURE):
+        # A revoked (lost, then found) device may still file its own erasure certificate; nothing else.
         log.warning("refused %s: device %s", device_id, device.status)
         return _error(403, "device_revoked", "この端末は失効しています", f"this device has been {device.status}")
     if format(certificate.serial_number, "x") != device.certificate_serial:

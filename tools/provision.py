@@ -1,14 +1,145 @@
-"""`yoshin-provision`: technician provisioning, certificate renewal and decommissioning of an appliance."""
+"""`yoshin-provision`: technician provisioning, certificate renewal, self-test and decommissioning."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
 import click
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from yoshin.device.appliance import Appliance
+from yoshin.device.hostclient import HostAddress
+from yoshin.domain.i18n import BilingualError
+from yoshin.tools import integrity, provisioning
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/device"), show_default=True,
+    help="The appliance's data directory.",
+)  # fmt: skip
+
+
+def _fail(error: BilingualError) -> None:
+    click.echo(str(error.message), err=True)
+    for item in getattr(error, "lost", []) or getattr(error, "problems", []):
+        click.echo(f"  {item}", err=True)
+    sys.exit(1)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="yoshin")
 def main() -> None:
-    """Provision, renew and decommission a yoshin appliance (technicians)."""
+    """Provision, renew and decommission a yoshin appliance (technicians). See docs/operations.md."""
+
+
+@main.command()
+@data_dir_option
+@click.option("--host", required=True, help="The municipal host's address on the closed network.")
+@click.option("--port", type=int, default=8443, show_default=True)
+@click.option("--enroll-port", type=int, default=8444, show_default=True)
+@click.option("--token", required=True, help="The one-time token from `yoshin-host device token`.")
+@click.option("--ca-fingerprint", required=True, help="The host CA's SHA-256, given with the token.")
+@click.option("--municipality", required=True)
+@click.option("--clinic", required=True)
+@click.option("--serial", required=True, help="This appliance's serial number.")
+@click.option("--production", is_flag=True, help="Refuse development CAs (and, at run time, virtual readers).")
+@click.option("--json", "as_json", is_flag=True)
+def provision(
+    data_dir: Path, host: str, port: int, enroll_port: int, token: str, ca_fingerprint: str,
+    municipality: str, clinic: str, serial: str, production: bool, as_json: bool,
+) -> None:  # fmt: skip
+    """Keys and CSR on the device, enrollment, templates, firmware, self-test, and the report."""
+    try:
+        report = provisioning.provision(
+            Appliance(data_dir), HostAddress(host, port, enroll_port), token, ca_fingerprint,
+            municipality, clinic, serial, production,
+        )  # fmt: skip
+    except BilingualError as error:
+        _fail(error)
+    click.echo(json.dumps(dataclasses.asdict(report), ensure_ascii=False) if as_json else report.text())
+
+
+@main.command()
+@data_dir_option
+@click.option(
+    "--if-due", is_flag=True, help=f"Only when the certificate expires within {provisioning.RENEW_DAYS_BEFORE} days."
+)
+def renew(data_dir: Path, if_due: bool) -> None:
+    """Renew the device certificate (the key stays; a new CSR is signed by it)."""
+    appliance = Appliance(data_dir)
+    try:
+        if if_due and not provisioning.renew_if_due(appliance):
+            click.echo("not due")
+            return
+        if not if_due:
+            appliance.client().renew()
+    except BilingualError as error:
+        _fail(error)
+    click.echo(f"renewed: valid until {appliance.keystore.certificate().not_valid_after_utc.isoformat()}")
+
+
+@main.command("self-test")
+@data_dir_option
+def self_test(data_dir: Path) -> None:
+    """Host, queue, templates and certificate checks. Exit 1 when one fails."""
+    results = provisioning.self_test(Appliance(data_dir))
+    for name, result in results.items():
+        click.echo(f"{name}: {result}")
+    sys.exit(1 if any(result.startswith("FAILED") for result in results.values()) else 0)
+
+
+@main.command()
+@data_dir_option
+@click.option("--force", is_flag=True, help="Erase even if queued records cannot be delivered (they are listed).")
+def decommission(data_dir: Path, force: bool) -> None:
+    """Drain the queue, record a signed erasure certificate at the host, erase every key and file."""
+    try:
+        certificate = provisioning.decommission(Appliance(data_dir), force)
+    except BilingualError as error:
+        _fail(error)
+    click.echo(json.dumps(certificate, ensure_ascii=False, indent=2))
+
+
+@main.group()
+def manifest() -> None:
+    """The signed manifest of installed files (app integrity)."""
+
+
+@manifest.command("build")
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Ed25519 release key (PEM).",
+)
+@click.option("--version", "release", required=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def manifest_build(key: Path, release: str, output: Path) -> None:
+    """Sign the SHA-256 of every installed yoshin file."""
+    private = serialization.load_pem_private_key(key.read_bytes(), password=None)
+    if not isinstance(private, Ed25519PrivateKey):
+        raise click.BadParameter("not an Ed25519 private key", param_hint="--key")
+    output.write_text(json.dumps(integrity.build_manifest(private, release), indent=1))
+
+
+@manifest.command("verify")
+@click.option(
+    "--manifest", "manifest_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True
+)
+@click.option("--public-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+def manifest_verify(manifest_path: Path, public_key: Path) -> None:
+    """Check the installed files against the manifest. Exit 1 on any difference."""
+    public = serialization.load_pem_public_key(public_key.read_bytes())
+    if not isinstance(public, Ed25519PublicKey):
+        raise click.BadParameter("not an Ed25519 public key", param_hint="--public-key")
+    try:
+        integrity.verify_installation(json.loads(manifest_path.read_text()), public)
+    except BilingualError as error:
+        _fail(error)
+    click.echo("installation intact")
 
 
 if __name__ == "__main__":

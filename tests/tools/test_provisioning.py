@@ -1,0 +1,190 @@
+"""Technician lifecycle over real TLS: token → provision → visit → renew → revoke → decommission."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from yoshin.device.appliance import Appliance
+from yoshin.device.forwarder import Forwarder
+from yoshin.device.hostclient import DeviceRevoked, HostAddress
+from yoshin.domain import examples
+from yoshin.host import devices
+from yoshin.host.server import HostServer
+from yoshin.protocol.sealing import new_record_id
+from yoshin.tools import integrity, provisioning
+
+PROVISION = str(Path(sys.executable).parent / "yoshin-provision")
+
+
+def _token(host: HostServer) -> str:
+    return devices.issue_token(host.service.db, "141305", "1410000001", "admin01", host.service.clock())
+
+
+def test_full_lifecycle(host: HostServer, tmp_path: Path, clock) -> None:
+    service = host.service
+    address = HostAddress("127.0.0.1", host.port, host.enroll_port)
+    device_clock = type(clock)(clock.now)  # the appliance's own clock: moving it must not move the host's
+    appliance = Appliance(tmp_path / "device", clock=device_clock)
+    report = provisioning.provision(
+        appliance, address, _token(host), service.pki.ca_fingerprint, "141305", "1410000001", "LIFE1"
+    )
+    assert report.device_id == "141305-1410000001-LIFE1"
+    assert set(report.self_test) == {"host", "queue", "templates", "certificate"}
+    assert report.self_test["host"] == "ok" and report.self_test["templates"].startswith("ok")
+    assert report.firmware.startswith("skipped")
+    # a visit's records reach the host
+    outbox = appliance.outbox()
+    q = new_record_id()
+    outbox.enqueue("questionnaire_response", examples.questionnaire_response(q))
+    outbox.enqueue("vaccination_record", examples.vaccination_record(new_record_id(), q))
+    assert Forwarder(outbox, appliance.client()).drain()[0].accepted == 2
+    assert service.db.execute("SELECT count(*) FROM inbox WHERE device_id = ?", [report.device_id]).fetchone()[0] == 2
+    # renewal: not due, then due
+    assert not provisioning.renew_if_due(appliance)
+    old = appliance.keystore.certificate().serial_number
+    device_clock.now = appliance.keystore.certificate().not_valid_after_utc - timedelta(days=10)
+    assert provisioning.renew_if_due(appliance)
+    assert appliance.keystore.certificate().serial_number != old
+    # revocation: refused, and the kiosk can say so
+    devices.revoke(service.db, report.device_id, "reported stolen, then found", "admin01", service.clock())
+    outbox.enqueue("questionnaire_response", examples.questionnaire_response(new_record_id()))
+    with pytest.raises(DeviceRevoked) as revoked:
+        Forwarder(outbox, appliance.client()).run_once()
+    assert "失効" in revoked.value.message.ja
+    outbox.close()
+    # decommission: the undeliverable record blocks it unless forced, and is listed
+    with pytest.raises(provisioning.ProvisioningError) as refused:
+        provisioning.decommission(appliance)
+    assert len(refused.value.lost) == 1
+    certificate = provisioning.decommission(appliance, force=True)
+    assert certificate["recorded_at_host"] and certificate["records_lost"]
+    assert not [path for path in appliance.data_dir.rglob("*") if path.is_file()]
+    recorded = service.db.execute(
+        "SELECT device_id, detail FROM erasures WHERE kind = 'device_decommission'"
+    ).fetchone()
+    assert recorded[0] == report.device_id and "cryptographic erase" in json.loads(recorded[1])["method"]
+    assert devices.get(service.db, report.device_id).status == "decommissioned"
+
+
+def test_token_reuse_is_refused_through_the_cli(host: HostServer, tmp_path: Path) -> None:
+    token = _token(host)
+    args = [
+        "--host", "127.0.0.1", "--port", str(host.port), "--enroll-port", str(host.enroll_port), "--token", token,
+        "--ca-fingerprint", host.service.pki.ca_fingerprint, "--municipality", "141305", "--clinic", "1410000001",
+    ]  # fmt: skip
+    first = subprocess.run(
+        [PROVISION, "provision", "--data-dir", str(tmp_path / "a"), *args, "--serial", "A1", "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["self_test"]["host"] == "ok"
+    second = subprocess.run(
+        [PROVISION, "provision", "--data-dir", str(tmp_path / "b"), *args, "--serial", "B1"],
+        capture_output=True,
+        text=True,
+    )
+    assert second.returncode == 1 and "reused" in second.stderr
+
+
+def test_production_refuses_a_development_ca(host: HostServer, tmp_path: Path) -> None:
+    address = HostAddress("127.0.0.1", host.port, host.enroll_port)
+    with pytest.raises(provisioning.ProvisioningError, match="development CA"):
+        provisioning.provision(
+            Appliance(tmp_path / "d"),
+            address,
+            _token(host),
+            host.service.pki.ca_fingerprint,
+            "141305",
+            "1410000001",
+            "P1",
+            production=True,
+        )
+
+
+def test_integrity_check_catches_a_modified_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = Ed25519PrivateKey.generate()
+    signed = integrity.build_manifest(key, "test")
+    integrity.verify_installation(signed, key.public_key())
+    files = integrity.installed_files()
+    assert "domain/contract.py" in files and "domain/data/templates/2026.1.toml" in files
+    target = files["domain/data/templates/2026.1.toml"]
+    copy = tmp_path / "templates.toml"
+    shutil.copy(target, copy)
+    tampered = dict(signed)
+    tampered["manifest"] = {
+        **signed["manifest"],
+        "files": {**signed["manifest"]["files"], "domain/data/templates/2026.1.toml": "0" * 64},
+    }
+    with pytest.raises(integrity.IntegrityError, match="signature"):
+        integrity.verify_installation(tampered, key.public_key())
+    monkeypatch.setattr(
+        integrity,
+        "_digest",
+        lambda path: "0" * 64 if path == target else integrity.hashlib.sha256(path.read_bytes()).hexdigest(),
+    )
+    with pytest.raises(integrity.IntegrityError) as changed:
+        integrity.verify_installation(signed, key.public_key())
+    assert changed.value.problems == ["changed domain/data/templates/2026.1.toml"]
+    assert "改ざん" in changed.value.message.ja
+
+
+def test_integrity_cli(tmp_path: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    private, public = tmp_path / "release.key", tmp_path / "release.pub"
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    manifest = tmp_path / "manifest.json"
+    subprocess.run(
+        [PROVISION, "manifest", "build", "--key", str(private), "--version", "t", "--output", str(manifest)], check=True
+    )
+    data = json.loads(manifest.read_text())
+    ok = subprocess.run(
+        [PROVISION, "manifest", "verify", "--manifest", str(manifest), "--public-key", str(public)],
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0 and "intact" in ok.stdout
+    data["manifest"]["files"]["domain/contract.py"] = "0" * 64
+    manifest.write_text(json.dumps(data))
+    bad = subprocess.run(
+        [PROVISION, "manifest", "verify", "--manifest", str(manifest), "--public-key", str(public)],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 1
+
+
+@pytest.mark.parametrize("unit", ["yoshin-forwarder.service", "yoshin-kiosk.service"])
+def test_systemd_units_verify_and_are_hardened(repo_root: Path, tmp_path: Path, unit: str) -> None:
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed (make setup installs it)")
+    text = (repo_root / "tools" / "systemd" / unit).read_text()
+    for setting in (
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "PrivateTmp=yes",
+        "User=yoshin",
+        "ReadWritePaths=/var/lib/yoshin/device",
+        "CapabilityBoundingSet=",
+    ):
+        assert setting in text, setting
+    bin_dir = Path(sys.executable).parent
+    local = tmp_path / unit
+    local.write_text(text.replace("/opt/yoshin/venv/bin", str(bin_dir)))
+    result = subprocess.run(["systemd-analyze", "verify", str(local)], capture_output=True, text=True)
+    problems = [line for line in result.stderr.splitlines() if unit in line and "yoshin" in line]
+    assert result.returncode == 0 and not problems, result.stderr
