@@ -1,0 +1,31 @@
+# yoshin I/O board firmware entry point (runs after boot.py on the RP2040).
+# The data protocol shares the USB CDC port with the REPL, so Ctrl-C (0x03) is disabled while the
+# loop runs; MAINT sets a flag and resets, and the next boot stays in the REPL with Ctrl-C enabled
+# (the RP2040 watchdog cannot be stopped once started, so maintenance starts from a fresh boot).
+import micropython
+
+import app
+import hal
+
+
+def main(board=None):
+    if board is None:
+        board = hal.Board()
+    if board.take_maint_flag():
+        micropython.kbd_intr(3)
+        return "maint"
+    a = app.App(board)
+    link = board.link()
+    board.start_watchdog()
+    micropython.kbd_intr(-1)
+    try:
+        a.run(link)
+    finally:
+        micropython.kbd_intr(3)
+    if a.maint:
+        board.set_maint_flag()
+        board.reset()
+    return "stopped"
+
+
+main()
