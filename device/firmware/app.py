@@ -26,7 +26,7 @@ def crc8_smbus(data):
 
 class BoardError(Exception):
     def __init__(self, code, detail):
-        Exception.__init__(self, detail)
+        super().__init__(detail)
         self.code = code
         self.detail = detail
 

@@ -43,7 +43,7 @@ def cobs_encode(data):
     # A block opened right after a full block at the very end of the data holds nothing:
     # drop it, it would decode as a spurious trailing zero-less 0x01 block.
     if code == 1 and code_at == len(out) - 1 and len(out) > 1 and _ends_full_block(data):
-        out.pop()
+        out = out[:-1]
     return bytes(out)
 
 
