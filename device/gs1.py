@@ -25,7 +25,7 @@ _VARIABLE = {"10": 20, "21": 20}
 # GS1 AI encodable character set 82 (what AIs 10 and 21 may contain).
 _CSET82 = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]+")
 # An AI that may follow a lot, glued on because a GS was lost.
-_GLUED_AI = re.compile(r"(?:21|17|01)[0-9A-Za-z]")
+_GLUED_AI = re.compile(r"(?:21|17|01).")
 
 
 class ScanError(BilingualError):

@@ -88,6 +88,10 @@ class Scanner:
         self._delay = min(self._delay * 2, self.backoff[1])
         self.status = ScannerStatus(False, SCANNER_DISCONNECTED, detail)
 
+    def connect(self) -> bool:
+        """Open the port now (pyserial flushes input on open, so open before scans arrive)."""
+        return self._ensure_open() is not None
+
     def read_line(self, timeout: float) -> bytes | None:
         """One raw scan line (without CR/LF), or None when nothing arrived in time."""
         deadline = self.clock() + timeout
