@@ -1,0 +1,38 @@
+"""The `board` CLI against the firmware simulator (click's CliRunner, real driver, real MicroPython)."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from fwsupport import Simulator, needs_micropython, needs_socat
+
+from yoshin.device.board_cli import FIRMWARE_DIR, board, deploy_commands
+
+pytestmark = [needs_micropython, needs_socat]
+
+
+def test_status_temperature_beep(simulator: Simulator) -> None:
+    r = CliRunner().invoke(board, ["--port", str(simulator.link), "status"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["fw"] == "1.0.0"
+    simulator.set("temp", "36.8")
+    r = CliRunner().invoke(board, ["--port", str(simulator.link), "temperature"])
+    assert r.exit_code == 0 and r.output.strip() == "36.8"
+    simulator.set("temp", "25")
+    r = CliRunner().invoke(board, ["--port", str(simulator.link), "temperature"])
+    assert r.exit_code == 1 and "Implausible" in r.output and "Traceback" not in r.output
+    assert CliRunner().invoke(board, ["--port", str(simulator.link), "beep", "success"]).exit_code == 0
+
+
+def test_absent_board_is_a_bilingual_message(tmp_path) -> None:
+    r = CliRunner().invoke(board, ["--port", str(tmp_path / "nothing"), "--timeout", "0.5", "status"])
+    assert r.exit_code == 1
+    assert "I/O board disconnected" in r.output and "I/Oボード" in r.output and "Traceback" not in r.output
+
+
+def test_deploy_copies_every_firmware_file() -> None:
+    (cmd,) = deploy_commands("id:e6613852832a112c")
+    copied = [cmd[i + 1] for i, a in enumerate(cmd) if a == "cp"]
+    assert {p.rsplit("/", 1)[-1] for p in copied} == {p.name for p in FIRMWARE_DIR.glob("*.py")}
+    assert cmd[-1] == "reset" and "id:e6613852832a112c" in cmd
