@@ -98,6 +98,9 @@ class Board:
     def mem_free(self):
         return gc.mem_free()
 
+    def collect(self):
+        gc.collect()
+
     def link(self):
         return StdioLink()
 
