@@ -103,7 +103,7 @@ def deploy_commands(connect: str, firmware_dir: Path = FIRMWARE_DIR) -> list[lis
     cmd = [sys.executable, "-m", "mpremote", "connect", connect]
     for name in FIRMWARE_FILES:
         cmd += ["cp", str(firmware_dir / name), f":{name}", "+"]
-    return [cmd + ["reset"]]
+    return [[*cmd, "reset"]]
 
 
 @board.command()
@@ -162,4 +162,6 @@ def read(ctx: click.Context, timeout: float) -> None:
     if pack is None:
         click.echo(f"{sc.status.message} / no scan within {timeout:.0f} s", err=True)
         sys.exit(1)
-    click.echo(json.dumps({"gtin": pack.gtin, "expiry": pack.expiry.isoformat(), "lot": pack.lot, "serial": pack.serial}))
+    click.echo(
+        json.dumps({"gtin": pack.gtin, "expiry": pack.expiry.isoformat(), "lot": pack.lot, "serial": pack.serial})
+    )

@@ -105,7 +105,8 @@ def parse_scan(raw: str | bytes) -> VaccinePack:
     for ai, label_ja, label_en in (("01", "GTIN", "GTIN"), ("17", "使用期限", "expiry"), ("10", "ロット番号", "lot")):
         if ai not in ours:
             raise _err(
-                f"{label_ja}が読み取れませんでした。もう一度読み取ってください", f"No {label_en} in the scan; scan again"
+                f"{label_ja}が読み取れませんでした。もう一度読み取ってください",
+                f"No {label_en} in the scan; scan again",
             )
     gtin, lot, serial = ours["01"], ours["10"], ours.get("21")
     if not is_valid_gtin14(gtin):
@@ -114,7 +115,9 @@ def parse_scan(raw: str | bytes) -> VaccinePack:
         if value is None:
             continue
         if not value or len(value) > _VARIABLE[ai] or not _CSET82.fullmatch(value):
-            raise _err("ロット番号または製造番号が正しくありません", f"AI ({ai}) is empty, too long or has bad characters")
+            raise _err(
+                "ロット番号または製造番号が正しくありません", f"AI ({ai}) is empty, too long or has bad characters"
+            )
     if _GLUED_AI.search(lot[1:]) and serial is None:
         # Looks like "10LOT4X721SN0001": a lost GS. Refuse rather than record a wrong lot.
         raise _err(
@@ -147,4 +150,7 @@ def _cross_check(raw: str, gtin: str, expiry: date, lot: str, serial: str | None
         and set(theirs) <= {"01", "17", "10", "21"}
     )
     if not agree:
-        raise _err("バーコードの解析結果が一致しません。もう一度読み取ってください", "Parsers disagree on this scan; scan again")
+        raise _err(
+            "バーコードの解析結果が一致しません。もう一度読み取ってください",
+            "Parsers disagree on this scan; scan again",
+        )

@@ -8,6 +8,7 @@ rescans and reconnects. The kiosk reads `status` (bilingual, never a traceback).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -42,8 +43,12 @@ BOARD_ERRORS: dict[str, Bilingual] = {
         "Implausible temperature reading; measure again or have staff check",
     ),
     "sensor_absent": Bilingual("体温計が応答しません", "The thermometer does not respond"),
-    "sensor_pec": Bilingual("体温計のデータが壊れています。測り直してください", "Corrupt thermometer data; measure again"),
-    "sensor_io": Bilingual("体温計のデータが壊れています。測り直してください", "Corrupt thermometer data; measure again"),
+    "sensor_pec": Bilingual(
+        "体温計のデータが壊れています。測り直してください", "Corrupt thermometer data; measure again"
+    ),
+    "sensor_io": Bilingual(
+        "体温計のデータが壊れています。測り直してください", "Corrupt thermometer data; measure again"
+    ),
     "sensor_flag": Bilingual("体温計が異常を報告しています", "The thermometer reports a fault"),
     "tamper_open": Bilingual("筐体が開いたままです", "The enclosure is still open"),
     "version": INCOMPATIBLE,
@@ -205,11 +210,14 @@ class IOBoard:
                 if rid != req_id or mtype == EVENT:
                     continue
                 if mtype == ERROR:
-                    raise IOBoardError(BOARD_ERRORS.get(body.get("code"), INCOMPATIBLE), body.get("code", "error"))
+                    code = str(body.get("code", "error"))
+                    raise IOBoardError(BOARD_ERRORS.get(code, INCOMPATIBLE), code)
                 if body.get("proto") != PROTO_VERSION:
                     raise IOBoardError(INCOMPATIBLE, "version")
                 self._set_status(
-                    BoardStatus(True, CONNECTED, firmware=body.get("fw"), uid=body.get("uid"), tamper=body.get("tamper", False))
+                    BoardStatus(
+                        True, CONNECTED, firmware=body.get("fw"), uid=body.get("uid"), tamper=body.get("tamper", False)
+                    )
                 )
                 if body.get("tamper"):
                     # Tamper latched while we were away: report it like a live event.
@@ -255,10 +263,8 @@ class IOBoard:
     def _drop(self) -> None:
         ser, self._ser = self._ser, None
         if ser is not None:
-            try:
+            with contextlib.suppress(serial.SerialException, OSError):
                 ser.close()
-            except (serial.SerialException, OSError):
-                pass
 
     def _next_id(self) -> int:
         return next(self._ids) % 0xFFFF + 1
@@ -290,7 +296,9 @@ class IOBoard:
                     rtype, rbody = p.reply
                     if rtype == ERROR:
                         code = str(rbody.get("code", "error"))
-                        msg = BOARD_ERRORS.get(code, Bilingual("I/Oボードがエラーを返しました", "The I/O board reported an error"))
+                        msg = BOARD_ERRORS.get(
+                            code, Bilingual("I/Oボードがエラーを返しました", "The I/O board reported an error")
+                        )
                         raise IOBoardError(msg, code)
                     return rbody
             finally:

@@ -7,6 +7,7 @@ bilingual `status`. Scans are parsed and cross-checked by yoshin.device.gs1.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -79,10 +80,8 @@ class Scanner:
 
     def _fail(self, detail: str) -> None:
         if self._ser is not None:
-            try:
+            with contextlib.suppress(serial.SerialException, OSError):
                 self._ser.close()
-            except (serial.SerialException, OSError):
-                pass
         self._ser = None
         self._next_try = self.clock() + self._delay
         self._delay = min(self._delay * 2, self.backoff[1])
@@ -127,4 +126,4 @@ class Scanner:
             self._ser = None
 
 
-__all__ = ["Scanner", "ScannerStatus", "ScannerError", "ScanError", "VaccinePack"]
+__all__ = ["ScanError", "Scanner", "ScannerError", "ScannerStatus", "VaccinePack"]

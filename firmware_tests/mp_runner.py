@@ -13,11 +13,11 @@ def run(names):
             try:
                 getattr(mod, attr)()
                 passed += 1
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 failed += 1
-                print("FAIL %s.%s: %r" % (name, attr, e))
+                print(f"FAIL {name}.{attr}: {e!r}")
                 sys.print_exception(e)
-    print("passed %d failed %d" % (passed, failed))
+    print("passed %d failed %d" % (passed, failed))  # noqa: UP031 (MicroPython runner)
     return failed
 
 

@@ -39,6 +39,7 @@ while True:
         if "main" in sys.modules:
             del sys.modules["main"]
         import main  # noqa: F401  (runs the firmware)
+
         break
     except machine.Reset:
         continue

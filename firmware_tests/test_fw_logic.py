@@ -2,12 +2,12 @@
 # MicroPython unix port via firmware_tests/mp_runner.py. Keep this file MicroPython-compatible.
 import random
 
-import machine
-
 import app
 import framing
 import hal
+import machine
 import patterns
+
 import protocol as P
 
 
@@ -119,7 +119,7 @@ def test_encode_refuses_oversized_payload():
 
 
 def test_hello_reports_identity_and_refuses_other_versions():
-    b, a, _ = fresh()
+    _b, a, _ = fresh()
     t, rid, body = request(a, P.HELLO, 0x0103, {"proto": 1})
     assert (t, rid) == (P.HELLO | P.REPLY, 0x0103)
     assert body["fw"] == app.FW_VERSION and body["uid"] == "e6613852832a112c"
@@ -128,18 +128,18 @@ def test_hello_reports_identity_and_refuses_other_versions():
 
 
 def test_temperature_quantised_and_plausible():
-    b, a, s = fresh(temp=37.9)
-    t, rid, body = request(a, P.TEMP, 5)
+    _b, a, _s = fresh(temp=37.9)
+    t, _rid, body = request(a, P.TEMP, 5)
     assert t == P.TEMP | P.REPLY
     assert abs(body["celsius"] - 37.9) <= 0.02  # 0.02 K/LSB: 37.9 reads back as 37.89
 
 
 def test_temperature_implausible_or_absent_is_an_error():
-    b, a, s = fresh(temp=28.0)
+    _b, a, s = fresh(temp=28.0)
     assert request(a, P.TEMP, 1)[2]["code"] == "implausible"
     s["temp"] = 45.6
     assert request(a, P.TEMP, 2)[2]["code"] == "implausible"
-    b, a, s = fresh(sensor=False)
+    _b, a, s = fresh(sensor=False)
     t, rid, body = request(a, P.TEMP, 3)
     assert (t, rid, body["code"]) == (P.ERROR, 3, "sensor_absent")
 
@@ -185,7 +185,7 @@ def test_short_tamper_glitch_is_ignored():
 
 
 def test_remove_card_reminder_repeats_until_stopped():
-    b, a, s = fresh()
+    b, a, _s = fresh()
     request(a, P.BEEP, 1, {"pattern": "remove_card"})
     seen = []
     for _ in range(800):
@@ -201,7 +201,7 @@ def test_remove_card_reminder_repeats_until_stopped():
 
 
 def test_success_beep_stops_by_itself():
-    b, a, s = fresh()
+    b, a, _s = fresh()
     request(a, P.BEEP, 1, {"pattern": "success"})
     b.now += 10
     a.poll(b.now)
@@ -212,14 +212,14 @@ def test_success_beep_stops_by_itself():
 
 
 def test_unknown_pattern_and_type_refused():
-    b, a, s = fresh()
+    _b, a, _s = fresh()
     assert request(a, P.LED, 1, {"pattern": "disco"})[2]["code"] == "bad_pattern"
     assert request(a, 0x33, 2)[2]["code"] == "unknown_type"
     assert request(a, P.LED, 3, {"pattern": "busy"})[2] == {"led": "busy"}
 
 
 def test_host_silence_goes_offline_and_silences_buzzer():
-    b, a, s = fresh()
+    b, a, _s = fresh()
     request(a, P.BEEP, 1, {"pattern": "remove_card"})
     b.now += app.HOST_SILENCE_MS + 1
     a.poll(b.now)
@@ -229,7 +229,7 @@ def test_host_silence_goes_offline_and_silences_buzzer():
 
 
 def test_maint_needs_confirmation():
-    b, a, s = fresh()
+    _b, a, _s = fresh()
     assert request(a, P.MAINT, 1)[2]["code"] == "bad_request"
     assert not a.maint
     assert request(a, P.MAINT, 2, {"confirm": "MAINT"})[2] == {"maint": True}
@@ -237,7 +237,7 @@ def test_maint_needs_confirmation():
 
 
 def test_bad_json_body_answers_with_the_request_id():
-    b, a, s = fresh()
+    b, a, _s = fresh()
     frames = a.receive(framing.encode_frame(bytes((P.STATUS, 0, 42)) + b"{nope"), b.now)
     t, rid, body = P.unpack(frames[0])
     assert (t, rid, body["code"]) == (P.ERROR, 42, "bad_request")

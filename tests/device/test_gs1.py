@@ -28,7 +28,10 @@ def test_bytes_and_lot_last() -> None:
     assert parse_scan(scan(serial=None).encode()).lot == "LOT4X7"
 
 
-@pytest.mark.parametrize(("yymmdd", "expected"), [("271200", date(2027, 12, 31)), ("280200", date(2028, 2, 29)), ("270200", date(2027, 2, 28))])
+@pytest.mark.parametrize(
+    ("yymmdd", "expected"),
+    [("271200", date(2027, 12, 31)), ("280200", date(2028, 2, 29)), ("270200", date(2027, 2, 28))],
+)
 def test_expiry_day_00_is_last_day_of_month(yymmdd: str, expected: date) -> None:
     assert parse_scan(scan(expiry=yymmdd)).expiry == expected
 
