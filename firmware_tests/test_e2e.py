@@ -101,3 +101,23 @@ def test_maint_reboots_into_maintenance(board: IOBoard, simulator: Simulator) ->
     # The board sets its flag and resets; the next boot stays in the REPL with Ctrl-C enabled.
     assert board.wait_for(lambda b: (simulator.ctl / "maint_entered").exists(), 10)
     assert not (simulator.ctl / "maint.flag").exists()
+
+
+def test_port_is_opened_exclusively(board: IOBoard, simulator: Simulator) -> None:
+    import serial
+
+    with pytest.raises(serial.SerialException):
+        serial.Serial(str(simulator.link), exclusive=True)
+    assert board.ping() == {}
+
+
+def test_incompatible_firmware_is_reported_not_raised(simulator: Simulator, monkeypatch) -> None:
+    from yoshin.device import ioboard
+
+    monkeypatch.setattr(ioboard, "PROTO_VERSION", 2)
+    b = IOBoard(port=str(simulator.link), backoff=(0.1, 0.5)).start()
+    try:
+        assert b.wait_for(lambda x: x.status.message == ioboard.INCOMPATIBLE, 10), b.status
+        assert not b.status.connected
+    finally:
+        b.close()
