@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from yoshin.device.appliance import Appliance
+from yoshin.device.board_cli import board, scanner
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.hostclient import DeviceRevoked
 from yoshin.domain.i18n import BilingualError
@@ -92,6 +93,10 @@ def end_day(data_dir: Path) -> None:
         click.echo(f"day keys destroyed: {pending.end_day()}")
     finally:
         pending.close()
+
+
+main.add_command(board)
+main.add_command(scanner)
 
 
 if __name__ == "__main__":

@@ -289,7 +289,7 @@ def validate_answers(
     visible = visible_questions(template, raw, context)
     for question in visible:
         if question.id in raw and raw[question.id] is not None:
-            normal[question.id] = _answer(question, raw[question.id])
+            normal[question.id] = normalize_answer(question, raw[question.id])
         elif question.required:
             raise AnswerError(question.id, "an answer is required", "回答が必要です")
     extra = sorted(set(raw) - {question.id for question in visible})
@@ -337,7 +337,7 @@ def _lookup(template: Template, question_id: str) -> Question:
         raise AnswerError(question_id, "unknown question", "不明な設問です") from None
 
 
-def _answer(question: Question, value: Any) -> Any:
+def normalize_answer(question: Question, value: Any) -> Any:
     """One answer, normalised to its type, or AnswerError."""
 
     def bad(en: str, ja: str) -> AnswerError:

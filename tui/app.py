@@ -1,0 +1,105 @@
+"""The kiosk App: its modes, its global rules (lockdown, idle reset) and nothing else.
+
+Lockdown: no key binding is inherited (no ctrl+q quit, no ctrl+c copy), no command palette (no Quit,
+no Screenshot), no text selection, quit does nothing. Idle reset: any input restarts the idle clock;
+after the timeout every screen is dropped and the visit in memory wiped. The clock is injected, so tests
+move time instead of waiting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from textual import events, work
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+from textual.worker import get_current_worker
+
+from yoshin.tui.services import KioskServices
+from yoshin.tui.state import Visit
+from yoshin.tui.text import t
+
+IDLE_TIMEOUT = 90.0
+IDLE_WARNING = 15.0
+
+
+class KioskApp(App[None], inherit_bindings=False):
+    CSS_PATH = "kiosk.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    ALLOW_SELECT = False
+    BINDINGS: ClassVar[list[Any]] = []
+    TITLE = "yoshin"
+
+    def __init__(
+        self,
+        services: KioskServices,
+        idle_timeout: float = IDLE_TIMEOUT,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.idle_timeout = idle_timeout
+        self.clock = clock
+        self.visit = Visit()
+        self.last_input = clock()
+        self.idle_warning_shown = False
+
+    def on_mount(self) -> None:
+        self.reset()
+        self.set_interval(1.0, self.check_inactivity)
+
+    # --- lockdown -----------------------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        return iter(())
+
+    async def action_quit(self) -> None:
+        """A kiosk does not quit."""
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """No screenshots: a screen may show personal data."""
+
+    # --- idle reset -------------------------------------------------------------------------------
+
+    def on_event(self, event: events.Event) -> Any:
+        if isinstance(event, events.InputEvent):
+            self.last_input = self.clock()
+            self.idle_warning_shown = False
+        return super().on_event(event)
+
+    def check_inactivity(self) -> None:
+        idle = (self.clock() - self.last_input).total_seconds()
+        if idle >= self.idle_timeout and self.visit_in_progress():
+            self.reset()
+        elif idle >= self.idle_timeout - IDLE_WARNING and self.visit_in_progress() and not self.idle_warning_shown:
+            self.idle_warning_shown = True
+            self.notify(t("idle_warning", self.visit.lang), severity="warning", timeout=IDLE_WARNING)
+
+    def visit_in_progress(self) -> bool:
+        return len(self.screen_stack) > 1 or self.visit.consent
+
+    def watch_card(self) -> None:
+        """From the first card read on: a card pulled before the answers are sent abandons the visit."""
+        self._watch_card()
+
+    @work(thread=True, exclusive=True, group="watch")
+    def _watch_card(self) -> None:
+        worker = get_current_worker()
+        while not worker.is_cancelled and self.visit.face is not None and not self.visit.submitted:
+            if self.services.wait_for_removal(timeout=0.5):
+                if self.visit.face is not None and not self.visit.submitted:
+                    self.call_from_thread(self.reset)
+                return
+
+    def reset(self) -> None:
+        """Drop every screen and wipe the visit: back to the welcome screen."""
+        from yoshin.tui.screens.welcome import WelcomeScreen
+
+        self.visit = Visit()
+        self.last_input = self.clock()
+        self.idle_warning_shown = False
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(WelcomeScreen())

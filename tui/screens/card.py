@@ -1,0 +1,39 @@
+"""Card: wait for the My Number card in a worker (PC/SC status change), then ask for the PIN."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Button, Static
+from textual.worker import get_current_worker
+
+from yoshin.tui.screens.base import KioskScreen
+
+
+class CardScreen(KioskScreen):
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.text("insert_card"), classes="title")
+            yield Button(self.text("back"), id="back")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.wait_for_card()
+
+    @work(thread=True, exclusive=True, group="card")
+    def wait_for_card(self) -> None:
+        worker = get_current_worker()
+        while not worker.is_cancelled and self.is_attached:
+            if self.kiosk.services.wait_for_card(timeout=0.5):
+                self.app.call_from_thread(self._card_present)
+                return
+
+    def _card_present(self) -> None:
+        from yoshin.tui.screens.pin import PinScreen
+
+        if self.is_current:
+            self.go(PinScreen())
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.kiosk.reset()

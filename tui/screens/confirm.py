@@ -1,0 +1,28 @@
+"""A yes/no question that returns a typed answer (the last PIN try, and every other confirmation)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+
+class ConfirmDialog(ModalScreen[bool], inherit_bindings=False):
+    BINDINGS: ClassVar[list[Any]] = []
+
+    def __init__(self, message: str, yes: str, no: str) -> None:
+        super().__init__()
+        self.message, self.yes, self.no = message, yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.message, classes="message warning")
+            with Horizontal():
+                yield Button(self.yes, id="yes", classes="primary")
+                yield Button(self.no, id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")

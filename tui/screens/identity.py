@@ -1,0 +1,41 @@
+"""Identity: the name and birth date from the card, for the resident to confirm. Never the My Number."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from yoshin.tui.screens.base import KioskScreen
+
+
+class IdentityScreen(KioskScreen):
+    def compose(self) -> ComposeResult:
+        face = self.visit.face
+        assert face is not None
+        answer = self.visit.subject
+        with Vertical():
+            yield Static(self.text("confirm_identity"), classes="title")
+            birth = face.basic_info.birth_date.isoformat()
+            yield Static(self.text("is_this_you", name=face.basic_info.name, birth=birth), classes="message", id="who")
+            if answer is not None and answer.get("status") != "ok":
+                text = answer.get("message_ja" if self.visit.lang == "ja" else "message_en", self.text("refer"))
+                yield Static(str(text), classes="message error", id="refusal")
+                yield Button(self.text("next"), id="finish", classes="primary")
+            else:
+                with Horizontal():
+                    yield Button(self.text("yes"), id="yes", classes="primary")
+                    yield Button(self.text("no"), id="no")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.kiosk.watch_card()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        from yoshin.tui.screens.remove_card import RemoveCardScreen
+        from yoshin.tui.screens.vaccine import VaccineScreen
+
+        if event.button.id == "yes":
+            self.go(VaccineScreen())
+        else:
+            self.go(RemoveCardScreen())

@@ -1,0 +1,28 @@
+"""Welcome: the language (日本語 or English) and large text."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Checkbox, Static
+
+from yoshin.tui.screens.base import KioskScreen
+from yoshin.tui.text import T
+
+
+class WelcomeScreen(KioskScreen):
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"{T['title'].ja} / {T['title'].en}", classes="title")
+            yield Static(f"{T['choose_language'].ja} / {T['choose_language'].en}", classes="message")
+            with Horizontal():
+                yield Button("日本語", id="ja", classes="primary")
+                yield Button("English", id="en", classes="primary")
+            yield Checkbox(f"{T['large_text'].ja} / {T['large_text'].en}", id="large")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        from yoshin.tui.screens.consent import ConsentScreen
+
+        self.visit.lang = event.button.id or "ja"
+        self.visit.large_text = self.query_one("#large", Checkbox).value
+        self.app.push_screen(ConsentScreen())

@@ -1,0 +1,26 @@
+"""The visit in memory: everything the resident entered or the card gave. Wiped on every reset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from yoshin.smartcard.card import FaceRead
+
+
+@dataclass
+class Visit:
+    lang: str = "ja"
+    large_text: bool = False
+    consent: bool = False
+    face: FaceRead | None = None
+    subject: dict[str, Any] | None = None
+    offline: bool = False
+    vaccine_code: str | None = None
+    dose_number: int | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+    started_at: str | None = None
+    submitted: bool = False
+
+    def has_personal_data(self) -> bool:
+        return self.face is not None or self.subject is not None or bool(self.answers)
