@@ -4,7 +4,7 @@ It starts an isolated pcscd with a virtual reader, the card emulator holding a s
 loaded with a synthetic registry (a child with a guardian, an older adult, ...), a freshly enrolled
 appliance, and runs visits: card + PIN through real PC/SC, identity sealed to the host, the
 questionnaire from the template, the doctor's decision and the vaccination record sealed into the
-outbox, forwarded over mutual TLS. The kiosk (issue 8) is not built yet, so visits run without a screen.
+outbox, forwarded over mutual TLS. Visits run here without a screen, or on the kiosk in a second terminal.
 """
 
 from __future__ import annotations
@@ -256,7 +256,11 @@ def main(persona_id: str, data_dir: Path, check: bool) -> None:
         click.echo(f"  host: https://127.0.0.1:{host.port} (mutual TLS), enrollment port {host.enroll_port}")
         click.echo(f"  reader: {chain.slot}; card: persona {who.id} ({who.label_en}), PIN {who.pins['face']}")
         click.echo("  try in another terminal: yoshin-card face --json   (type the PIN, then Enter)")
-        click.echo("  the kiosk (issue 8) is not built yet: `visit` runs one visit without a screen")
+        click.echo(
+            f"  the kiosk, in another terminal: yoshin-kiosk --data-dir {chain.appliance.data_dir} "
+            f"--reader '{chain.slot}'"
+        )
+        click.echo("  or type `visit` here to run one visit without a screen")
         click.echo(HELP)
         reader = threading.Thread(target=_commands, args=(chain, stop), daemon=True)
         reader.start()
