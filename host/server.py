@@ -130,6 +130,17 @@ def main_app(service: HostService) -> web.Application:
 
     app = web.Application(middlewares=[identify], client_max_size=api.MAX_BODY)
 
+    async def _sealed_payload(request: web.Request, device: devices.Device, kind: str) -> dict[str, Any] | web.Response:
+        """The opened payload of a body `{"envelope": ...}` of `kind`, or the 400 answer saying why not."""
+        body = await _json(request)
+        try:
+            envelope = SealedEnvelope.from_json(body.get("envelope"))
+            if envelope.header.kind != kind:
+                return _schema_error(f"the envelope must be of kind {kind}")
+            return intake.open_payload(envelope, device, service.keys.sealing)
+        except (SealError, ValueError) as error:
+            return _schema_error(str(getattr(error, "message", error)))
+
     async def health(request: web.Request) -> web.Response:
         device: devices.Device = request[DEVICE]
         return web.json_response(
@@ -147,15 +158,10 @@ def main_app(service: HostService) -> web.Application:
         return web.json_response({"results": [result.to_json() for result in results]})
 
     async def resolve_identity(request: web.Request) -> web.Response:
-        body = await _json(request)
         device: devices.Device = request[DEVICE]
-        try:
-            envelope = SealedEnvelope.from_json(body.get("envelope"))
-            if envelope.header.kind != "identity":
-                return _schema_error("the envelope must be of kind identity")
-            payload = intake.open_payload(envelope, device, service.keys.sealing)
-        except (SealError, ValueError) as error:
-            return _schema_error(str(getattr(error, "message", error)))
+        payload = await _sealed_payload(request, device, "identity")
+        if isinstance(payload, web.Response):
+            return payload
         answer = await asyncio.to_thread(
             identity.resolve_face,
             service.db,
@@ -203,15 +209,10 @@ def main_app(service: HostService) -> web.Application:
         return web.json_response(_enrollment_answer(service, device.device_id, certificate, device))
 
     async def erasure(request: web.Request) -> web.Response:
-        body = await _json(request)
         device: devices.Device = request[DEVICE]
-        try:
-            envelope = SealedEnvelope.from_json(body.get("envelope"))
-            if envelope.header.kind != "erasure_certificate":
-                return _schema_error("the envelope must be of kind erasure_certificate")
-            payload = intake.open_payload(envelope, device, service.keys.sealing)
-        except (SealError, ValueError) as error:
-            return _schema_error(str(getattr(error, "message", error)))
+        payload = await _sealed_payload(request, device, "erasure_certificate")
+        if isinstance(payload, web.Response):
+            return payload
         now = service.clock()
         with store.Transaction(service.db):
             service.db["erasures"].insert(
