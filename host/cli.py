@@ -14,6 +14,7 @@ import click
 
 from yoshin.domain.i18n import BilingualError
 from yoshin.host import audit, devices, exports, retention, staff
+from yoshin.host.pki import HostPki
 from yoshin.host.server import HostServer, HostService
 
 data_dir_option = click.option(
@@ -46,9 +47,28 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (the closed network).")
 @click.option("--port", type=int, default=8443, show_default=True, help="Mutual-TLS API port (0: any free port).")
 @click.option("--enroll-port", type=int, default=8444, show_default=True, help="Enrollment port (0: any free port).")
-def serve(data_dir: Path, host: str, port: int, enroll_port: int) -> None:
-    """Run the host. First run creates a DEVELOPMENT CA and keys in the data directory."""
-    service = _service(data_dir)
+@click.option("--production", is_flag=True, help="Use the provided CA and server keys; refuse a DEVELOPMENT CA.")
+@click.option(
+    "--ca-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Device CA certificate (PEM)."
+)
+@click.option("--ca-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Device CA key (PEM).")
+@click.option(
+    "--server-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TLS server certificate."
+)
+@click.option("--server-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TLS server key.")
+def serve(
+    data_dir: Path, host: str, port: int, enroll_port: int, production: bool,
+    ca_cert: Path | None, ca_key: Path | None, server_cert: Path | None, server_key: Path | None,
+) -> None:  # fmt: skip
+    """Run the host. Embedded defaults create a DEVELOPMENT CA and keys in the data directory on first run."""
+    pki = None
+    if production:
+        if not (ca_cert and ca_key and server_cert and server_key):
+            raise click.UsageError("--production needs --ca-cert, --ca-key, --server-cert and --server-key")
+        pki = HostPki.load(ca_key, ca_cert, server_key, server_cert)
+        if pki.development:
+            raise click.UsageError("production mode refuses a DEVELOPMENT CA")
+    service = HostService.open(data_dir, production_pki=pki)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -56,11 +56,16 @@ class HostService:
     signed_bundle: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, data_dir: Path, clock: Callable[[], datetime] | None = None) -> HostService:
-        """Embedded defaults: a development CA and keys are created in `data_dir` on first run."""
+    def open(
+        cls, data_dir: Path, clock: Callable[[], datetime] | None = None, production_pki: HostPki | None = None
+    ) -> HostService:
+        """Embedded defaults: a development CA and keys are created in `data_dir` on first run.
+
+        Production passes the municipality's own CA and server keys (`production_pki`).
+        """
         db = store.connect(data_dir / "host.db")
         keys = HostKeys.load_or_create(data_dir / "keys")
-        pki = HostPki.load_or_create_development(data_dir / "pki")
+        pki = production_pki or HostPki.load_or_create_development(data_dir / "pki")
         service = cls(data_dir, db, pki, keys, Registry(db, keys), default_catalogue())
         if clock is not None:
             service.clock = clock

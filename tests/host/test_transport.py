@@ -111,3 +111,25 @@ def test_key_store_files_are_private(make_device) -> None:
     assert oct(device.keystore.directory.stat().st_mode & 0o777) == "0o700"
     for path in device.keystore.directory.iterdir():
         assert oct(path.stat().st_mode & 0o777) == "0o600", path
+
+
+def test_production_serve_refuses_a_development_ca(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    pki = HostPki.load_or_create_development(tmp_path / "pki")
+    files = {name: str(tmp_path / "pki" / name) for name in ("ca.pem", "ca.key", "server.pem", "server.key")}
+    command = [
+        str(Path(sys.executable).parent / "yoshin-host"),
+        "serve",
+        "--data-dir",
+        str(tmp_path / "h"),
+        "--production",
+    ]
+    missing = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "--ca-cert" in missing.stderr
+    options = ["--ca-cert", files["ca.pem"], "--ca-key", files["ca.key"]]
+    options += ["--server-cert", files["server.pem"], "--server-key", files["server.key"]]
+    refused = subprocess.run([*command, *options], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "DEVELOPMENT" in refused.stderr
+    assert pki.development
