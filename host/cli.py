@@ -161,6 +161,24 @@ def staff_add(data_dir: Path, staff_id: str, name: str, role: str, municipality:
         _fail(error)
 
 
+@staff_group.command("register-card")
+@data_dir_option
+@click.argument("staff_id")
+@click.option(
+    "--certificate",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The staff member's JPKI user-auth certificate (DER, from `yoshin-card auth`).",
+)
+@click.option("--by", "actor", required=True)
+def staff_register_card(data_dir: Path, staff_id: str, certificate: Path, actor: str) -> None:
+    """Make the staff member's own My Number card a required second factor at login."""
+    try:
+        staff.register_card(_service(data_dir).db, staff_id, certificate.read_bytes(), actor, _now())
+    except BilingualError as error:
+        _fail(error)
+
+
 @staff_group.command("deactivate")
 @data_dir_option
 @click.argument("staff_id")

@@ -171,6 +171,20 @@ def new_challenge(
     return {"challenge_id": challenge_id, "challenge": message.hex(), "expires_at": expires.isoformat()}
 
 
+def consume_challenge(db: sqlite_utils.Database, device: Device, challenge_id: object, now: datetime) -> bytes | None:
+    """The challenge's message if it was issued to this device, unused and unexpired; it is used up now."""
+    with Transaction(db):
+        row = db.execute(
+            "SELECT challenge, expires_at, used FROM challenges WHERE challenge_id = ? AND device_id = ?",
+            [str(challenge_id), device.device_id],
+        ).fetchone()
+        if row is not None:
+            db.execute("UPDATE challenges SET used = 1 WHERE challenge_id = ?", [str(challenge_id)])
+    if row is None or row[2] or row[1] <= now.isoformat():
+        return None
+    return bytes(row[0])
+
+
 def resolve_jpki(
     db: sqlite_utils.Database,
     registry: Registry,
@@ -187,20 +201,14 @@ def resolve_jpki(
             audit.append(db, now, device.municipality_code, "resident", device.device_id, "identity.jpki", "-", outcome)
         return dict(NOT_FOUND)
 
-    with Transaction(db):
-        row = db.execute(
-            "SELECT challenge, expires_at, used FROM challenges WHERE challenge_id = ? AND device_id = ?",
-            [str(body.get("challenge_id")), device.device_id],
-        ).fetchone()
-        if row is not None:
-            db.execute("UPDATE challenges SET used = 1 WHERE challenge_id = ?", [str(body.get("challenge_id"))])
-    if row is None or row[2] or row[1] <= now.isoformat():
+    message = consume_challenge(db, device, body.get("challenge_id"), now)
+    if message is None:
         return refuse("refused: unknown, used or expired challenge")
     try:
         verified = verify_jpki_auth(
             base64.b64decode(str(body.get("certificate")), validate=True),
             base64.b64decode(str(body.get("signature")), validate=True),
-            row[0],
+            message,
             anchors,
             now,
             revocation,

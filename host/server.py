@@ -7,6 +7,7 @@ which device made each request (docs/dependencies.md). There is no plaintext por
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import ssl
@@ -31,7 +32,7 @@ from yoshin.host.pki import EnrollmentError, HostPki
 from yoshin.host.registry import Registry
 from yoshin.protocol import api
 from yoshin.protocol.sealing import SealedEnvelope, SealError
-from yoshin.smartcard.verify import RevocationChecker
+from yoshin.smartcard.verify import JpkiVerificationError, RevocationChecker, verify_jpki_auth
 
 log = logging.getLogger("yoshin.host")
 JST = timezone(timedelta(hours=9))
@@ -243,7 +244,22 @@ def main_app(service: HostService) -> web.Application:
         body = await _json(request)
         device: devices.Device = request[DEVICE]
         if not isinstance(body.get("staff_id"), str) or not isinstance(body.get("password"), str):
-            return _schema_error("the body is {'staff_id', 'password'}")
+            return _schema_error("the body is {'staff_id', 'password'} (+ 'challenge_id', 'certificate', 'signature')")
+        card = None
+        if "certificate" in body:  # the staff member's own card, signing a host challenge
+            message = identity.consume_challenge(service.db, device, body.get("challenge_id"), service.clock())
+            try:
+                verified = verify_jpki_auth(
+                    base64.b64decode(str(body["certificate"]), validate=True),
+                    base64.b64decode(str(body.get("signature")), validate=True),
+                    message or b"",
+                    service.jpki_anchors,
+                    service.clock(),
+                    service.revocation,
+                )
+                card = verified.fingerprint if message else None
+            except (JpkiVerificationError, ValueError):
+                card = None
         try:
             session = await asyncio.to_thread(
                 staff.login,
@@ -253,6 +269,7 @@ def main_app(service: HostService) -> web.Application:
                 device.device_id,
                 device.municipality_code,
                 service.clock(),
+                card,
             )
         except staff.StaffError as error:
             return _error(401, "login_refused", error.message.ja, error.message.en)

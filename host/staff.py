@@ -75,11 +75,33 @@ def add(
         audit.append(db, now, municipality_code, "admin", "cli", "staff.add", staff_id, f"role={role}")
 
 
+def register_card(db: sqlite_utils.Database, staff_id: str, certificate_der: bytes, actor: str, now: datetime) -> None:
+    """Register the staff member's own My Number card (its JPKI user-auth certificate) as a second factor."""
+    with Transaction(db):
+        row = db.execute("SELECT municipality_code FROM staff WHERE staff_id = ?", [staff_id]).fetchone()
+        if row is None:
+            raise StaffError("その職員IDはありません", "no such staff ID")
+        fingerprint = hashlib.sha256(certificate_der).hexdigest()
+        db.execute("UPDATE staff SET card_fingerprint = ? WHERE staff_id = ?", [fingerprint, staff_id])
+        audit.append(db, now, row[0], actor, "cli", "staff.register_card", staff_id, "ok")
+
+
 def login(
-    db: sqlite_utils.Database, staff_id: str, password: str, device_id: str, municipality_code: str, now: datetime
+    db: sqlite_utils.Database,
+    staff_id: str,
+    password: str,
+    device_id: str,
+    municipality_code: str,
+    now: datetime,
+    card_fingerprint: str | None = None,
 ) -> Session:
+    """Password, and the registered card when one is registered (control 13: two factors).
+
+    `card_fingerprint` is the SHA-256 of a JPKI certificate whose signature over a host challenge the
+    caller has already verified.
+    """
     row = db.execute(
-        "SELECT name, role, municipality_code, password_hash, salt, failed_attempts, locked, active "
+        "SELECT name, role, municipality_code, password_hash, salt, failed_attempts, locked, active, card_fingerprint "
         "FROM staff WHERE staff_id = ?",
         [staff_id],
     ).fetchone()
@@ -87,7 +109,7 @@ def login(
         with Transaction(db):
             audit.append(db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "refused: unknown")
         raise _bad_login()
-    name, role, _, stored, salt, failures, locked, active = row
+    name, role, _, stored, salt, failures, locked, active, registered_card = row
     if not active:
         raise StaffError("このIDは無効化されています", "this staff ID has been deactivated")
     if locked:
@@ -103,6 +125,11 @@ def login(
             )
             audit.append(db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "refused: password")
             error = _bad_login()
+        elif registered_card and card_fingerprint != registered_card:
+            audit.append(db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "refused: card")
+            error = StaffError(
+                "職員のマイナンバーカードでの認証が必要です", "this staff ID needs its registered card as well"
+            )
         else:
             db.execute("DELETE FROM staff_sessions WHERE staff_id = ? AND expires_at <= ?", [staff_id, now.isoformat()])
             if db["staff_sessions"].count_where("staff_id = ?", [staff_id]):

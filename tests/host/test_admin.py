@@ -168,3 +168,31 @@ def test_exports_never_carry_the_my_number(host: HostServer, make_device) -> Non
     for number in NUMBERS:
         assert number not in text and number not in json.dumps(bundle)
     assert exports.export_csv(service.db, "141003", "admin01", NOW).count("\n") == 1  # header only
+
+
+def test_a_registered_staff_card_is_a_required_second_factor(host: HostServer, make_device, test_pki) -> None:
+    import base64
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    service = host.service
+    staff.add(service.db, "D0009", "医師 九郎", "doctor", "141305", "a long doctor password", NOW)
+    key, certificate = test_pki.auth_credentials("staff-d0009")
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    staff.register_card(service.db, "D0009", der, "admin01", NOW)
+    device = make_device()
+    password = {"staff_id": "D0009", "password": "a long doctor password"}
+    with pytest.raises(Exception, match="registered card"):
+        device.client.call("POST", api.STAFF_LOGIN, password)
+
+    def card_login(signing_key) -> dict:
+        challenge = device.client.call("POST", api.JPKI_CHALLENGE)
+        signature = signing_key.sign(bytes.fromhex(challenge["challenge"]), padding.PKCS1v15(), hashes.SHA256())
+        body = {**password, "challenge_id": challenge["challenge_id"], "certificate": base64.b64encode(der).decode()}
+        return device.client.call("POST", api.STAFF_LOGIN, {**body, "signature": base64.b64encode(signature).decode()})
+
+    other_key, _ = test_pki.auth_credentials("someone-else")
+    with pytest.raises(Exception, match="registered card"):
+        card_login(other_key)  # the right certificate, signed by another key
+    assert card_login(key)["role"] == "doctor"
