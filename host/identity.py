@@ -119,7 +119,7 @@ def resolve_face(
     ]
     if mismatches:  # control 18: never the number alone
         return refuse(NOT_FOUND, f"refused: mismatch {','.join(mismatches)}", resident.subject_id)
-    if resident.no_auto_answer:  # control 19: DV and support-measure cases go to staff
+    if resident.restricted:  # control 19: 自動応答不可, 不開示, 閲覧停止 go to staff
         return refuse(REFER, "referred: no automatic answer", resident.subject_id)
     with Transaction(db):
         audit.append(
@@ -222,7 +222,7 @@ def resolve_jpki(
     resident = registry.by_subject(device.municipality_code, link[0]) if link else None
     if resident is None:
         return refuse("refused: certificate not linked to a subject")
-    if resident.no_auto_answer:
+    if resident.restricted:
         with Transaction(db):
             audit.append(
                 db,

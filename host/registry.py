@@ -31,7 +31,16 @@ COLUMNS = (
     "my_number", "atena_number", "kana", "name", "birth_date", "sex", "address", "guardian_name",
     "municipality_code", "no_auto_answer", "history", "conditions",
 )  # fmt: skip
-OPTIONAL = {"guardian_name", "history", "conditions", "no_auto_answer", "subject_id"}
+OPTIONAL = {
+    "guardian_name",
+    "history",
+    "conditions",
+    "no_auto_answer",
+    "no_disclosure",
+    "viewing_suspended",
+    "subject_id",
+}
+FLAGS = ("no_auto_answer", "no_disclosure", "viewing_suspended")  # 自動応答不可, 不開示, 閲覧停止
 SEXES = {
     "male": "male",
     "female": "female",
@@ -56,6 +65,13 @@ class Resident:
     guardian_name: str | None
     no_auto_answer: bool
     conditions: frozenset[str]
+    no_disclosure: bool = False
+    viewing_suspended: bool = False
+
+    @property
+    def restricted(self) -> bool:
+        """Control 19: never answered automatically (DV and support-measure cases, 不開示, 閲覧停止)."""
+        return self.no_auto_answer or self.no_disclosure or self.viewing_suspended
 
     def __repr__(self) -> str:
         return f"Resident({self.municipality_code}/{self.subject_id})"
@@ -200,9 +216,12 @@ def _parse_line(raw: dict[str, str]) -> tuple[dict[str, object], list[tuple[str,
             history.append((vaccine.strip(), int(dose), date.fromisoformat(when.strip()).isoformat()))
         except ValueError:
             raise ValueError("history: entries are vaccine:dose:YYYY-MM-DD separated by ;") from None
-    flag = (raw.get("no_auto_answer") or "0").strip().lower()
-    if flag not in ("0", "1", "true", "false", ""):
-        raise ValueError("no_auto_answer: 0 or 1")
+    flags = {}
+    for flag_name in FLAGS:
+        flag = (raw.get(flag_name) or "0").strip().lower()
+        if flag not in ("0", "1", "true", "false", ""):
+            raise ValueError(f"{flag_name}: 0 or 1")
+        flags[flag_name] = int(flag in ("1", "true"))
     row: dict[str, object] = {
         "my_number": number,
         "municipality_code": code,
@@ -213,7 +232,7 @@ def _parse_line(raw: dict[str, str]) -> tuple[dict[str, object], list[tuple[str,
         "sex": sex,
         "address": address,
         "guardian_name": normalize.nfkc(raw.get("guardian_name") or "").strip() or None,
-        "no_auto_answer": int(flag in ("1", "true")),
+        **flags,
         "conditions": ";".join(sorted(filter(None, (raw.get("conditions") or "").split(";")))),
     }
     if raw.get("subject_id"):
@@ -247,4 +266,6 @@ def _resident(db: sqlite_utils.Database, row: tuple[object, ...]) -> Resident:
         guardian_name=data["guardian_name"] and str(data["guardian_name"]),  # type: ignore[arg-type]
         no_auto_answer=bool(data["no_auto_answer"]),
         conditions=frozenset(filter(None, str(data["conditions"]).split(";"))),
+        no_disclosure=bool(data["no_disclosure"]),
+        viewing_suspended=bool(data["viewing_suspended"]),
     )

@@ -48,6 +48,8 @@ CREATE TABLE IF NOT EXISTS residents (
     address TEXT NOT NULL,
     guardian_name TEXT,
     no_auto_answer INTEGER NOT NULL DEFAULT 0,
+    no_disclosure INTEGER NOT NULL DEFAULT 0,
+    viewing_suspended INTEGER NOT NULL DEFAULT 0,
     conditions TEXT NOT NULL DEFAULT '',
     UNIQUE (municipality_code, my_number_index),
     UNIQUE (municipality_code, subject_id)

@@ -59,7 +59,7 @@ def persona(persona_id: str) -> Persona:
 
 REGISTRY_COLUMNS = (
     "my_number", "atena_number", "kana", "name", "birth_date", "sex", "address", "guardian_name",
-    "municipality_code", "no_auto_answer", "history", "conditions", "subject_id",
+    "municipality_code", "no_auto_answer", "no_disclosure", "viewing_suspended", "history", "conditions", "subject_id",
 )  # fmt: skip
 
 
@@ -80,6 +80,8 @@ def registry_csv(personas: list[Persona], overrides: dict[str, dict[str, str]] |
             "guardian_name": who.guardian_name or "",
             "municipality_code": who.municipality_code,
             "no_auto_answer": "0",
+            "no_disclosure": "0",
+            "viewing_suspended": "0",
             "history": ";".join(who.history),
             "conditions": ";".join(who.conditions),
             "subject_id": who.subject_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +27,8 @@ class KioskServices:
     reader: str | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     _rules: Rules | None = field(default=None, repr=False)
+    # One card operation at a time: a worker still closing its exclusive connection must not meet the next.
+    _card_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def reader_name(self) -> str:
         with PcscContext() as context:
@@ -43,11 +46,11 @@ class KioskServices:
             return context.wait_for_removal(self.reader_name(), timeout)
 
     def face_tries(self) -> int | None:
-        with open_card(self.reader_name()) as card:
+        with self._card_lock, open_card(self.reader_name()) as card:
             return card.pin_status().face
 
     def read_face(self, pin: str, confirm_last_try: bool) -> FaceRead:
-        with open_card(self.reader_name()) as card:
+        with self._card_lock, open_card(self.reader_name()) as card:
             return card.read_face(pin, confirm_last_try=confirm_last_try)
 
     def rules(self) -> Rules:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 
+import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
@@ -67,8 +68,11 @@ def test_address_forms_are_normalised(make_device, test_pki: TestPki, host: Host
     assert _resolve(make_device(), CardImage.for_persona(persona("adult"), test_pki))["status"] == "ok"
 
 
-def test_no_automatic_answer_refers_to_staff(make_device, test_pki: TestPki, host: HostServer) -> None:
-    host.service.registry.import_csv(registry_csv([persona("adult")], {"adult": {"no_auto_answer": "1"}}))
+@pytest.mark.parametrize("flag", ["no_auto_answer", "no_disclosure", "viewing_suspended"])
+def test_restricted_residents_are_referred_to_staff(
+    make_device, test_pki: TestPki, host: HostServer, flag: str
+) -> None:
+    host.service.registry.import_csv(registry_csv([persona("adult")], {"adult": {flag: "1"}}))
     answer = _resolve(make_device(), CardImage.for_persona(persona("adult"), test_pki))
     assert answer["status"] == "refer_to_staff" and "subject" not in answer
 
