@@ -9,7 +9,6 @@ outbox, forwarded over mutual TLS. Visits run here without a screen, or on the k
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 import signal
@@ -27,7 +26,6 @@ import click
 from yoshin.device.appliance import Appliance
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
-from yoshin.device.outbox import seal_payload
 from yoshin.domain.age import age_in_years
 from yoshin.domain.templates import (
     SubjectContext,
@@ -38,14 +36,13 @@ from yoshin.domain.templates import (
 )
 from yoshin.host import devices, staff
 from yoshin.host.server import HostServer, HostService
-from yoshin.protocol import api
 from yoshin.protocol.sealing import new_record_id
-from yoshin.smartcard.card import open_card
 from yoshin.smartcard.transport import PcscContext
 from yoshin.tools.card_emulator import CardImage, CardState, Emulator
 from yoshin.tools.personas import Persona, all_personas, persona, registry_csv
 from yoshin.tools.test_pki import TestPki
 from yoshin.tools.virtual_reader import VirtualReader
+from yoshin.tui.services import KioskServices
 
 MUNICIPALITY, CLINIC = "141305", "1410000001"
 DEMO_STAFF = (
@@ -145,21 +142,14 @@ def healthy_answers(template: Any, context: SubjectContext) -> dict[str, Any]:
 def run_visit(chain: Chain, pin: str) -> dict[str, Any]:
     """One visit without a screen: returns what the host answered and what was delivered."""
     appliance = chain.appliance
-    with open_card(chain.slot) as card:
-        face = card.read_face(pin)
+    services = KioskServices(appliance, chain.slot)  # the kiosk's own path: card, sealed identity, host
+    face = services.read_face(pin, confirm_last_try=False)
     client = appliance.client()
     outbox = appliance.outbox()
     try:
-        identity_body = {
-            "ef_my_number": base64.b64encode(face.raw.my_number).decode(),
-            "ef_basic_info": base64.b64encode(face.raw.basic_info).decode(),
-            "ef_signature": base64.b64encode(face.raw.signature).decode(),
-        }
-        keys = (appliance.keystore.host_sealing_key(), appliance.keystore.signing_key())
-        device_id = appliance.keystore.identity()["device_id"]
-        created = datetime.now(UTC).isoformat(timespec="seconds")
-        envelope = seal_payload(keys, device_id, "identity", identity_body, created)
-        answer = client.call("POST", api.IDENTITY, {"envelope": envelope.to_json()})
+        answer = services.resolve(face)
+        if answer is None:
+            return {"identity": {"status": "offline"}}
         if answer["status"] != "ok":
             return {"identity": answer}
         subject = answer["subject"]
