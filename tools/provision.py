@@ -9,12 +9,12 @@ from pathlib import Path
 
 import click
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from yoshin.device import integrity, provisioning
 from yoshin.device.appliance import Appliance
 from yoshin.device.hostclient import HostAddress
 from yoshin.domain.i18n import BilingualError
-from yoshin.tools import integrity, provisioning
 
 data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/device"), show_default=True,
@@ -132,11 +132,8 @@ def manifest_build(key: Path, release: str, output: Path) -> None:
 @click.option("--public-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 def manifest_verify(manifest_path: Path, public_key: Path) -> None:
     """Check the installed files against the manifest. Exit 1 on any difference."""
-    public = serialization.load_pem_public_key(public_key.read_bytes())
-    if not isinstance(public, Ed25519PublicKey):
-        raise click.BadParameter("not an Ed25519 public key", param_hint="--public-key")
     try:
-        integrity.verify_installation(json.loads(manifest_path.read_text()), public)
+        integrity.verify_files(manifest_path, public_key)
     except BilingualError as error:
         _fail(error)
     click.echo("installation intact")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from yoshin.device import integrity, provisioning
 from yoshin.device.appliance import Appliance
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.hostclient import DeviceRevoked, HostAddress
@@ -20,9 +26,9 @@ from yoshin.domain import examples
 from yoshin.host import devices
 from yoshin.host.server import HostServer
 from yoshin.protocol.sealing import new_record_id
-from yoshin.tools import integrity, provisioning
 
 PROVISION = str(Path(sys.executable).parent / "yoshin-provision")
+KIOSK = str(Path(sys.executable).parent / "yoshin-kiosk")
 
 
 def _token(host: HostServer) -> str:
@@ -188,3 +194,50 @@ def test_systemd_units_verify_and_are_hardened(repo_root: Path, tmp_path: Path, 
     result = subprocess.run(["systemd-analyze", "verify", str(local)], capture_output=True, text=True)
     problems = [line for line in result.stderr.splitlines() if unit in line and "yoshin" in line]
     assert result.returncode == 0 and not problems, result.stderr
+
+
+def _kiosk_with_manifest(tmp_path: Path, files: dict[str, str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    key = Ed25519PrivateKey.generate()
+    body = {"version": "test", "files": files}
+    signature = key.sign(json.dumps(body, sort_keys=True).encode())
+    manifest, public = tmp_path / "manifest.json", tmp_path / "release.pem"
+    manifest.write_text(json.dumps({"manifest": body, "signature": base64.b64encode(signature).decode()}))
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [KIOSK, "--serve", "--port", str(port), "--data-dir", str(tmp_path / "device")]
+    command += ["--manifest", str(manifest), "--release-key", str(public)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process.port = port  # type: ignore[attr-defined]
+    return process
+
+
+def test_the_kiosk_refuses_to_start_on_a_modified_file(tmp_path: Path) -> None:
+    files = dict(integrity.build_manifest(Ed25519PrivateKey.generate(), "installed")["manifest"]["files"])
+    files["tui/app.py"] = "0" * 64  # what the release signed differs from what is installed
+    process = _kiosk_with_manifest(tmp_path, files)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "改ざん" in stderr and "changed tui/app.py" in stderr
+
+
+def test_the_kiosk_starts_on_an_intact_installation_and_production_needs_a_manifest(tmp_path: Path) -> None:
+    production = {**os.environ, "YOSHIN_PRODUCTION": "1"}
+    refused = subprocess.run(
+        [KIOSK, "--data-dir", str(tmp_path / "device")], capture_output=True, text=True, env=production
+    )
+    assert refused.returncode != 0 and "manifest" in refused.stderr
+    files = dict(integrity.build_manifest(Ed25519PrivateKey.generate(), "installed")["manifest"]["files"])
+    process = _kiosk_with_manifest(tmp_path, files, env=production)
+    try:
+        deadline = time.monotonic() + 30
+        while process.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", process.port), timeout=1):
+                break  # listening: the check passed and the kiosk is being served
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from yoshin.domain.i18n import Bilingual, BilingualError
@@ -77,3 +78,15 @@ def verify_installation(signed: dict[str, Any], public_key: Ed25519PublicKey) ->
     ]
     if problems:
         raise IntegrityError(problems)
+
+
+def verify_files(manifest_path: Path, public_key_path: Path) -> None:
+    """The check at start: the manifest and release key files as installed. Raises IntegrityError."""
+    try:
+        signed = json.loads(manifest_path.read_text())
+        public = serialization.load_pem_public_key(public_key_path.read_bytes())
+    except (OSError, ValueError) as error:
+        raise IntegrityError([f"cannot read the manifest or release key: {error}"]) from None
+    if not isinstance(public, Ed25519PublicKey):
+        raise IntegrityError(["the release key is not an Ed25519 public key"])
+    verify_installation(signed, public)
