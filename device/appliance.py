@@ -3,6 +3,7 @@
 <data_dir>/keys/      the key store (0700; files 0600)
 <data_dir>/queue.db   the sealed outbox and the pending visits (with -wal and -shm beside it)
 <data_dir>/host.json  where the host is (address and ports; no secret)
+<data_dir>/clinic.json the clinic's settings from provisioning (the place name printed on records)
 """
 
 from __future__ import annotations
@@ -42,6 +43,14 @@ class Appliance:
 
     def host_address(self) -> HostAddress:
         return HostAddress(**json.loads((self.data_dir / "host.json").read_text()))
+
+    def save_place(self, place: str) -> None:
+        (self.data_dir / "clinic.json").write_text(json.dumps({"place": place}, ensure_ascii=False))
+
+    def place(self) -> str:
+        """The clinic's name as printed on vaccination records (接種場所)."""
+        path = self.data_dir / "clinic.json"
+        return str(json.loads(path.read_text())["place"]) if path.exists() else "未設定 (not set)"
 
     def outbox(self, max_bytes: int | None = None) -> Outbox:
         device_id = self.keystore.identity()["device_id"]

@@ -73,6 +73,7 @@ def provision(
     clinic_code: str,
     serial: str,
     production: bool = False,
+    place: str = "",
 ) -> ProvisioningReport:
     ca_pem = fetch_ca(address, ca_fingerprint)
     ca = x509.load_pem_x509_certificate(ca_pem.encode())
@@ -80,6 +81,8 @@ def provision(
         raise ProvisioningError("本番モードでは開発用CAは使用できません", "production mode refuses a development CA")
     answer = enroll(address, ca_pem, appliance.keystore, token, municipality_code, clinic_code, serial)
     appliance.save_host(address)
+    if place:
+        appliance.save_place(place)
     client = HostClient(appliance.keystore, address)
     templates = pull_templates(appliance, client)
     report = ProvisioningReport(

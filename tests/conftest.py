@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import serial
 
 from yoshin.device.appliance import Appliance
 from yoshin.device.hostclient import HostAddress, HostClient, enroll, fetch_ca
@@ -108,3 +110,38 @@ def make_device(host: HostServer, tmp_path: Path) -> Callable[..., Device]:
         return Device(appliance.keystore, HostClient(appliance.keystore, address), answer["device_id"], appliance)
 
     return make
+
+
+class SerialCable:
+    """A socat pty pair: a driver opens `port`, the test types into `feed` (a scanner, a board line)."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.port, self.feed_path = tmp / "ttyScanner", tmp / "feed"
+        self.proc: subprocess.Popen | None = None
+
+    def plug(self) -> None:
+        self.proc = subprocess.Popen(
+            ["socat", "-d", "-d", f"pty,raw,echo=0,link={self.port}", f"pty,raw,echo=0,link={self.feed_path}"],
+            stderr=subprocess.PIPE,
+        )
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            if b"starting data transfer loop" in line:
+                break
+        self.feed = serial.Serial(str(self.feed_path), timeout=1)
+
+    def unplug(self) -> None:
+        self.feed.close()
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture
+def cable(tmp_path: Path):
+    c = SerialCable(tmp_path)
+    c.plug()
+    yield c
+    if c.proc:
+        c.unplug()

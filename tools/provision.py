@@ -45,17 +45,18 @@ def main() -> None:
 @click.option("--municipality", required=True)
 @click.option("--clinic", required=True)
 @click.option("--serial", required=True, help="This appliance's serial number.")
+@click.option("--place", default="", help="The clinic's name as printed on vaccination records (接種場所).")
 @click.option("--production", is_flag=True, help="Refuse development CAs (and, at run time, virtual readers).")
 @click.option("--json", "as_json", is_flag=True)
 def provision(
     data_dir: Path, host: str, port: int, enroll_port: int, token: str, ca_fingerprint: str,
-    municipality: str, clinic: str, serial: str, production: bool, as_json: bool,
+    municipality: str, clinic: str, serial: str, place: str, production: bool, as_json: bool,
 ) -> None:  # fmt: skip
     """Keys and CSR on the device, enrollment, templates, firmware, self-test, and the report."""
     try:
         report = provisioning.provision(
             Appliance(data_dir), HostAddress(host, port, enroll_port), token, ca_fingerprint,
-            municipality, clinic, serial, production,
+            municipality, clinic, serial, production, place,
         )  # fmt: skip
     except BilingualError as error:
         _fail(error)

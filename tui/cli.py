@@ -10,6 +10,8 @@ import click
 
 from yoshin.device import integrity
 from yoshin.device.appliance import Appliance
+from yoshin.device.ioboard import IOBoard, find_port
+from yoshin.device.scanner import Scanner
 from yoshin.domain.i18n import BilingualError
 from yoshin.smartcard.transport import production_mode
 from yoshin.tui.app import IDLE_TIMEOUT, KioskApp
@@ -29,6 +31,8 @@ PATH = click.Path(dir_okay=False, path_type=Path)
 )
 @click.option("--manifest", type=PATH, help="Signed manifest of the installed files, checked before start.")
 @click.option("--release-key", type=PATH, help="The release's Ed25519 public key (PEM) for --manifest.")
+@click.option("--board", default="auto", show_default=True, help="I/O board serial port, 'auto' or 'none'.")
+@click.option("--scanner", help="GS1 scanner serial port (CDC-ACM), if one is attached.")
 @click.option("--serve", is_flag=True, help="Serve the kiosk to a local browser (textual-serve) instead.")
 @click.option("--port", type=int, default=8470, show_default=True, help="Port on 127.0.0.1 for --serve.")
 def main(
@@ -37,6 +41,8 @@ def main(
     idle_timeout: float,
     manifest: Path | None,
     release_key: Path | None,
+    board: str,
+    scanner: str | None,
     serve: bool,
     port: int,
 ) -> None:
@@ -60,12 +66,22 @@ def main(
 
         # Each browser connection runs the kiosk in its own process, with the same options and checks.
         command = [sys.executable, "-m", "yoshin.tui.cli", "--data-dir", str(data_dir)]
-        command += ["--idle-timeout", str(idle_timeout)] + (["--reader", reader] if reader else [])
+        command += ["--idle-timeout", str(idle_timeout), "--board", board]
+        command += (["--reader", reader] if reader else []) + (["--scanner", scanner] if scanner else [])
         if manifest is not None and release_key is not None:
             command += ["--manifest", str(manifest), "--release-key", str(release_key)]
         KioskWebServer(shlex.join(command), port).serve()
         return
-    KioskApp(KioskServices(Appliance(data_dir), reader), idle_timeout=idle_timeout).run()
+    port = find_port() if board == "auto" else None if board == "none" else board
+    io_board = IOBoard(port).start() if port else None  # reconnects by itself when unplugged
+    try:
+        services = KioskServices(
+            Appliance(data_dir), reader, board=io_board, scanner=Scanner(scanner) if scanner else None
+        )
+        KioskApp(services, idle_timeout=idle_timeout).run()
+    finally:
+        if io_board is not None:
+            io_board.close()
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-"""What the kiosk needs from the layers below, wired to the real card layer, host client and outbox."""
+"""What the kiosk needs from the layers below, wired to the real card layer, host client, outbox and I/O board."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 from collections.abc import Callable
@@ -10,15 +11,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from yoshin.device.appliance import Appliance
+from yoshin.device.appliance import Appliance, DeviceStatus
 from yoshin.device.hostclient import DeviceRevoked, HostUnreachable
-from yoshin.device.outbox import seal_payload
+from yoshin.device.ioboard import BoardStatus, IOBoard, IOBoardError
+from yoshin.device.outbox import QueueStatus, seal_payload
+from yoshin.device.scanner import Scanner
 from yoshin.domain.bundle import Rules, load_rules, verify_bundle
 from yoshin.domain.catalogue import default_catalogue
 from yoshin.domain.templates import default_templates
 from yoshin.protocol import api
 from yoshin.smartcard.card import FaceRead, open_card
 from yoshin.smartcard.transport import PcscContext
+from yoshin.tui.records import Clinic, StaffMember
+
+
+@dataclass(frozen=True, slots=True)
+class StaffSession:
+    member: StaffMember
+    token: str
 
 
 @dataclass
@@ -26,9 +36,13 @@ class KioskServices:
     appliance: Appliance
     reader: str | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    board: IOBoard | None = None
+    scanner: Scanner | None = None
     _rules: Rules | None = field(default=None, repr=False)
     # One card operation at a time: a worker still closing its exclusive connection must not meet the next.
     _card_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # --- card ---------------------------------------------------------------------------------------
 
     def reader_name(self) -> str:
         with PcscContext() as context:
@@ -53,6 +67,8 @@ class KioskServices:
         with self._card_lock, open_card(self.reader_name()) as card:
             return card.read_face(pin, confirm_last_try=confirm_last_try)
 
+    # --- rules and identity ---------------------------------------------------------------------------
+
     def rules(self) -> Rules:
         """The verified bundle from provisioning, or the shipped defaults when none was pulled."""
         if self._rules is None:
@@ -67,22 +83,26 @@ class KioskServices:
 
     def resolve(self, face: FaceRead) -> dict[str, Any] | None:
         """The host's answer for this card, or None when the host cannot be reached (offline)."""
-        keystore = self.appliance.keystore
-        body = {
-            "ef_my_number": base64.b64encode(face.raw.my_number).decode(),
-            "ef_basic_info": base64.b64encode(face.raw.basic_info).decode(),
-            "ef_signature": base64.b64encode(face.raw.signature).decode(),
-        }
-        keys = (keystore.host_sealing_key(), keystore.signing_key())
-        envelope = seal_payload(
-            keys, keystore.identity()["device_id"], "identity", body, self.clock().isoformat(timespec="seconds")
-        )
+        envelope = self._seal("identity", face_body(face))
         try:
             return dict(self.appliance.client().call("POST", api.IDENTITY, {"envelope": envelope.to_json()}))
         except HostUnreachable:
             return None
         except DeviceRevoked:
             raise
+
+    def clinic(self) -> Clinic:
+        identity = self.appliance.keystore.identity()
+        return Clinic(identity["municipality_code"], identity["clinic_code"], self.appliance.place())
+
+    def _seal(self, kind: str, body: dict[str, Any]) -> Any:
+        keystore = self.appliance.keystore
+        keys = (keystore.host_sealing_key(), keystore.signing_key())
+        return seal_payload(
+            keys, keystore.identity()["device_id"], kind, body, self.clock().isoformat(timespec="seconds")
+        )
+
+    # --- the queue and the day's pending visits ---------------------------------------------------------
 
     def submit(self, kind: str, record: dict[str, Any]) -> str:
         outbox = self.appliance.outbox()
@@ -91,5 +111,87 @@ class KioskServices:
         finally:
             outbox.close()
 
+    def keep_pending(self, visit_id: str, visit: dict[str, Any]) -> None:
+        """Keep a visit for the staff screens, under today's day key (destroyed at day end)."""
+        pending = self.appliance.pending()
+        try:
+            pending.put(visit_id, visit)
+        finally:
+            pending.close()
+
+    def pending_visits(self) -> list[tuple[str, dict[str, Any]]]:
+        pending = self.appliance.pending()
+        try:
+            return pending.list()
+        finally:
+            pending.close()
+
+    def complete_pending(self, visit_id: str) -> None:
+        pending = self.appliance.pending()
+        try:
+            pending.complete(visit_id)
+        finally:
+            pending.close()
+
+    def queue_status(self) -> QueueStatus:
+        outbox = self.appliance.outbox()
+        try:
+            return outbox.status()
+        finally:
+            outbox.close()
+
+    def device_status(self) -> DeviceStatus:
+        return self.appliance.status()
+
+    # --- staff --------------------------------------------------------------------------------------
+
+    def staff_login(self, staff_id: str, password: str) -> StaffSession:
+        """The host checks the password (and lockout, one session per ID). Raises a BilingualError."""
+        answer = self.appliance.client().call("POST", api.STAFF_LOGIN, {"staff_id": staff_id, "password": password})
+        return StaffSession(StaffMember(answer["staff_id"], answer["name"], answer["role"]), answer["token"])
+
+    def staff_logout(self, session: StaffSession) -> None:
+        with contextlib.suppress(HostUnreachable):  # the host expires the session by itself
+            self.appliance.client().call("POST", api.STAFF_LOGOUT, {"token": session.token})
+
+    def second_person(self, staff_id: str, password: str) -> StaffMember:
+        """The second person's own credentials, checked by the host, for the double check (ダブルチェック)."""
+        session = self.staff_login(staff_id, password)
+        self.staff_logout(session)
+        return session.member
+
+    # --- I/O board (optional) -------------------------------------------------------------------------
+
+    def beep(self, pattern: str) -> None:
+        """Sound through the I/O board when one is connected; a missing board is not an error here."""
+        if self.board is not None:
+            with contextlib.suppress(IOBoardError):
+                self.board.beep(pattern)
+
+    def temperature(self) -> float | None:
+        """The forehead thermometer's reading, when a board is connected, for the questionnaire to prefill."""
+        if self.board is None:
+            return None
+        try:
+            return round(self.board.temperature(), 1)
+        except IOBoardError:
+            return None
+
+    def read_scan(self, timeout: float) -> bytes | None:
+        """One raw line from the serial GS1 scanner, or None (no scanner, or nothing scanned in time)."""
+        return self.scanner.read_line(timeout) if self.scanner is not None else None
+
+    def board_status(self) -> BoardStatus | None:
+        return self.board.status() if self.board is not None else None
+
     def identity(self) -> dict[str, str]:
         return self.appliance.keystore.identity()
+
+
+def face_body(face: FaceRead) -> dict[str, str]:
+    """The card's face EFs as sent (sealed) to the host: it alone parses the My Number."""
+    return {
+        "ef_my_number": base64.b64encode(face.raw.my_number).decode(),
+        "ef_basic_info": base64.b64encode(face.raw.basic_info).decode(),
+        "ef_signature": base64.b64encode(face.raw.signature).decode(),
+    }

@@ -19,6 +19,7 @@ class Visit:
     vaccine_code: str | None = None
     dose_number: int | None = None
     answers: dict[str, Any] = field(default_factory=dict)
+    temperature: float | None = None  # from the I/O board's thermometer, to prefill the question
     started_at: str | None = None
     submitted: bool = False
 

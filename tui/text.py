@@ -53,6 +53,70 @@ T = {
         "操作がないため、まもなく最初の画面に戻ります", "No activity: returning to the start soon"
     ),
     "refer": Bilingual("受付の職員にお声がけください", "Please speak to the reception staff"),
+    "guardian_note": Bilingual(
+        "お子さまの予診票です。保護者の方がお答えください", "This is your child's questionnaire: the guardian answers"
+    ),
+    # --- staff and technician screens ------------------------------------------------------------------
+    "staff": Bilingual("職員", "Staff"),
+    "staff_login": Bilingual("職員ログイン", "Staff login"),
+    "staff_id": Bilingual("職員ID", "Staff ID"),
+    "password": Bilingual("パスワード", "Password"),
+    "login": Bilingual("ログイン", "Log in"),
+    "logout": Bilingual("ログアウト", "Log out"),
+    "logged_in_as": Bilingual("{name} ({role}) でログイン中", "Logged in: {name} ({role})"),
+    "pending": Bilingual("本日の予診票 (診察待ち)", "Today's questionnaires waiting for the doctor"),
+    "no_pending": Bilingual("診察待ちの予診票はありません", "No questionnaire is waiting"),
+    "queue_health": Bilingual(
+        "送信待ち {depth}件 / 最古 {oldest} / 送信不能 {dead}件",
+        "Queued {depth} / oldest {oldest} / dead letters {dead}",
+    ),
+    "queue_alarm": Bilingual("送信待ちが上限に近づいています", "The queue is nearly full"),
+    "flagged": Bilingual("要確認", "check"),
+    "offline_visit": Bilingual("対象者未確認 (オフライン受付)", "Eligibility not verified (offline)"),
+    "decision": Bilingual("医師の判断", "Doctor's decision"),
+    "proceed": Bilingual("接種可", "Proceed"),
+    "defer": Bilingual("見合わせ", "Defer"),
+    "reason": Bilingual("理由", "Reason"),
+    "override_reason": Bilingual(
+        "接種不可の項目があるが接種する理由", "Reason to proceed despite a not-eligible answer"
+    ),
+    "explained": Bilingual("接種の効果と副反応を説明した", "Benefits and side effects were explained"),
+    "doctor_only": Bilingual("医師の判断は医師のログインで入力してください", "A doctor must be logged in to decide"),
+    "need_reason": Bilingual("見合わせの理由を入力してください", "Give the reason for deferring"),
+    "need_explanation": Bilingual("説明したことを確認してください", "Confirm that it was explained"),
+    "vaccination": Bilingual("接種の記録", "Vaccination entry"),
+    "scan": Bilingual("バーコード (GS1) を読み取ってください", "Scan the pack's GS1 barcode"),
+    "or_choose": Bilingual("または製品を選んでください", "or choose the product"),
+    "lot": Bilingual("ロット番号", "Lot number"),
+    "expiry": Bilingual("有効期限 (YYYY-MM-DD)", "Expiry (YYYY-MM-DD)"),
+    "site": Bilingual("接種部位", "Site"),
+    "expired": Bilingual(
+        "有効期限が切れたロットです ({expiry})。使用できません", "This lot expired on {expiry} and must not be used"
+    ),
+    "unknown_gtin": Bilingual(
+        "このワクチンの製品ではありません ({gtin})", "This pack is not a product of this vaccine ({gtin})"
+    ),
+    "bad_date": Bilingual("日付は YYYY-MM-DD で入力してください", "Enter the date as YYYY-MM-DD"),
+    "need_lot": Bilingual("製品・ロット番号・有効期限・部位を入力してください", "Enter product, lot, expiry and site"),
+    "second_check": Bilingual("ダブルチェック: 別の職員が確認してください", "Double check: a second person confirms"),
+    "same_person": Bilingual("入力者とは別の職員が確認してください", "The checker must be another person"),
+    "confirm_submit": Bilingual("確認して送信", "Confirm and submit"),
+    "recorded": Bilingual("記録しました", "Recorded"),
+    "dose": Bilingual("{n}回目", "dose {n}"),
+    "site_left_upper_arm": Bilingual("左上腕", "left upper arm"),
+    "site_right_upper_arm": Bilingual("右上腕", "right upper arm"),
+    "site_left_thigh": Bilingual("左大腿", "left thigh"),
+    "site_right_thigh": Bilingual("右大腿", "right thigh"),
+    "site_oral": Bilingual("経口", "oral"),
+    # --- technician --------------------------------------------------------------------------------------
+    "technician": Bilingual("技術担当者メニュー", "Technician"),
+    "self_test": Bilingual("自己診断", "Self-test"),
+    "renew": Bilingual("証明書の更新", "Renew certificate"),
+    "provisioning": Bilingual(
+        "設置・再設定は保守端末で yoshin-provision を実行します (docs/operations.md)",
+        "Install or re-provision with yoshin-provision on the maintenance console (docs/operations.md)",
+    ),
+    "refresh": Bilingual("更新", "Refresh"),
 }
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import serial
@@ -20,42 +18,7 @@ GTIN = BODY + str(gtin_check_digit(BODY))
 GOOD = ("]d201" + GTIN + "17271200" + "10LOT4X7" + GS + "21SN0001\r\n").encode()
 
 
-class Cable:
-    """A pty pair: the driver opens `port`, the test types scans into `feed`."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.port, self.feed_path = tmp / "ttyScanner", tmp / "feed"
-        self.proc: subprocess.Popen | None = None
-
-    def plug(self) -> None:
-        self.proc = subprocess.Popen(
-            ["socat", "-d", "-d", f"pty,raw,echo=0,link={self.port}", f"pty,raw,echo=0,link={self.feed_path}"],
-            stderr=subprocess.PIPE,
-        )
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            if b"starting data transfer loop" in line:
-                break
-        self.feed = serial.Serial(str(self.feed_path), timeout=1)
-
-    def unplug(self) -> None:
-        self.feed.close()
-        if self.proc:
-            self.proc.kill()
-            self.proc.wait(10)
-            self.proc = None
-
-
-@pytest.fixture
-def cable(tmp_path: Path):
-    c = Cable(tmp_path)
-    c.plug()
-    yield c
-    if c.proc:
-        c.unplug()
-
-
-def test_scan_split_across_writes(cable: Cable) -> None:
+def test_scan_split_across_writes(cable) -> None:
     sc = Scanner(port=str(cable.port))
     assert sc.connect()
     cable.feed.write(GOOD[:10])
@@ -68,7 +31,7 @@ def test_scan_split_across_writes(cable: Cable) -> None:
     sc.close()
 
 
-def test_bad_read_raises_scan_error_and_next_scan_works(cable: Cable) -> None:
+def test_bad_read_raises_scan_error_and_next_scan_works(cable) -> None:
     sc = Scanner(port=str(cable.port))
     assert sc.connect()
     cable.feed.write(GOOD.replace(GS.encode(), b"") + GOOD)
@@ -79,7 +42,7 @@ def test_bad_read_raises_scan_error_and_next_scan_works(cable: Cable) -> None:
     sc.close()
 
 
-def test_exclusive_open(cable: Cable) -> None:
+def test_exclusive_open(cable) -> None:
     sc = Scanner(port=str(cable.port))
     assert sc.connect()
     cable.feed.write(GOOD)
@@ -89,7 +52,7 @@ def test_exclusive_open(cable: Cable) -> None:
     sc.close()
 
 
-def test_unplug_then_reconnect(cable: Cable) -> None:
+def test_unplug_then_reconnect(cable) -> None:
     sc = Scanner(port=str(cable.port), backoff=(0.05, 0.2))
     assert sc.connect()
     cable.feed.write(GOOD)

@@ -2,27 +2,107 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
 
+from yoshin.host import staff
 from yoshin.smartcard.transport import PcscContext
 from yoshin.tools.card_emulator import CardImage, CardState, Emulator
 from yoshin.tools.personas import persona
 from yoshin.tools.test_pki import TestPki
 from yoshin.tools.virtual_reader import VirtualReader
 from yoshin.tui.app import KioskApp
+from yoshin.tui.screens.pin import PinScreen
+from yoshin.tui.screens.questionnaire import QuestionnaireScreen
 from yoshin.tui.services import KioskServices
+
+STAFF_PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
 def kiosk(make_device, virtual_reader: VirtualReader, clock) -> Callable[..., KioskApp]:
-    def build(idle_timeout: float = 90.0) -> KioskApp:
+    def build(idle_timeout: float = 90.0, **devices: object) -> KioskApp:
         device = make_device()
-        services = KioskServices(device.appliance, virtual_reader.slot_name(0), clock)
+        services = KioskServices(device.appliance, virtual_reader.slot_name(0), clock, **devices)  # type: ignore[arg-type]
         return KioskApp(services, idle_timeout=idle_timeout, clock=clock)
 
     return build
+
+
+@pytest.fixture
+def staff_accounts(host) -> dict[str, str]:
+    """A doctor, two nurses and a technician of the host's municipality, all with STAFF_PASSWORD."""
+    accounts = {"D0001": "doctor", "N0001": "nurse", "N0002": "nurse", "T0001": "technician"}
+    for staff_id, role in accounts.items():
+        staff.add(host.service.db, staff_id, f"{role} {staff_id}", role, "141305", STAFF_PASSWORD, host.service.clock())
+    return accounts
+
+
+class Drive:
+    """Steps of a kiosk test, shared by the test files: waiting on conditions, a visit's standard moves."""
+
+    @staticmethod
+    async def until(pilot, condition, app: KioskApp, timeout: float = 15.0) -> None:
+        """Wait for a condition on the app, not for time: card workers block on PC/SC events in threads,
+        so the test yields to the event loop until the screen changes, with a deadline."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            await pilot.pause()
+            if condition():
+                return
+            await asyncio.sleep(0.02)  # yield to the worker threads; the condition, not this, ends the wait
+        raise AssertionError(
+            f"condition not reached on {app.screen!r}: {[str(w.render()) for w in app.screen.query('Static')]}"
+        )
+
+    async def click(self, pilot, app: KioskApp, selector: str) -> None:
+        """Click a button that may have been clicked a moment ago: a button ignores a second press while
+        its 0.2 s press effect shows (a debounce), so wait for that to end, then click."""
+        button = app.screen.query_one(selector)
+        await self.until(pilot, lambda: not button.has_class("-active"), app)
+        await pilot.click(selector)
+
+    async def start_visit(self, pilot, app: KioskApp, lang: str = "ja") -> None:
+        await pilot.click(f"#{lang}")
+        await pilot.click("#agree")
+        await self.until(pilot, lambda: isinstance(app.screen, PinScreen), app)
+
+    async def type_pin(self, pilot, app: KioskApp, pin: str, keypad: bool = False) -> None:
+        """The PIN by on-screen keypad (touch or mouse) or by keyboard; both must work."""
+        await self.until(pilot, lambda: str(app.screen.query_one("#tries").render()) != "", app)
+        if keypad:
+            for digit in pin:
+                await pilot.click(f"#k{digit}")
+            await pilot.click("#ok")
+        else:
+            app.screen.query_one("#pin").focus()
+            await pilot.press(*pin, "enter")
+
+    async def answer_all(self, pilot, app: KioskApp, yes: set[str], temperature: str = "３６．５") -> None:
+        """Answer every question shown: `yes` for those in `yes`, "no" otherwise, the first choice, a temperature."""
+        for _ in range(40):
+            screen = app.screen
+            if not isinstance(screen, QuestionnaireScreen):
+                return
+            question, _, _ = screen.current()
+            assert question is not None
+            if question.type == "number":
+                if temperature is not None:
+                    screen.query_one("#value").value = temperature
+                await pilot.click("#value-next")
+            elif question.type == "single_choice":
+                await pilot.click(f"#c-{question.choices[0].value}")
+            else:
+                await pilot.click("#a-yes" if question.id in yes else "#a-no")
+            await pilot.pause()
+        raise AssertionError("the questionnaire did not end")
+
+
+@pytest.fixture
+def drive() -> Drive:
+    return Drive()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from yoshin.tui.text import t
 
 if TYPE_CHECKING:
     from yoshin.tui.app import KioskApp
+    from yoshin.tui.records import StaffMember
     from yoshin.tui.state import Visit
 
 
@@ -34,3 +35,18 @@ class KioskScreen(Screen[Any], inherit_bindings=False):
     def on_mount(self) -> None:
         if self.visit.large_text:
             self.add_class("large")
+
+
+class StaffScreen(KioskScreen):
+    """A screen of the staff or technician stack: in the language chosen at login, for the member logged in."""
+
+    @property
+    def member(self) -> StaffMember:
+        assert self.kiosk.staff is not None
+        return self.kiosk.staff.member
+
+    def text(self, key: str, **values: object) -> str:
+        return t(key, self.kiosk.staff_lang, **values)
+
+    def on_mount(self) -> None:
+        """Staff screens are never in large text (that is the resident's choice)."""

@@ -36,6 +36,8 @@ class IdentityScreen(KioskScreen):
         from yoshin.tui.screens.vaccine import VaccineScreen
 
         if event.button.id == "yes":
+            if self.kiosk.services.board is not None:
+                self.kiosk.measure_temperature()
             self.go(VaccineScreen())
         else:
             self.go(RemoveCardScreen())

@@ -61,8 +61,10 @@ class QuestionnaireScreen(KioskScreen):
         lang = self.visit.lang
         widgets: list[Any] = [
             Static(self.text("question_progress", i=index, n=total), classes="message", id="progress"),
-            Static(question.text.get(lang), classes="title", id="question"),
         ]
+        if self.context().needs_guardian(self.template):
+            widgets.append(Static(self.text("guardian_note"), classes="message warning", id="guardian"))
+        widgets.append(Static(question.text.get(lang), classes="title", id="question"))
         if question.type == "yes_no":
             widgets.append(
                 Horizontal(Button(self.text("yes"), id="a-yes", classes="primary"), Button(self.text("no"), id="a-no"))
@@ -76,7 +78,9 @@ class QuestionnaireScreen(KioskScreen):
             hint = (
                 f"{question.minimum}–{question.maximum} {question.unit}" if question.type == "number" else "YYYY-MM-DD"
             )
-            widgets.append(Input(placeholder=hint, id="value", restrict=r"[0-9０-９.．\-－]*"))
+            prefill = self.visit.temperature if question.id == "temperature" else None
+            value = "" if prefill is None else f"{prefill:.1f}"
+            widgets.append(Input(value, placeholder=hint, id="value", restrict=r"[0-9０-９.．\-－]*"))
             widgets.append(Static("", id="error", classes="message error"))
             widgets.append(Button(self.text("next"), id="value-next", classes="primary"))
         widgets.append(Button(self.text("back"), id="back"))

@@ -1,5 +1,5 @@
-"""Remove your card (control 6): a reminder that repeats on screen (and by sound once the I/O board is
-connected) until the card leaves the reader."""
+"""Remove your card (control 6): a reminder that repeats on screen, and by sound through the I/O board
+when one is connected, until the card leaves the reader."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class RemoveCardScreen(KioskScreen):
         super().on_mount()
         self.reminders = 0
         self.set_interval(3.0, self.remind)
+        self.kiosk.beep("remove_card")  # the board repeats it until told "off"
         self.wait_for_removal()
 
     def remind(self) -> None:
@@ -38,5 +39,6 @@ class RemoveCardScreen(KioskScreen):
     def _removed(self) -> None:
         from yoshin.tui.screens.thanks import ThanksScreen
 
+        self.kiosk.beep("off")
         if self.is_current:
             self.go(ThanksScreen())

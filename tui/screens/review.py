@@ -7,8 +7,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
 from yoshin.domain.templates import evaluate_flags, validate_answers
-from yoshin.protocol.sealing import new_record_id
+from yoshin.tui import records
 from yoshin.tui.screens.base import KioskScreen
+from yoshin.tui.services import face_body
 
 
 class ReviewScreen(KioskScreen):
@@ -41,25 +42,38 @@ class ReviewScreen(KioskScreen):
         self.go(RemoveCardScreen())
 
     def submit(self) -> None:
+        """Seal the answers into the outbox and keep the visit for staff under today's day key."""
         from yoshin.tui.screens.questionnaire import QuestionnaireScreen
 
         template = QuestionnaireScreen.template.fget(self)  # type: ignore[attr-defined]
         context = QuestionnaireScreen.context(self)  # type: ignore[arg-type]
         answers, details = validate_answers(template, self.visit.answers, {}, context)
         flags = evaluate_flags(template, answers, context)
+        services = self.kiosk.services
         subject = (self.visit.subject or {}).get("subject", {})
-        identity = self.kiosk.services.identity()
         guardian = subject.get("guardian_name") if context.needs_guardian(template) else None
         now = self.kiosk.clock().astimezone().isoformat(timespec="seconds")
-        record = {
-            "record_id": new_record_id(), "municipality_code": identity["municipality_code"],
-            "clinic_code": identity["clinic_code"], "subject_id": subject.get("subject_id", "OFFLINE"),
-            "created_at": now, "template_id": template.id, "template_version": template.version,
-            "vaccine_code": template.vaccine_code, "answers": answers, "details": details,
-            "flags": [{"question_id": f.question_id, "flag": f.flag} for f in flags],
-            "respondent": "guardian" if guardian else "self", "guardian_name": guardian, "consent": True,
-            "eligibility_verified": not self.visit.offline, "started_at": self.visit.started_at or now,
-            "answered_at": now,
-        }  # fmt: skip
-        self.kiosk.services.submit("questionnaire_response", record)
+        face = self.visit.face
+        assert face is not None
+        clinic = services.clinic()
+        if self.visit.offline:  # the host resolves the sealed card data when the queue drains
+            from yoshin.domain.contract import new_provisional_subject_id  # TODO(lead): top-level once landed
+
+            subject_id = new_provisional_subject_id()
+            services.submit("identity_claim", {**records.identity_claim(clinic, subject_id, now), **face_body(face)})
+        else:
+            subject_id = subject["subject_id"]
+        record = records.questionnaire_response(
+            clinic, subject_id, template, answers, details, flags, guardian, not self.visit.offline,
+            self.visit.started_at or now, now,
+        )  # fmt: skip
+        services.submit("questionnaire_response", record)
+        services.keep_pending(
+            record["record_id"],
+            {
+                "questionnaire": record, "name": face.basic_info.name,
+                "birth_date": face.basic_info.birth_date.isoformat(), "dose_number": self.visit.dose_number or 1,
+                "offline": self.visit.offline, "language": self.visit.lang,
+            },
+        )  # fmt: skip
         self.visit.submitted = True

@@ -1,0 +1,111 @@
+"""One visit for staff: the answers with raised flags highlighted, then the doctor's decision (可 / 見合わせ).
+
+Only a doctor's login records a decision (domain rule: overriding a 接種不可 flag needs a reason). A
+decision is sealed into the outbox at once; a deferral ends the visit, "proceed" leads to the entry.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Checkbox, Input, Static
+
+from yoshin.domain.contract import FLAG_NOT_ELIGIBLE, Flag
+from yoshin.domain.templates import decision_problem
+from yoshin.tui import records
+from yoshin.tui.screens.base import StaffScreen
+
+
+def free_text(widget: Input) -> str | None:
+    """A designated free-text field: NFKC, trimmed, None when empty."""
+    text = unicodedata.normalize("NFKC", widget.value).strip()
+    return text or None
+
+
+class StaffVisitScreen(StaffScreen):
+    def __init__(self, visit_id: str, pending: dict[str, Any]) -> None:
+        super().__init__()
+        self.visit_id = visit_id
+        self.pending = pending
+
+    def compose(self) -> ComposeResult:
+        lang = self.kiosk.staff_lang
+        record = self.pending["questionnaire"]
+        template = self.kiosk.services.rules().templates.for_vaccine(record["vaccine_code"], self.kiosk.clock().date())
+        flagged = {flag["question_id"]: flag["flag"] for flag in record["flags"]}
+        with Vertical():
+            header = f"{self.pending['name']} ({self.pending['birth_date']})  {record['vaccine_code']}"
+            yield Static(header, classes="title", id="subject")
+            if self.pending.get("offline"):
+                yield Static(self.text("offline_visit"), classes="message warning", id="offline")
+            with VerticalScroll(id="answers"):
+                for question_id, value in record["answers"].items():
+                    text = template.question(question_id).text.get(lang) if template else question_id
+                    shown = self.text("yes") if value is True else self.text("no") if value is False else str(value)
+                    mark = f"  ⚠ {self.text('flagged')}: {flagged[question_id]}" if question_id in flagged else ""
+                    yield Static(f"{text}: {shown}{mark}", classes="flagged" if mark else "")
+            yield Static("", id="error", classes="message error")
+            decision = self.pending.get("decision")
+            if decision is not None:
+                yield Static(f"{self.text('decision')}: {self.text(decision['decision'])}", classes="message")
+                with Horizontal():
+                    yield Button(self.text("vaccination"), id="entry", classes="primary")
+                    yield Button(self.text("back"), id="back")
+            elif self.member.role != "doctor":
+                yield Static(self.text("doctor_only"), classes="message warning", id="doctor-only")
+                yield Button(self.text("back"), id="back")
+            else:
+                yield Input(placeholder=self.text("reason"), id="reason", max_length=200)
+                if FLAG_NOT_ELIGIBLE in flagged.values():
+                    yield Input(placeholder=self.text("override_reason"), id="override", max_length=200)
+                yield Checkbox(self.text("explained"), id="explained")
+                with Horizontal():
+                    yield Button(self.text("proceed"), id="proceed", classes="primary")
+                    yield Button(self.text("defer"), id="defer")
+                    yield Button(self.text("back"), id="back")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        from yoshin.tui.screens.staff_vaccination import VaccinationEntryScreen
+
+        button = event.button.id or ""
+        if button == "back":
+            self.app.pop_screen()
+        elif button == "entry":
+            self.app.switch_screen(VaccinationEntryScreen(self.visit_id, self.pending))
+        elif button in ("proceed", "defer"):
+            self.decide(button)
+
+    def decide(self, decision: str) -> None:
+        from yoshin.tui.screens.staff_vaccination import VaccinationEntryScreen
+
+        error = self.query_one("#error", Static)
+        reason = free_text(self.query_one("#reason", Input))
+        overrides = self.query("#override")
+        override = free_text(overrides.first(Input)) if overrides else None
+        record = self.pending["questionnaire"]
+        flags = [Flag(flag["question_id"], flag["flag"]) for flag in record["flags"]]
+        problem = decision_problem(flags, decision, override)
+        if problem is not None:
+            error.update(problem.get(self.kiosk.staff_lang))
+            return
+        if decision == "defer" and reason is None:
+            error.update(self.text("need_reason"))
+            return
+        if not self.query_one("#explained", Checkbox).value:
+            error.update(self.text("need_explanation"))
+            return
+        services = self.kiosk.services
+        now = self.kiosk.clock().astimezone().isoformat(timespec="seconds")
+        made = records.doctor_decision(services.clinic(), record, self.member, decision, reason, override, now)
+        services.submit("doctor_decision", made)
+        if decision == "defer":
+            services.complete_pending(self.visit_id)
+            self.notify(self.text("recorded"))
+            self.app.pop_screen()
+            return
+        self.pending = {**self.pending, "decision": made}
+        services.keep_pending(self.visit_id, self.pending)
+        self.app.switch_screen(VaccinationEntryScreen(self.visit_id, self.pending))
