@@ -4,7 +4,8 @@ It starts an isolated pcscd with a virtual reader, the card emulator holding a s
 loaded with a synthetic registry (a child with a guardian, an older adult, ...), a freshly enrolled
 appliance, and runs visits: card + PIN through real PC/SC, identity sealed to the host, the
 questionnaire from the template, the doctor's decision and the vaccination record sealed into the
-outbox, forwarded over mutual TLS. Visits run here without a screen, or on the kiosk in a second terminal.
+outbox, forwarded over mutual TLS. In a terminal the kiosk itself starts (F5 takes the card out or puts it
+back, F6 changes the persona, Ctrl-C stops everything); without one, visits run from typed commands.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import click
+from textual import work
+from textual.binding import Binding
 
 from yoshin.device.appliance import Appliance
 from yoshin.device.forwarder import Forwarder
@@ -42,6 +45,7 @@ from yoshin.tools.card_emulator import CardImage, CardState, Emulator
 from yoshin.tools.personas import Persona, all_personas, persona, registry_csv
 from yoshin.tools.test_pki import TestPki
 from yoshin.tools.virtual_reader import VirtualReader
+from yoshin.tui.app import KioskApp
 from yoshin.tui.services import KioskServices
 
 MUNICIPALITY, CLINIC = "141305", "1410000001"
@@ -218,6 +222,47 @@ def run_visit(chain: Chain, pin: str) -> dict[str, Any]:
         outbox.close()
 
 
+class DemoKioskApp(KioskApp):
+    """The kiosk with the demo's own keys. A real kiosk has no way out; the demo must stop with Ctrl-C."""
+
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("f5", "toggle_card", "card in/out", priority=True),
+        Binding("f6", "next_persona", "next persona", priority=True),
+        Binding("ctrl+c", "stop_demo", "stop", priority=True),
+    ]
+
+    def __init__(self, chain: Chain) -> None:
+        super().__init__(KioskServices(chain.appliance, chain.slot))
+        self.chain = chain
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.tell()
+
+    def tell(self) -> None:
+        who = self.chain.persona
+        card = f"{who.id} ({who.label_en}) PIN {who.pins['face']}" if who and self.chain.emulator else "none"
+        self.notify(f"DEMO, synthetic data. Card: {card}. F5 card in/out, F6 next persona, Ctrl-C stop", timeout=30)
+
+    @work(thread=True, exclusive=True, group="demo")
+    def action_toggle_card(self) -> None:
+        if self.chain.emulator is not None:
+            self.chain.remove()
+        else:
+            self.chain.insert(self.chain.persona.id if self.chain.persona else "elderly")
+        self.call_from_thread(self.tell)
+
+    @work(thread=True, exclusive=True, group="demo")
+    def action_next_persona(self) -> None:
+        ids = list(all_personas())
+        current = self.chain.persona.id if self.chain.persona else ids[-1]
+        self.chain.insert(ids[(ids.index(current) + 1) % len(ids)])
+        self.call_from_thread(self.tell)
+
+    def action_stop_demo(self) -> None:
+        self.exit()
+
+
 HELP = """Commands (type and press Enter):  visit | remove | insert | persona NAME | personas | quit"""
 
 
@@ -228,7 +273,8 @@ HELP = """Commands (type and press Enter):  visit | remove | insert | persona NA
     "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/demo"), show_default=True
 )
 @click.option("--check", is_flag=True, help="Run one visit, print the result as JSON and stop (for tests and CI).")
-def main(persona_id: str, data_dir: Path, check: bool) -> None:
+@click.option("--no-kiosk", is_flag=True, help="Type commands instead of running the kiosk in this terminal.")
+def main(persona_id: str, data_dir: Path, check: bool, no_kiosk: bool) -> None:
     """Start the end-to-end demo: virtual reader, card emulator, host, enrolled appliance, and visits.
 
     All data is synthetic. Stop everything with Ctrl-C.
@@ -245,12 +291,14 @@ def main(persona_id: str, data_dir: Path, check: bool) -> None:
         click.echo("yoshin demo: ALL DATA IS SYNTHETIC.")
         click.echo(f"  host: https://127.0.0.1:{host.port} (mutual TLS), enrollment port {host.enroll_port}")
         click.echo(f"  reader: {chain.slot}; card: persona {who.id} ({who.label_en}), PIN {who.pins['face']}")
+        click.echo(f"  staff logins: {', '.join(s[0] for s in DEMO_STAFF)}, password {DEMO_PASSWORD}")
+        if sys.stdin.isatty() and sys.stdout.isatty() and not no_kiosk:
+            click.echo("  starting the kiosk: F5 card in/out, F6 next persona, Ctrl-C stops everything")
+            DemoKioskApp(chain).run()
+            click.echo("yoshin demo: stopping")
+            return
         click.echo("  try in another terminal: yoshin-card face --json   (type the PIN, then Enter)")
-        click.echo(
-            f"  the kiosk, in another terminal: yoshin-kiosk --data-dir {chain.appliance.data_dir} "
-            f"--reader '{chain.slot}'"
-        )
-        click.echo("  or type `visit` here to run one visit without a screen")
+        click.echo("  type `visit` here to run one visit without a screen")
         click.echo(HELP)
         reader = threading.Thread(target=_commands, args=(chain, stop), daemon=True)
         reader.start()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import events, work
@@ -27,7 +28,7 @@ STAFF_IDLE_TIMEOUT = 300.0
 
 
 class KioskApp(App[None], inherit_bindings=False):
-    CSS_PATH = "kiosk.tcss"
+    CSS_PATH = Path(__file__).parent / "kiosk.tcss"  # absolute: subclasses (the demo) live elsewhere
     ENABLE_COMMAND_PALETTE = False
     ALLOW_SELECT = False
     BINDINGS: ClassVar[list[Any]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from yoshin.tools.demo import DemoKioskApp, running_chain
 from yoshin.tools.virtual_reader import VirtualReader
 
 pytestmark = pytest.mark.pcsc
@@ -46,3 +48,26 @@ def test_the_demo_starts_and_stops_cleanly(virtual_reader: VirtualReader, tmp_pa
     assert process.wait(timeout=60) == 0, process.stderr.read() if process.stderr else ""
     children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True)
     assert children.returncode == 1  # no child survived
+
+
+async def test_the_demo_kiosk_switches_cards_and_stops_with_ctrl_c(
+    virtual_reader: VirtualReader, tmp_path: Path
+) -> None:
+    with running_chain(tmp_path / "demo") as chain:
+        chain.insert("elderly")
+        app = DemoKioskApp(chain)
+        async with app.run_test(size=(100, 34)) as pilot:
+
+            async def until(condition) -> None:
+                async with asyncio.timeout(30):
+                    while not condition():
+                        await pilot.pause(0.05)  # the card moves in a worker thread; the condition ends the wait
+
+            await pilot.press("f6")
+            await until(lambda: chain.persona is not None and chain.persona.id != "elderly")
+            await pilot.press("f5")
+            await until(lambda: chain.emulator is None)
+            await pilot.press("f5")
+            await until(lambda: chain.emulator is not None)
+            await pilot.press("ctrl+c")
+            await until(lambda: not app.is_running)
