@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
+from yoshin.host import devices
 from yoshin.host.server import HostServer
 from yoshin.tui.screens.card import CardScreen
 from yoshin.tui.screens.confirm import ConfirmDialog
@@ -115,3 +117,40 @@ async def test_card_screen_waits_for_the_card(kiosk, card, drive) -> None:
         assert isinstance(app.screen, CardScreen)
         card("adult")
         await drive.until(pilot, lambda: isinstance(app.screen, PinScreen), app)
+
+
+async def test_a_guardian_answers_for_a_child(kiosk, card, drive, host: HostServer) -> None:
+    app = kiosk()
+    card("child")
+    async with app.run_test(size=(100, 34)) as pilot:
+        await drive.start_visit(pilot, app, "ja")
+        await drive.type_pin(pilot, app, "9876")
+        await drive.until(pilot, lambda: isinstance(app.screen, IdentityScreen), app)
+        await pilot.click("#yes")
+        await pilot.pause()
+        await pilot.click(app.screen.query("Button.primary").first())  # the first vaccination due
+        await drive.until(pilot, lambda: isinstance(app.screen, QuestionnaireScreen), app)
+        assert "保護者の方がお答えください" in str(app.screen.query_one("#guardian").render())
+        await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination", "guardian_consent"})
+        assert {"guardian_relationship", "guardian_consent"} <= set(app.visit.answers)  # the guardian section
+        await pilot.click("#submit")
+        await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
+    outbox = app.services.appliance.outbox()
+    from yoshin.device.forwarder import Forwarder
+
+    assert Forwarder(outbox, app.services.appliance.client()).drain()[0].accepted == 1
+    (body,) = host.service.db.execute("SELECT body FROM inbox WHERE kind = 'questionnaire_response'").fetchone()
+    record = json.loads(body)
+    assert (record["respondent"], record["guardian_name"]) == ("guardian", "中原 美咲")
+
+
+async def test_a_revoked_device_says_so_and_sends_nothing(kiosk, card, drive, host: HostServer) -> None:
+    app = kiosk()
+    card("elderly")
+    service = host.service
+    devices.revoke(service.db, app.services.identity()["device_id"], "lost", "admin01", service.clock())
+    async with app.run_test(size=(100, 34)) as pilot:
+        await drive.start_visit(pilot, app, "ja")
+        await drive.type_pin(pilot, app, "2580")
+        await drive.until(pilot, lambda: "失効" in str(app.screen.query_one("#error").render()), app)
+        assert isinstance(app.screen, PinScreen) and app.visit.subject is None
