@@ -72,6 +72,8 @@ T = {
     ),
     "queue_alarm": Bilingual("送信待ちが上限に近づいています", "The queue is nearly full"),
     "flagged": Bilingual("要確認", "check"),
+    "flag_not_eligible": Bilingual("接種不可", "not eligible"),
+    "flag_doctor_review": Bilingual("要医師確認", "doctor to review"),
     "offline_visit": Bilingual("対象者未確認 (オフライン受付)", "Eligibility not verified (offline)"),
     "decision": Bilingual("医師の判断", "Doctor's decision"),
     "proceed": Bilingual("接種可", "Proceed"),
@@ -80,7 +82,7 @@ T = {
     "override_reason": Bilingual(
         "接種不可の項目があるが接種する理由", "Reason to proceed despite a not-eligible answer"
     ),
-    "explained": Bilingual("接種の効果と副反応を説明した", "Benefits and side effects were explained"),
+    "explained": Bilingual("効果と副反応を説明した", "Benefits/risks explained"),
     "doctor_only": Bilingual("医師の判断は医師のログインで入力してください", "A doctor must be logged in to decide"),
     "need_reason": Bilingual("見合わせの理由を入力してください", "Give the reason for deferring"),
     "need_explanation": Bilingual("説明したことを確認してください", "Confirm that it was explained"),

@@ -16,6 +16,7 @@ from yoshin.device.hostclient import DeviceRevoked
 from yoshin.smartcard.errors import CardError, LastTryConfirmationRequired, PinBlockedError, WrongPinError
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.screens.confirm import ConfirmDialog
+from yoshin.tui.widgets import KioskInput
 
 
 class PinScreen(KioskScreen):
@@ -26,7 +27,7 @@ class PinScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.text("enter_pin"), classes="title")
-            yield Input(password=True, max_length=4, restrict=r"[0-9０-９]*", id="pin")
+            yield KioskInput(password=True, max_length=4, restrict=r"[0-9０-９]*", id="pin")
             yield Static("", id="tries", classes="message")
             yield Static("", id="error", classes="message error")
             with Grid(id="keypad"):

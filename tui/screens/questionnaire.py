@@ -16,6 +16,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 from yoshin.domain.age import age_in_years
 from yoshin.domain.templates import AnswerError, Question, SubjectContext, Template, normalize_answer, visible_questions
 from yoshin.tui.screens.base import KioskScreen
+from yoshin.tui.widgets import KioskInput
 
 
 class QuestionnaireScreen(KioskScreen):
@@ -80,7 +81,7 @@ class QuestionnaireScreen(KioskScreen):
             )
             prefill = self.visit.temperature if question.id == "temperature" else None
             value = "" if prefill is None else f"{prefill:.1f}"
-            widgets.append(Input(value, placeholder=hint, id="value", restrict=r"[0-9０-９.．\-－]*"))
+            widgets.append(KioskInput(value, placeholder=hint, id="value", restrict=r"[0-9０-９.．\-－]*"))
             widgets.append(Static("", id="error", classes="message error"))
             widgets.append(Button(self.text("next"), id="value-next", classes="primary"))
         widgets.append(Button(self.text("back"), id="back"))

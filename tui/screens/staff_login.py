@@ -13,6 +13,7 @@ from textual.widgets import Button, Input, Static
 from yoshin.domain.i18n import BilingualError
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.text import T
+from yoshin.tui.widgets import KioskInput
 
 
 def both(key: str) -> str:
@@ -23,10 +24,10 @@ class StaffLoginScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(both("staff_login"), classes="title")
-            yield Input(
+            yield KioskInput(
                 placeholder=both("staff_id"), id="staff_id", max_length=32, restrict=r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ_\-]*"
             )
-            yield Input(placeholder=both("password"), id="password", password=True, max_length=128)
+            yield KioskInput(placeholder=both("password"), id="password", password=True, max_length=128)
             yield Static("", id="error", classes="message error")
             with Horizontal():
                 yield Button(T["login"].ja, id="login-ja", classes="primary")

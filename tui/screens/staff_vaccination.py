@@ -21,6 +21,7 @@ from yoshin.domain.i18n import BilingualError
 from yoshin.tui import records
 from yoshin.tui.screens.base import StaffScreen
 from yoshin.tui.screens.staff_login import both
+from yoshin.tui.widgets import KioskInput
 
 INJECTION_SITES = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh")
 
@@ -44,14 +45,14 @@ class VaccinationEntryScreen(StaffScreen):
         dose = self.text("dose", n=self.pending["dose_number"])
         with Vertical():
             yield Static(f"{self.text('vaccination')}: {self.pending['name']}  {dose}", classes="title")
-            yield Input(placeholder=self.text("scan"), id="scan")
+            yield KioskInput(placeholder=self.text("scan"), id="scan")
             yield Static(self.text("or_choose"), classes="message")
             with Horizontal():
                 for product in self.products():
                     yield Button(product.brand_name, id=f"p-{product.gtin}")
             with Horizontal():
-                yield Input(placeholder=self.text("lot"), id="lot", max_length=20)
-                yield Input(placeholder=self.text("expiry"), id="expiry", max_length=10)
+                yield KioskInput(placeholder=self.text("lot"), id="lot", max_length=20)
+                yield KioskInput(placeholder=self.text("expiry"), id="expiry", max_length=10)
             with Horizontal():
                 oral = any(product.route == "oral" for product in self.products())
                 for site in ("oral",) if oral else INJECTION_SITES:
@@ -151,8 +152,8 @@ class SecondCheckScreen(StaffScreen):
                 f"{self.text('dose', n=self.pending['dose_number'])}"
             )
             yield Static(summary, classes="message", id="summary")
-            yield Input(placeholder=both("staff_id"), id="checker", max_length=32)
-            yield Input(placeholder=both("password"), id="password", password=True, max_length=128)
+            yield KioskInput(placeholder=both("staff_id"), id="checker", max_length=32)
+            yield KioskInput(placeholder=both("password"), id="password", password=True, max_length=128)
             yield Static("", id="error", classes="message error")
             with Horizontal():
                 yield Button(self.text("confirm_submit"), id="confirm", classes="primary")

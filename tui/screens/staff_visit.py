@@ -17,6 +17,7 @@ from yoshin.domain.contract import FLAG_NOT_ELIGIBLE, Flag
 from yoshin.domain.templates import decision_problem
 from yoshin.tui import records
 from yoshin.tui.screens.base import StaffScreen
+from yoshin.tui.widgets import KioskInput
 
 
 def free_text(widget: Input) -> str | None:
@@ -34,10 +35,14 @@ class StaffVisitScreen(StaffScreen):
     def compose(self) -> ComposeResult:
         lang = self.kiosk.staff_lang
         record = self.pending["questionnaire"]
-        template = self.kiosk.services.rules().templates.for_vaccine(record["vaccine_code"], self.kiosk.clock().date())
+        rules, today = self.kiosk.services.rules(), self.kiosk.clock().date()
+        template = rules.templates.for_vaccine(record["vaccine_code"], today)
+        vaccine = rules.catalogue.vaccine(record["vaccine_code"], today)
         flagged = {flag["question_id"]: flag["flag"] for flag in record["flags"]}
         with Vertical():
-            header = f"{self.pending['name']} ({self.pending['birth_date']})  {record['vaccine_code']}"
+            name = vaccine.name.get(lang) if vaccine else record["vaccine_code"]
+            dose = self.text("dose", n=self.pending["dose_number"])
+            header = f"{self.pending['name']} ({self.pending['birth_date']})  {name} {dose}"
             yield Static(header, classes="title", id="subject")
             if self.pending.get("offline"):
                 yield Static(self.text("offline_visit"), classes="message warning", id="offline")
@@ -45,7 +50,7 @@ class StaffVisitScreen(StaffScreen):
                 for question_id, value in record["answers"].items():
                     text = template.question(question_id).text.get(lang) if template else question_id
                     shown = self.text("yes") if value is True else self.text("no") if value is False else str(value)
-                    mark = f"  ⚠ {self.text('flagged')}: {flagged[question_id]}" if question_id in flagged else ""
+                    mark = f"  ⚠ {self.text('flag_' + flagged[question_id])}" if question_id in flagged else ""
                     yield Static(f"{text}: {shown}{mark}", classes="flagged" if mark else "")
             yield Static("", id="error", classes="message error")
             decision = self.pending.get("decision")
@@ -58,11 +63,12 @@ class StaffVisitScreen(StaffScreen):
                 yield Static(self.text("doctor_only"), classes="message warning", id="doctor-only")
                 yield Button(self.text("back"), id="back")
             else:
-                yield Input(placeholder=self.text("reason"), id="reason", max_length=200)
-                if FLAG_NOT_ELIGIBLE in flagged.values():
-                    yield Input(placeholder=self.text("override_reason"), id="override", max_length=200)
-                yield Checkbox(self.text("explained"), id="explained")
                 with Horizontal():
+                    yield KioskInput(placeholder=self.text("reason"), id="reason", max_length=200)
+                    if FLAG_NOT_ELIGIBLE in flagged.values():
+                        yield KioskInput(placeholder=self.text("override_reason"), id="override", max_length=200)
+                with Horizontal():
+                    yield Checkbox(self.text("explained"), id="explained")
                     yield Button(self.text("proceed"), id="proceed", classes="primary")
                     yield Button(self.text("defer"), id="defer")
                     yield Button(self.text("back"), id="back")

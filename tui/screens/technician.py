@@ -50,7 +50,7 @@ class TechnicianScreen(StaffScreen):
         queue = status.queue
         if queue is not None:
             lines.append(
-                f"queue: {queue.depth} queued, {queue.dead_letters} dead letters, last sent {queue.last_success}"
+                f"queue: {queue.depth} queued, {queue.dead_letters} dead letters, last sent {queue.last_success or '-'}"
             )
         lines.append(f"device: {status.device_id}  certificate until {status.certificate_not_after}")
         lines.append(f"app: yoshin {version('yoshin')}")

@@ -1,0 +1,122 @@
+"""Every kiosk screen in Japanese and English at 80×24, compared with the SVGs in docs/kiosk/ (which
+docs/kiosk.md shows). The flow is the real one (card in pcscd, host on loopback, clock injected), so
+what the screenshots show is what a resident, a nurse or a technician sees.
+
+After an intended change of a screen: YOSHIN_UPDATE_SNAPSHOTS=1 pytest tests/tui/test_screens.py,
+then look at the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pytest_textual_snapshot import normalize_svg
+from textual.geometry import Region
+from textual.widgets import Button
+
+from yoshin.tui.app import KioskApp
+from yoshin.tui.screens.card import CardScreen
+from yoshin.tui.screens.identity import IdentityScreen
+from yoshin.tui.screens.questionnaire import QuestionnaireScreen
+from yoshin.tui.screens.remove_card import RemoveCardScreen
+from yoshin.tui.screens.review import ReviewScreen
+from yoshin.tui.screens.staff_home import StaffHomeScreen
+from yoshin.tui.screens.staff_login import StaffLoginScreen
+from yoshin.tui.screens.staff_vaccination import SecondCheckScreen, VaccinationEntryScreen
+from yoshin.tui.screens.staff_visit import StaffVisitScreen
+from yoshin.tui.screens.technician import TechnicianScreen
+from yoshin.tui.screens.thanks import ThanksScreen
+from yoshin.tui.screens.vaccine import VaccineScreen
+
+pytestmark = pytest.mark.pcsc
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "kiosk"
+SIZE = (80, 24)
+PASSWORD = "correct-horse-battery"
+
+
+class Camera:
+    def __init__(self, pilot, app: KioskApp, drive, lang: str) -> None:
+        self.pilot, self.app, self.drive, self.lang = pilot, app, drive, lang
+        self.mismatches: list[str] = []
+
+    async def shoot(self, name: str, screen_type: type) -> None:
+        app = self.app
+        await self.drive.until(self.pilot, lambda: isinstance(app.screen, screen_type), app)
+        await self.drive.until(self.pilot, lambda: not app.screen.query(".-active"), app)  # no press effect
+        await self.pilot.wait_for_scheduled_animations()
+        await self.pilot.pause()
+        visible = Region(0, 0, *SIZE)
+        for button in app.screen.query(Button):
+            if button.display and button.region:  # every button of the screen fits in 80×24
+                assert visible.contains_region(button.region), f"{name}: {button.id} is off screen"
+        svg = normalize_svg(app.export_screenshot(title="yoshin"))
+        path = SHOTS / f"{self.lang}-{name}.svg"
+        if os.environ.get("YOSHIN_UPDATE_SNAPSHOTS") == "1":
+            path.write_text(svg)
+        elif not path.exists() or path.read_text() != svg:
+            self.mismatches.append(name)
+            path.with_suffix(".actual.svg").write_text(svg) if path.exists() else None
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_every_screen_matches_its_screenshot(kiosk, card, drive, host, staff_accounts, lang: str) -> None:
+    app = kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        camera = Camera(pilot, app, drive, lang)
+        await pilot.pause()
+        await camera.shoot("01-welcome", type(app.screen))
+        await pilot.click(f"#{lang}")
+        await camera.shoot("02-consent", type(app.screen))
+        await pilot.click("#agree")
+        await camera.shoot("03-card", CardScreen)
+        emulator = card("elderly")
+        await drive.until(pilot, lambda: str(app.screen.query_one("#tries").render()) != "", app)
+        await pilot.press("2", "5")
+        await camera.shoot("04-pin", type(app.screen))
+        await pilot.press("8", "0", "enter")
+        await camera.shoot("05-identity", IdentityScreen)
+        await pilot.click("#yes")
+        await camera.shoot("06-vaccine", VaccineScreen)
+        await pilot.click("#v-flu_elderly-1")
+        await camera.shoot("07-question", QuestionnaireScreen)
+        fever = "37.6"  # 接種不可 unless the doctor overrides with a reason
+        await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination", "unwell_today"}, temperature=fever)
+        await camera.shoot("08-review", ReviewScreen)
+        await pilot.click("#submit")
+        await camera.shoot("09-remove-card", RemoveCardScreen)
+        card.remove(emulator)
+        await camera.shoot("10-thanks", ThanksScreen)
+        app.reset()
+
+        await pilot.pause()
+        await pilot.click("#staff")
+        await camera.shoot("11-staff-login", StaffLoginScreen)
+        app.screen.query_one("#staff_id").value = "D0001"
+        app.screen.query_one("#password").value = PASSWORD
+        await pilot.click(f"#login-{lang}")
+        await camera.shoot("12-staff-home", StaffHomeScreen)
+        await pilot.click(app.screen.query("#visits Button").first())
+        await camera.shoot("13-staff-visit", StaffVisitScreen)
+        app.screen.query_one("#explained").value = True
+        app.screen.query_one("#override").value = "本日は問題なし" if lang == "ja" else "fine today"
+        await pilot.click("#proceed")
+        await camera.shoot("14-vaccination-entry", VaccinationEntryScreen)
+        product = app.screen.products()[0]
+        await pilot.click(f"#p-{product.gtin}")
+        app.screen.query_one("#lot").value = "FLU26A01"
+        app.screen.query_one("#expiry").value = "2027-06-30"
+        await pilot.click("#s-left_upper_arm")
+        await drive.click(pilot, app, "#next")
+        await camera.shoot("15-second-check", SecondCheckScreen)
+        app.end_staff()
+
+        await pilot.pause()
+        await drive.click(pilot, app, "#staff")
+        app.screen.query_one("#staff_id").value = "T0001"
+        app.screen.query_one("#password").value = PASSWORD
+        await drive.click(pilot, app, f"#login-{lang}")
+        await drive.until(pilot, lambda: "yoshin" in str(app.screen.query("#status").first().render()), app)
+        await camera.shoot("16-technician", TechnicianScreen)
+    assert not camera.mismatches, f"screens differ from docs/kiosk/ (see *.actual.svg there): {camera.mismatches}"
