@@ -58,8 +58,9 @@ class Drive:
         )
 
     async def click(self, pilot, app: KioskApp, selector: str) -> None:
-        """Click a button that may have been clicked a moment ago: a button ignores a second press while
-        its 0.2 s press effect shows (a debounce), so wait for that to end, then click."""
+        """Click a button once it is laid out (a screen switched to from a worker lays out a frame later)
+        and not showing its 0.2 s press effect (a button ignores a second press meanwhile: a debounce)."""
+        await self.until(pilot, lambda: any(button.region for button in app.screen.query(selector)), app)
         button = app.screen.query_one(selector)
         await self.until(pilot, lambda: not button.has_class("-active"), app)
         await pilot.click(selector)
