@@ -145,9 +145,21 @@ class KioskServices:
 
     # --- staff --------------------------------------------------------------------------------------
 
-    def staff_login(self, staff_id: str, password: str) -> StaffSession:
-        """The host checks the password (and lockout, one session per ID). Raises a BilingualError."""
-        answer = self.appliance.client().call("POST", api.STAFF_LOGIN, {"staff_id": staff_id, "password": password})
+    def staff_login(self, staff_id: str, password: str, card_pin: str | None = None) -> StaffSession:
+        """The host checks the password (and lockout, one session per ID); with `card_pin`, also the staff
+        member's own card on the reader, which signs a host challenge (JPKI user auth). Raises a BilingualError."""
+        client = self.appliance.client()
+        body = {"staff_id": staff_id, "password": password}
+        if card_pin:
+            challenge = client.call("POST", api.JPKI_CHALLENGE)
+            with self._card_lock, open_card(self.reader_name()) as card:
+                auth = card.jpki_authenticate(card_pin, bytes.fromhex(challenge["challenge"]))
+            body |= {
+                "challenge_id": challenge["challenge_id"],
+                "certificate": base64.b64encode(auth.certificate).decode(),
+                "signature": base64.b64encode(auth.signature).decode(),
+            }
+        answer = client.call("POST", api.STAFF_LOGIN, body)
         return StaffSession(StaffMember(answer["staff_id"], answer["name"], answer["role"]), answer["token"])
 
     def staff_logout(self, session: StaffSession) -> None:

@@ -61,6 +61,7 @@ T = {
     "staff_login": Bilingual("職員ログイン", "Staff login"),
     "staff_id": Bilingual("職員ID", "Staff ID"),
     "password": Bilingual("パスワード", "Password"),
+    "staff_card_pin": Bilingual("職員カードの暗証番号 (登録者のみ)", "Staff card PIN (if registered)"),
     "login": Bilingual("ログイン", "Log in"),
     "logout": Bilingual("ログアウト", "Log out"),
     "logged_in_as": Bilingual("{name} ({role}) でログイン中", "Logged in: {name} ({role})"),

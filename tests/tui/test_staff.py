@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.gs1 import GS
 from yoshin.device.scanner import Scanner
 from yoshin.domain.catalogue import default_catalogue
+from yoshin.host import staff
 from yoshin.tui.app import KioskApp
 from yoshin.tui.screens.remove_card import RemoveCardScreen
 from yoshin.tui.screens.staff_home import StaffHomeScreen
@@ -163,3 +165,20 @@ async def test_technician_sees_status_and_runs_the_self_test(kiosk, drive, host,
         await pilot.click("#self-test")
         await drive.until(pilot, lambda: "host: ok" in str(app.screen.query_one("#result").render()), app)
         assert "templates:" in str(app.screen.query_one("#result").render())
+
+
+async def test_a_registered_staff_card_is_a_required_second_factor(
+    kiosk, card, drive, host, staff_accounts, test_pki
+) -> None:
+    _, certificate = test_pki.auth_credentials("adult")  # the certificate on the "adult" card
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    staff.register_card(host.service.db, "N0001", der, "admin01", host.service.clock())
+    app = kiosk()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await login(pilot, app, drive, "N0001", button="#login-en")  # password alone: refused
+        await drive.until(pilot, lambda: "registered card" in str(app.screen.query_one("#error").render()), app)
+        card("adult")  # the nurse's own card on the reader, and its auth PIN
+        app.screen.query_one("#password").value = PASSWORD
+        app.screen.query_one("#card_pin").value = "1234"
+        await drive.click(pilot, app, "#login-en")
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)

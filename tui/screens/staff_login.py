@@ -1,5 +1,6 @@
-"""Staff login: staff ID and password, checked by the host (lockout, one session per ID, the staff
-member's own card when one is registered). The button pressed chooses the language of the session."""
+"""Staff login: staff ID and password, checked by the host (lockout, one session per ID), plus the staff
+member's own My Number card and its auth PIN when one is registered (two factors). The button pressed
+chooses the language of the session."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ class StaffLoginScreen(KioskScreen):
                 placeholder=both("staff_id"), id="staff_id", max_length=32, restrict=r"[0-9A-Za-z０-９Ａ-Ｚａ-ｚ_\-]*"
             )
             yield KioskInput(placeholder=both("password"), id="password", password=True, max_length=128)
+            yield KioskInput(
+                placeholder=both("staff_card_pin"), id="card_pin", password=True, max_length=4, restrict=r"[0-9０-９]*"
+            )
             yield Static("", id="error", classes="message error")
             with Horizontal():
                 yield Button(T["login"].ja, id="login-ja", classes="primary")
@@ -46,21 +50,23 @@ class StaffLoginScreen(KioskScreen):
             self.submit(button.removeprefix("login-"))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "staff_id":
-            self.query_one("#password", Input).focus()
+        following = {"staff_id": "#password", "password": "#card_pin"}.get(event.input.id or "")
+        if following:
+            self.query_one(following, Input).focus()
         else:
             self.submit("ja")
 
     def submit(self, lang: str) -> None:
         staff_id = unicodedata.normalize("NFKC", self.query_one("#staff_id", Input).value).strip()
         password = self.query_one("#password", Input).value
+        card_pin = unicodedata.normalize("NFKC", self.query_one("#card_pin", Input).value) or None
         if staff_id and password:
-            self.login(staff_id, password, lang)
+            self.login(staff_id, password, card_pin, lang)
 
     @work(thread=True, exclusive=True, group="login")
-    def login(self, staff_id: str, password: str, lang: str) -> None:
+    def login(self, staff_id: str, password: str, card_pin: str | None, lang: str) -> None:
         try:
-            session = self.kiosk.services.staff_login(staff_id, password)
+            session = self.kiosk.services.staff_login(staff_id, password, card_pin)
         except BilingualError as error:
             self.app.call_from_thread(self.refused, f"{error.message.ja}\n{error.message.en}")
             return
@@ -68,4 +74,5 @@ class StaffLoginScreen(KioskScreen):
 
     def refused(self, message: str) -> None:
         self.query_one("#password", Input).value = ""
+        self.query_one("#card_pin", Input).value = ""
         self.query_one("#error", Static).update(message)
