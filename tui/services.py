@@ -194,7 +194,7 @@ class KioskServices:
         return self.scanner.read_line(timeout) if self.scanner is not None else None
 
     def board_status(self) -> BoardStatus | None:
-        return self.board.status() if self.board is not None else None
+        return self.board.status if self.board is not None else None
 
     def identity(self) -> dict[str, str]:
         return self.appliance.keystore.identity()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +133,25 @@ def card(virtual_reader: VirtualReader, test_pki: TestPki):
             if emulator.inserted:
                 emulator.remove()
                 context.wait_for_removal(slot, 10, after_event=event)
+
+
+@pytest.fixture
+def io_board(tmp_path):
+    """The I/O board: the unmodified firmware under real MicroPython behind a pty (firmware_tests' simulator)."""
+    import importlib.util
+
+    from yoshin.device.ioboard import IOBoard
+
+    path = Path(__file__).resolve().parents[2] / "firmware_tests" / "fwsupport.py"
+    spec = importlib.util.spec_from_file_location("fwsupport", path)
+    assert spec is not None and spec.loader is not None
+    fwsupport = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fwsupport)
+    (tmp_path / "board").mkdir()
+    simulator = fwsupport.Simulator(tmp_path / "board")
+    simulator.start()
+    board = IOBoard(port=str(simulator.link), backoff=(0.1, 0.5)).start()
+    assert board.wait_for(lambda b: b.status.connected, 10)
+    yield board, simulator
+    board.close()
+    simulator.unplug()

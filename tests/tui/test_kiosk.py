@@ -154,3 +154,24 @@ async def test_a_revoked_device_says_so_and_sends_nothing(kiosk, card, drive, ho
         await drive.type_pin(pilot, app, "2580")
         await drive.until(pilot, lambda: "失効" in str(app.screen.query_one("#error").render()), app)
         assert isinstance(app.screen, PinScreen) and app.visit.subject is None
+
+
+async def test_the_board_prefills_the_temperature_and_sounds_the_card_reminder(kiosk, card, drive, io_board) -> None:
+    board, simulator = io_board
+    simulator.set("temp", "37.9")
+    app = kiosk(board=board)
+    emulator = card("elderly")
+    async with app.run_test(size=(100, 34)) as pilot:
+        await drive.start_visit(pilot, app)
+        await drive.type_pin(pilot, app, "2580")
+        await drive.click(pilot, app, "#yes")
+        await drive.click(pilot, app, "#v-flu_elderly-1")
+        await drive.until(pilot, lambda: app.visit.temperature is not None, app)
+        await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination"}, temperature=None)
+        assert app.visit.answers["temperature"] == 37.9  # as measured, not typed
+        await pilot.click("#submit")
+        await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
+        await drive.until(pilot, lambda: board.board_status()["beep"] == "remove_card", app)
+        card.remove(emulator)
+        await drive.until(pilot, lambda: isinstance(app.screen, ThanksScreen), app)
+        await drive.until(pilot, lambda: board.board_status()["beep"] == "off", app)
