@@ -39,12 +39,12 @@ from yoshin.domain.templates import (
 )
 from yoshin.host import devices, staff
 from yoshin.host.server import HostServer, HostService
-from yoshin.protocol.sealing import new_record_id
 from yoshin.smartcard.transport import PcscContext
 from yoshin.tools.card_emulator import CardImage, CardState, Emulator
 from yoshin.tools.personas import Persona, all_personas, persona, registry_csv
 from yoshin.tools.test_pki import TestPki
 from yoshin.tools.virtual_reader import VirtualReader
+from yoshin.tui import records
 from yoshin.tui.app import KioskApp
 from yoshin.tui.services import KioskServices
 
@@ -120,6 +120,7 @@ def running_chain(workdir: Path) -> Iterator[Chain]:
                 "DEMO01",
             )
             appliance.save_host(address)
+            appliance.save_place("デモ診療所 (synthetic)")
             chain = Chain(workdir, reader, pki, host, appliance)
             try:
                 yield chain
@@ -161,53 +162,32 @@ def run_visit(chain: Chain, pin: str) -> dict[str, Any]:
         if not due:
             return {"identity": {"status": "ok", "subject_id": subject["subject_id"], "due": []}}
         vaccine = due[0]["vaccine_code"]
-        service = chain.host.service
-        today = service.today()
+        today = chain.host.service.today()
         template = default_templates().for_vaccine(vaccine, today)
         assert template is not None
         context = SubjectContext(age_in_years(face.basic_info.birth_date, today), face.basic_info.sex)
         answers, details = validate_answers(template, healthy_answers(template, context), {}, context)
         flags = evaluate_flags(template, answers, context)
-        q = new_record_id()
         now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
         guardian = subject["guardian_name"] if context.needs_guardian(template) else None
-        outbox.enqueue(
-            "questionnaire_response",
-            {
-                "record_id": q, "municipality_code": MUNICIPALITY, "clinic_code": CLINIC,
-                "subject_id": subject["subject_id"], "created_at": now, "template_id": template.id,
-                "template_version": template.version, "vaccine_code": vaccine, "answers": answers, "details": details,
-                "flags": [{"question_id": f.question_id, "flag": f.flag} for f in flags],
-                "respondent": "guardian" if guardian else "self", "guardian_name": guardian, "consent": True,
-                "eligibility_verified": True, "started_at": now, "answered_at": now,
-            },
-        )  # fmt: skip
-        outbox.enqueue(
-            "doctor_decision",
-            {
-                "record_id": new_record_id(), "municipality_code": MUNICIPALITY, "clinic_code": CLINIC,
-                "subject_id": subject["subject_id"], "created_at": now, "questionnaire_record_id": q,
-                "decision": "proceed", "reason": None, "override_reason": None, "explanation_given": True,
-                "doctor_id": "D0001", "doctor_name": "医師 一郎 (demo)",
-            },
-        )  # fmt: skip
-        product = service.catalogue.products_for(vaccine, today)[0]
-        outbox.enqueue(
-            "vaccination_record",
-            {
-                "record_id": new_record_id(), "municipality_code": MUNICIPALITY, "clinic_code": CLINIC,
-                "subject_id": subject["subject_id"], "created_at": now, "questionnaire_record_id": q,
-                "vaccination_date": today.isoformat(), "consent": True, "doctor_id": "D0001",
-                "doctor_name": "医師 一郎 (demo)", "place": "デモ診療所 (synthetic)",
-                "implementation_type": "individual",
-                "vaccination_type": "routine", "vaccine_code": vaccine, "dose_number": due[0]["dose_number"],
-                "gtin": product.gtin, "manufacturer": product.manufacturer, "generic_name": product.generic_name,
-                "brand_name": product.brand_name, "lot_number": "DEMO001", "dose_amount_ml": str(product.dose_ml),
-                "site": "oral" if product.route == "oral" else "left_upper_arm", "route": product.route,
-                "expiry_date": today.replace(year=today.year + 1).isoformat(), "caution_flag": bool(flags),
-                "special_circumstances": None, "vaccinated_abroad": False, "entered_by": "N0001", "checked_by": "N0002",
-            },
-        )  # fmt: skip
+        clinic = services.clinic()
+        questionnaire = records.questionnaire_response(
+            clinic, subject["subject_id"], template, answers, details, flags, guardian, True, now, now
+        )
+        doctor, nurse, checker = (records.StaffMember(*member) for member in DEMO_STAFF)
+        decision = records.doctor_decision(clinic, questionnaire, doctor, "proceed", None, None, now)
+        product = chain.host.service.catalogue.products_for(vaccine, today)[0]
+        site = "oral" if product.route == "oral" else "left_upper_arm"
+        given = records.Administration(product, "DEMO001", today.replace(year=today.year + 1), site, product.dose_ml)
+        vaccination = records.vaccination_record(
+            clinic, questionnaire, decision, due[0]["dose_number"], given, nurse, checker, today, now
+        )
+        for kind, record in (
+            ("questionnaire_response", questionnaire),
+            ("doctor_decision", decision),
+            ("vaccination_record", vaccination),
+        ):
+            outbox.enqueue(kind, record)
         rounds = Forwarder(outbox, client).drain()
         return {
             "identity": {"status": "ok", "subject_id": subject["subject_id"], "due": [d["vaccine_code"] for d in due]},
