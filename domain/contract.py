@@ -15,6 +15,9 @@ specification fixes are accepted):
 
 from __future__ import annotations
 
+import base64
+import binascii
+import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -27,7 +30,12 @@ from yoshin.domain.codes import is_valid_gtin14, is_valid_municipality_code
 from yoshin.domain.i18n import Bilingual, BilingualError
 
 CONTRACT_VERSION = "1"
-RECORD_KINDS = ("questionnaire_response", "doctor_decision", "vaccination_record")
+RECORD_KINDS = ("questionnaire_response", "doctor_decision", "vaccination_record", "identity_claim")
+
+# An offline visit's records name a provisional subject until the host resolves the visit's identity
+# claim (the card's sealed face data) when the queue drains; the host then links them to the resident.
+PROVISIONAL_PREFIX = "P-"
+EF_MAX_BASE64 = 4096
 
 FLAG_NOT_ELIGIBLE = "not_eligible"  # 接種不可
 FLAG_DOCTOR_REVIEW = "doctor_review"  # 要医師確認
@@ -141,12 +149,39 @@ class VaccinationRecord:
     checked_by: str
 
 
-Record = QuestionnaireResponse | DoctorDecision | VaccinationRecord
+@dataclass(frozen=True, slots=True)
+class IdentityClaim:
+    """An offline visit's card face data (EF01-03, base64), for the host alone to resolve later.
+
+    It holds the My Number, so it only ever exists sealed to the host; the host stores the outcome,
+    never these fields."""
+
+    record_id: str
+    municipality_code: str
+    clinic_code: str
+    subject_id: str
+    created_at: datetime
+    ef_my_number: str
+    ef_basic_info: str
+    ef_signature: str
+
+
+Record = QuestionnaireResponse | DoctorDecision | VaccinationRecord | IdentityClaim
 _TYPES: dict[str, type[Record]] = {
     "questionnaire_response": QuestionnaireResponse,
     "doctor_decision": DoctorDecision,
     "vaccination_record": VaccinationRecord,
+    "identity_claim": IdentityClaim,
 }
+
+
+def new_provisional_subject_id() -> str:
+    """A subject id for an offline visit: "P-" and 30 random hex digits (32 characters, like any id)."""
+    return PROVISIONAL_PREFIX + secrets.token_hex(15)
+
+
+def is_provisional(subject_id: str) -> bool:
+    return subject_id.startswith(PROVISIONAL_PREFIX)
 
 
 # --- converters: value in, normal value out, or ValueError with an English reason -------------------
@@ -205,6 +240,24 @@ def _text(name: str) -> Callable[[Any], str]:
         return text
 
     return convert
+
+
+def _base64(value: Any) -> str:
+    text = _str(value)
+    if not text or len(text) > EF_MAX_BASE64:
+        raise ValueError(f"must be 1-{EF_MAX_BASE64} characters of base64")
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("must be base64") from None
+    return text
+
+
+def _provisional(value: Any) -> str:
+    text = _code(32)(value)
+    if not is_provisional(text):
+        raise ValueError(f"an identity claim names a provisional subject ({PROVISIONAL_PREFIX}...)")
+    return text
 
 
 def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -358,6 +411,13 @@ _SPECS: dict[str, dict[str, Callable[[Any], Any]]] = {
         "explanation_given": _bool,
         "doctor_id": _code(),
         "doctor_name": _text("doctor_name"),
+    },
+    "identity_claim": {
+        **_COMMON,
+        "subject_id": _provisional,
+        "ef_my_number": _base64,
+        "ef_basic_info": _base64,
+        "ef_signature": _base64,
     },
     "vaccination_record": {
         **_COMMON,

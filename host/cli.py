@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from yoshin.domain.i18n import BilingualError
-from yoshin.host import audit, devices, exports, retention, staff
+from yoshin.host import audit, devices, exports, intake, retention, staff
 from yoshin.host.pki import HostPki
 from yoshin.host.server import HostServer, HostService
 
@@ -245,6 +245,20 @@ def export(data_dir: Path, kind: str, municipality: str, actor: str) -> None:
                 exports.export_fhir(service.db, municipality, service.catalogue, actor, _now()), ensure_ascii=False
             )
         )
+
+
+@main.group()
+def provisional() -> None:
+    """Offline visits waiting for their identity to be resolved."""
+
+
+@provisional.command("list")
+@data_dir_option
+@click.option("--municipality", required=True)
+def provisional_list(data_dir: Path, municipality: str) -> None:
+    """Offline visits whose records are still provisional (a claim not found, referred, or not arrived)."""
+    for row in intake.unresolved_visits(_service(data_dir).db, municipality):
+        click.echo(json.dumps(row, ensure_ascii=False))
 
 
 @main.group()

@@ -4,6 +4,12 @@ One record is one transaction: it is stored whole or not at all, so a host kille
 partial record, and the device's retry of the whole batch is accepted exactly once (the record UUID is
 the primary key: a replay is a `duplicate`). One bad record never blocks the rest (control 9: only the
 contract's items are accepted; control 11: a device writes only its own municipality's records).
+
+Offline visits: the device queues an `identity_claim` (the card's face data, sealed) before the visit's
+records, which name a provisional subject ("P-..."). The claim is resolved here exactly as the online
+identity call would be; its outcome, never its card data, is stored, and every record of the visit is
+linked to the resident, whichever arrives first. An unresolved claim leaves the records provisional for
+staff (`yoshin-host provisional list`).
 """
 
 from __future__ import annotations
@@ -12,13 +18,21 @@ import json
 import os
 import signal
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from yoshin.domain.contract import RECORD_KINDS, ContractError, parse_record, record_to_json
+from yoshin.domain.contract import (
+    RECORD_KINDS,
+    ContractError,
+    IdentityClaim,
+    is_provisional,
+    parse_record,
+    record_to_json,
+)
 from yoshin.host import audit
 from yoshin.host.devices import Device
 from yoshin.host.store import Transaction
@@ -45,19 +59,33 @@ def open_payload(envelope: SealedEnvelope, device: Device, host_key: X25519Priva
 _KILL_AFTER = int(os.environ.get("YOSHIN_TEST_KILL_AFTER_RECORDS", "0"))
 
 
+# What the online identity call answers for a card's face data (yoshin.host.identity.resolve_face).
+ResolveFace = Callable[[Device, dict[str, Any]], dict[str, Any]]
+
+
 def accept_batch(
-    db: sqlite_utils.Database, device: Device, envelopes: list[Any], host_key: X25519PrivateKey, now: datetime
+    db: sqlite_utils.Database,
+    device: Device,
+    envelopes: list[Any],
+    host_key: X25519PrivateKey,
+    now: datetime,
+    resolve_face: ResolveFace,
 ) -> list[RecordResult]:
     results = []
     for item in envelopes:
-        results.append(_accept_one(db, device, item, host_key, now))
+        results.append(_accept_one(db, device, item, host_key, now, resolve_face))
         if _KILL_AFTER and len(results) == _KILL_AFTER:
             os.kill(os.getpid(), signal.SIGKILL)
     return results
 
 
 def _accept_one(
-    db: sqlite_utils.Database, device: Device, item: Any, host_key: X25519PrivateKey, now: datetime
+    db: sqlite_utils.Database,
+    device: Device,
+    item: Any,
+    host_key: X25519PrivateKey,
+    now: datetime,
+    resolve_face: ResolveFace,
 ) -> RecordResult:
     record_id = str(item.get("header", {}).get("record_id", "?")) if isinstance(item, dict) else "?"
     try:
@@ -76,6 +104,14 @@ def _accept_one(
             body, subject_id, municipality = record_to_json(record), record.subject_id, record.municipality_code
             if municipality != device.municipality_code:
                 raise ValueError("a device may only send records of its own municipality")
+            if db.execute("SELECT 1 FROM inbox WHERE record_id = ?", [record_id]).fetchone():
+                return RecordResult(record_id, "duplicate")  # before resolving a claim twice
+            if isinstance(record, IdentityClaim):
+                outcome = _resolve_claim(record, device, resolve_face)
+                body, subject_id = outcome, record.subject_id
+            elif is_provisional(subject_id):
+                subject_id = _resolved(db, municipality, subject_id) or subject_id
+                body["subject_id"] = subject_id
     except (SealError, ContractError, ValueError, TypeError, KeyError) as error:
         reason = str(error.message.en) if isinstance(error, SealError | ContractError) else str(error)
         with Transaction(db):
@@ -104,6 +140,8 @@ def _accept_one(
                     "body": json.dumps(body, ensure_ascii=False, sort_keys=True),
                 }
             )
+            if envelope.header.kind == "identity_claim":
+                _link(db, municipality, body, now)
             audit.append(
                 db,
                 now,
@@ -117,6 +155,59 @@ def _accept_one(
     except sqlite3.IntegrityError:
         return RecordResult(record_id, "duplicate")
     return RecordResult(record_id, "accepted")
+
+
+def _resolve_claim(claim: IdentityClaim, device: Device, resolve_face: ResolveFace) -> dict[str, Any]:
+    """The claim's outcome as stored in the inbox: the provisional id and the resident, never the card data."""
+    answer = resolve_face(
+        device,
+        {"ef_my_number": claim.ef_my_number, "ef_basic_info": claim.ef_basic_info, "ef_signature": claim.ef_signature},
+    )
+    resolved = answer.get("status") == "ok"
+    return {
+        "provisional_id": claim.subject_id,
+        "outcome": "resolved" if resolved else str(answer.get("status", "not_found")),
+        "subject_id": answer["subject"]["subject_id"] if resolved else None,
+    }
+
+
+def _resolved(db: sqlite_utils.Database, municipality_code: str, provisional_id: str) -> str | None:
+    row = db.execute(
+        "SELECT subject_id FROM provisional_subjects WHERE provisional_id = ? AND municipality_code = ?",
+        [provisional_id, municipality_code],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _link(db: sqlite_utils.Database, municipality_code: str, outcome: dict[str, Any], now: datetime) -> None:
+    """Record the claim's outcome and link the visit's records that arrived before it (same transaction)."""
+    provisional_id, subject_id = outcome["provisional_id"], outcome["subject_id"]
+    db.execute(
+        "INSERT OR REPLACE INTO provisional_subjects (provisional_id, municipality_code, subject_id, outcome, "
+        "resolved_at) VALUES (?, ?, ?, ?, ?)",
+        [provisional_id, municipality_code, subject_id, outcome["outcome"], now.isoformat()],
+    )
+    if subject_id is not None:
+        db.execute(
+            "UPDATE inbox SET subject_id = ?, body = json_set(body, '$.subject_id', ?) "
+            "WHERE municipality_code = ? AND subject_id = ? AND kind != 'identity_claim'",
+            [subject_id, subject_id, municipality_code, provisional_id],
+        )
+
+
+def unresolved_visits(db: sqlite_utils.Database, municipality_code: str) -> list[dict[str, Any]]:
+    """Offline visits whose records are still provisional, for staff: the claim's outcome (or "no claim
+    yet") and how many records wait. Never the card data."""
+    rows = db.execute(
+        "SELECT i.subject_id, COALESCE(p.outcome, 'no claim yet'), COUNT(*), MIN(i.created_at) FROM inbox i "
+        "LEFT JOIN provisional_subjects p "
+        "ON p.provisional_id = i.subject_id AND p.municipality_code = i.municipality_code "
+        "WHERE i.municipality_code = ? AND i.subject_id LIKE 'P-%' AND i.kind != 'identity_claim' "
+        "GROUP BY i.subject_id ORDER BY MIN(i.created_at)",
+        [municipality_code],
+    )
+    keys = ("provisional_id", "outcome", "records", "first_created_at")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def _audit_event(body: Any) -> dict[str, Any]:

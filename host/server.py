@@ -158,9 +158,17 @@ def main_app(service: HostService) -> web.Application:
         envelopes = body.get("envelopes")
         if set(body) != {"envelopes"} or not isinstance(envelopes, list) or not 0 < len(envelopes) <= api.MAX_BATCH:
             return _schema_error(f"the body is {{'envelopes': [1..{api.MAX_BATCH} sealed envelopes]}}")
+
+        def resolve_face(device: devices.Device, body: dict[str, Any]) -> dict[str, Any]:  # offline claims
+            return identity.resolve_face(
+                service.db, service.registry, device, body, service.clock(), service.today(), service.catalogue,
+                service.jlis_key,
+            )  # fmt: skip
+
         results = await asyncio.to_thread(
-            intake.accept_batch, service.db, request[DEVICE], envelopes, service.keys.sealing, service.clock()
-        )
+            intake.accept_batch, service.db, request[DEVICE], envelopes, service.keys.sealing, service.clock(),
+            resolve_face,
+        )  # fmt: skip
         return web.json_response({"results": [result.to_json() for result in results]})
 
     async def resolve_identity(request: web.Request) -> web.Response:

@@ -72,6 +72,14 @@ CREATE TABLE IF NOT EXISTS inbox (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS inbox_by_municipality ON inbox (municipality_code, kind, received_at);
+CREATE TABLE IF NOT EXISTS provisional_subjects (
+    provisional_id TEXT PRIMARY KEY,
+    municipality_code TEXT NOT NULL,
+    subject_id TEXT,
+    outcome TEXT NOT NULL,
+    resolved_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbox_by_subject ON inbox (municipality_code, subject_id);
 CREATE TABLE IF NOT EXISTS jpki_links (
     fingerprint TEXT NOT NULL,
     municipality_code TEXT NOT NULL,

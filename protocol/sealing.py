@@ -38,6 +38,7 @@ KINDS = (
     "questionnaire_response",
     "doctor_decision",
     "vaccination_record",
+    "identity_claim",
     "audit_event",
     "erasure_certificate",
 )

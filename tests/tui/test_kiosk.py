@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
 from datetime import timedelta
 
 import pytest
 
+from yoshin.device.forwarder import Forwarder
+from yoshin.device.hostclient import HostAddress
 from yoshin.host import devices
 from yoshin.host.server import HostServer
 from yoshin.tui.screens.card import CardScreen
@@ -55,8 +58,6 @@ async def test_a_resident_visit_reaches_the_host(kiosk, card, drive, host: HostS
         card.remove(emulator)
         await drive.until(pilot, lambda: isinstance(app.screen, ThanksScreen), app)
     outbox = app.services.appliance.outbox()
-    from yoshin.device.forwarder import Forwarder
-
     assert Forwarder(outbox, app.services.appliance.client()).drain()[0].accepted == 1
     stored = host.service.db.execute("SELECT subject_id, kind FROM inbox").fetchall()
     assert stored == [("S000102", "questionnaire_response")]
@@ -136,8 +137,6 @@ async def test_a_guardian_answers_for_a_child(kiosk, card, drive, host: HostServ
         await pilot.click("#submit")
         await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
     outbox = app.services.appliance.outbox()
-    from yoshin.device.forwarder import Forwarder
-
     assert Forwarder(outbox, app.services.appliance.client()).drain()[0].accepted == 1
     (body,) = host.service.db.execute("SELECT body FROM inbox WHERE kind = 'questionnaire_response'").fetchone()
     record = json.loads(body)
@@ -175,3 +174,36 @@ async def test_the_board_prefills_the_temperature_and_sounds_the_card_reminder(k
         card.remove(emulator)
         await drive.until(pilot, lambda: isinstance(app.screen, ThanksScreen), app)
         await drive.until(pilot, lambda: board.board_status()["beep"] == "off", app)
+
+
+async def test_an_offline_visit_is_delivered_and_linked_when_the_host_returns(
+    kiosk, card, drive, host: HostServer
+) -> None:
+    app = kiosk()
+    appliance = app.services.appliance
+    online = appliance.host_address()
+    with socket.socket() as closed:  # a port nobody listens on: the clinic's line to the host is down
+        closed.bind(("127.0.0.1", 0))
+        appliance.save_host(HostAddress("127.0.0.1", closed.getsockname()[1], closed.getsockname()[1]))
+    card("elderly")
+    async with app.run_test(size=(100, 34)) as pilot:
+        await drive.start_visit(pilot, app)
+        await drive.type_pin(pilot, app, "2580")
+        await drive.click(pilot, app, "#yes")
+        await drive.until(pilot, lambda: bool(app.screen.query("#offline")), app)  # the catalogue, unverified
+        await drive.click(pilot, app, "#v-flu_elderly-1")
+        await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination"})
+        await pilot.click("#submit")
+        await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
+    assert app.services.queue_status().depth == 2  # the sealed identity claim, then the answers
+    appliance.save_host(online)
+    outbox = appliance.outbox()
+    try:
+        assert sum(r.accepted for r in Forwarder(outbox, appliance.client()).drain()) == 2
+    finally:
+        outbox.close()
+    (subject, body) = host.service.db.execute(
+        "SELECT subject_id, body FROM inbox WHERE kind = 'questionnaire_response'"
+    ).fetchone()
+    record = json.loads(body)
+    assert subject == record["subject_id"] == "S000102" and record["eligibility_verified"] is False

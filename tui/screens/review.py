@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
+from yoshin.domain.contract import new_provisional_subject_id
 from yoshin.domain.templates import evaluate_flags, validate_answers
 from yoshin.tui import records
 from yoshin.tui.screens.base import KioskScreen
@@ -57,8 +58,6 @@ class ReviewScreen(KioskScreen):
         assert face is not None
         clinic = services.clinic()
         if self.visit.offline:  # the host resolves the sealed card data when the queue drains
-            from yoshin.domain.contract import new_provisional_subject_id  # TODO(lead): top-level once landed
-
             subject_id = new_provisional_subject_id()
             services.submit("identity_claim", {**records.identity_claim(clinic, subject_id, now), **face_body(face)})
         else:

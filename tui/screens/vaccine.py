@@ -1,11 +1,13 @@
-"""Vaccination: today's choice from the host's due list; offline, from the catalogue, marked unverified."""
+"""Vaccination: today's choice from the host's due list. Offline, the catalogue's vaccinations for the
+card's birth date and sex with no history known (first doses), marked "eligibility not verified"."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
+from yoshin.domain.eligibility import Subject, due_vaccinations
 from yoshin.tui.screens.base import KioskScreen
 
 
@@ -18,16 +20,22 @@ class VaccineScreen(KioskScreen):
             yield Static(self.text("choose_vaccine"), classes="title")
             if self.visit.offline:
                 yield Static(self.text("offline"), classes="message warning", id="offline")
-                choices = [(v.code, 1) for v in catalogue.vaccines_in_force(today)]
+                face = self.visit.face
+                assert face is not None
+                subject = Subject(face.basic_info.birth_date, face.basic_info.sex)
+                choices = [
+                    (e.vaccine_code, e.dose_number or 1) for e in due_vaccinations(subject, [], today, catalogue)
+                ]
             else:
                 due = (self.visit.subject or {}).get("subject", {}).get("due", [])
                 choices = [(item["vaccine_code"], item["dose_number"]) for item in due]
                 if not choices:
                     yield Static(self.text("nothing_due"), classes="message")
-            for code, dose in choices:
-                vaccine = catalogue.vaccine(code, today)
-                name = vaccine.name.get(lang) if vaccine else code
-                yield Button(f"{name} ({dose})", id=f"v-{code}-{dose}", classes="primary")
+            with VerticalScroll(id="choices"):
+                for code, dose in choices:
+                    vaccine = catalogue.vaccine(code, today)
+                    name = vaccine.name.get(lang) if vaccine else code
+                    yield Button(f"{name} ({dose})", id=f"v-{code}-{dose}", classes="primary")
             yield Button(self.text("back"), id="back")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
