@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import subprocess
 from collections.abc import Callable, Iterator
@@ -81,6 +82,27 @@ class Device:
             "ef_basic_info": base64.b64encode(files[2]).decode(),
             "ef_signature": base64.b64encode(files[3]).decode(),
         }
+
+
+@pytest.fixture
+def personal_data_in() -> Callable[[Path, object], list[tuple[str, bytes]]]:
+    """Which files under a directory hold a persona's personal data in clear, in any Japanese encoding."""
+
+    def scan(directory: Path, who) -> list[tuple[str, bytes]]:
+        texts = [who.name, who.kana, who.address, who.my_number, who.name.replace(" ", ""), who.address[:12]]
+        texts += [who.birth_date.isoformat(), who.birth_date.strftime("%Y%m%d"), who.birth_date.strftime("%Y/%m/%d")]
+        needles = []
+        for text in texts:
+            for encoding in ("utf-8", "utf-16-le", "utf-16-be", "shift_jis", "euc_jp"):
+                with contextlib.suppress(UnicodeEncodeError):
+                    needles.append(text.encode(encoding))
+        found = []
+        for path in (p for p in directory.rglob("*") if p.is_file()):
+            data = path.read_bytes()
+            found += [(path.name, needle) for needle in needles if needle in data]
+        return found
+
+    return scan
 
 
 @pytest.fixture

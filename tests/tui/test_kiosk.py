@@ -12,6 +12,7 @@ from yoshin.device.forwarder import Forwarder
 from yoshin.device.hostclient import HostAddress
 from yoshin.host import devices
 from yoshin.host.server import HostServer
+from yoshin.tools.personas import persona
 from yoshin.tui.screens.card import CardScreen
 from yoshin.tui.screens.confirm import ConfirmDialog
 from yoshin.tui.screens.identity import IdentityScreen
@@ -177,7 +178,7 @@ async def test_the_board_prefills_the_temperature_and_sounds_the_card_reminder(k
 
 
 async def test_an_offline_visit_is_delivered_and_linked_when_the_host_returns(
-    kiosk, card, drive, host: HostServer
+    kiosk, card, drive, host: HostServer, personal_data_in
 ) -> None:
     app = kiosk()
     appliance = app.services.appliance
@@ -196,6 +197,7 @@ async def test_an_offline_visit_is_delivered_and_linked_when_the_host_returns(
         await pilot.click("#submit")
         await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
     assert app.services.queue_status().depth == 2  # the sealed identity claim, then the answers
+    assert personal_data_in(appliance.data_dir, persona("elderly")) == []  # card data, answers: all sealed
     appliance.save_host(online)
     outbox = appliance.outbox()
     try:
