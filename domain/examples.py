@@ -5,6 +5,7 @@ All values are invented; nothing here describes a real person.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 EXAMPLE_MUNICIPALITY = "141305"  # Kawasaki (valid check digit)
@@ -85,6 +86,23 @@ def vaccination_record(record_id: str, questionnaire_record_id: str, **changes: 
         "vaccinated_abroad": False,
         "entered_by": "N0001",
         "checked_by": "N0002",
+    }
+    data.update(changes)
+    return data
+
+
+def identity_claim(record_id: str, subject_id: str = "P-" + "0" * 30, **changes: Any) -> dict[str, Any]:
+    """An offline visit's identity claim. The EF fields are placeholder bytes, not card data: the tests
+    that resolve a claim build real ones from a persona's card image (yoshin.tools.card_emulator)."""
+    data: dict[str, Any] = {
+        "record_id": record_id,
+        "municipality_code": EXAMPLE_MUNICIPALITY,
+        "clinic_code": EXAMPLE_CLINIC,
+        "subject_id": subject_id,
+        "created_at": "2026-10-15T09:01:00+09:00",
+        "ef_my_number": base64.b64encode(b"placeholder EF01").decode(),
+        "ef_basic_info": base64.b64encode(b"placeholder EF02").decode(),
+        "ef_signature": base64.b64encode(b"placeholder EF03").decode(),
     }
     data.update(changes)
     return data

@@ -107,11 +107,7 @@ def _accept_one(
             if db.execute("SELECT 1 FROM inbox WHERE record_id = ?", [record_id]).fetchone():
                 return RecordResult(record_id, "duplicate")  # before resolving a claim twice
             if isinstance(record, IdentityClaim):
-                outcome = _resolve_claim(record, device, resolve_face)
-                body, subject_id = outcome, record.subject_id
-            elif is_provisional(subject_id):
-                subject_id = _resolved(db, municipality, subject_id) or subject_id
-                body["subject_id"] = subject_id
+                body = _resolve_claim(record, device, resolve_face)
     except (SealError, ContractError, ValueError, TypeError, KeyError) as error:
         reason = str(error.message.en) if isinstance(error, SealError | ContractError) else str(error)
         with Transaction(db):
@@ -128,6 +124,10 @@ def _accept_one(
         return RecordResult(record_id, "rejected", reason)
     try:
         with Transaction(db):
+            if envelope.header.kind != "identity_claim" and is_provisional(subject_id):
+                # looked up inside the transaction, so a claim resolved meanwhile cannot be missed
+                subject_id = _resolved(db, municipality, subject_id) or subject_id
+                body["subject_id"] = subject_id
             db["inbox"].insert(
                 {
                     "record_id": record_id,
@@ -150,7 +150,7 @@ def _accept_one(
                 device.device_id,
                 f"record.{envelope.header.kind}",
                 record_id,
-                "accepted",
+                f"accepted: {body['outcome']}" if envelope.header.kind == "identity_claim" else "accepted",
             )
     except sqlite3.IntegrityError:
         return RecordResult(record_id, "duplicate")

@@ -17,11 +17,21 @@ from yoshin.domain.codes import (
     is_valid_my_number,
     my_number_check_digit,
 )
-from yoshin.domain.contract import ContractError, parse_record, record_to_json
+from yoshin.domain.contract import (
+    EF_MAX_BASE64,
+    PROVISIONAL_PREFIX,
+    ContractError,
+    IdentityClaim,
+    is_provisional,
+    new_provisional_subject_id,
+    parse_record,
+    record_to_json,
+)
 from yoshin.protocol.sealing import new_record_id
 
-Q, D, V = new_record_id(), new_record_id(), new_record_id()
+Q, D, V, C = new_record_id(), new_record_id(), new_record_id(), new_record_id()
 VALID = {
+    "identity_claim": examples.identity_claim(C, new_provisional_subject_id()),
     "questionnaire_response": examples.questionnaire_response(Q),
     "doctor_decision": examples.doctor_decision(D, Q),
     "vaccination_record": examples.vaccination_record(V, Q),
@@ -137,3 +147,47 @@ def test_check_digit_vectors_from_the_references() -> None:
     for code in ("141003", "141305", "131121", "242039", "010006"):
         assert is_valid_municipality_code(code)
     assert gtin_check_digit("0200000000012") == 1 and is_valid_gtin14("02000000000121")
+
+
+def test_provisional_subject_ids_fit_the_subject_field_and_never_repeat() -> None:
+    ids = {new_provisional_subject_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for subject_id in ids:
+        assert len(subject_id) == 32 and subject_id.startswith(PROVISIONAL_PREFIX) and is_provisional(subject_id)
+        assert int(subject_id[2:], 16) >= 0  # hex digits
+    assert not is_provisional("S000102")
+
+
+def test_an_identity_claim_parses_to_its_own_type() -> None:
+    claim = parse_record("identity_claim", VALID["identity_claim"])
+    assert isinstance(claim, IdentityClaim) and is_provisional(claim.subject_id)
+
+
+@pytest.mark.parametrize("subject_id", ["S000102", "p-" + "0" * 30, "P-" + "0" * 31])
+def test_an_identity_claim_names_a_provisional_subject_only(subject_id: str) -> None:
+    with pytest.raises(ContractError) as refused:
+        parse_record("identity_claim", {**VALID["identity_claim"], "subject_id": subject_id})
+    assert refused.value.field == "subject_id"
+    assert refused.value.message.ja and refused.value.message.en
+
+
+@pytest.mark.parametrize("field", ["ef_my_number", "ef_basic_info", "ef_signature"])
+@pytest.mark.parametrize(
+    "value",
+    ["", "not base64!", "QUJD", "QUJDRA=", "QUJD RA==", "ＱＵＪＤ", "A" * (EF_MAX_BASE64 + 4), None, 12, ["QUJD"]],
+)
+def test_identity_claim_card_data_must_be_short_standard_base64(field: str, value: Any) -> None:
+    data = {**VALID["identity_claim"], field: value}
+    if value == "QUJD":  # the one valid value: three bytes, proves the others fail for their form alone
+        assert record_to_json(parse_record("identity_claim", data))[field] == "QUJD"
+        return
+    with pytest.raises(ContractError) as refused:
+        parse_record("identity_claim", data)
+    assert refused.value.field == field
+
+
+def test_identity_claim_card_data_at_the_length_limit_is_accepted() -> None:
+    longest = "A" * EF_MAX_BASE64
+    assert len(longest) % 4 == 0
+    data = {**VALID["identity_claim"], "ef_signature": longest}
+    assert record_to_json(parse_record("identity_claim", data))["ef_signature"] == longest

@@ -9,15 +9,17 @@ import dataclasses
 import json
 
 import pytest
+from click.testing import CliRunner
 
 from yoshin.domain import examples
 from yoshin.domain.contract import ContractError, new_provisional_subject_id, parse_record
-from yoshin.host import intake
+from yoshin.host import exports, intake
+from yoshin.host.cli import main as host_cli
 from yoshin.host.server import HostServer
 from yoshin.protocol import api
 from yoshin.protocol.sealing import new_record_id
 from yoshin.tools.card_emulator import CardImage
-from yoshin.tools.personas import persona
+from yoshin.tools.personas import persona, registry_csv
 
 
 def claim(device, image: CardImage, provisional: str, municipality: str = "141305") -> tuple[str, dict]:
@@ -106,3 +108,69 @@ def test_the_host_keeps_no_card_data_from_a_claim(make_device, host: HostServer,
     stored = b"".join(path.read_bytes() for path in (host.service.data_dir).rglob("*.db*"))
     for secret in (who.my_number.encode(), body["ef_my_number"].encode(), base64.b64decode(body["ef_my_number"])):
         assert secret not in stored
+
+
+def test_a_whole_offline_visit_is_linked_and_exported_under_the_resident(
+    make_device, host: HostServer, test_pki
+) -> None:
+    """Questionnaire, decision and vaccination first, the claim last (the worst order): all three are
+    linked, and the municipality's exports name the resident, never the provisional id or card data."""
+    device = make_device()
+    who = persona("elderly")
+    provisional = new_provisional_subject_id()
+    q, d, v = new_record_id(), new_record_id(), new_record_id()
+    visit = [
+        ("questionnaire_response", examples.questionnaire_response(q, provisional)),
+        ("doctor_decision", examples.doctor_decision(d, q, subject_id=provisional)),
+        ("vaccination_record", examples.vaccination_record(v, q, subject_id=provisional)),
+    ]
+    assert send(device, *visit) == ["accepted"] * 3
+    (waiting,) = intake.unresolved_visits(host.service.db, "141305")
+    assert (waiting["outcome"], waiting["records"]) == ("no claim yet", 3)
+    _, body = the_claim = claim(device, CardImage.for_persona(who, test_pki), provisional)
+    assert send(device, the_claim) == ["accepted"]
+    for kind, _ in visit:
+        assert subjects(host, kind) == [(who.subject_id, who.subject_id)]
+    assert intake.unresolved_visits(host.service.db, "141305") == []
+    now = host.service.clock()
+    text = exports.export_csv(host.service.db, "141305", "admin01", now)
+    bundle = json.dumps(exports.export_fhir(host.service.db, "141305", host.service.catalogue, "admin01", now))
+    assert who.subject_id in text and who.subject_id in bundle
+    for leaked in (provisional, who.my_number, body["ef_my_number"], body["ef_basic_info"]):
+        assert leaked not in text and leaked not in bundle
+    outcomes = host.service.db.execute("SELECT outcome FROM audit WHERE action = 'record.identity_claim'").fetchall()
+    assert outcomes == [("accepted: resolved",)]
+
+
+def test_a_restricted_resident_is_referred_and_listed_for_staff(make_device, host: HostServer, test_pki) -> None:
+    host.service.registry.import_csv(registry_csv([persona("adult")], {"adult": {"no_auto_answer": "1"}}))
+    device = make_device()
+    provisional = new_provisional_subject_id()
+    the_claim = claim(device, CardImage.for_persona(persona("adult"), test_pki), provisional)
+    assert send(device, answers(provisional), the_claim) == ["accepted", "accepted"]
+    assert subjects(host) == [(provisional, provisional)]
+    stored = json.loads(host.service.db.execute("SELECT body FROM inbox WHERE kind = 'identity_claim'").fetchone()[0])
+    assert stored == {"provisional_id": provisional, "outcome": "refer_to_staff", "subject_id": None}
+    listed = CliRunner().invoke(
+        host_cli, ["provisional", "list", "--data-dir", str(host.service.data_dir), "--municipality", "141305"]
+    )
+    assert listed.exit_code == 0, listed.output
+    (line,) = listed.output.splitlines()
+    assert json.loads(line) | {"first_created_at": None} == {
+        "provisional_id": provisional, "outcome": "refer_to_staff", "records": 1, "first_created_at": None,
+    }  # fmt: skip
+    assert persona("adult").my_number not in listed.output
+    other = CliRunner().invoke(
+        host_cli, ["provisional", "list", "--data-dir", str(host.service.data_dir), "--municipality", "131016"]
+    )
+    assert other.exit_code == 0 and other.output == ""  # another municipality's staff see nothing of it
+
+
+def test_a_malformed_claim_is_refused_whole(make_device, host: HostServer, test_pki) -> None:
+    device = make_device()
+    provisional = new_provisional_subject_id()
+    kind, body = claim(device, CardImage.for_persona(persona("elderly"), test_pki), provisional)
+    body["ef_basic_info"] = body["ef_basic_info"][:-3] + "!!!"
+    assert send(device, (kind, body)) == ["rejected"]
+    assert host.service.db.execute("SELECT COUNT(*) FROM provisional_subjects").fetchone()[0] == 0
+    assert host.service.db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] == 0
