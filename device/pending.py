@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from yoshin.device.keystore import KeyStore
 from yoshin.device.outbox import connect
+from yoshin.domain.clock import today as jst_today
 
-JST = timezone(timedelta(hours=9))
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending (
     visit_id TEXT PRIMARY KEY,
@@ -44,7 +44,7 @@ class PendingVisits:
         self.connection.close()
 
     def today(self) -> date:
-        return self.clock().astimezone(JST).date()
+        return jst_today(self.clock())
 
     def put(self, visit_id: str, visit: dict[str, Any]) -> None:
         day = self.today()

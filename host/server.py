@@ -14,7 +14,7 @@ import ssl
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from cryptography.x509.oid import NameOID
 
 from yoshin.domain.bundle import build_bundle, sign_bundle
 from yoshin.domain.catalogue import Catalogue, default_catalogue
+from yoshin.domain.clock import today as jst_today
 from yoshin.host import devices, identity, intake, staff, store
 from yoshin.host.keys import HostKeys, public_pem
 from yoshin.host.pki import EnrollmentError, HostPki
@@ -35,7 +36,6 @@ from yoshin.protocol.sealing import SealedEnvelope, SealError
 from yoshin.smartcard.verify import JpkiVerificationError, RevocationChecker, verify_jpki_auth
 
 log = logging.getLogger("yoshin.host")
-JST = timezone(timedelta(hours=9))
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DEVICE = web.RequestKey("device", devices.Device)
 
@@ -74,7 +74,7 @@ class HostService:
         return service
 
     def today(self) -> date:
-        return self.clock().astimezone(JST).date()
+        return jst_today(self.clock())
 
 
 def _error(status: int, code: str, ja: str, en: str) -> web.Response:

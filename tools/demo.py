@@ -10,6 +10,7 @@ back, F6 changes the persona, Ctrl-C stops everything); without one, visits run 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
@@ -30,6 +31,7 @@ from yoshin.device.appliance import Appliance
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
 from yoshin.domain.age import age_in_years
+from yoshin.domain.clock import now_jst
 from yoshin.domain.templates import (
     SubjectContext,
     default_templates,
@@ -94,11 +96,17 @@ class Chain:
 
 
 @contextmanager
-def running_chain(workdir: Path) -> Iterator[Chain]:
-    """Start everything in `workdir` (wiped first: demo data is synthetic and disposable)."""
+def running_chain(workdir: Path, reader: VirtualReader | None = None) -> Iterator[Chain]:
+    """Start everything in `workdir` (wiped first: demo data is synthetic and disposable).
+
+    A process has one pcscd (libpcsclite picks its socket once), so a caller that already runs a
+    VirtualReader passes it; otherwise the chain starts its own.
+    """
+    workdir = workdir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    with VirtualReader(workdir / "pcscd") as reader:
+    with contextlib.ExitStack() as stack:
+        reader = reader or stack.enter_context(VirtualReader(workdir / "pcscd"))
         service = HostService.open(workdir / "host")
         service.registry.import_csv(registry_csv(list(all_personas().values())))
         pki = TestPki.load_or_create(workdir / "test-pki")
@@ -168,7 +176,7 @@ def run_visit(chain: Chain, pin: str) -> dict[str, Any]:
         context = SubjectContext(age_in_years(face.basic_info.birth_date, today), face.basic_info.sex)
         answers, details = validate_answers(template, healthy_answers(template, context), {}, context)
         flags = evaluate_flags(template, answers, context)
-        now = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+        now = now_jst(datetime.now(UTC)).isoformat(timespec="seconds")
         guardian = subject["guardian_name"] if context.needs_guardian(template) else None
         clinic = services.clinic()
         questionnaire = records.questionnaire_response(

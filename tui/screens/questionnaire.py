@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Static
 
 from yoshin.domain.age import age_in_years
+from yoshin.domain.clock import today as jst_today
 from yoshin.domain.templates import AnswerError, Question, SubjectContext, Template, normalize_answer, visible_questions
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.widgets import KioskInput
@@ -27,14 +28,16 @@ class QuestionnaireScreen(KioskScreen):
     @property
     def template(self) -> Template:
         code = self.visit.vaccine_code or ""
-        template = self.kiosk.services.rules().templates.for_vaccine(code, self.kiosk.clock().date())
+        template = self.kiosk.services.rules().templates.for_vaccine(code, jst_today(self.kiosk.clock()))
         assert template is not None, code
         return template
 
     def context(self) -> SubjectContext:
         face = self.visit.face
         assert face is not None
-        return SubjectContext(age_in_years(face.basic_info.birth_date, self.kiosk.clock().date()), face.basic_info.sex)
+        return SubjectContext(
+            age_in_years(face.basic_info.birth_date, jst_today(self.kiosk.clock())), face.basic_info.sex
+        )
 
     def current(self) -> tuple[Question | None, int, int]:
         shown = visible_questions(self.template, self.visit.answers, self.context())

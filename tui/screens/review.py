@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
+from yoshin.domain.clock import now_jst
 from yoshin.domain.contract import new_provisional_subject_id
 from yoshin.domain.templates import evaluate_flags, validate_answers
 from yoshin.tui import records
@@ -53,7 +54,7 @@ class ReviewScreen(KioskScreen):
         services = self.kiosk.services
         subject = (self.visit.subject or {}).get("subject", {})
         guardian = subject.get("guardian_name") if context.needs_guardian(template) else None
-        now = self.kiosk.clock().astimezone().isoformat(timespec="seconds")
+        now = now_jst(self.kiosk.clock()).isoformat(timespec="seconds")
         face = self.visit.face
         assert face is not None
         clinic = services.clinic()

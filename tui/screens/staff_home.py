@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
+from yoshin.domain.clock import today as jst_today
 from yoshin.tui.screens.base import StaffScreen
 
 
@@ -46,7 +47,7 @@ class StaffHomeScreen(StaffScreen):
         line.update(health + ("\n" + self.text("queue_alarm") if queue.alarm else ""))
         line.set_class(queue.alarm or queue.dead_letters > 0, "warning")
         catalogue = services.rules().catalogue
-        today = self.kiosk.clock().date()
+        today = jst_today(self.kiosk.clock())
         buttons = []
         self.visits = dict(services.pending_visits())
         for visit_id, visit in self.visits.items():

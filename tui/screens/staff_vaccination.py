@@ -16,6 +16,8 @@ from textual.worker import get_current_worker
 
 from yoshin.device.gs1 import ScanError, parse_scan
 from yoshin.domain.catalogue import Product
+from yoshin.domain.clock import now_jst
+from yoshin.domain.clock import today as jst_today
 from yoshin.domain.contract import ContractError
 from yoshin.domain.i18n import BilingualError
 from yoshin.tui import records
@@ -35,7 +37,7 @@ class VaccinationEntryScreen(StaffScreen):
 
     @property
     def today(self) -> date:
-        return self.kiosk.clock().astimezone().date()
+        return jst_today(self.kiosk.clock())
 
     def products(self) -> list[Product]:
         code = self.pending["questionnaire"]["vaccine_code"]
@@ -185,7 +187,7 @@ class SecondCheckScreen(StaffScreen):
 
     def record(self, checker: records.StaffMember) -> None:
         services = self.kiosk.services
-        now = self.kiosk.clock().astimezone()
+        now = now_jst(self.kiosk.clock())
         record = records.vaccination_record(
             services.clinic(), self.pending["questionnaire"], self.pending["decision"], self.pending["dose_number"],
             self.given, self.member, checker, now.date(), now.isoformat(timespec="seconds"),

@@ -13,6 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Static
 
+from yoshin.domain.clock import now_jst
+from yoshin.domain.clock import today as jst_today
 from yoshin.domain.contract import FLAG_NOT_ELIGIBLE, Flag
 from yoshin.domain.templates import decision_problem
 from yoshin.tui import records
@@ -35,7 +37,7 @@ class StaffVisitScreen(StaffScreen):
     def compose(self) -> ComposeResult:
         lang = self.kiosk.staff_lang
         record = self.pending["questionnaire"]
-        rules, today = self.kiosk.services.rules(), self.kiosk.clock().date()
+        rules, today = self.kiosk.services.rules(), jst_today(self.kiosk.clock())
         template = rules.templates.for_vaccine(record["vaccine_code"], today)
         vaccine = rules.catalogue.vaccine(record["vaccine_code"], today)
         flagged = {flag["question_id"]: flag["flag"] for flag in record["flags"]}
@@ -104,7 +106,7 @@ class StaffVisitScreen(StaffScreen):
             error.update(self.text("need_explanation"))
             return
         services = self.kiosk.services
-        now = self.kiosk.clock().astimezone().isoformat(timespec="seconds")
+        now = now_jst(self.kiosk.clock()).isoformat(timespec="seconds")
         made = records.doctor_decision(services.clinic(), record, self.member, decision, reason, override, now)
         services.submit("doctor_decision", made)
         if decision == "defer":

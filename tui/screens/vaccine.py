@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
+from yoshin.domain.clock import today as jst_today
 from yoshin.domain.eligibility import Subject, due_vaccinations
 from yoshin.tui.screens.base import KioskScreen
 
@@ -15,7 +16,7 @@ class VaccineScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         lang = self.visit.lang
         catalogue = self.kiosk.services.rules().catalogue
-        today = self.kiosk.clock().date()
+        today = jst_today(self.kiosk.clock())
         with Vertical():
             yield Static(self.text("choose_vaccine"), classes="title")
             if self.visit.offline:
