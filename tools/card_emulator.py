@@ -8,7 +8,7 @@ certificate from a test JPKI CA. Faults can be injected: pull the card after N A
 
 Never install this (or vsmartcard-vpcd) on a kiosk: production mode refuses "Virtual PCD" readers.
 
-    python -m yoshin.tools.card_emulator --persona adult --port 40000 --pki-dir var/test-pki
+    python -m yoshin.tools.card_emulator --persona adult --port PORT --pki-dir var/test-pki
 """
 
 from __future__ import annotations

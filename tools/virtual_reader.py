@@ -1,8 +1,14 @@
 """An isolated pcscd with a virtual reader (vsmartcard vpcd), for tests and the demo.
 
-It writes a private reader.conf.d with its own CHANNELID (0x9C40: vpcd slots on 40000/40001, away from
-the system default 35963), starts `pcscd --foreground` on it, waits until pcscd lists the reader, and
-stops it cleanly. A real reader on the machine is untouched; a pcscd that is not ours is never killed.
+Each VirtualReader is a world of its own, so `make demo` and `make test` (or two test runs) can run side
+by side: its pcscd runs in a private mount namespace where /run/pcscd (pcscd's fixed socket directory)
+is a folder of the work directory, and its vpcd slots are on a free pair of loopback ports (the reader
+name stays fixed, so screens and snapshots are stable). It never attaches to another pcscd and never
+stops one that is not its own; a real reader and the system's pcscd are untouched. The namespace needs
+root (CI runs as root); unit tests that need no daemon use the in-process card transport instead.
+
+Clients find the socket through PCSCLITE_CSOCK_NAME, which libpcsclite reads once, at its first call:
+`start` sets it in this process's environment, and child processes inherit it.
 """
 
 from __future__ import annotations
@@ -10,31 +16,47 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
 
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
-PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
-DEFAULT_CHANNEL = 0x9C40
-DEFAULT_NAME = "Test Virtual PCD"
+SOCKET_ENV = "PCSCLITE_CSOCK_NAME"
+DEFAULT_NAME = "Test Virtual PCD"  # "Virtual PCD" is what production mode refuses (smartcard.transport)
 
 
 class VirtualReaderError(RuntimeError):
     pass
 
 
+def free_port_pair() -> int:
+    """A port p with p and p+1 free on loopback (vpcd's two slots), from the kernel's ephemeral range."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            with socket.socket() as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+                return port
+    raise VirtualReaderError("no free pair of loopback ports for the virtual reader")
+
+
 class VirtualReader:
     """`with VirtualReader(workdir) as reader:` gives a running pcscd with slots reader.slot_name(0|1)."""
 
-    def __init__(self, workdir: Path, channel: int = DEFAULT_CHANNEL, name: str = DEFAULT_NAME) -> None:
-        self.workdir = workdir
-        self.channel = channel
-        self.name = name
+    def __init__(self, workdir: Path, channel: int | None = None, name: str | None = None) -> None:
+        self.workdir = workdir.resolve()  # pcscd refuses a relative --config directory
+        self.channel = channel if channel is not None else free_port_pair()
+        self.name = name or DEFAULT_NAME
+        self.run_dir = self.workdir / "run"  # mounted on /run/pcscd inside pcscd's namespace
+        self.socket_path = self.run_dir / "pcscd.comm"
         self.process: subprocess.Popen[bytes] | None = None
-        self.attached = False  # True when sharing an isolated pcscd another VirtualReader started
-        self.log_path = workdir / "pcscd.log"
+        self.log_path = self.workdir / "pcscd.log"
 
     def slot_name(self, slot: int) -> str:
         return f"{self.name} 00 {slot:02d}"
@@ -42,17 +64,14 @@ class VirtualReader:
     def port(self, slot: int) -> int:
         return self.channel + slot
 
+    def environment(self) -> dict[str, str]:
+        """What a child process needs in its environment to talk to this pcscd."""
+        return {SOCKET_ENV: str(self.socket_path)}
+
     def start(self, timeout: float = 20.0) -> VirtualReader:
         pcscd = shutil.which("pcscd") or "/usr/sbin/pcscd"
         if not Path(pcscd).exists() or not VPCD_DRIVER.exists():
             raise VirtualReaderError("pcscd or vsmartcard-vpcd is not installed (run `make setup`)")
-        if _pcscd_running():
-            if self.slot_name(0) in _reader_names():
-                self.attached = True  # an isolated pcscd with our virtual reader: share it, never stop it
-                return self
-            raise VirtualReaderError(
-                "another pcscd is already running; stop it first (one pcscd per machine: its socket is fixed)"
-            )
         config = self.workdir / "reader.conf.d"
         config.mkdir(parents=True, exist_ok=True)
         (config / "yoshin-vpcd").write_text(
@@ -61,16 +80,27 @@ class VirtualReader:
             f"LIBPATH      {VPCD_DRIVER}\n"
             f"CHANNELID    0x{self.channel:04X}\n"
         )
+        if os.geteuid() != 0 or shutil.which("unshare") is None:
+            raise VirtualReaderError("the isolated pcscd needs root and util-linux's unshare (CI runs as root)")
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        self.run_dir.mkdir(parents=True)
+        Path("/run/pcscd").mkdir(parents=True, exist_ok=True)  # the mount point; the system pcscd's own folder
+        os.environ[SOCKET_ENV] = str(self.socket_path)
         log = self.log_path.open("wb")
+        script = 'mount --bind "$1" /run/pcscd && exec "$2" --foreground --config "$3" --info'
         self.process = subprocess.Popen(
-            [pcscd, "--foreground", "--config", str(config), "--info"],
+            ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "sh", *self._arguments(pcscd)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, **self.environment()},
         )
         log.close()
         self._wait_for_reader(timeout)
         return self
+
+    def _arguments(self, pcscd: str) -> list[str]:
+        return [str(self.run_dir), pcscd, str(self.workdir / "reader.conf.d")]
 
     def _wait_for_reader(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -113,8 +143,3 @@ def _reader_names() -> list[str]:
         return list(readers) if result == scard.SCARD_S_SUCCESS else []
     finally:
         scard.SCardReleaseContext(context)
-
-
-def _pcscd_running() -> bool:
-    result = subprocess.run(["pgrep", "-x", "pcscd"], capture_output=True, check=False)
-    return result.returncode == 0

@@ -53,7 +53,7 @@ def test_the_demo_starts_and_stops_cleanly(virtual_reader: VirtualReader, tmp_pa
 async def test_the_demo_kiosk_switches_cards_and_stops_with_ctrl_c(
     virtual_reader: VirtualReader, tmp_path: Path
 ) -> None:
-    with running_chain(tmp_path / "demo") as chain:
+    with running_chain(tmp_path / "demo", virtual_reader) as chain:
         chain.insert("elderly")
         app = DemoKioskApp(chain)
         async with app.run_test(size=(100, 34)) as pilot:
