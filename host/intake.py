@@ -26,9 +26,9 @@ import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from yoshin.domain.contract import (
-    RECORD_KINDS,
     ContractError,
     IdentityClaim,
+    RecordKind,
     is_provisional,
     parse_record,
     record_to_json,
@@ -37,7 +37,7 @@ from yoshin.host import audit
 from yoshin.host.devices import Device
 from yoshin.host.store import Transaction
 from yoshin.protocol.api import RecordResult
-from yoshin.protocol.sealing import SealedEnvelope, SealError, open_sealed
+from yoshin.protocol.sealing import PayloadKind, SealedEnvelope, SealError, open_sealed
 
 
 def open_payload(envelope: SealedEnvelope, device: Device, host_key: X25519PrivateKey) -> dict[str, Any]:
@@ -91,10 +91,10 @@ def _accept_one(
     try:
         envelope = SealedEnvelope.from_json(item)
         record_id = envelope.header.record_id
-        if envelope.header.kind not in (*RECORD_KINDS, "audit_event"):
+        if envelope.header.kind not in {*RecordKind, PayloadKind.AUDIT_EVENT}:
             raise ValueError(f"kind {envelope.header.kind!r} is not accepted here")
         payload = open_payload(envelope, device, host_key)
-        if envelope.header.kind == "audit_event":
+        if envelope.header.kind == PayloadKind.AUDIT_EVENT:
             body = _audit_event(payload["body"])
             subject_id, municipality = "-", device.municipality_code
         else:
@@ -124,7 +124,7 @@ def _accept_one(
         return RecordResult(record_id, "rejected", reason)
     try:
         with Transaction(db):
-            if envelope.header.kind != "identity_claim" and is_provisional(subject_id):
+            if envelope.header.kind != RecordKind.IDENTITY_CLAIM and is_provisional(subject_id):
                 # looked up inside the transaction, so a claim resolved meanwhile cannot be missed
                 subject_id = _resolved(db, municipality, subject_id) or subject_id
                 body["subject_id"] = subject_id
@@ -140,7 +140,7 @@ def _accept_one(
                     "body": json.dumps(body, ensure_ascii=False, sort_keys=True),
                 }
             )
-            if envelope.header.kind == "identity_claim":
+            if envelope.header.kind == RecordKind.IDENTITY_CLAIM:
                 _link(db, municipality, body, now)
             audit.append(
                 db,
@@ -150,7 +150,7 @@ def _accept_one(
                 device.device_id,
                 f"record.{envelope.header.kind}",
                 record_id,
-                f"accepted: {body['outcome']}" if envelope.header.kind == "identity_claim" else "accepted",
+                f"accepted: {body['outcome']}" if envelope.header.kind == RecordKind.IDENTITY_CLAIM else "accepted",
             )
     except sqlite3.IntegrityError:
         return RecordResult(record_id, "duplicate")
