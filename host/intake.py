@@ -39,7 +39,7 @@ from yoshin.domain.contract import (
 from yoshin.host import audit
 from yoshin.host.devices import Device
 from yoshin.host.store import Database, Tx
-from yoshin.protocol.api import RecordResult
+from yoshin.protocol.api import IdentityAnswer, RecordResult
 from yoshin.protocol.sealing import PayloadKind, SealedEnvelope, SealError, open_sealed
 
 
@@ -63,7 +63,7 @@ _KILL_AFTER = int(os.environ.get("YOSHIN_TEST_KILL_AFTER_RECORDS", "0"))
 
 
 # What the online identity call answers for a card's face data (yoshin.host.identity.resolve_face).
-ResolveFace = Callable[[Device, dict[str, Any]], dict[str, Any]]
+ResolveFace = Callable[[Device, dict[str, Any]], IdentityAnswer]
 
 
 def accept_batch(
@@ -204,11 +204,10 @@ def _resolve_claim(claim: IdentityClaim, device: Device, resolve_face: ResolveFa
         device,
         {"ef_my_number": claim.ef_my_number, "ef_basic_info": claim.ef_basic_info, "ef_signature": claim.ef_signature},
     )
-    resolved = answer.get("status") == "ok"
     return {
         "provisional_id": claim.subject_id,
-        "outcome": "resolved" if resolved else str(answer.get("status", "not_found")),
-        "subject_id": answer["subject"]["subject_id"] if resolved else None,
+        "outcome": "resolved" if answer.subject is not None else answer.status.value,
+        "subject_id": answer.subject.subject_id if answer.subject is not None else None,
     }
 
 

@@ -156,13 +156,13 @@ def run_visit(chain: Chain, pin: str) -> dict[str, Any]:
     answer = services.resolve(face)
     if answer is None:
         return {"identity": {"status": "offline"}}
-    if answer["status"] != "ok":
-        return {"identity": answer}
-    subject = answer["subject"]
-    due = subject["due"]
+    subject = answer.subject
+    if subject is None:
+        return {"identity": answer.to_json()}
+    due = subject.due
     if not due:
-        return {"identity": {"status": "ok", "subject_id": subject["subject_id"], "due": []}}
-    vaccine = due[0]["vaccine_code"]
+        return {"identity": {"status": "ok", "subject_id": subject.subject_id, "due": []}}
+    vaccine = due[0].vaccine_code
     now = datetime.now(UTC)
     on = today(now)
     template = default_templates().for_vaccine(vaccine, on)
@@ -174,9 +174,9 @@ def run_visit(chain: Chain, pin: str) -> dict[str, Any]:
         template=template,
         answers=healthy_answers(template, context),
         context=context,
-        subject_id=subject["subject_id"],
-        guardian_name=subject.get("guardian_name"),
-        dose_number=due[0]["dose_number"],
+        subject_id=subject.subject_id,
+        guardian_name=subject.guardian_name,
+        dose_number=due[0].dose_number or 1,
         language="ja",
         started_at=now,
         now=now,
@@ -193,7 +193,7 @@ def run_visit(chain: Chain, pin: str) -> dict[str, Any]:
     try:
         rounds = Forwarder(outbox, appliance.client()).drain()
         return {
-            "identity": {"status": "ok", "subject_id": subject["subject_id"], "due": [d["vaccine_code"] for d in due]},
+            "identity": {"status": "ok", "subject_id": subject.subject_id, "due": [d.vaccine_code for d in due]},
             "vaccine": vaccine,
             "flags": [f"{f.question_id}:{f.flag}" for f in pending.questionnaire.flags],
             "delivered": {

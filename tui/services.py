@@ -21,6 +21,7 @@ from yoshin.domain.bundle import Rules, load_rules, verify_bundle
 from yoshin.domain.catalogue import default_catalogue
 from yoshin.domain.templates import default_templates
 from yoshin.protocol import api
+from yoshin.protocol.sealing import PayloadKind
 from yoshin.smartcard.card import FaceRead, open_card
 from yoshin.smartcard.transport import PcscContext
 
@@ -81,12 +82,16 @@ class KioskServices:
                 self._rules = Rules(default_catalogue(), default_templates())
         return self._rules
 
-    def resolve(self, face: FaceRead) -> dict[str, Any] | None:
+    def resolve(self, face: FaceRead) -> api.IdentityAnswer | None:
         """The host's answer for this card, or None when the host cannot be reached (offline)."""
-        envelope = self._seal("identity", face_body(face))
+        envelope = self._seal(PayloadKind.IDENTITY, face_body(face))
         try:
-            return dict(self.appliance.client().call("POST", api.IDENTITY, {"envelope": envelope.to_json()}))
+            answer = self.appliance.client().call("POST", api.IDENTITY, {"envelope": envelope.to_json()})
         except HostUnreachable:
+            return None
+        try:
+            return api.IdentityAnswer.from_json(answer)
+        except ValueError:  # an answer this kiosk cannot read: continue as offline; the host resolves the claim
             return None
 
     def clinic(self) -> Clinic:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from yoshin.protocol.api import IdentityAnswer
 from yoshin.smartcard.card import FaceRead
 
 
@@ -15,7 +16,7 @@ class Visit:
     large_text: bool = False
     consent: bool = False
     face: FaceRead | None = None
-    subject: dict[str, Any] | None = None
+    identity: IdentityAnswer | None = None  # the host's answer; None before it, and offline
     offline: bool = False
     vaccine_code: str | None = None
     dose_number: int | None = None
@@ -25,4 +26,4 @@ class Visit:
     submitted: bool = False
 
     def has_personal_data(self) -> bool:
-        return self.face is not None or self.subject is not None or bool(self.answers)
+        return self.face is not None or self.identity is not None or bool(self.answers)

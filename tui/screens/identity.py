@@ -13,14 +13,14 @@ class IdentityScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         face = self.visit.face
         assert face is not None
-        answer = self.visit.subject
+        answer = self.visit.identity
         with Vertical():
             yield Static(self.text("confirm_identity"), classes="title")
             birth = face.basic_info.birth_date.isoformat()
             yield Static(self.text("is_this_you", name=face.basic_info.name, birth=birth), classes="message", id="who")
-            if answer is not None and answer.get("status") != "ok":
-                text = answer.get("message_ja" if self.visit.lang == "ja" else "message_en", self.text("refer"))
-                yield Static(str(text), classes="message error", id="refusal")
+            if answer is not None and not answer.ok:
+                text = answer.message.get(self.visit.lang) if answer.message else self.text("refer")
+                yield Static(text, classes="message error", id="refusal")
                 yield Button(self.text("next"), id="finish", classes="primary")
             else:
                 with Horizontal():

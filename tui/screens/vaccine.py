@@ -28,8 +28,8 @@ class VaccineScreen(KioskScreen):
                     (e.vaccine_code, e.dose_number or 1) for e in due_vaccinations(subject, [], today, catalogue)
                 ]
             else:
-                due = (self.visit.subject or {}).get("subject", {}).get("due", [])
-                choices = [(item["vaccine_code"], item["dose_number"]) for item in due]
+                subject = self.visit.identity.subject if self.visit.identity else None
+                choices = [(item.vaccine_code, item.dose_number or 1) for item in subject.due] if subject else []
                 if not choices:
                     yield Static(self.text("nothing_due"), classes="message")
             with VerticalScroll(id="choices"):
