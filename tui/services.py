@@ -20,7 +20,7 @@ from yoshin.domain.bundle import Rules, load_rules, verify_bundle
 from yoshin.domain.catalogue import default_catalogue
 from yoshin.domain.templates import default_templates
 from yoshin.protocol import api
-from yoshin.smartcard.card import FaceRead, open_card
+from yoshin.smartcard.card import FaceRead, Pin, open_card
 from yoshin.smartcard.transport import PcscContext
 from yoshin.tui.records import Clinic, StaffMember
 
@@ -60,8 +60,10 @@ class KioskServices:
             return context.wait_for_removal(self.reader_name(), timeout)
 
     def face_tries(self) -> int | None:
+        """The face PIN's tries left, and nothing else: 3 APDUs, and a card without a signing PIN (a child's)
+        is no error. None = the card holds no face PIN."""
         with self._card_lock, open_card(self.reader_name()) as card:
-            return card.pin_status().face
+            return card.pin_tries(Pin.FACE)
 
     def read_face(self, pin: str, confirm_last_try: bool) -> FaceRead:
         with self._card_lock, open_card(self.reader_name()) as card:
