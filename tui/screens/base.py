@@ -9,8 +9,8 @@ from textual.screen import Screen
 from yoshin.tui.text import t
 
 if TYPE_CHECKING:
+    from yoshin.device.visit import StaffMember
     from yoshin.tui.app import KioskApp
-    from yoshin.tui.records import StaffMember
     from yoshin.tui.state import Visit
 
 
