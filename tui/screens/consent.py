@@ -27,4 +27,4 @@ class ConsentScreen(KioskScreen):
             self.visit.started_at = now_jst(self.kiosk.clock()).isoformat(timespec="seconds")
             self.go(CardScreen())
         else:
-            self.kiosk.reset()
+            self.kiosk.end_visit()
