@@ -22,7 +22,8 @@ from yoshin.domain.catalogue import default_catalogue
 from yoshin.domain.templates import default_templates
 from yoshin.protocol import api
 from yoshin.protocol.sealing import PayloadKind
-from yoshin.smartcard.card import FaceRead, open_card
+from yoshin.smartcard.card import FaceRead, Pin, open_card
+from yoshin.smartcard.errors import CardError, NoReaderError
 from yoshin.smartcard.transport import PcscContext
 
 
@@ -46,11 +47,32 @@ class KioskServices:
     # --- card ---------------------------------------------------------------------------------------
 
     def reader_name(self) -> str:
+        """The configured reader (or the first one); NoReaderError when pcscd or the reader is gone."""
         with PcscContext() as context:
             names = context.reader_names()
         if self.reader:
+            if self.reader not in names:
+                raise NoReaderError(self.reader)
             return self.reader
-        return names[0] if names else ""
+        if not names:
+            raise NoReaderError()
+        return names[0]
+
+    def reader_ready(self) -> bool:
+        """Whether pcscd runs and lists the reader: the kiosk's screens depend on it."""
+        try:
+            self.reader_name()
+        except CardError:
+            return False
+        return True
+
+    def card_present(self) -> bool:
+        """Whether a card is on the reader now (False when the reader itself is gone)."""
+        try:
+            with PcscContext() as context:
+                return context.wait_for_card(self.reader_name(), 0)
+        except CardError:
+            return False
 
     def wait_for_card(self, timeout: float) -> bool:
         with PcscContext() as context:
@@ -61,8 +83,10 @@ class KioskServices:
             return context.wait_for_removal(self.reader_name(), timeout)
 
     def face_tries(self) -> int | None:
+        """The face PIN's tries left, and nothing else: 3 APDUs, and a card without a signing PIN (a child's)
+        is no error. None = the card holds no face PIN."""
         with self._card_lock, open_card(self.reader_name()) as card:
-            return card.pin_status().face
+            return card.pin_tries(Pin.FACE)
 
     def read_face(self, pin: str, confirm_last_try: bool) -> FaceRead:
         with self._card_lock, open_card(self.reader_name()) as card:

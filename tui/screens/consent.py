@@ -26,4 +26,4 @@ class ConsentScreen(KioskScreen):
             self.visit.started_at = self.kiosk.clock()
             self.go(CardScreen())
         else:
-            self.kiosk.reset()
+            self.kiosk.end_visit()

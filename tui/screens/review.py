@@ -11,6 +11,8 @@ from yoshin.tui.screens.base import KioskScreen
 
 
 class ReviewScreen(KioskScreen):
+    card_expected = True
+
     def compose(self) -> ComposeResult:
         from yoshin.tui.screens.questionnaire import QuestionnaireScreen
 
@@ -37,7 +39,7 @@ class ReviewScreen(KioskScreen):
             self.go(QuestionnaireScreen())
             return
         self.submit()
-        self.go(RemoveCardScreen())
+        self.go(RemoveCardScreen(completed=True))
 
     def submit(self) -> None:
         """Seal the answers into the outbox and keep the visit for staff under today's day key."""
