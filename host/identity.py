@@ -29,7 +29,7 @@ from yoshin.host import audit
 from yoshin.host.devices import Device
 from yoshin.host.registry import Registry, Resident
 from yoshin.host.store import Database
-from yoshin.protocol.api import DueItem, IdentityAnswer, IdentityStatus, SubjectInfo
+from yoshin.protocol.api import DueItem, HistoryItem, IdentityAnswer, IdentityStatus, SubjectInfo
 from yoshin.smartcard.carddata import hashes_match, parse_basic_info, parse_my_number, verify_face_signature
 from yoshin.smartcard.errors import CardDataError
 from yoshin.smartcard.verify import JpkiVerificationError, RevocationChecker, verify_jpki_auth
@@ -53,7 +53,8 @@ REFER = IdentityAnswer(
 
 def _subject_answer(registry: Registry, resident: Resident, today: date, catalogue: Catalogue) -> IdentityAnswer:
     subject = Subject(resident.birth_date, resident.sex, resident.conditions)
-    due = due_list(subject, registry.history(resident.id), today, catalogue)
+    history = registry.history(resident.id)
+    due = due_list(subject, history, today, catalogue)
     age = age_in_years(resident.birth_date, today)
     info = SubjectInfo(
         subject_id=resident.subject_id,
@@ -64,6 +65,7 @@ def _subject_answer(registry: Registry, resident: Resident, today: date, catalog
         is_minor=age < 18,
         guardian_name=resident.guardian_name,
         due=tuple(DueItem(item.vaccine_code, item.dose_number, item.reasons[0].text) for item in due),
+        history=tuple(HistoryItem(item.vaccine_code, item.dose_number, item.date) for item in history),
     )
     return IdentityAnswer(IdentityStatus.OK, info)
 

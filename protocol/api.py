@@ -96,6 +96,25 @@ class DueItem:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryItem:
+    """One earlier dose, as the rules guard at the kiosk needs it (a code of the rules vocabulary)."""
+
+    vaccine_code: str
+    dose_number: int
+    date: date
+
+    def to_json(self) -> dict[str, Any]:
+        return {"vaccine_code": self.vaccine_code, "dose_number": self.dose_number, "date": self.date.isoformat()}
+
+    @classmethod
+    def from_json(cls, data: Any) -> HistoryItem:
+        dose = data.get("dose_number") if isinstance(data, dict) else None
+        if isinstance(dose, bool) or not isinstance(dose, int):
+            raise ValueError("dose_number must be a whole number")
+        return cls(_text(data, "vaccine_code"), dose, date.fromisoformat(_text(data, "date")))
+
+
+@dataclass(frozen=True, slots=True)
 class SubjectInfo:
     """Who is at the kiosk, as the host answers: a pseudonymous subject id, never the My Number."""
 
@@ -107,6 +126,7 @@ class SubjectInfo:
     is_minor: bool
     guardian_name: str | None
     due: tuple[DueItem, ...]
+    history: tuple[HistoryItem, ...] = ()  # earlier doses, for the kiosk's vaccination-error guard
 
     def __repr__(self) -> str:
         return f"SubjectInfo({self.subject_id}, <redacted>)"
@@ -121,6 +141,7 @@ class SubjectInfo:
             "is_minor": self.is_minor,
             "guardian_name": self.guardian_name,
             "due": [item.to_json() for item in self.due],
+            "history": [item.to_json() for item in self.history],
         }
 
     @classmethod
@@ -132,8 +153,9 @@ class SubjectInfo:
             raise ValueError("age must be a whole number and is_minor true or false")
         if guardian is not None and not isinstance(guardian, str):
             raise ValueError("guardian_name must be text or null")
-        if not isinstance(due, list):
-            raise ValueError("due must be a list")
+        history = data.get("history", [])
+        if not isinstance(due, list) or not isinstance(history, list):
+            raise ValueError("due and history must be lists")
         return cls(
             subject_id=_text(data, "subject_id"),
             display_name=_text(data, "display_name"),
@@ -143,6 +165,7 @@ class SubjectInfo:
             is_minor=minor,
             guardian_name=guardian,
             due=tuple(DueItem.from_json(item) for item in due),
+            history=tuple(HistoryItem.from_json(item) for item in history),
         )
 
 

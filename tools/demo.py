@@ -31,7 +31,6 @@ from yoshin.device import visit
 from yoshin.device.appliance import Appliance
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
-from yoshin.domain.age import age_in_years
 from yoshin.domain.clock import today
 from yoshin.domain.contract import Decision, Route, Site
 from yoshin.domain.templates import SubjectContext, default_templates, visible_questions
@@ -167,15 +166,14 @@ def run_visit(chain: Chain, pin: str) -> dict[str, Any]:
     on = today(now)
     template = default_templates().for_vaccine(vaccine, on)
     assert template is not None
-    context = SubjectContext(age_in_years(face.basic_info.birth_date, on), face.basic_info.sex)
+    context = visit.subject_context(face.basic_info.birth_date, face.basic_info.sex, now)
     pending = visit.submit_answers(
         services,
         face=face,
         template=template,
         answers=healthy_answers(template, context),
         context=context,
-        subject_id=subject.subject_id,
-        guardian_name=subject.guardian_name,
+        subject=subject,
         dose_number=due[0].dose_number or 1,
         language="ja",
         started_at=now,
@@ -188,7 +186,7 @@ def run_visit(chain: Chain, pin: str) -> dict[str, Any]:
     product = chain.host.service.catalogue.products_for(vaccine, on)[0]
     site = Site.ORAL if product.route == Route.ORAL else Site.LEFT_UPPER_ARM
     given = visit.Administration(product, "DEMO001", on.replace(year=on.year + 1), site, product.dose_ml)
-    visit.record_vaccination(services, pending, given, nurse, checker, now=now)
+    visit.record_vaccination(services, pending, given, nurse, checker, now=now, catalogue=services.rules().catalogue)
     outbox = appliance.outbox()
     try:
         rounds = Forwarder(outbox, appliance.client()).drain()

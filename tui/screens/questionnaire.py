@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Static
 
-from yoshin.domain.age import age_in_years
+from yoshin.device.visit import subject_context
 from yoshin.domain.clock import today as jst_today
 from yoshin.domain.templates import AnswerError, Question, SubjectContext, Template, normalize_answer, visible_questions
 from yoshin.tui.screens.base import KioskScreen
@@ -33,9 +33,7 @@ class QuestionnaireScreen(KioskScreen):
     def context(self) -> SubjectContext:
         face = self.visit.face
         assert face is not None
-        return SubjectContext(
-            age_in_years(face.basic_info.birth_date, jst_today(self.kiosk.clock())), face.basic_info.sex
-        )
+        return subject_context(face.basic_info.birth_date, face.basic_info.sex, self.kiosk.clock())
 
     def current(self) -> tuple[Question | None, int, int]:
         shown = visible_questions(self.template, self.visit.answers, self.context())

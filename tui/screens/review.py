@@ -47,16 +47,13 @@ class ReviewScreen(KioskScreen):
 
         face = self.visit.face
         assert face is not None
-        subject = self.visit.identity.subject if self.visit.identity else None
-        assert self.visit.offline or subject is not None
         submit_answers(
             self.kiosk.services,
             face=face,
             template=QuestionnaireScreen.template.fget(self),  # type: ignore[attr-defined]
             answers=self.visit.answers,
             context=QuestionnaireScreen.context(self),  # type: ignore[arg-type]
-            subject_id=subject.subject_id if subject else None,
-            guardian_name=subject.guardian_name if subject else None,
+            subject=None if self.visit.offline or self.visit.identity is None else self.visit.identity.subject,
             dose_number=self.visit.dose_number or 1,
             language=self.visit.lang,
             started_at=self.visit.started_at,

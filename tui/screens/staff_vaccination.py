@@ -210,9 +210,11 @@ class SecondCheckScreen(StaffScreen):
 
     def on_second_check_screen_checked(self, message: Checked) -> None:
         try:
+            services = self.kiosk.services
             record_vaccination(
-                self.kiosk.services, self.pending, self.given, self.member, message.checker, now=self.kiosk.clock()
-            )
+                services, self.pending, self.given, self.member, message.checker, now=self.kiosk.clock(),
+                catalogue=services.rules().catalogue,
+            )  # fmt: skip
         except BilingualError as error:  # a VisitError, or the contract refusing a field
             self.show_error(error.message.get(self.kiosk.staff_lang))
             return
