@@ -16,6 +16,7 @@ import contextlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from cryptography import x509
@@ -40,6 +41,32 @@ class ProvisioningError(BilingualError):
     def __init__(self, ja: str, en: str, lost: list[str] | None = None) -> None:
         super().__init__(Bilingual(ja=ja, en=en))
         self.lost = lost or []
+
+
+class Check(StrEnum):
+    """What the self-test checks."""
+
+    HOST = "host"
+    QUEUE = "queue"
+    TEMPLATES = "templates"
+    CERTIFICATE = "certificate"
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    FAILED = "FAILED"
+    RENEW = "RENEW"  # works, but the certificate is due for renewal
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    outcome: Outcome
+    detail: str = ""
+
+    def __str__(self) -> str:  # as the technician reads it: "ok", "ok (3 queued)", "FAILED: why"
+        if not self.detail:
+            return self.outcome.value
+        return f"FAILED: {self.detail}" if self.outcome is Outcome.FAILED else f"{self.outcome.value} ({self.detail})"
 
 
 @dataclass
@@ -96,7 +123,7 @@ def provision(
         firmware=deploy_firmware_if_attached(),
         provisioned_at=appliance.clock().isoformat(timespec="seconds"),
     )
-    report.self_test = self_test(appliance)
+    report.self_test = {check.value: str(result) for check, result in self_test(appliance).items()}
     return report
 
 
@@ -117,28 +144,29 @@ def deploy_firmware_if_attached() -> str:
     return f"board found at {boards[0].device}; firmware deployment is not built yet (issue 7)"
 
 
-def self_test(appliance: Appliance) -> dict[str, str]:
-    results: dict[str, str] = {}
+def self_test(appliance: Appliance) -> dict[Check, CheckResult]:
+    results: dict[Check, CheckResult] = {}
     try:
         appliance.client().call("GET", api.HEALTH)
-        results["host"] = "ok"
+        results[Check.HOST] = CheckResult(Outcome.OK)
     except BilingualError as error:
-        results["host"] = f"FAILED: {error.message.en}"
+        results[Check.HOST] = CheckResult(Outcome.FAILED, error.message.en)
     try:
         outbox = appliance.outbox()
-        results["queue"] = f"ok ({outbox.status().depth} queued)"
+        results[Check.QUEUE] = CheckResult(Outcome.OK, f"{outbox.status().depth} queued")
         outbox.close()
     except BilingualError as error:
-        results["queue"] = f"FAILED: {error.message.en}"
+        results[Check.QUEUE] = CheckResult(Outcome.FAILED, error.message.en)
     try:
         verify_bundle(
             json.loads((appliance.data_dir / "templates.json").read_text()), appliance.keystore.template_key()
         )
-        results["templates"] = "ok (signature verified)"
+        results[Check.TEMPLATES] = CheckResult(Outcome.OK, "signature verified")
     except (OSError, ValueError, BilingualError) as error:
-        results["templates"] = f"FAILED: {error}"
+        results[Check.TEMPLATES] = CheckResult(Outcome.FAILED, str(error))
     days = (appliance.keystore.certificate().not_valid_after_utc - appliance.clock()).days
-    results["certificate"] = f"ok ({days} days left)" if days > RENEW_DAYS_BEFORE else f"RENEW ({days} days left)"
+    outcome = Outcome.OK if days > RENEW_DAYS_BEFORE else Outcome.RENEW
+    results[Check.CERTIFICATE] = CheckResult(outcome, f"{days} days left")
     return results
 
 

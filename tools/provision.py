@@ -89,7 +89,7 @@ def self_test(data_dir: Path) -> None:
     results = provisioning.self_test(Appliance(data_dir))
     for name, result in results.items():
         click.echo(f"{name}: {result}")
-    sys.exit(1 if any(result.startswith("FAILED") for result in results.values()) else 0)
+    sys.exit(1 if any(result.outcome is provisioning.Outcome.FAILED for result in results.values()) else 0)
 
 
 @main.command()
