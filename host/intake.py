@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -57,11 +55,6 @@ def open_payload(envelope: SealedEnvelope, device: Device, host_key: X25519Priva
     return payload
 
 
-# Crash test hook (tests/host/test_intake.py): die by SIGKILL after this many records committed, to prove
-# that a host killed mid-batch leaves no partial record and the retried batch lands exactly once.
-_KILL_AFTER = int(os.environ.get("YOSHIN_TEST_KILL_AFTER_RECORDS", "0"))
-
-
 # What the online identity call answers for a card's face data (yoshin.host.identity.resolve_face).
 ResolveFace = Callable[[Device, dict[str, Any]], IdentityAnswer]
 
@@ -77,8 +70,6 @@ def accept_batch(
     results = []
     for item in envelopes:
         results.append(_accept_one(db, device, item, host_key, now, resolve_face))
-        if _KILL_AFTER and len(results) == _KILL_AFTER:
-            os.kill(os.getpid(), signal.SIGKILL)
     return results
 
 
