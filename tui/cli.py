@@ -72,8 +72,8 @@ def main(
             command += ["--manifest", str(manifest), "--release-key", str(release_key)]
         KioskWebServer(shlex.join(command), port).serve()
         return
-    port = find_port() if board == "auto" else None if board == "none" else board
-    io_board = IOBoard(port).start() if port else None  # reconnects by itself when unplugged
+    board_port = find_port() if board == "auto" else None if board == "none" else board
+    io_board = IOBoard(board_port).start() if board_port else None  # reconnects by itself when unplugged
     try:
         services = KioskServices(
             Appliance(data_dir), reader, board=io_board, scanner=Scanner(scanner) if scanner else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.screen import Screen
@@ -37,9 +38,10 @@ class KioskScreen(Screen[Any], inherit_bindings=False):
         """Replace this screen with the next one (the stack stays one deep above the base)."""
         self.app.switch_screen(screen)
 
-    def on_mount(self) -> None:
+    def on_mount(self) -> Awaitable[None] | None:  # a screen may mount asynchronously
         if self.visit.large_text:
             self.add_class("large")
+        return None
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
@@ -57,5 +59,5 @@ class StaffScreen(KioskScreen):
     def text(self, key: str, **values: object) -> str:
         return t(key, self.kiosk.staff_lang, **values)
 
-    def on_mount(self) -> None:
+    def on_mount(self) -> Awaitable[None] | None:
         """Staff screens are never in large text (that is the resident's choice)."""
