@@ -1,4 +1,5 @@
-"""Settings shared by both test trees (tests/ and firmware_tests/): Hypothesis profiles.
+"""Settings shared by both test trees (tests/ and firmware_tests/): Hypothesis profiles, and the one
+explicit flag that may rewrite the kiosk's screenshots (`--update-snapshots`, tests/tui/test_screens.py).
 
 `make test` and CI use the deterministic "ci" profile: every run draws the same examples, so a test
 cannot fail by chance, and no example database carries state between runs. To hunt for new failing
@@ -8,8 +9,18 @@ failure found becomes an explicit `@example` next to its test.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
 settings.register_profile("explore", derandomize=False, database=None, deadline=None, print_blob=True)
 settings.load_profile("ci")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-snapshots",
+        action="store_true",
+        default=False,
+        help="rewrite docs/kiosk/*.svg from the screens (refused unless Textual is the version they were made with)",
+    )

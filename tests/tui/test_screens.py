@@ -2,16 +2,19 @@
 docs/kiosk.md shows). The flow is the real one (card in pcscd, host on loopback, clock injected), so
 what the screenshots show is what a resident, a nurse or a technician sees.
 
-After an intended change of a screen: YOSHIN_UPDATE_SNAPSHOTS=1 pytest tests/tui/test_screens.py,
-then look at the SVGs before committing them.
+After an intended change of a screen: `pytest tests/tui/test_screens.py --update-snapshots`, then look at
+the SVGs before committing them. The flag is refused unless the installed Textual is the version the
+baselines were made with (docs/kiosk/textual-version.txt; pyproject.toml pins it): another version
+renders differently, and its SVGs must not replace the baselines silently. A mismatch is written to the
+test's temporary directory, never into docs/.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+import textual
 from pytest_textual_snapshot import normalize_svg
 from textual.geometry import Region
 from textual.widgets import Button
@@ -32,13 +35,28 @@ from yoshin.tui.screens.vaccine import VaccineScreen
 
 pytestmark = pytest.mark.pcsc
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "kiosk"
+BASELINE_VERSION = SHOTS / "textual-version.txt"  # the Textual that rendered the committed SVGs
 SIZE = (80, 24)
 PASSWORD = "correct-horse-battery"
 
 
+@pytest.fixture
+def update(request: pytest.FixtureRequest) -> bool:
+    """Whether to rewrite the baselines: only by the explicit flag, and only on the baselines' Textual."""
+    if not request.config.getoption("--update-snapshots"):
+        return False
+    baseline = BASELINE_VERSION.read_text().strip()
+    if textual.__version__ != baseline:
+        pytest.fail(
+            f"--update-snapshots refused: the screenshots are from Textual {baseline}, this is {textual.__version__}"
+        )
+    return True
+
+
 class Camera:
-    def __init__(self, pilot, app: KioskApp, drive, lang: str) -> None:
+    def __init__(self, pilot, app: KioskApp, drive, lang: str, update: bool, out: Path) -> None:
         self.pilot, self.app, self.drive, self.lang = pilot, app, drive, lang
+        self.update, self.out = update, out
         self.mismatches: list[str] = []
 
     async def shoot(self, name: str, screen_type: type) -> None:
@@ -53,18 +71,20 @@ class Camera:
                 assert visible.contains_region(button.region), f"{name}: {button.id} is off screen"
         svg = normalize_svg(app.export_screenshot(title="yoshin"))
         path = SHOTS / f"{self.lang}-{name}.svg"
-        if os.environ.get("YOSHIN_UPDATE_SNAPSHOTS") == "1":
+        if self.update:
             path.write_text(svg)
         elif not path.exists() or path.read_text() != svg:
             self.mismatches.append(name)
-            path.with_suffix(".actual.svg").write_text(svg) if path.exists() else None
+            (self.out / path.name).write_text(svg)  # the test's tmp dir: docs/ keeps only the baselines
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-async def test_every_screen_matches_its_screenshot(kiosk, card, drive, host, staff_accounts, lang: str) -> None:
+async def test_every_screen_matches_its_screenshot(
+    kiosk, card, drive, host, staff_accounts, lang: str, update: bool, tmp_path: Path
+) -> None:
     app = kiosk()
     async with app.run_test(size=SIZE) as pilot:
-        camera = Camera(pilot, app, drive, lang)
+        camera = Camera(pilot, app, drive, lang, update, tmp_path)
         await pilot.pause()
         await camera.shoot("01-welcome", type(app.screen))
         await pilot.click(f"#{lang}")
@@ -119,4 +139,10 @@ async def test_every_screen_matches_its_screenshot(kiosk, card, drive, host, sta
         await drive.click(pilot, app, f"#login-{lang}")
         await drive.until(pilot, lambda: "yoshin" in str(app.screen.query("#status").first().render()), app)
         await camera.shoot("16-technician", TechnicianScreen)
-    assert not camera.mismatches, f"screens differ from docs/kiosk/ (see *.actual.svg there): {camera.mismatches}"
+    if update:
+        BASELINE_VERSION.write_text(textual.__version__ + "\n")
+    baseline = BASELINE_VERSION.read_text().strip()
+    assert not camera.mismatches, (
+        f"screens differ from docs/kiosk/ (made with Textual {baseline}, this is {textual.__version__}); "
+        f"the screens as rendered are in {tmp_path}: {camera.mismatches}"
+    )
