@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.css.query import NoMatches
 
 from yoshin.host import staff
 from yoshin.smartcard.transport import PcscContext
@@ -51,8 +53,9 @@ class Drive:
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
             await pilot.pause()
-            if condition():
-                return
+            with contextlib.suppress(NoMatches):  # the widget asked about may not be mounted yet
+                if condition():
+                    return
             await asyncio.sleep(0.02)  # yield to the worker threads; the condition, not this, ends the wait
         raise AssertionError(
             f"condition not reached on {app.screen!r}: {[str(w.render()) for w in app.screen.query('Static')]}"

@@ -74,7 +74,7 @@ async def test_staff_record_a_vaccination_from_a_scanned_pack(kiosk, card, drive
         await drive.click(pilot, app, "#login-ja")
         await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
         assert app.current_mode == "staff" and not app.visit.has_personal_data()
-        assert "送信待ち 1件" in str(app.screen.query_one("#queue").render())
+        await drive.until(pilot, lambda: "送信待ち 1件" in str(app.screen.query_one("#queue").render()), app)
         visits = list(app.screen.query("#visits Button"))
         assert len(visits) == 1 and "多摩 一郎" in str(visits[0].label)
 
