@@ -29,9 +29,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from yoshin.domain.contract import (
-    RECORD_KINDS,
     ContractError,
     IdentityClaim,
+    RecordKind,
     is_provisional,
     parse_record,
     record_to_json,
@@ -40,7 +40,7 @@ from yoshin.host import audit
 from yoshin.host.devices import Device
 from yoshin.host.store import Database, Tx
 from yoshin.protocol.api import RecordResult
-from yoshin.protocol.sealing import SealedEnvelope, SealError, open_sealed
+from yoshin.protocol.sealing import PayloadKind, SealedEnvelope, SealError, open_sealed
 
 
 def open_payload(envelope: SealedEnvelope, device: Device, host_key: X25519PrivateKey) -> dict[str, Any]:
@@ -95,11 +95,11 @@ def _accept_one(
         envelope = SealedEnvelope.from_json(item)
         record_id = envelope.header.record_id
         kind = envelope.header.kind
-        if kind not in (*RECORD_KINDS, "audit_event"):
+        if kind not in {*RecordKind, PayloadKind.AUDIT_EVENT}:
             raise ValueError(f"kind {kind!r} is not accepted here")
         payload = open_payload(envelope, device, host_key)
         record = None
-        if kind == "audit_event":
+        if kind == PayloadKind.AUDIT_EVENT:
             body = _audit_event(payload["body"])
             subject_id, municipality = "-", device.municipality_code
         else:
@@ -121,7 +121,7 @@ def _accept_one(
         _refuse(db, device, record_id, reason, now)
         return RecordResult(record_id, "rejected", reason)
     with db.transaction(municipality) as tx:
-        if kind != "identity_claim" and is_provisional(subject_id):
+        if kind != RecordKind.IDENTITY_CLAIM and is_provisional(subject_id):
             # looked up inside the transaction, so a claim resolved meanwhile cannot be missed
             subject_id = _resolved(tx, municipality, subject_id) or subject_id
             body["subject_id"] = subject_id
@@ -138,7 +138,7 @@ def _accept_one(
             if known.status == "rejected":
                 _audit_refusal(tx, device, record_id, known.reason or "", now)
             return known
-        if kind == "identity_claim":
+        if kind == RecordKind.IDENTITY_CLAIM:
             _link(tx, municipality, body, now)
         audit.append(
             tx,
@@ -148,7 +148,7 @@ def _accept_one(
             device.device_id,
             f"record.{kind}",
             record_id,
-            f"accepted: {body['outcome']}" if kind == "identity_claim" else "accepted",
+            f"accepted: {body['outcome']}" if kind == RecordKind.IDENTITY_CLAIM else "accepted",
         )
     return RecordResult(record_id, "accepted")
 
