@@ -19,7 +19,7 @@ How history counts:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from yoshin.domain.age import age_in_years, fiscal_year, school_entry_date
@@ -115,6 +115,45 @@ def due_list(
     history = list(history)
     verdicts = (_programme(subject, history, on, v.code, catalogue, True) for v in catalogue.vaccines_in_force(on))
     return [verdict for verdict in verdicts if verdict.eligible]
+
+
+def evaluate_series(case: Case, series_code: str, catalogue: Catalogue | None = None) -> Verdict:
+    """One antigen series on its own (CDSi-style test cases): no programme, target or live-vaccine rules."""
+    catalogue = catalogue or _default()
+    series = catalogue.series(series_code, case.on)
+    if series is None:
+        return Verdict(
+            series_code,
+            False,
+            None,
+            reasons=(_reason("not_in_catalogue", "対象の接種スケジュールがありません", "no series in force"),),
+        )
+    doses, _ = _doses(list(case.history), case.on, catalogue)
+    steps: list[Step] = []
+    result = _series(series, case.subject, doses, case.on, steps)
+    eligible = result.status == "due"
+    ok = (
+        _reason(
+            "ok",
+            f"{series.name.ja} 第{result.dose_number}回の対象です",
+            f"{series.name.en}: dose {result.dose_number} is due",
+            series.source,
+        ),
+    )
+    reasons = ok + tuple(r for r in result.reasons if r.code == "extension") if eligible else result.reasons
+    next_due = result.earliest if result.status in ("due", "not_yet") else None
+    return Verdict(
+        series_code,
+        eligible,
+        result.dose_number,
+        series.code,
+        result.path,
+        reasons,
+        next_due,
+        result.latest,
+        result.kinds,
+        result.steps,
+    )
 
 
 def forecast(
@@ -632,7 +671,3 @@ def _too_old(source: str) -> Reason:
 
 def _reason(code: str, ja: str, en: str, source: str = "") -> Reason:
     return Reason(code, Bilingual(ja=ja, en=en), source)
-
-
-def with_history(case: Case, *entries: HistoryEntry) -> Case:
-    return replace(case, history=(*case.history, *entries))
