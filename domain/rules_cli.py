@@ -48,6 +48,9 @@ def _date(value: Any, name: str) -> date:
 def parse_history(items: Iterable[Any]) -> tuple[HistoryEntry, ...]:
     entries = []
     for item in items:
+        code: Any
+        dose: Any
+        when: Any
         if isinstance(item, str):
             parts = item.split(":")
             if len(parts) != 3:

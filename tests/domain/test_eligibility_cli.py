@@ -96,7 +96,7 @@ def test_explain_refuses_a_bad_date_without_a_traceback() -> None:
 
 
 def test_guard_reports_findings() -> None:
-    line = {**CASE, "vaccine": "hepb", "birth_date": "2026-04-15", "on": "2026-06-14", "history": []}
+    line: dict[str, object] = {**CASE, "vaccine": "hepb", "birth_date": "2026-04-15", "on": "2026-06-14", "history": []}
     line["given"] = {"product": "02000000000039", "dose_ml": "0.5", "lot_expiry": "2026-01-01", "dose_number": 1}
     result = CliRunner().invoke(main, ["guard"], input=json.dumps(line) + "\n")
     assert result.exit_code == 0, result.output
