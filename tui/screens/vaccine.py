@@ -13,6 +13,8 @@ from yoshin.tui.screens.base import KioskScreen
 
 
 class VaccineScreen(KioskScreen):
+    card_expected = True
+
     def compose(self) -> ComposeResult:
         lang = self.visit.lang
         catalogue = self.kiosk.services.rules().catalogue
@@ -39,12 +41,12 @@ class VaccineScreen(KioskScreen):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         from yoshin.tui.screens.questionnaire import QuestionnaireScreen
-        from yoshin.tui.screens.remove_card import RemoveCardScreen
 
         button = event.button.id or ""
         if button.startswith("v-"):
             _, code, dose = button.split("-")  # vaccine codes use underscores, never hyphens
             self.visit.vaccine_code, self.visit.dose_number = code, int(dose)
+            self.visit.answers = {}  # nothing carries over from another vaccine's questionnaire
             self.go(QuestionnaireScreen())
         else:
-            self.go(RemoveCardScreen())
+            self.kiosk.end_visit()
