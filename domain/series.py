@@ -18,7 +18,7 @@ How history counts:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -671,3 +671,39 @@ def _too_old(source: str) -> Reason:
 
 def _reason(code: str, ja: str, en: str, source: str = "") -> Reason:
     return Reason(code, Bilingual(ja=ja, en=en), source)
+
+
+# --- what the questionnaire adds to the case ----------------------------------------------------------
+
+# Answers that are prior disease (予防接種法施行令 第3条): question id and answer -> condition codes.
+QUESTIONNAIRE_CONDITIONS: dict[tuple[str, object], tuple[str, ...]] = {
+    ("measles_rubella_history", "measles"): ("had_measles",),
+    ("measles_rubella_history", "rubella"): ("had_rubella",),
+    ("measles_rubella_history", "both"): ("had_measles", "had_rubella"),
+    ("had_varicella", True): ("had_varicella",),
+    ("had_tb", True): ("had_tb",),
+    ("had_zoster", True): ("had_zoster",),
+}
+
+
+def questionnaire_conditions(answers: Mapping[str, object]) -> frozenset[str]:
+    """Condition codes from the questionnaire's prior-disease answers."""
+    found: set[str] = set()
+    for (question, value), codes in QUESTIONNAIRE_CONDITIONS.items():
+        if answers.get(question) == value:
+            found.update(codes)
+    return frozenset(found)
+
+
+def questionnaire_history(answers: Mapping[str, object], catalogue: Catalogue | None = None) -> list[HistoryEntry]:
+    """History entries the questionnaire reports: the injected live vaccine of the last month, routine or
+    voluntary (おたふくかぜ, 黄熱, ...), so the 27-day rule counts it even when no registry knows it."""
+    catalogue = catalogue or _default()
+    code, when = answers.get("last_live_vaccine"), answers.get("last_vaccination_date")
+    if not isinstance(code, str) or code not in catalogue.kinds:
+        return []
+    try:
+        day = when if isinstance(when, date) else date.fromisoformat(str(when))
+    except ValueError:
+        return []
+    return [HistoryEntry(code, 0, day)]
