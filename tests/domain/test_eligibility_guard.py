@@ -96,7 +96,8 @@ def test_dose_amount_for_the_age_from_the_package_insert() -> None:
 
 
 @pytest.mark.parametrize(("route", "site", "wrong"), [
-    ("intramuscular", "left_thigh", False),  # B型肝炎: 皮下 or 筋肉内
+    ("subcutaneous", "left_thigh", False),
+    ("intramuscular", "left_thigh", True),  # B型肝炎 10歳未満: 0.25 mL 皮下 only (添付文書)
     ("oral", "left_thigh", True),
     ("subcutaneous", "oral", True),
 ])  # fmt: skip
