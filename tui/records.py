@@ -93,6 +93,7 @@ def doctor_decision(
     reason: str | None,
     override_reason: str | None,
     now: str,
+    explained: bool = True,
 ) -> dict[str, Any]:
     return {
         **_common(clinic, questionnaire["subject_id"], now),
@@ -100,7 +101,7 @@ def doctor_decision(
         "decision": decision,
         "reason": reason,
         "override_reason": override_reason,
-        "explanation_given": True,
+        "explanation_given": explained,
         "doctor_id": doctor.staff_id,
         "doctor_name": doctor.name,
     }

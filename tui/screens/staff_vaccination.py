@@ -1,11 +1,20 @@
-"""Vaccination entry: the pack (a scanned GS1 DataMatrix, or the product picked and the lot typed), the
-site; an expired lot is refused. Then a second person checks with their own credentials and the record
-is sealed into the outbox (control: ダブルチェック; the contract refuses entered_by == checked_by)."""
+"""Vaccination entry: the pack (a scanned GS1 DataMatrix fills product, lot and expiry; or the product
+tapped and the lot typed), the site tapped; an expired lot is refused. Then a second person checks
+(control: ダブルチェック; the contract refuses entered_by == checked_by), in one of two ways that log
+nobody in or out:
+
+- here, with their own card on the reader and its PIN, or their ID and password (POST /staff/attest);
+- on their own staff screen: the entry waits in the day's pending store as 確認待ち and the checker, logged
+  in there, opens it from their list and confirms.
+
+The record is sealed into the outbox by whichever screen completes the check.
+"""
 
 from __future__ import annotations
 
 import unicodedata
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from textual import work
@@ -19,16 +28,28 @@ from yoshin.domain.catalogue import Product
 from yoshin.domain.clock import now_jst
 from yoshin.domain.clock import today as jst_today
 from yoshin.domain.contract import ContractError
+from yoshin.domain.dates import DateError, parse_date
 from yoshin.domain.i18n import BilingualError
-from yoshin.tui import records
-from yoshin.tui.screens.base import StaffScreen
+from yoshin.tui import records, staff_view
+from yoshin.tui.screens.staff_base import StaffScreen
 from yoshin.tui.screens.staff_login import both
+from yoshin.tui.screens.staff_visit import flags_panel
 from yoshin.tui.widgets import KioskInput
 
 INJECTION_SITES = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh")
+SELECTED_CSS = """
+Button.-selected { background: #00205b; color: #ffffff; text-style: bold reverse; }
+"""
+
+
+def _products(screen: StaffScreen, pending: dict[str, Any]) -> list[Product]:
+    code = pending["questionnaire"]["vaccine_code"]
+    return screen.kiosk.services.rules().catalogue.products_for(code, jst_today(screen.kiosk.clock()))
 
 
 class VaccinationEntryScreen(StaffScreen):
+    DEFAULT_CSS = SELECTED_CSS + "VaccinationEntryScreen .title { margin-bottom: 0; }"
+
     def __init__(self, visit_id: str, pending: dict[str, Any]) -> None:
         super().__init__()
         self.visit_id, self.pending = visit_id, pending
@@ -40,26 +61,24 @@ class VaccinationEntryScreen(StaffScreen):
         return jst_today(self.kiosk.clock())
 
     def products(self) -> list[Product]:
-        code = self.pending["questionnaire"]["vaccine_code"]
-        return self.kiosk.services.rules().catalogue.products_for(code, self.today)
+        return _products(self, self.pending)
 
     def compose(self) -> ComposeResult:
         dose = self.text("dose", n=self.pending["dose_number"])
         with Vertical():
             yield Static(f"{self.text('vaccination')}: {self.pending['name']}  {dose}", classes="title")
+            yield flags_panel(self, self.pending)
             yield KioskInput(placeholder=self.text("scan"), id="scan")
-            yield Static(self.text("or_choose"), classes="message")
             with Horizontal():
                 for product in self.products():
                     yield Button(product.brand_name, id=f"p-{product.gtin}")
             with Horizontal():
                 yield KioskInput(placeholder=self.text("lot"), id="lot", max_length=20)
-                yield KioskInput(placeholder=self.text("expiry"), id="expiry", max_length=10)
+                yield KioskInput(placeholder=self.text("expiry_hint"), id="expiry", max_length=16)
             with Horizontal():
                 oral = any(product.route == "oral" for product in self.products())
                 for site in ("oral",) if oral else INJECTION_SITES:
                     yield Button(self.text(f"site_{site}"), id=f"s-{site}")
-            yield Static("", id="chosen", classes="message")
             yield Static("", id="error", classes="message error")
             with Horizontal():
                 yield Button(self.text("next"), id="next", classes="primary")
@@ -68,6 +87,15 @@ class VaccinationEntryScreen(StaffScreen):
     def on_mount(self) -> None:
         if self.kiosk.services.scanner is not None:
             self.read_scanner()
+        products = self.products()
+        if len(products) == 1:  # nothing to choose
+            self.product = products[0]
+        if len(self.site_buttons()) == 1:
+            self.site = self.site_buttons()[0].removeprefix("s-")
+        self.show_choice()
+
+    def site_buttons(self) -> list[str]:
+        return [button.id or "" for button in self.query("Button") if (button.id or "").startswith("s-")]
 
     @work(thread=True, exclusive=True, group="scanner")
     def read_scanner(self) -> None:
@@ -81,9 +109,14 @@ class VaccinationEntryScreen(StaffScreen):
         self.query_one("#error", Static).update(message)
 
     def show_choice(self) -> None:
-        product = self.product.brand_name if self.product else "-"
-        site = self.text(f"site_{self.site}") if self.site else "-"
-        self.query_one("#chosen", Static).update(f"{product} / {site}")
+        """The chosen product and site look pressed, and say so in words for a screen reader or a glance."""
+        chosen = {f"p-{self.product.gtin}" if self.product else "", f"s-{self.site}" if self.site else ""}
+        for button in self.query(Button):
+            if button.id and button.id[:2] in ("p-", "s-"):
+                base = str(button.label).removeprefix("● ")
+                selected = button.id in chosen
+                button.set_class(selected, "-selected")
+                button.label = f"● {base}" if selected else base
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "scan":
@@ -103,7 +136,7 @@ class VaccinationEntryScreen(StaffScreen):
             return
         self.product = product
         self.query_one("#lot", Input).value = pack.lot
-        self.query_one("#expiry", Input).value = pack.expiry.isoformat()
+        self.query_one("#expiry", Input).value = pack.expiry.strftime("%Y/%m/%d")
         self.show_error("" if pack.expiry >= self.today else self.text("expired", expiry=pack.expiry.isoformat()))
         self.show_choice()
 
@@ -118,14 +151,15 @@ class VaccinationEntryScreen(StaffScreen):
             return
         elif button == "next":
             self.next()
+            return
         self.show_choice()
 
     def next(self) -> None:
         lot = unicodedata.normalize("NFKC", self.query_one("#lot", Input).value).strip().upper()
         try:
-            expiry = date.fromisoformat(unicodedata.normalize("NFKC", self.query_one("#expiry", Input).value).strip())
-        except ValueError:
-            self.show_error(self.text("bad_date"))
+            expiry = parse_date(self.query_one("#expiry", Input).value)
+        except DateError as error:
+            self.show_error(error.message.get(self.kiosk.staff_lang))
             return
         if self.product is None or not lot or self.site is None:
             self.show_error(self.text("need_lot"))
@@ -134,13 +168,46 @@ class VaccinationEntryScreen(StaffScreen):
             self.show_error(self.text("expired", expiry=expiry.isoformat()))
             return
         given = records.Administration(self.product, lot, expiry, self.site, self.product.dose_ml)
-        self.app.switch_screen(SecondCheckScreen(self.visit_id, self.pending, given))
+        self.app.switch_screen(SecondCheckScreen(self.visit_id, self.pending, given, self.member, own_screen=False))
+
+
+def administration_json(given: records.Administration) -> dict[str, str]:
+    return {
+        "gtin": given.product.gtin,
+        "lot_number": given.lot_number,
+        "expiry_date": given.expiry_date.isoformat(),
+        "site": given.site,
+        "dose_amount_ml": str(given.dose_amount_ml),
+    }
 
 
 class SecondCheckScreen(StaffScreen):
-    def __init__(self, visit_id: str, pending: dict[str, Any], given: records.Administration) -> None:
+    DEFAULT_CSS = "SecondCheckScreen #summary { width: 100%; }"
+
+    def __init__(
+        self,
+        visit_id: str,
+        pending: dict[str, Any],
+        given: records.Administration,
+        entered_by: records.StaffMember,
+        own_screen: bool,
+    ) -> None:
         super().__init__()
         self.visit_id, self.pending, self.given = visit_id, pending, given
+        self.entered_by, self.own_screen = entered_by, own_screen
+
+    @classmethod
+    def from_pending(cls, visit_id: str, pending: dict[str, Any], products: list[Product]) -> SecondCheckScreen:
+        """The checker's own screen: the entry as the nurse left it in the pending store."""
+        entry = pending["entry"]
+        given = entry["administration"]
+        product = next(p for p in products if p.gtin == given["gtin"])
+        administration = records.Administration(
+            product, given["lot_number"], date.fromisoformat(given["expiry_date"]), given["site"],
+            Decimal(given["dose_amount_ml"]),
+        )  # fmt: skip
+        entered_by = records.StaffMember(**entry["entered_by"])
+        return cls(visit_id, pending, administration, entered_by, own_screen=True)
 
     def compose(self) -> ComposeResult:
         given = self.given
@@ -149,54 +216,88 @@ class SecondCheckScreen(StaffScreen):
             summary = (
                 f"{self.pending['name']} ({self.pending['birth_date']})\n"
                 f"{given.product.brand_name}  {self.text('lot')}: {given.lot_number}  "
-                f"{self.text('expiry')}: {given.expiry_date.isoformat()}\n"
+                f"{self.text('expiry')}: {given.expiry_date.strftime('%Y/%m/%d')}\n"
                 f"{self.text(f'site_{given.site}')}  {given.dose_amount_ml} mL  "
-                f"{self.text('dose', n=self.pending['dose_number'])}"
+                f"{self.text('dose', n=self.pending['dose_number'])}  ({self.entered_by.name})"
             )
             yield Static(summary, classes="message", id="summary")
-            yield KioskInput(placeholder=both("staff_id"), id="checker", max_length=32)
+            if self.own_screen:
+                yield Static("", id="error", classes="message error")
+                with Horizontal():
+                    yield Button(self.text("confirm_check"), id="confirm", classes="primary")
+                    yield Button(self.text("back"), id="back")
+                return
+            yield Static(self.text("check_with_card"), classes="message")
+            with Horizontal():
+                yield KioskInput(placeholder=both("staff_id"), id="checker", max_length=32)
+                yield KioskInput(
+                    placeholder=self.text("checker_pin"), id="checker_pin", password=True, max_length=4,
+                    restrict=r"[0-9０-９]*",
+                )  # fmt: skip
             yield KioskInput(placeholder=both("password"), id="password", password=True, max_length=128)
             yield Static("", id="error", classes="message error")
             with Horizontal():
                 yield Button(self.text("confirm_submit"), id="confirm", classes="primary")
+                yield Button(self.text("check_on_own_screen"), id="elsewhere")
                 yield Button(self.text("back"), id="back")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "back":
+        button = event.button.id
+        if button == "back":
             self.app.pop_screen()
-            return
-        checker = unicodedata.normalize("NFKC", self.query_one("#checker", Input).value).strip()
-        password = self.query_one("#password", Input).value
-        if checker == self.member.staff_id:
-            self.show_error(self.text("same_person"))
-        elif checker and password:
-            self.check(checker, password)
+        elif button == "elsewhere":
+            self.leave_for_checker()
+        elif button == "confirm" and self.own_screen:
+            if self.member.staff_id == self.entered_by.staff_id:
+                self.show_error(self.text("same_person"))
+            else:
+                self.record(self.member, self.kiosk.staff.attestation if self.kiosk.staff else None)
+        elif button == "confirm":
+            checker = unicodedata.normalize("NFKC", self.query_one("#checker", Input).value).strip()
+            password = self.query_one("#password", Input).value or None
+            pin = unicodedata.normalize("NFKC", self.query_one("#checker_pin", Input).value) or None
+            if checker == self.entered_by.staff_id:
+                self.show_error(self.text("same_person"))
+            elif checker and (password or pin):
+                self.check(checker, password, pin)
+
+    def leave_for_checker(self) -> None:
+        entry = {
+            "administration": administration_json(self.given),
+            "entered_by": {"staff_id": self.member.staff_id, "name": self.member.name, "role": self.member.role},
+            "entered_proof": self.kiosk.staff.attestation if self.kiosk.staff else None,
+        }
+        self.kiosk.services.keep_pending(self.visit_id, {**self.pending, "entry": entry})
+        self.notify(self.text("waiting_for_checker"))
+        self.app.pop_screen()
 
     def show_error(self, message: str) -> None:
-        self.query_one("#password", Input).value = ""
+        for field in self.query("#password, #checker_pin"):
+            field.value = ""  # type: ignore[attr-defined]
         self.query_one("#error", Static).update(message)
 
     @work(thread=True, exclusive=True, group="check")
-    def check(self, checker_id: str, password: str) -> None:
+    def check(self, checker_id: str, password: str | None, pin: str | None) -> None:
         try:
-            checker = self.kiosk.services.second_person(checker_id, password)
+            checked = self.kiosk.services.attest(checker_id, password, pin)
         except BilingualError as error:
             self.app.call_from_thread(self.show_error, error.message.get(self.kiosk.staff_lang))
             return
-        self.app.call_from_thread(self.record, checker)
+        self.app.call_from_thread(self.record, checked.member, checked.token)
 
-    def record(self, checker: records.StaffMember) -> None:
+    def record(self, checker: records.StaffMember, checker_proof: str | None) -> None:
         services = self.kiosk.services
         now = now_jst(self.kiosk.clock())
         record = records.vaccination_record(
             services.clinic(), self.pending["questionnaire"], self.pending["decision"], self.pending["dose_number"],
-            self.given, self.member, checker, now.date(), now.isoformat(timespec="seconds"),
+            self.given, self.entered_by, checker, now.date(), now.isoformat(timespec="seconds"),
         )  # fmt: skip
         try:
             services.submit("vaccination_record", record)  # the outbox validates against the contract
         except ContractError as error:
             self.show_error(error.message.get(self.kiosk.staff_lang))
             return
-        services.complete_pending(self.visit_id)
+        stamp = now.isoformat(timespec="seconds")
+        services.finish_pending(self.visit_id, staff_view.done_summary(self.pending, "vaccinated", stamp))
         self.notify(self.text("recorded"))
         self.app.pop_screen()

@@ -1,7 +1,9 @@
-"""One visit for staff: the answers with raised flags highlighted, then the doctor's decision (可 / 見合わせ).
+"""One visit for the doctor: its flags first (they cannot scroll out of sight), then every answer, then
+the decision (接種可 / 見合わせ).
 
-Only a doctor's login records a decision (domain rule: overriding a 接種不可 flag needs a reason). A
-decision is sealed into the outbox at once; a deferral ends the visit, "proceed" leads to the entry.
+Only a doctor's login records a decision; overriding a 接種不可 flag needs a reason (domain rule); a
+deferral needs only its reason; proceeding needs the explanation confirmed. The decision is sealed into
+the outbox at once; the visit then moves to 接種待ち (or 完了 when deferred) and the list shows again.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from yoshin.domain.clock import now_jst
 from yoshin.domain.clock import today as jst_today
 from yoshin.domain.contract import FLAG_NOT_ELIGIBLE, Flag
 from yoshin.domain.templates import decision_problem
-from yoshin.tui import records
-from yoshin.tui.screens.base import StaffScreen
+from yoshin.tui import records, staff_view
+from yoshin.tui.screens.staff_base import StaffScreen
 from yoshin.tui.widgets import KioskInput
 
 
@@ -28,7 +30,40 @@ def free_text(widget: Input) -> str | None:
     return text or None
 
 
+class FlagsPanel(Static):
+    """The visit's raised flags in words and colour; shown on every screen that opens the visit."""
+
+    DEFAULT_CSS = """
+    FlagsPanel { width: 100%; padding: 0 1; margin-bottom: 1; }
+    FlagsPanel.not-eligible { background: #a00000; color: #ffffff; text-style: bold; }
+    FlagsPanel.doctor-review { background: #fff3b0; color: #000000; text-style: bold; }
+    """
+
+
+def flags_panel(screen: StaffScreen, pending: dict[str, Any]) -> FlagsPanel:
+    lang = screen.kiosk.staff_lang
+    record = pending["questionnaire"]
+    rules = screen.kiosk.services.rules()
+    template = rules.templates.for_vaccine(record["vaccine_code"], jst_today(screen.kiosk.clock()))
+    lines = staff_view.flag_lines(record, template)
+    if not lines:
+        return FlagsPanel(screen.text("no_flags"), id="flags")
+    shown = []
+    for line in lines:
+        value = line.answer
+        answer = screen.text("yes") if value is True else screen.text("no") if value is False else value
+        flag = screen.text("flag_" + line.flag)
+        shown.append(f"{flag} {line.reason.get(lang)} ({line.question.get(lang)}: {answer})")
+    kind = "not-eligible" if any(line.flag == FLAG_NOT_ELIGIBLE for line in lines) else "doctor-review"
+    return FlagsPanel("\n".join(shown), id="flags", classes=kind)
+
+
 class StaffVisitScreen(StaffScreen):
+    DEFAULT_CSS = """
+    StaffVisitScreen #answers { height: 1fr; max-height: 100%; }
+    StaffVisitScreen #subject { margin-bottom: 0; }
+    """
+
     def __init__(self, visit_id: str, pending: dict[str, Any]) -> None:
         super().__init__()
         self.visit_id = visit_id
@@ -48,51 +83,40 @@ class StaffVisitScreen(StaffScreen):
             yield Static(header, classes="title", id="subject")
             if self.pending.get("offline"):
                 yield Static(self.text("offline_visit"), classes="message warning", id="offline")
+            yield flags_panel(self, self.pending)
             with VerticalScroll(id="answers"):
                 for question_id, value in record["answers"].items():
                     text = template.question(question_id).text.get(lang) if template else question_id
                     shown = self.text("yes") if value is True else self.text("no") if value is False else str(value)
-                    mark = f"  ⚠ {self.text('flag_' + flagged[question_id])}" if question_id in flagged else ""
+                    mark = f"  {self.text('flag_' + flagged[question_id])}" if question_id in flagged else ""
                     yield Static(f"{text}: {shown}{mark}", classes="flagged" if mark else "")
             yield Static("", id="error", classes="message error")
-            decision = self.pending.get("decision")
-            if decision is not None:
-                yield Static(f"{self.text('decision')}: {self.text(decision['decision'])}", classes="message")
-                with Horizontal():
-                    yield Button(self.text("vaccination"), id="entry", classes="primary")
-                    yield Button(self.text("back"), id="back")
-            elif self.member.role != "doctor":
+            if self.member.role != "doctor":
                 yield Static(self.text("doctor_only"), classes="message warning", id="doctor-only")
                 yield Button(self.text("back"), id="back")
-            else:
-                with Horizontal():
-                    yield KioskInput(placeholder=self.text("reason"), id="reason", max_length=200)
-                    if FLAG_NOT_ELIGIBLE in flagged.values():
-                        yield KioskInput(placeholder=self.text("override_reason"), id="override", max_length=200)
-                with Horizontal():
-                    yield Checkbox(self.text("explained"), id="explained")
-                    yield Button(self.text("proceed"), id="proceed", classes="primary")
-                    yield Button(self.text("defer"), id="defer")
-                    yield Button(self.text("back"), id="back")
+                return
+            with Horizontal():
+                yield KioskInput(placeholder=self.text("reason"), id="reason", max_length=200)
+                if FLAG_NOT_ELIGIBLE in flagged.values():
+                    yield KioskInput(placeholder=self.text("override_reason"), id="override", max_length=200)
+            with Horizontal():
+                yield Checkbox(self.text("explained"), id="explained")
+                yield Button(self.text("proceed"), id="proceed", classes="primary")
+                yield Button(self.text("defer"), id="defer")
+                yield Button(self.text("back"), id="back")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        from yoshin.tui.screens.staff_vaccination import VaccinationEntryScreen
-
         button = event.button.id or ""
         if button == "back":
             self.app.pop_screen()
-        elif button == "entry":
-            self.app.switch_screen(VaccinationEntryScreen(self.visit_id, self.pending))
         elif button in ("proceed", "defer"):
             self.decide(button)
 
     def decide(self, decision: str) -> None:
-        from yoshin.tui.screens.staff_vaccination import VaccinationEntryScreen
-
         error = self.query_one("#error", Static)
         reason = free_text(self.query_one("#reason", Input))
         overrides = self.query("#override")
-        override = free_text(overrides.first(Input)) if overrides else None
+        override = free_text(overrides.first(Input)) if overrides and decision == "proceed" else None
         record = self.pending["questionnaire"]
         flags = [Flag(flag["question_id"], flag["flag"]) for flag in record["flags"]]
         problem = decision_problem(flags, decision, override)
@@ -102,18 +126,19 @@ class StaffVisitScreen(StaffScreen):
         if decision == "defer" and reason is None:
             error.update(self.text("need_reason"))
             return
-        if not self.query_one("#explained", Checkbox).value:
+        explained = self.query_one("#explained", Checkbox).value
+        if decision == "proceed" and not explained:
             error.update(self.text("need_explanation"))
             return
         services = self.kiosk.services
         now = now_jst(self.kiosk.clock()).isoformat(timespec="seconds")
-        made = records.doctor_decision(services.clinic(), record, self.member, decision, reason, override, now)
+        made = records.doctor_decision(
+            services.clinic(), record, self.member, decision, reason, override, now, explained=explained
+        )
         services.submit("doctor_decision", made)
         if decision == "defer":
-            services.complete_pending(self.visit_id)
-            self.notify(self.text("recorded"))
-            self.app.pop_screen()
-            return
-        self.pending = {**self.pending, "decision": made}
-        services.keep_pending(self.visit_id, self.pending)
-        self.app.switch_screen(VaccinationEntryScreen(self.visit_id, self.pending))
+            services.finish_pending(self.visit_id, staff_view.done_summary(self.pending, "defer", now))
+        else:
+            services.keep_pending(self.visit_id, {**self.pending, "decision": made})
+        self.notify(self.text("recorded"))
+        self.app.pop_screen()
