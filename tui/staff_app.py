@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePath
+from typing import Any, ClassVar
 
 from textual import events, work
 from textual.widgets import Static
@@ -25,12 +25,13 @@ from yoshin.tui.lockdown import LockedDownApp
 from yoshin.tui.services import KioskServices, StaffSession
 from yoshin.tui.staff_text import ts
 
+HERE = Path(__file__).parent
 STAFF_IDLE_TIMEOUT = 300.0
 LOCK_WARNING = 30.0
 
 
 class StaffApp(LockedDownApp):
-    CSS_PATH = Path(__file__).parent / "kiosk.tcss"
+    CSS_PATH: ClassVar[list[str | PurePath]] = [HERE / "kiosk.tcss", HERE / "staff.tcss"]
     TITLE = "yoshin staff"
 
     def __init__(

@@ -311,7 +311,7 @@ async def test_staff_calls_from_the_resident_kiosk_show_until_answered(
         await login(pilot, app, drive, "N0001")
         await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
         button = app.screen.query_one("#calls")
-        assert button.display and "職員呼び出し 1件: pin画面 10:00" in str(button.label)
+        assert button.display and "職員呼び出し 1件: 暗証番号 10:00" in str(button.label)
         await drive.click(pilot, app, "#calls")
         await drive.until(pilot, lambda: not app.screen.query_one("#calls").display, app)
     assert calls.pending() == []

@@ -14,6 +14,7 @@ from yoshin.domain.clock import now_jst
 from yoshin.domain.clock import today as jst_today
 from yoshin.tui import staff_view
 from yoshin.tui.screens.staff_base import StaffScreen
+from yoshin.tui.staff_text import STAFF_T
 from yoshin.tui.staff_view import Stage, VisitRow
 
 SECTIONS = (
@@ -31,18 +32,6 @@ def _age_text(seconds: float | None) -> str:
 
 
 class StaffHomeScreen(StaffScreen):
-    DEFAULT_CSS = """
-    StaffHomeScreen #visits { height: 1fr; max-height: 100%; }
-    StaffHomeScreen .section { text-style: bold; color: #00205b; margin-top: 1; }
-    StaffHomeScreen .row { width: 100%; height: 1; border: none; margin: 0; min-width: 0;
-                           content-align: left middle; text-align: left; }
-    StaffHomeScreen .row.not-eligible { background: #a00000; color: #ffffff; text-style: bold; }
-    StaffHomeScreen .row.doctor-review { background: #fff3b0; color: #000000; text-style: bold; }
-    StaffHomeScreen .done-row { color: #444444; }
-    StaffHomeScreen #calls { background: #a00000; color: #ffffff; text-style: bold; width: 100%; }
-    StaffHomeScreen #who, StaffHomeScreen #queue { margin-bottom: 0; width: 100%; }
-    """
-
     def compose(self) -> ComposeResult:
         member = self.member
         with Vertical():
@@ -111,11 +100,16 @@ class StaffHomeScreen(StaffScreen):
         button.display = bool(calls)
         if calls:
             where = ", ".join(
-                self.text("screen_name", screen=call.screen, time=now_jst(call.raised_at).strftime("%H:%M"))
-                for call in calls[:3]
+                self.text("screen_name", screen=self.screen_label(c.screen), time=f"{now_jst(c.raised_at):%H:%M}")
+                for c in calls[:3]
             )
             button.label = f"{self.text('calls', n=len(calls), where=where)}  [{self.text('call_answer')}]"
             self.calls = calls
+
+    def screen_label(self, screen: str) -> str:
+        """A resident screen's name in words; an unknown one is "the kiosk", never a raw code."""
+        key = f"screen_{screen}"
+        return self.text(key if key in STAFF_T else "screen_other")
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         from yoshin.tui.screens.staff_vaccination import SecondCheckScreen, VaccinationEntryScreen

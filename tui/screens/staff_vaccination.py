@@ -37,9 +37,6 @@ from yoshin.tui.screens.staff_visit import flags_panel
 from yoshin.tui.widgets import KioskInput
 
 INJECTION_SITES = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh")
-SELECTED_CSS = """
-Button.-selected { background: #00205b; color: #ffffff; text-style: bold reverse; }
-"""
 
 
 def _products(screen: StaffScreen, pending: dict[str, Any]) -> list[Product]:
@@ -48,8 +45,6 @@ def _products(screen: StaffScreen, pending: dict[str, Any]) -> list[Product]:
 
 
 class VaccinationEntryScreen(StaffScreen):
-    DEFAULT_CSS = SELECTED_CSS + "VaccinationEntryScreen .title { margin-bottom: 0; }"
-
     def __init__(self, visit_id: str, pending: dict[str, Any]) -> None:
         super().__init__()
         self.visit_id, self.pending = visit_id, pending
@@ -182,8 +177,6 @@ def administration_json(given: records.Administration) -> dict[str, str]:
 
 
 class SecondCheckScreen(StaffScreen):
-    DEFAULT_CSS = "SecondCheckScreen #summary { width: 100%; }"
-
     def __init__(
         self,
         visit_id: str,
@@ -218,7 +211,8 @@ class SecondCheckScreen(StaffScreen):
                 f"{given.product.brand_name}  {self.text('lot')}: {given.lot_number}  "
                 f"{self.text('expiry')}: {given.expiry_date.strftime('%Y/%m/%d')}\n"
                 f"{self.text(f'site_{given.site}')}  {given.dose_amount_ml} mL  "
-                f"{self.text('dose', n=self.pending['dose_number'])}  ({self.entered_by.name})"
+                f"{self.text('dose', n=self.pending['dose_number'])}  "
+                f"{self.text('entered_by', name=self.entered_by.name)}"
             )
             yield Static(summary, classes="message", id="summary")
             if self.own_screen:

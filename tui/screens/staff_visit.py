@@ -33,12 +33,6 @@ def free_text(widget: Input) -> str | None:
 class FlagsPanel(Static):
     """The visit's raised flags in words and colour; shown on every screen that opens the visit."""
 
-    DEFAULT_CSS = """
-    FlagsPanel { width: 100%; padding: 0 1; margin-bottom: 1; }
-    FlagsPanel.not-eligible { background: #a00000; color: #ffffff; text-style: bold; }
-    FlagsPanel.doctor-review { background: #fff3b0; color: #000000; text-style: bold; }
-    """
-
 
 def flags_panel(screen: StaffScreen, pending: dict[str, Any]) -> FlagsPanel:
     lang = screen.kiosk.staff_lang
@@ -59,11 +53,6 @@ def flags_panel(screen: StaffScreen, pending: dict[str, Any]) -> FlagsPanel:
 
 
 class StaffVisitScreen(StaffScreen):
-    DEFAULT_CSS = """
-    StaffVisitScreen #answers { height: 1fr; max-height: 100%; }
-    StaffVisitScreen #subject { margin-bottom: 0; }
-    """
-
     def __init__(self, visit_id: str, pending: dict[str, Any]) -> None:
         super().__init__()
         self.visit_id = visit_id
@@ -99,7 +88,7 @@ class StaffVisitScreen(StaffScreen):
                 yield KioskInput(placeholder=self.text("reason"), id="reason", max_length=200)
                 if FLAG_NOT_ELIGIBLE in flagged.values():
                     yield KioskInput(placeholder=self.text("override_reason"), id="override", max_length=200)
-            with Horizontal():
+            with Horizontal(id="decide"):
                 yield Checkbox(self.text("explained"), id="explained")
                 yield Button(self.text("proceed"), id="proceed", classes="primary")
                 yield Button(self.text("defer"), id="defer")

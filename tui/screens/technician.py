@@ -4,6 +4,7 @@ renewal, and the way to provisioning."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from importlib.metadata import version
 
 from textual import work
@@ -12,14 +13,22 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from yoshin.device import provisioning
+from yoshin.domain.clock import now_jst
 from yoshin.domain.i18n import BilingualError
 from yoshin.smartcard.errors import CardError
 from yoshin.tui.screens.staff_base import StaffScreen
 
 
-class TechnicianScreen(StaffScreen):
-    DEFAULT_CSS = "TechnicianScreen .message { width: 76; }"
+def jst_text(stamp: str) -> str:
+    """An ISO timestamp as a JST wall-clock time (the technician reads local time, not UTC)."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    return now_jst(moment).strftime("%Y/%m/%d %H:%M JST") if moment.tzinfo else stamp
 
+
+class TechnicianScreen(StaffScreen):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.text("technician"), classes="title")
@@ -52,12 +61,13 @@ class TechnicianScreen(StaffScreen):
         status = services.device_status()
         queue = status.queue
         if queue is not None:
-            last = queue.last_success or "-"
+            last = jst_text(queue.last_success) if queue.last_success else "-"
             lines.append(self.text("tech_queue", depth=queue.depth, dead=queue.dead_letters, last=last))
         if status.device_id is None:
             lines.append(self.text("tech_not_enrolled"))
         else:
-            lines.append(self.text("tech_device", device=status.device_id, until=status.certificate_not_after))
+            until = jst_text(status.certificate_not_after or "")
+            lines.append(self.text("tech_device", device=status.device_id, until=until))
         lines.append(self.text("tech_app", version=version("yoshin")))
         return lines
 
