@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from textual.app import App
 
 from yoshin.device import integrity
 from yoshin.device.appliance import Appliance
@@ -102,13 +103,17 @@ def main(
         services = KioskServices(
             Appliance(data_dir), reader, board=io_board, scanner=Scanner(scanner) if scanner else None
         )
+        app: App[None]
         if staff:
-            StaffApp(services, idle_timeout=staff_idle_timeout).run()
+            app = StaffApp(services, idle_timeout=staff_idle_timeout)
         else:
-            KioskApp(services, idle_timeout=idle_timeout).run()
+            app = KioskApp(services, idle_timeout=idle_timeout)
+        app.run()
     finally:
         if io_board is not None:
             io_board.close()
+    # A kiosk never quits by itself: 1 after an unhandled error, so systemd records a failure and restarts it.
+    sys.exit(app.return_code or 0)
 
 
 def serve_staff(

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from yoshin.tui.staff_text import ts
 
 if TYPE_CHECKING:
-    from yoshin.tui.records import StaffMember
+    from yoshin.device.visit import StaffMember
     from yoshin.tui.services import KioskServices, StaffSession
 
 

@@ -61,7 +61,7 @@ class StaffHomeScreen(StaffScreen):
         if row.stage is Stage.AWAITING_CHECK:
             signals.append(self.text("awaiting_check"))
         if row.outcome is not None:
-            signals.append(self.text(f"outcome_{row.outcome}"))
+            signals.append(self.text(f"outcome_{row.outcome.value}"))
         dose = self.text("dose", n=row.dose_number)
         return f"{row.time} {row.name}  {row.vaccine.get(lang)} {dose}  {' '.join(signals)}".rstrip()
 
@@ -76,8 +76,8 @@ class StaffHomeScreen(StaffScreen):
         line.set_class(queue.alarm or queue.dead_letters > 0, "warning")
         self.show_calls()
         visits = services.pending_visits()
-        self.visits = dict(visits)
-        rows = staff_view.rows(visits, services.rules(), jst_today(self.kiosk.clock()))
+        self.visits = {visit.visit_id: visit for visit in visits}
+        rows = staff_view.rows(visits, services.done_visits(), services.rules(), jst_today(self.kiosk.clock()))
         widgets: list[Widget] = []
         for section, stages in SECTIONS:
             chosen = [row for row in rows if row.stage in stages]
@@ -128,11 +128,11 @@ class StaffHomeScreen(StaffScreen):
             visit = self.visits[visit_id]
             kind = staff_view.stage(visit)
             if kind is Stage.WAITING_DOCTOR:
-                self.app.push_screen(StaffVisitScreen(visit_id, visit))
+                self.app.push_screen(StaffVisitScreen(visit))
             elif kind is Stage.WAITING_VACCINATION:
-                self.app.push_screen(VaccinationEntryScreen(visit_id, visit))
+                self.app.push_screen(VaccinationEntryScreen(visit))
             elif kind is Stage.AWAITING_CHECK:
-                code = visit["questionnaire"]["vaccine_code"]
+                code = visit.questionnaire.vaccine_code
                 today = jst_today(self.kiosk.clock())
                 products = self.kiosk.services.rules().catalogue.products_for(code, today)
-                self.app.push_screen(SecondCheckScreen.from_pending(visit_id, visit, products))
+                self.app.push_screen(SecondCheckScreen.from_pending(visit, products))

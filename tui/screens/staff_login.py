@@ -16,8 +16,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Static
 
+from yoshin.device.visit import StaffMember
 from yoshin.domain.i18n import BilingualError
-from yoshin.tui.records import StaffMember
 from yoshin.tui.screens.staff_base import StaffScreen
 from yoshin.tui.staff_text import STAFF_T
 from yoshin.tui.text import T

@@ -13,9 +13,8 @@ The record is sealed into the outbox by whichever screen completes the check.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from datetime import date
-from decimal import Decimal
-from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -24,32 +23,37 @@ from textual.widgets import Button, Input, Static
 from textual.worker import get_current_worker
 
 from yoshin.device.gs1 import ScanError, parse_scan
+from yoshin.device.visit import (
+    Administration,
+    PendingEntry,
+    PendingVisit,
+    Proofs,
+    StaffMember,
+    check_administration,
+    record_vaccination,
+)
 from yoshin.domain.catalogue import Product
-from yoshin.domain.clock import now_jst
 from yoshin.domain.clock import today as jst_today
-from yoshin.domain.contract import ContractError
+from yoshin.domain.contract import INJECTION_SITES, Site
 from yoshin.domain.dates import DateError, parse_date
 from yoshin.domain.i18n import BilingualError
-from yoshin.tui import records, staff_view
 from yoshin.tui.screens.staff_base import StaffScreen
 from yoshin.tui.screens.staff_login import both
 from yoshin.tui.screens.staff_visit import flags_panel
 from yoshin.tui.widgets import KioskInput
 
-INJECTION_SITES = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh")
 
-
-def _products(screen: StaffScreen, pending: dict[str, Any]) -> list[Product]:
-    code = pending["questionnaire"]["vaccine_code"]
+def _products(screen: StaffScreen, pending: PendingVisit) -> list[Product]:
+    code = pending.questionnaire.vaccine_code
     return screen.kiosk.services.rules().catalogue.products_for(code, jst_today(screen.kiosk.clock()))
 
 
 class VaccinationEntryScreen(StaffScreen):
-    def __init__(self, visit_id: str, pending: dict[str, Any]) -> None:
+    def __init__(self, pending: PendingVisit) -> None:
         super().__init__()
-        self.visit_id, self.pending = visit_id, pending
+        self.pending = pending
         self.product: Product | None = None
-        self.site: str | None = None
+        self.site: Site | None = None
 
     @property
     def today(self) -> date:
@@ -59,9 +63,9 @@ class VaccinationEntryScreen(StaffScreen):
         return _products(self, self.pending)
 
     def compose(self) -> ComposeResult:
-        dose = self.text("dose", n=self.pending["dose_number"])
+        dose = self.text("dose", n=self.pending.dose_number)
         with Vertical():
-            yield Static(f"{self.text('vaccination')}: {self.pending['name']}  {dose}", classes="title")
+            yield Static(f"{self.text('vaccination')}: {self.pending.name}  {dose}", classes="title")
             yield flags_panel(self, self.pending)
             yield KioskInput(placeholder=self.text("scan"), id="scan")
             with Horizontal():
@@ -72,7 +76,7 @@ class VaccinationEntryScreen(StaffScreen):
                 yield KioskInput(placeholder=self.text("expiry_hint"), id="expiry", max_length=16)
             with Horizontal():
                 oral = any(product.route == "oral" for product in self.products())
-                for site in ("oral",) if oral else INJECTION_SITES:
+                for site in (Site.ORAL,) if oral else INJECTION_SITES:
                     yield Button(self.text(f"site_{site}"), id=f"s-{site}")
             yield Static("", id="error", classes="message error")
             with Horizontal():
@@ -86,7 +90,7 @@ class VaccinationEntryScreen(StaffScreen):
         if len(products) == 1:  # nothing to choose
             self.product = products[0]
         if len(self.site_buttons()) == 1:
-            self.site = self.site_buttons()[0].removeprefix("s-")
+            self.site = Site(self.site_buttons()[0].removeprefix("s-"))
         self.show_choice()
 
     def site_buttons(self) -> list[str]:
@@ -140,7 +144,7 @@ class VaccinationEntryScreen(StaffScreen):
         if button.startswith("p-"):
             self.product = next(p for p in self.products() if p.gtin == button[2:])
         elif button.startswith("s-"):
-            self.site = button[2:]
+            self.site = Site(button[2:])
         elif button == "back":
             self.app.pop_screen()
             return
@@ -159,59 +163,46 @@ class VaccinationEntryScreen(StaffScreen):
         if self.product is None or not lot or self.site is None:
             self.show_error(self.text("need_lot"))
             return
-        if expiry < self.today:
-            self.show_error(self.text("expired", expiry=expiry.isoformat()))
+        given = Administration(self.product, lot, expiry, self.site, self.product.dose_ml)
+        try:
+            check_administration(given, self.today)
+        except BilingualError as error:
+            self.show_error(error.message.get(self.kiosk.staff_lang))
             return
-        given = records.Administration(self.product, lot, expiry, self.site, self.product.dose_ml)
-        self.app.switch_screen(SecondCheckScreen(self.visit_id, self.pending, given, self.member, own_screen=False))
-
-
-def administration_json(given: records.Administration) -> dict[str, str]:
-    return {
-        "gtin": given.product.gtin,
-        "lot_number": given.lot_number,
-        "expiry_date": given.expiry_date.isoformat(),
-        "site": given.site,
-        "dose_amount_ml": str(given.dose_amount_ml),
-    }
+        self.app.switch_screen(SecondCheckScreen(self.pending, given, self.member, own_screen=False))
 
 
 class SecondCheckScreen(StaffScreen):
     def __init__(
         self,
-        visit_id: str,
-        pending: dict[str, Any],
-        given: records.Administration,
-        entered_by: records.StaffMember,
+        pending: PendingVisit,
+        given: Administration,
+        entered_by: StaffMember,
         own_screen: bool,
+        entered_proof: str | None = None,
     ) -> None:
         super().__init__()
-        self.visit_id, self.pending, self.given = visit_id, pending, given
-        self.entered_by, self.own_screen = entered_by, own_screen
+        self.pending, self.given = pending, given
+        self.entered_by, self.own_screen, self.entered_proof = entered_by, own_screen, entered_proof
 
     @classmethod
-    def from_pending(cls, visit_id: str, pending: dict[str, Any], products: list[Product]) -> SecondCheckScreen:
+    def from_pending(cls, pending: PendingVisit, products: list[Product]) -> SecondCheckScreen:
         """The checker's own screen: the entry as the nurse left it in the pending store."""
-        entry = pending["entry"]
-        given = entry["administration"]
-        product = next(p for p in products if p.gtin == given["gtin"])
-        administration = records.Administration(
-            product, given["lot_number"], date.fromisoformat(given["expiry_date"]), given["site"],
-            Decimal(given["dose_amount_ml"]),
-        )  # fmt: skip
-        entered_by = records.StaffMember(**entry["entered_by"])
-        return cls(visit_id, pending, administration, entered_by, own_screen=True)
+        entry = pending.entry
+        assert entry is not None
+        given = entry.administration(products)
+        return cls(pending, given, entry.entered_by, own_screen=True, entered_proof=entry.entered_proof)
 
     def compose(self) -> ComposeResult:
         given = self.given
         with Vertical():
             yield Static(self.text("second_check"), classes="title")
             summary = (
-                f"{self.pending['name']} ({self.pending['birth_date']})\n"
+                f"{self.pending.name} ({self.pending.birth_date.strftime('%Y/%m/%d')})\n"
                 f"{given.product.brand_name}  {self.text('lot')}: {given.lot_number}  "
                 f"{self.text('expiry')}: {given.expiry_date.strftime('%Y/%m/%d')}\n"
                 f"{self.text(f'site_{given.site}')}  {given.dose_amount_ml} mL  "
-                f"{self.text('dose', n=self.pending['dose_number'])}  "
+                f"{self.text('dose', n=self.pending.dose_number)}  "
                 f"{self.text('entered_by', name=self.entered_by.name)}"
             )
             yield Static(summary, classes="message", id="summary")
@@ -245,7 +236,7 @@ class SecondCheckScreen(StaffScreen):
             if self.member.staff_id == self.entered_by.staff_id:
                 self.show_error(self.text("same_person"))
             else:
-                self.record(self.member, self.kiosk.staff.attestation if self.kiosk.staff else None)
+                self.record(self.member, self.own_proof())
         elif button == "confirm":
             checker = unicodedata.normalize("NFKC", self.query_one("#checker", Input).value).strip()
             password = self.query_one("#password", Input).value or None
@@ -255,13 +246,12 @@ class SecondCheckScreen(StaffScreen):
             elif checker and (password or pin):
                 self.check(checker, password, pin)
 
+    def own_proof(self) -> str | None:
+        return self.kiosk.staff.attestation if self.kiosk.staff else None
+
     def leave_for_checker(self) -> None:
-        entry = {
-            "administration": administration_json(self.given),
-            "entered_by": {"staff_id": self.member.staff_id, "name": self.member.name, "role": self.member.role},
-            "entered_proof": self.kiosk.staff.attestation if self.kiosk.staff else None,
-        }
-        self.kiosk.services.keep_pending(self.visit_id, {**self.pending, "entry": entry})
+        entry = PendingEntry.of(self.given, self.member, self.own_proof())
+        self.kiosk.services.keep_pending(replace(self.pending, entry=entry))
         self.notify(self.text("waiting_for_checker"))
         self.app.pop_screen()
 
@@ -279,19 +269,18 @@ class SecondCheckScreen(StaffScreen):
             return
         self.app.call_from_thread(self.record, checked.member, checked.token)
 
-    def record(self, checker: records.StaffMember, checker_proof: str | None) -> None:
+    def record(self, checker: StaffMember, checker_proof: str | None) -> None:
         services = self.kiosk.services
-        now = now_jst(self.kiosk.clock())
-        record = records.vaccination_record(
-            services.clinic(), self.pending["questionnaire"], self.pending["decision"], self.pending["dose_number"],
-            self.given, self.entered_by, checker, now.date(), now.isoformat(timespec="seconds"),
-        )  # fmt: skip
+        now = self.kiosk.clock()
+        entered_proof = self.entered_proof if self.own_screen else self.own_proof()
         try:
-            services.submit("vaccination_record", record)  # the outbox validates against the contract
-        except ContractError as error:
+            record_vaccination(
+                services, self.pending, self.given, self.entered_by, checker, now=now,
+                proofs=Proofs(entered_by=entered_proof, checked_by=checker_proof),
+            )  # fmt: skip
+        except BilingualError as error:  # a VisitError, or the contract refusing a field
             self.show_error(error.message.get(self.kiosk.staff_lang))
             return
-        stamp = now.isoformat(timespec="seconds")
-        services.finish_pending(self.visit_id, staff_view.done_summary(self.pending, "vaccinated", stamp))
+        services.finish_pending(self.pending, "vaccinated", now)
         self.notify(self.text("recorded"))
         self.app.pop_screen()

@@ -9,17 +9,17 @@ the outbox at once; the visit then moves to 接種待ち (or 完了 when deferre
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from datetime import date
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Static
 
-from yoshin.domain.clock import now_jst
+from yoshin.device.visit import DOCTOR, PendingVisit, Proofs, record_decision
 from yoshin.domain.clock import today as jst_today
-from yoshin.domain.contract import FLAG_NOT_ELIGIBLE, Flag
-from yoshin.domain.templates import decision_problem
-from yoshin.tui import records, staff_view
+from yoshin.domain.contract import Decision, FlagKind
+from yoshin.domain.i18n import BilingualError
+from yoshin.tui import staff_view
 from yoshin.tui.screens.staff_base import StaffScreen
 from yoshin.tui.widgets import KioskInput
 
@@ -34,11 +34,11 @@ class FlagsPanel(Static):
     """The visit's raised flags in words and colour; shown on every screen that opens the visit."""
 
 
-def flags_panel(screen: StaffScreen, pending: dict[str, Any]) -> FlagsPanel:
+def flags_panel(screen: StaffScreen, pending: PendingVisit) -> FlagsPanel:
     lang = screen.kiosk.staff_lang
-    record = pending["questionnaire"]
+    record = pending.questionnaire
     rules = screen.kiosk.services.rules()
-    template = rules.templates.for_vaccine(record["vaccine_code"], jst_today(screen.kiosk.clock()))
+    template = rules.templates.for_vaccine(record.vaccine_code, jst_today(screen.kiosk.clock()))
     lines = staff_view.flag_lines(record, template)
     if not lines:
         return FlagsPanel(screen.text("no_flags"), id="flags")
@@ -48,45 +48,48 @@ def flags_panel(screen: StaffScreen, pending: dict[str, Any]) -> FlagsPanel:
         answer = screen.text("yes") if value is True else screen.text("no") if value is False else value
         flag = screen.text("flag_" + line.flag)
         shown.append(f"{flag} {line.reason.get(lang)} ({line.question.get(lang)}: {answer})")
-    kind = "not-eligible" if any(line.flag == FLAG_NOT_ELIGIBLE for line in lines) else "doctor-review"
+    kind = "not-eligible" if any(line.flag is FlagKind.NOT_ELIGIBLE for line in lines) else "doctor-review"
     return FlagsPanel("\n".join(shown), id="flags", classes=kind)
 
 
+def birth_text(born: date) -> str:
+    return born.strftime("%Y/%m/%d")
+
+
 class StaffVisitScreen(StaffScreen):
-    def __init__(self, visit_id: str, pending: dict[str, Any]) -> None:
+    def __init__(self, pending: PendingVisit) -> None:
         super().__init__()
-        self.visit_id = visit_id
         self.pending = pending
 
     def compose(self) -> ComposeResult:
         lang = self.kiosk.staff_lang
-        record = self.pending["questionnaire"]
+        record = self.pending.questionnaire
         rules, today = self.kiosk.services.rules(), jst_today(self.kiosk.clock())
-        template = rules.templates.for_vaccine(record["vaccine_code"], today)
-        vaccine = rules.catalogue.vaccine(record["vaccine_code"], today)
-        flagged = {flag["question_id"]: flag["flag"] for flag in record["flags"]}
+        template = rules.templates.for_vaccine(record.vaccine_code, today)
+        vaccine = rules.catalogue.vaccine(record.vaccine_code, today)
+        flagged = {flag.question_id: flag.flag for flag in record.flags}
         with Vertical():
-            name = vaccine.name.get(lang) if vaccine else record["vaccine_code"]
-            dose = self.text("dose", n=self.pending["dose_number"])
-            header = f"{self.pending['name']} ({self.pending['birth_date']})  {name} {dose}"
+            name = vaccine.name.get(lang) if vaccine else record.vaccine_code
+            dose = self.text("dose", n=self.pending.dose_number)
+            header = f"{self.pending.name} ({birth_text(self.pending.birth_date)})  {name} {dose}"
             yield Static(header, classes="title", id="subject")
-            if self.pending.get("offline"):
+            if self.pending.offline:
                 yield Static(self.text("offline_visit"), classes="message warning", id="offline")
             yield flags_panel(self, self.pending)
             with VerticalScroll(id="answers"):
-                for question_id, value in record["answers"].items():
+                for question_id, value in record.answers.items():
                     text = template.question(question_id).text.get(lang) if template else question_id
                     shown = self.text("yes") if value is True else self.text("no") if value is False else str(value)
                     mark = f"  {self.text('flag_' + flagged[question_id])}" if question_id in flagged else ""
                     yield Static(f"{text}: {shown}{mark}", classes="flagged" if mark else "")
             yield Static("", id="error", classes="message error")
-            if self.member.role != "doctor":
+            if self.member.role != DOCTOR:
                 yield Static(self.text("doctor_only"), classes="message warning", id="doctor-only")
                 yield Button(self.text("back"), id="back")
                 return
             with Horizontal():
                 yield KioskInput(placeholder=self.text("reason"), id="reason", max_length=200)
-                if FLAG_NOT_ELIGIBLE in flagged.values():
+                if self.pending.not_eligible_flagged:
                     yield KioskInput(placeholder=self.text("override_reason"), id="override", max_length=200)
             with Horizontal(id="decide"):
                 yield Checkbox(self.text("explained"), id="explained")
@@ -99,35 +102,29 @@ class StaffVisitScreen(StaffScreen):
         if button == "back":
             self.app.pop_screen()
         elif button in ("proceed", "defer"):
-            self.decide(button)
+            self.decide(Decision(button))
 
-    def decide(self, decision: str) -> None:
-        error = self.query_one("#error", Static)
-        reason = free_text(self.query_one("#reason", Input))
-        overrides = self.query("#override")
-        override = free_text(overrides.first(Input)) if overrides and decision == "proceed" else None
-        record = self.pending["questionnaire"]
-        flags = [Flag(flag["question_id"], flag["flag"]) for flag in record["flags"]]
-        problem = decision_problem(flags, decision, override)
-        if problem is not None:
-            error.update(problem.get(self.kiosk.staff_lang))
-            return
-        if decision == "defer" and reason is None:
-            error.update(self.text("need_reason"))
-            return
-        explained = self.query_one("#explained", Checkbox).value
-        if decision == "proceed" and not explained:
-            error.update(self.text("need_explanation"))
-            return
+    def decide(self, decision: Decision) -> None:
         services = self.kiosk.services
-        now = now_jst(self.kiosk.clock()).isoformat(timespec="seconds")
-        made = records.doctor_decision(
-            services.clinic(), record, self.member, decision, reason, override, now, explained=explained
-        )
-        services.submit("doctor_decision", made)
-        if decision == "defer":
-            services.finish_pending(self.visit_id, staff_view.done_summary(self.pending, "defer", now))
-        else:
-            services.keep_pending(self.visit_id, {**self.pending, "decision": made})
+        overrides = self.query("#override")
+        now = self.kiosk.clock()
+        session = self.kiosk.staff
+        try:
+            decided = record_decision(
+                services,
+                self.pending,
+                self.member,
+                decision,
+                reason=free_text(self.query_one("#reason", Input)),
+                override_reason=free_text(overrides.first(Input)) if overrides else None,
+                explanation_given=self.query_one("#explained", Checkbox).value,
+                now=now,
+                proofs=Proofs(decided_by=session.attestation if session else None),
+            )
+        except BilingualError as error:  # a VisitError, or the contract refusing a field
+            self.query_one("#error", Static).update(error.message.get(self.kiosk.staff_lang))
+            return
+        if decision is Decision.DEFER:
+            services.finish_pending(decided, "defer", now)
         self.notify(self.text("recorded"))
         self.app.pop_screen()
