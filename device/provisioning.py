@@ -43,32 +43,6 @@ class ProvisioningError(BilingualError):
         self.lost = lost or []
 
 
-class Check(StrEnum):
-    """What the self-test checks."""
-
-    HOST = "host"
-    QUEUE = "queue"
-    TEMPLATES = "templates"
-    CERTIFICATE = "certificate"
-
-
-class Outcome(StrEnum):
-    OK = "ok"
-    FAILED = "FAILED"
-    RENEW = "RENEW"  # works, but the certificate is due for renewal
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    outcome: Outcome
-    detail: str = ""
-
-    def __str__(self) -> str:  # as the technician reads it: "ok", "ok (3 queued)", "FAILED: why"
-        if not self.detail:
-            return self.outcome.value
-        return f"FAILED: {self.detail}" if self.outcome is Outcome.FAILED else f"{self.outcome.value} ({self.detail})"
-
-
 @dataclass
 class ProvisioningReport:
     device_id: str
@@ -123,7 +97,7 @@ def provision(
         firmware=deploy_firmware_if_attached(),
         provisioned_at=appliance.clock().isoformat(timespec="seconds"),
     )
-    report.self_test = {check.value: str(result) for check, result in self_test(appliance).items()}
+    report.self_test = self_test(appliance)
     return report
 
 
@@ -144,29 +118,87 @@ def deploy_firmware_if_attached() -> str:
     return f"board found at {boards[0].device}; firmware deployment is not built yet (issue 7)"
 
 
-def self_test(appliance: Appliance) -> dict[Check, CheckResult]:
-    results: dict[Check, CheckResult] = {}
+class SelfTestItem(StrEnum):
+    """What the self-test checks."""
+
+    HOST = "host"
+    QUEUE = "queue"
+    TEMPLATES = "templates"
+    CERTIFICATE = "certificate"
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    RENEW = "renew"  # works, but the certificate is due for renewal
+    NOT_PULLED = "not_pulled"  # running on the shipped templates
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One self-test result, for a technician to read in either language."""
+
+    outcome: Outcome
+    message: Bilingual
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+    def english(self) -> str:
+        return self.message.en
+
+
+def self_test(appliance: Appliance) -> dict[str, str]:
+    """The self-test in English (the provisioning report, the CLI)."""
+    return {item.value: check.english() for item, check in self_test_checks(appliance).items()}
+
+
+def _failed(error: BilingualError) -> Check:
+    return Check(Outcome.FAILED, Bilingual(f"異常: {error.message.ja}", f"FAILED: {error.message.en}"))
+
+
+def self_test_checks(appliance: Appliance) -> dict[SelfTestItem, Check]:
+    results: dict[SelfTestItem, Check] = {}
     try:
         appliance.client().call("GET", api.HEALTH)
-        results[Check.HOST] = CheckResult(Outcome.OK)
+        results[SelfTestItem.HOST] = Check(Outcome.OK, Bilingual("正常", "ok"))
     except BilingualError as error:
-        results[Check.HOST] = CheckResult(Outcome.FAILED, error.message.en)
+        results[SelfTestItem.HOST] = _failed(error)
     try:
         outbox = appliance.outbox()
-        results[Check.QUEUE] = CheckResult(Outcome.OK, f"{outbox.status().depth} queued")
+        depth = outbox.status().depth
         outbox.close()
+        results[SelfTestItem.QUEUE] = Check(Outcome.OK, Bilingual(f"正常 (送信待ち{depth}件)", f"ok ({depth} queued)"))
     except BilingualError as error:
-        results[Check.QUEUE] = CheckResult(Outcome.FAILED, error.message.en)
-    try:
-        verify_bundle(
-            json.loads((appliance.data_dir / "templates.json").read_text()), appliance.keystore.template_key()
+        results[SelfTestItem.QUEUE] = _failed(error)
+    path = appliance.data_dir / "templates.json"
+    if not path.exists():
+        results[SelfTestItem.TEMPLATES] = Check(
+            Outcome.NOT_PULLED,
+            Bilingual(
+                "未取得: 出荷時のテンプレートで動作中です。ホストから取得してください (再設置)",
+                "not pulled yet: running on the shipped templates; pull them from the host (re-provision)",
+            ),
         )
-        results[Check.TEMPLATES] = CheckResult(Outcome.OK, "signature verified")
-    except (OSError, ValueError, BilingualError) as error:
-        results[Check.TEMPLATES] = CheckResult(Outcome.FAILED, str(error))
+    else:
+        try:
+            verify_bundle(json.loads(path.read_text()), appliance.keystore.template_key())
+            results[SelfTestItem.TEMPLATES] = Check(
+                Outcome.OK, Bilingual("正常 (署名を確認)", "ok (signature verified)")
+            )
+        except (OSError, ValueError) as error:
+            results[SelfTestItem.TEMPLATES] = Check(
+                Outcome.FAILED, Bilingual(f"異常: 読めません ({type(error).__name__})", f"FAILED: {error}")
+            )
+        except BilingualError as error:
+            results[SelfTestItem.TEMPLATES] = _failed(error)
     days = (appliance.keystore.certificate().not_valid_after_utc - appliance.clock()).days
-    outcome = Outcome.OK if days > RENEW_DAYS_BEFORE else Outcome.RENEW
-    results[Check.CERTIFICATE] = CheckResult(outcome, f"{days} days left")
+    results[SelfTestItem.CERTIFICATE] = (
+        Check(Outcome.OK, Bilingual(f"正常 (残り{days}日)", f"ok ({days} days left)"))
+        if days > RENEW_DAYS_BEFORE
+        else Check(Outcome.RENEW, Bilingual(f"要更新 (残り{days}日)", f"RENEW ({days} days left)"))
+    )
     return results
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import textual
 from textual.css.query import NoMatches
 
 from yoshin.host import staff
@@ -178,3 +179,45 @@ def pcscd_outage(virtual_reader: VirtualReader):
     yield Outage()
     if virtual_reader.process is None:
         virtual_reader.start()
+
+
+# --- screenshots (test_screens.py, test_staff_screens.py) ----------------------------------------------------
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "kiosk"
+BASELINE_VERSION = SHOTS / "textual-version.txt"  # the Textual that rendered the committed SVGs
+
+
+class Snapshots:
+    """Compares each screen with its SVG in docs/kiosk/; rewrites them only when asked by the flag."""
+
+    def __init__(self, update: bool, out: Path) -> None:
+        self.update, self.out = update, out
+        self.mismatches: list[str] = []
+
+    def check(self, name: str, svg: str) -> None:
+        path = SHOTS / f"{name}.svg"
+        if self.update:
+            path.write_text(svg)
+        elif not path.exists() or path.read_text() != svg:
+            self.mismatches.append(name)
+            (self.out / path.name).write_text(svg)  # the test's tmp dir: docs/ keeps only the baselines
+
+    def failure(self) -> str:
+        baseline = BASELINE_VERSION.read_text().strip()
+        return (
+            f"screens differ from docs/kiosk/ (made with Textual {baseline}, this is {textual.__version__}); "
+            f"the screens as rendered are in {self.out}: {self.mismatches}"
+        )
+
+
+@pytest.fixture
+def snapshots(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Snapshots]:
+    """`pytest --update-snapshots` rewrites the baselines, refused unless Textual is their version: another
+    version renders differently, and its SVGs must not replace the baselines silently."""
+    update = bool(request.config.getoption("--update-snapshots"))
+    baseline = BASELINE_VERSION.read_text().strip()
+    if update and textual.__version__ != baseline:
+        pytest.fail(f"--update-snapshots refused: the baselines are from Textual {baseline}, not {textual.__version__}")
+    yield Snapshots(update, tmp_path)
+    if update:
+        BASELINE_VERSION.write_text(textual.__version__ + "\n")
