@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system demo test lint format check types paths bench clean
+.PHONY: setup system demo test test-unit lint format check types paths bench clean
 
 setup: system $(STAMP)
 
@@ -31,6 +31,10 @@ test: setup types
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The unit tests only (conftest.py: no pcscd, MicroPython, TLS host, PostgreSQL or pty): no root, no daemons.
+test-unit: $(STAMP)
+	$(BIN)/pytest -m unit
 
 # Static tools cannot follow setuptools' editable import hook (yoshin.smartcard -> smartcard/), so
 # `paths` builds .venv/paths/yoshin/...: one symlink per source file, no data directories (see

@@ -42,7 +42,7 @@ from yoshin.tools.personas import Persona, all_personas, persona, registry_csv
 from yoshin.tools.test_pki import TestPki
 from yoshin.tools.virtual_reader import VirtualReader
 from yoshin.tui.app import KioskApp
-from yoshin.tui.services import KioskServices
+from yoshin.tui.services import ApplianceServices
 
 MUNICIPALITY, CLINIC = "141305", "1410000001"
 DEMO_STAFF = (
@@ -150,7 +150,7 @@ def run_visit(chain: Chain, pin: str) -> dict[str, Any]:
     """One visit without a screen, through the kiosk's own services and visit layer (card, sealed identity,
     host, records): returns what the host answered and what was delivered."""
     appliance = chain.appliance
-    services = KioskServices(appliance, chain.slot)
+    services = ApplianceServices(appliance, chain.slot)
     face = services.read_face(pin, confirm_last_try=False)
     answer = services.resolve(face)
     if answer is None:
@@ -213,7 +213,7 @@ class DemoKioskApp(KioskApp):
     ]
 
     def __init__(self, chain: Chain) -> None:
-        super().__init__(KioskServices(chain.appliance, chain.slot))
+        super().__init__(ApplianceServices(chain.appliance, chain.slot))
         self.chain = chain
 
     def on_mount(self) -> None:

@@ -20,7 +20,7 @@ from yoshin.tools.virtual_reader import VirtualReader
 from yoshin.tui.app import KioskApp
 from yoshin.tui.screens.pin import PinScreen
 from yoshin.tui.screens.questionnaire import QuestionnaireScreen
-from yoshin.tui.services import KioskServices
+from yoshin.tui.services import ApplianceServices
 
 STAFF_PASSWORD = "correct-horse-battery"
 
@@ -29,7 +29,7 @@ STAFF_PASSWORD = "correct-horse-battery"
 def kiosk(make_device, virtual_reader: VirtualReader, clock) -> Callable[..., KioskApp]:
     def build(idle_timeout: float = 90.0, **devices: object) -> KioskApp:
         device = make_device()
-        services = KioskServices(device.appliance, virtual_reader.slot_name(0), clock, **devices)  # type: ignore[arg-type]
+        services = ApplianceServices(device.appliance, virtual_reader.slot_name(0), clock, **devices)  # type: ignore[arg-type]
         return KioskApp(services, idle_timeout=idle_timeout, clock=clock)
 
     return build

@@ -25,7 +25,7 @@ from yoshin.tui.screens.staff_vaccination import SecondCheckScreen, VaccinationE
 from yoshin.tui.screens.staff_visit import StaffVisitScreen
 from yoshin.tui.screens.technician import TechnicianScreen
 from yoshin.tui.screens.thanks import ThanksScreen
-from yoshin.tui.services import KioskServices
+from yoshin.tui.services import ApplianceServices
 from yoshin.tui.staff_app import StaffApp
 
 pytestmark = pytest.mark.pcsc
@@ -49,11 +49,11 @@ def appliance_pair(make_device, virtual_reader, clock):
 
         @staticmethod
         def resident() -> KioskApp:
-            return KioskApp(KioskServices(device.appliance, slot, clock), clock=clock)
+            return KioskApp(ApplianceServices(device.appliance, slot, clock), clock=clock)
 
         @staticmethod
         def staff(**devices: object) -> StaffApp:
-            return StaffApp(KioskServices(device.appliance, slot, clock, **devices), clock=clock)  # type: ignore[arg-type]
+            return StaffApp(ApplianceServices(device.appliance, slot, clock, **devices), clock=clock)  # type: ignore[arg-type]
 
     return Pair
 

@@ -23,7 +23,7 @@ from yoshin.tui.screens.staff_vaccination import SecondCheckScreen, VaccinationE
 from yoshin.tui.screens.staff_visit import StaffVisitScreen
 from yoshin.tui.screens.technician import TechnicianScreen
 from yoshin.tui.screens.thanks import ThanksScreen
-from yoshin.tui.services import KioskServices
+from yoshin.tui.services import ApplianceServices
 from yoshin.tui.staff_app import StaffApp
 
 pytestmark = pytest.mark.pcsc
@@ -65,7 +65,7 @@ async def test_every_staff_screen_matches_its_screenshot(
         await drive.until(pilot, lambda: isinstance(resident.screen, ThanksScreen), resident)
     appliance = resident.services.appliance
     StaffCalls(appliance.data_dir).raise_call("questionnaire", clock())
-    app = StaffApp(KioskServices(appliance, virtual_reader.slot_name(0), clock), clock=clock)
+    app = StaffApp(ApplianceServices(appliance, virtual_reader.slot_name(0), clock), clock=clock)
     async with app.run_test(size=SIZE) as pilot:
         await shoot(pilot, app, drive, f"staff-{lang}-01-login", StaffLoginScreen, snapshots)
         app.screen.query_one("#staff_id").value = "D0001"
