@@ -184,7 +184,7 @@ def test_a_reconnect_storm_is_shed_with_503_and_drained_by_backoff(
     assert [depth for depth, _ in outcomes] == [0] * len(forwarders)  # every backlog drained
     assert not [status for status in statuses if status >= 500 and status != 503]  # never a 500
     assert set(statuses) <= {200, 503}
-    print("storm statuses", dict(statuses))
+    assert statuses[503] > 0  # the storm was shed, not queued (a run here: 1,455 503s for 200 batches)
     delays = [delay for _, per_device in outcomes for delay in per_device]
     assert len(delays) == statuses[503]  # each 503 postponed its batch
     assert all(delay >= 2 for delay in delays)  # Retry-After is the floor
