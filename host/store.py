@@ -266,6 +266,10 @@ class Database:
         except psycopg.OperationalError as error:  # the server went away (restart, failover): reconnect next time
             self._drop_connection()
             raise StoreBusy(str(error)) from error
+        except StoreBusy:
+            if connection.closed or connection.broken:  # the same, noticed by a statement
+                self._drop_connection()
+            raise
         except psycopg.Error as error:
             _raise_if_busy(error)
             raise
