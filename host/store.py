@@ -252,17 +252,37 @@ class Database:
 
     @contextmanager
     def _postgres_unit(self, municipality: str | None) -> Iterator[Tx]:
+        """BEGIN ... COMMIT bound to a municipality, in as few round trips as possible.
+
+        The binding (and the lock wait bound) is a session setting sent with the BEGIN only when it
+        differs from the connection's last one: a unit is BEGIN, its statements, COMMIT. A rolled-back
+        transaction also undoes a setting made in it, so after ROLLBACK the next unit sends it again.
+        """
         import psycopg
+        from psycopg import sql
 
         connection = self._connection()
+        wanted = (municipality or ALL_MUNICIPALITIES, f"{int(BUSY_SECONDS * 1000)}ms")
+        begin = "BEGIN"
+        if getattr(connection, "yoshin_binding", None) != wanted:
+            begin = sql.SQL(
+                "BEGIN; SELECT set_config('yoshin.municipality', {}, false), set_config('lock_timeout', {}, false)"
+            ).format(sql.Literal(wanted[0]), sql.Literal(wanted[1]))
         try:
-            with connection.transaction():
-                tx = Tx(connection, postgresql=True)
-                tx.execute(  # the RLS binding and the lock wait bound, both for this transaction only
-                    "SELECT set_config('yoshin.municipality', ?, true), set_config('lock_timeout', ?, true)",
-                    [municipality or ALL_MUNICIPALITIES, f"{int(BUSY_SECONDS * 1000)}ms"],
-                )
-                yield tx
+            try:
+                connection.execute(begin)
+                connection.yoshin_binding = wanted
+                yield Tx(connection, postgresql=True)
+            except BaseException:
+                connection.yoshin_binding = None
+                if not connection.closed and not connection.broken:
+                    connection.execute("ROLLBACK")
+                raise
+            try:
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.yoshin_binding = None  # a failed COMMIT rolled the settings back too
+                raise
         except psycopg.OperationalError as error:  # the server went away (restart, failover): reconnect next time
             self._drop_connection()
             raise StoreBusy(str(error)) from error
