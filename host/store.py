@@ -169,11 +169,11 @@ class Database:
             return connection
         assert self.path is not None
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_SECONDS)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")  # per connection, never persisted: nothing acknowledged is lost
-        connection.execute("PRAGMA foreign_keys=ON")
-        return connection
+        lite = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_SECONDS)
+        lite.execute("PRAGMA journal_mode=WAL")
+        lite.execute("PRAGMA synchronous=FULL")  # per connection, never persisted: nothing acknowledged is lost
+        lite.execute("PRAGMA foreign_keys=ON")
+        return lite
 
     def _drop_connection(self) -> None:
         connection = getattr(self._local, "connection", None)
@@ -263,7 +263,7 @@ class Database:
 
         connection = self._connection()
         wanted = (municipality or ALL_MUNICIPALITIES, f"{int(BUSY_SECONDS * 1000)}ms")
-        begin = "BEGIN"
+        begin: str | sql.Composed = "BEGIN"
         if getattr(connection, "yoshin_binding", None) != wanted:
             begin = sql.SQL(
                 "BEGIN; SELECT set_config('yoshin.municipality', {}, false), set_config('lock_timeout', {}, false)"
