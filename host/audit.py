@@ -12,9 +12,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlite_utils
+from yoshin.host.store import Database, Tx
 
 GENESIS = "0" * 64
+CHAIN_LOCK = "yoshin.audit.chain"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ def _hash(prev_hash: str, row: dict[str, object]) -> str:
 
 
 def append(
-    db: sqlite_utils.Database,
+    tx: Tx,
     at: datetime,
     municipality_code: str,
     actor: str,
@@ -40,10 +41,14 @@ def append(
     target: str,
     outcome: str,
 ) -> None:
-    """One line; call inside the transaction of the change it records, so both land or neither does."""
-    last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    anchor = db.execute("SELECT value FROM audit_anchor WHERE name = 'prev'").fetchone() if last is None else None
-    seq, prev = (last[0] + 1, last[1]) if last else (_anchor_seq(db) + 1, anchor[0] if anchor else GENESIS)
+    """One line, inside the transaction of the change it records, so both land or neither does.
+
+    The chain's head is locked until that transaction ends, so concurrent workers append in turn.
+    """
+    tx.lock(CHAIN_LOCK)
+    last = tx.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+    anchor = tx.one("SELECT value FROM audit_anchor WHERE name = 'prev'") if last is None else None
+    seq, prev = (last[0] + 1, last[1]) if last else (_anchor_seq(tx) + 1, anchor[0] if anchor else GENESIS)
     row: dict[str, object] = {
         "seq": seq,
         "at": at.isoformat(),
@@ -56,44 +61,47 @@ def append(
     }
     row["prev_hash"] = prev
     row["hash"] = _hash(prev, row)
-    db["audit"].insert(row)
+    tx.insert("audit", row)
 
 
-def verify(db: sqlite_utils.Database) -> list[AuditProblem]:
+def verify(db: Database) -> list[AuditProblem]:
     """Every break in the chain: an edited line, a deleted line (a gap), lines out of order."""
     problems = []
-    anchor = db.execute("SELECT value FROM audit_anchor WHERE name = 'prev'").fetchone()
-    prev = anchor[0] if anchor else GENESIS
-    expected = _anchor_seq(db) + 1
-    columns = "seq, at, municipality_code, actor, terminal, action, target, outcome, prev_hash, hash"
-    for values in db.execute(f"SELECT {columns} FROM audit ORDER BY rowid"):  # noqa: S608 (fixed text)
-        row = dict(zip(columns.split(", "), values, strict=True))
-        seq = int(row["seq"])  # type: ignore[call-overload]
-        if seq != expected:
-            problems.append(AuditProblem(seq, f"expected line {expected}: lines deleted or reordered"))
-        if row["prev_hash"] != prev:
-            problems.append(AuditProblem(seq, "does not follow the previous line"))
-        if _hash(str(row["prev_hash"]), row) != row["hash"]:
-            problems.append(AuditProblem(seq, "edited after it was written"))
-        prev = str(row["hash"])
-        expected = seq + 1
+    with db.read() as tx:
+        anchor = tx.one("SELECT value FROM audit_anchor WHERE name = 'prev'")
+        prev = anchor[0] if anchor else GENESIS
+        expected = _anchor_seq(tx) + 1
+        columns = "seq, at, municipality_code, actor, terminal, action, target, outcome, prev_hash, hash"
+        for values in tx.execute(f"SELECT {columns} FROM audit ORDER BY seq"):  # noqa: S608 (fixed text)
+            row = dict(zip(columns.split(", "), values, strict=True))
+            seq = int(row["seq"])  # type: ignore[call-overload]
+            if seq != expected:
+                problems.append(AuditProblem(seq, f"expected line {expected}: lines deleted or reordered"))
+            if row["prev_hash"] != prev:
+                problems.append(AuditProblem(seq, "does not follow the previous line"))
+            if _hash(str(row["prev_hash"]), row) != row["hash"]:
+                problems.append(AuditProblem(seq, "edited after it was written"))
+            prev = str(row["hash"])
+            expected = seq + 1
     return problems
 
 
-def purge_before(db: sqlite_utils.Database, cutoff: datetime) -> int:
+def purge_before(tx: Tx, cutoff: datetime) -> int:
     """Delete lines older than `cutoff` (inside the caller's transaction) and move the anchor."""
-    last = db.execute(
-        "SELECT seq, hash FROM audit WHERE at < ? ORDER BY seq DESC LIMIT 1", [cutoff.isoformat()]
-    ).fetchone()
+    tx.lock(CHAIN_LOCK)
+    last = tx.one("SELECT seq, hash FROM audit WHERE at < ? ORDER BY seq DESC LIMIT 1", [cutoff.isoformat()])
     if last is None:
         return 0
-    count = db.execute("DELETE FROM audit WHERE seq <= ?", [last[0]]).rowcount
-    db["audit_anchor"].upsert_all(
-        [{"name": "prev", "value": last[1]}, {"name": "seq", "value": str(last[0])}], pk="name"
-    )
+    count: int = tx.execute("DELETE FROM audit WHERE seq <= ?", [last[0]]).rowcount
+    for name, value in (("prev", last[1]), ("seq", str(last[0]))):
+        tx.execute(
+            "INSERT INTO audit_anchor (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [name, value],
+        )
     return count
 
 
-def _anchor_seq(db: sqlite_utils.Database) -> int:
-    row = db.execute("SELECT value FROM audit_anchor WHERE name = 'seq'").fetchone()
+def _anchor_seq(tx: Tx) -> int:
+    row = tx.one("SELECT value FROM audit_anchor WHERE name = 'seq'")
     return int(row[0]) if row else 0
