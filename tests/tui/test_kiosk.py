@@ -17,6 +17,7 @@ from yoshin.tui.screens.card import CardScreen
 from yoshin.tui.screens.confirm import ConfirmDialog
 from yoshin.tui.screens.faults import CardPulledScreen, ErrorScreen, ReaderMissingScreen
 from yoshin.tui.screens.identity import IdentityScreen
+from yoshin.tui.screens.idle import IdleWarning
 from yoshin.tui.screens.pin import PinScreen
 from yoshin.tui.screens.questionnaire import QuestionnaireScreen
 from yoshin.tui.screens.remove_card import RemoveCardScreen
@@ -50,7 +51,7 @@ async def test_a_resident_visit_reaches_the_host(kiosk, card, drive, host: HostS
         await drive.type_pin(pilot, app, "2580", keypad=True)
         await drive.until(pilot, lambda: isinstance(app.screen, IdentityScreen), app)
         shown = str(app.screen.query_one("#who").render())
-        assert "多摩 一郎" in shown and "1951-09-03" in shown and "739041628575" not in shown
+        assert "多摩 一郎" in shown and "3 September 1951 (Showa 26)" in shown and "739041628575" not in shown
         await pilot.click("#yes")
         await pilot.pause()
         await pilot.click("#v-flu_elderly-1")
@@ -94,7 +95,8 @@ async def test_idle_timeout_wipes_the_visit_and_asks_for_the_card(kiosk, card, d
         assert app.visit.has_personal_data()
         clock.now += timedelta(seconds=80)
         app.check_inactivity()
-        assert app.idle_warning_shown and isinstance(app.screen, IdentityScreen)
+        await pilot.pause()
+        assert app.idle_warning_shown and isinstance(app.screen, IdleWarning)
         clock.now += timedelta(seconds=11)
         app.check_inactivity()
         await pilot.pause()
@@ -231,7 +233,7 @@ async def test_a_guardian_answers_for_a_child(kiosk, card, drive, host: HostServ
         await pilot.pause()
         await pilot.click(app.screen.query("Button.primary").first())  # the first vaccination due
         await drive.until(pilot, lambda: isinstance(app.screen, QuestionnaireScreen), app)
-        assert "保護者の方がお答えください" in str(app.screen.query_one("#guardian").render())
+        assert "保護者の 中原 美咲 さんがお答えください" in str(app.screen.query_one("#guardian").render())
         await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination", "guardian_consent"})
         assert {"guardian_relationship", "guardian_consent"} <= set(app.visit.answers)  # the guardian section
         await pilot.click("#submit")

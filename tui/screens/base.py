@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 class KioskScreen(Screen[Any], inherit_bindings=False):
     BINDINGS: ClassVar[list[Any]] = []
+    # The first field or button has the focus when a screen opens (never a scroll container).
+    AUTO_FOCUS = "Input, Button, Checkbox"
     # The idle timeout ends the visit from this screen (the fault and card-removal screens have their own end).
     idle_resets: ClassVar[bool] = True
     # The resident's card must stay on the reader while this screen shows: pulling it ends the visit.

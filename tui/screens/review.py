@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from yoshin.domain.clock import now_jst
 from yoshin.domain.contract import new_provisional_subject_id
@@ -12,6 +12,8 @@ from yoshin.domain.templates import evaluate_flags, validate_answers
 from yoshin.tui import records
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.services import face_body
+from yoshin.tui.widgets import Words
+from yoshin.tui.words import answer_text
 
 
 class ReviewScreen(KioskScreen):
@@ -23,13 +25,16 @@ class ReviewScreen(KioskScreen):
         lang = self.visit.lang
         template = QuestionnaireScreen.template.fget(self)  # type: ignore[attr-defined]
         with Vertical():
-            yield Static(self.text("review"), classes="title")
+            yield Words(self.text("review"), classes="title")
             with VerticalScroll(id="answers"):
                 for question in template.questions:
                     if question.id in self.visit.answers:
-                        value = self.visit.answers[question.id]
-                        shown = self.text("yes") if value is True else self.text("no") if value is False else str(value)
-                        yield Static(f"{question.text.get(lang)}: {shown}")
+                        shown = answer_text(question, self.visit.answers[question.id], lang)
+                        yield Words(f"{question.text.get(lang)}: {shown}", classes="answer")
+                        for rule in question.rules:
+                            if rule.matches(self.visit.answers[question.id]):
+                                reason = rule.text.get(lang)
+                                yield Words(f"  → {self.text('flag_notice', reason=reason)}", classes="notice")
             with Horizontal():
                 yield Button(self.text("submit"), id="submit", classes="primary")
                 yield Button(self.text("back"), id="back")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from yoshin.domain.clock import today as jst_today
 from yoshin.domain.eligibility import Subject, due_vaccinations
 from yoshin.tui.screens.base import KioskScreen
+from yoshin.tui.widgets import Words
 
 
 class VaccineScreen(KioskScreen):
@@ -20,9 +21,9 @@ class VaccineScreen(KioskScreen):
         catalogue = self.kiosk.services.rules().catalogue
         today = jst_today(self.kiosk.clock())
         with Vertical():
-            yield Static(self.text("choose_vaccine"), classes="title")
+            yield Words(self.text("choose_vaccine"), classes="title")
             if self.visit.offline:
-                yield Static(self.text("offline"), classes="message warning", id="offline")
+                yield Words(self.text("offline"), classes="message warning", id="offline")
                 face = self.visit.face
                 assert face is not None
                 subject = Subject(face.basic_info.birth_date, face.basic_info.sex)
@@ -33,12 +34,12 @@ class VaccineScreen(KioskScreen):
                 due = (self.visit.subject or {}).get("subject", {}).get("due", [])
                 choices = [(item["vaccine_code"], item["dose_number"]) for item in due]
                 if not choices:
-                    yield Static(self.text("nothing_due"), classes="message")
+                    yield Words(self.text("nothing_due"), classes="message")
             with VerticalScroll(id="choices"):
                 for code, dose in choices:
                     vaccine = catalogue.vaccine(code, today)
                     name = vaccine.name.get(lang) if vaccine else code
-                    yield Button(f"{name} ({dose})", id=f"v-{code}-{dose}", classes="primary")
+                    yield Button(f"{name}  {self.text('dose', n=dose)}", id=f"v-{code}-{dose}", classes="primary")
             yield Button(self.text("back"), id="back")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
