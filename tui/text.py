@@ -115,8 +115,6 @@ T = {
     ),
     "explained": Bilingual("効果と副反応を説明した", "Benefits/risks explained"),
     "doctor_only": Bilingual("医師の判断は医師のログインで入力してください", "A doctor must be logged in to decide"),
-    "need_reason": Bilingual("見合わせの理由を入力してください", "Give the reason for deferring"),
-    "need_explanation": Bilingual("説明したことを確認してください", "Confirm that it was explained"),
     "vaccination": Bilingual("接種の記録", "Vaccination entry"),
     "scan": Bilingual("バーコード (GS1) を読み取ってください", "Scan the pack's GS1 barcode"),
     "or_choose": Bilingual("または製品を選んでください", "or choose the product"),

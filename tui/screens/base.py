@@ -10,8 +10,8 @@ from textual.worker import Worker, WorkerState
 from yoshin.tui.text import t
 
 if TYPE_CHECKING:
+    from yoshin.device.visit import StaffMember
     from yoshin.tui.app import KioskApp
-    from yoshin.tui.records import StaffMember
     from yoshin.tui.state import Visit
 
 

@@ -8,7 +8,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button
 
 from yoshin.domain.clock import today as jst_today
-from yoshin.domain.eligibility import Subject, due_vaccinations
+from yoshin.domain.series import Subject, due_list
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.widgets import Words
 
@@ -27,9 +27,7 @@ class VaccineScreen(KioskScreen):
                 face = self.visit.face
                 assert face is not None
                 subject = Subject(face.basic_info.birth_date, face.basic_info.sex)
-                choices = [
-                    (e.vaccine_code, e.dose_number or 1) for e in due_vaccinations(subject, [], today, catalogue)
-                ]
+                choices = [(e.vaccine_code, e.dose_number or 1) for e in due_list(subject, [], today, catalogue)]
             else:
                 due = (self.visit.subject or {}).get("subject", {}).get("due", [])
                 choices = [(item["vaccine_code"], item["dose_number"]) for item in due]
