@@ -42,7 +42,16 @@ T = {
         "お子さま: {name} さん ({birth}生まれ)\n保護者: {guardian} さん\nでよろしいですか?",
         "Child: {name}, born {birth}\nGuardian: {guardian}\nIs this right?",
     ),
-    "choose_vaccine": Bilingual("本日受ける予防接種を選んでください", "Choose today's vaccination"),
+    "choose_vaccine": Bilingual(
+        "本日受ける予防接種を選んでください (いくつでも)", "Choose today's vaccinations (one or more)"
+    ),
+    "choose_one": Bilingual("受ける予防接種を1つ以上選んでください", "Choose at least one vaccination"),
+    "combination": Bilingual(
+        "{first} と {second} は同じ日に受けられません ({reason})",
+        "{first} and {second} cannot be given on the same day ({reason})",
+    ),
+    "for_vaccine": Bilingual("【{name}】について", "About {name}"),
+    "shared_answers": Bilingual("すべての予防接種に共通", "For every vaccination"),
     "offline": Bilingual("接種対象の確認ができません (オフライン)", "Eligibility not verified (offline)"),
     "nothing_due": Bilingual(
         "本日受けられる定期接種はありません。受付にお声がけください",

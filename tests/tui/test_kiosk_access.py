@@ -62,8 +62,7 @@ async def test_the_identity_shows_wareki_and_a_guardian_is_named_with_the_child(
         first = app.screen.query("#choices Button").first()
         dose = (first.id or "").rsplit("-", 1)[1]
         assert str(first.label).endswith(f"{dose}回目") and f"({dose})" not in str(first.label)
-        await drive.click(pilot, app, "#choices Button")
-        await drive.until(pilot, lambda: isinstance(app.screen, QuestionnaireScreen), app)
+        await drive.choose(pilot, app, f"#{first.id}")
         note = str(app.screen.query_one("#guardian").render()).replace("\n", "")
         assert "中原 陽葵 さんの予診票です" in note and "保護者の 中原 美咲 さんがお答えください" in note
         await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination", "guardian_consent"})
@@ -81,7 +80,7 @@ async def test_the_keypad_enters_a_temperature_and_a_fever_is_told_to_the_reside
         await drive.start_visit(pilot, app, "ja")
         await drive.type_pin(pilot, app, "2580")
         await drive.click(pilot, app, "#yes")
-        await drive.click(pilot, app, "#v-flu_elderly-1")
+        await drive.choose(pilot, app, "#v-flu_elderly-1")
         await drive.until(pilot, lambda: isinstance(app.screen, QuestionnaireScreen), app)
         for _ in range(20):
             question = app.screen.current()[0]
@@ -113,7 +112,7 @@ async def test_a_date_is_entered_on_the_keypad(kiosk, card, drive) -> None:
         await drive.start_visit(pilot, app, "en")
         await drive.type_pin(pilot, app, "2580")
         await drive.click(pilot, app, "#yes")
-        await drive.click(pilot, app, "#v-flu_elderly-1")
+        await drive.choose(pilot, app, "#v-flu_elderly-1")
         await drive.until(pilot, lambda: isinstance(app.screen, QuestionnaireScreen), app)
         for _ in range(20):
             question = app.screen.current()[0]

@@ -126,7 +126,7 @@ async def test_every_screen_matches_its_screenshot(kiosk, card, drive, host, sta
         await camera.shoot("05-identity", IdentityScreen)
         await pilot.click("#yes")
         await camera.shoot("06-vaccine", VaccineScreen)
-        await pilot.click("#v-flu_elderly-1")
+        await drive.choose(pilot, app, "#v-flu_elderly-1")
         await camera.shoot("07-question", QuestionnaireScreen)
         fever = "37.6"  # 接種不可 unless the doctor overrides with a reason
         await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination", "unwell_today"}, temperature=fever)

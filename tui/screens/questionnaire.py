@@ -13,9 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Static
 
-from yoshin.domain.age import age_in_years
-from yoshin.domain.clock import today as jst_today
-from yoshin.domain.templates import AnswerError, Question, SubjectContext, Template, normalize_answer, visible_questions
+from yoshin.domain.templates import AnswerError, Question, normalize_answer
+from yoshin.tui.plan import Step, steps
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.widgets import KioskInput, NumericKeypad, Words, keypad_apply
 from yoshin.tui.words import number_range
@@ -24,26 +23,16 @@ from yoshin.tui.words import number_range
 class QuestionnaireScreen(KioskScreen):
     card_expected = True
 
-    @property
-    def template(self) -> Template:
-        code = self.visit.vaccine_code or ""
-        template = self.kiosk.services.rules().templates.for_vaccine(code, jst_today(self.kiosk.clock()))
-        assert template is not None, code
-        return template
-
-    def context(self) -> SubjectContext:
-        face = self.visit.face
-        assert face is not None
-        return SubjectContext(
-            age_in_years(face.basic_info.birth_date, jst_today(self.kiosk.clock())), face.basic_info.sex
-        )
+    def current_step(self) -> tuple[Step | None, int, int]:
+        shown = steps(self.chosen(), self.visit.answers, self.context())
+        for index, step in enumerate(shown):
+            if step.key not in self.visit.answers:
+                return step, index + 1, len(shown)
+        return None, len(shown), len(shown)
 
     def current(self) -> tuple[Question | None, int, int]:
-        shown = visible_questions(self.template, self.visit.answers, self.context())
-        for index, question in enumerate(shown):
-            if question.id not in self.visit.answers:
-                return question, index + 1, len(shown)
-        return None, len(shown), len(shown)
+        step, index, total = self.current_step()
+        return (step.question if step else None), index, total
 
     def compose(self) -> ComposeResult:
         yield Vertical(id="body")
@@ -55,18 +44,22 @@ class QuestionnaireScreen(KioskScreen):
     async def show(self) -> None:
         from yoshin.tui.screens.review import ReviewScreen
 
-        question, index, total = self.current()
-        if question is None:
+        step, index, total = self.current_step()
+        if step is None:
             self.go(ReviewScreen())
             return
+        question = step.question
         body = self.query_one("#body", Vertical)
         await body.remove_children()
         lang = self.visit.lang
         widgets: list[Any] = [
             Words(self.text("question_progress", i=index, n=total), classes="message", id="progress"),
         ]
-        if self.context().needs_guardian(self.template):
+        if any(self.context().needs_guardian(item.template) for item in self.chosen()):
             widgets.append(Words(self.guardian_note(), classes="message warning", id="guardian"))
+        if step.vaccine_code is not None:  # a question about one of several vaccines: say which
+            name = self.vaccine_name(step.vaccine_code)
+            widgets.append(Words(self.text("for_vaccine", name=name), classes="message notice", id="for-vaccine"))
         notice = self.flag_notice()
         if notice:
             widgets.append(Words(notice, classes="message notice", id="notice"))
@@ -113,16 +106,18 @@ class QuestionnaireScreen(KioskScreen):
         if not self.visit.answers:
             return ""
         last = next(reversed(self.visit.answers))
-        try:
-            question = self.template.question(last)
-        except KeyError:
+        question_id = last.rpartition("/")[2]
+        question = next((q for item in self.chosen() for q in item.template.questions if q.id == question_id), None)
+        if question is None:
             return ""
         value = self.visit.answers[last]
         reasons = [rule.text.get(self.visit.lang) for rule in question.rules if rule.matches(value)]
         return "\n".join(self.text("flag_notice", reason=reason) for reason in reasons)
 
     async def answer(self, question: Question, value: Any) -> None:
-        self.visit.answers[question.id] = value  # the answers' order is the way back, one question a step
+        step, _, _ = self.current_step()
+        assert step is not None and step.question.id == question.id
+        self.visit.answers[step.key] = value  # the answers' order is the way back, one question a step
         await self.show()
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
