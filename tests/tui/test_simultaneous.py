@@ -40,7 +40,7 @@ async def test_an_infants_two_month_visit_gives_one_questionnaire_per_vaccine(
         for _ in range(80):
             if not isinstance(app.screen, QuestionnaireScreen):
                 break
-            step, _, total = app.screen.current_step()
+            step, _, _ = app.screen.current_step()
             asked[step.question.id] += 1
             if step.vaccine_code is not None:  # a question about one vaccine names it
                 name = app.screen.vaccine_name(step.vaccine_code)
