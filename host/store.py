@@ -25,6 +25,7 @@ import re
 import sqlite3
 import threading
 import tomllib
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -42,6 +43,37 @@ class StoreBusy(Exception):
     def __init__(self, detail: str, retry_after: int = RETRY_AFTER_SECONDS) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class _FairLock:
+    """A lock handed over in arrival order, so no writer waits past the bound while later ones pass it."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Event] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held and not self._waiters:
+                self._held = True
+                return True
+            turn = threading.Event()
+            self._waiters.append(turn)
+        if turn.wait(timeout):
+            return True
+        with self._mutex:
+            if turn.is_set():  # handed over just as the wait ended
+                return True
+            self._waiters.remove(turn)
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().set()  # still held: now by the next in line
+            else:
+                self._held = False
 
 
 class Rows(list):  # type: ignore[type-arg]
@@ -130,7 +162,7 @@ class Database:
         self.postgresql = url.startswith(("postgresql://", "postgres://"))
         self.path = None if self.postgresql else Path(url.removeprefix("sqlite:///"))
         self._local = threading.local()
-        self._write_lock = threading.Lock()  # SQLite: this process's writers queue here, not in busy polling
+        self._write_lock = _FairLock()  # SQLite: this process's writers queue here, in order, not busy polling
         self._connections: list[Any] = []
         self._connections_lock = threading.Lock()
 
