@@ -127,11 +127,8 @@ class Registry:
         )
 
     def _one(self, municipality_code: str, sql: str, params: list[object]) -> Resident | None:
-        with self.db.read(municipality_code) as tx:
-            cursor = tx.execute(sql, params)
-            row = cursor.fetchone()
-            columns = [description[0] for description in cursor.description]
-        return _resident(columns, row) if row else None
+        rows, columns = self.db.query(sql, params, municipality_code)  # one statement: one round trip
+        return _resident(columns, rows[0]) if rows else None
 
     def history(self, resident_id: int) -> list[HistoryEntry]:
         with self.db.read() as tx:

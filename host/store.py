@@ -326,6 +326,33 @@ class Database:
             _raise_if_busy(error)
             raise
 
+    def query(self, sql: str, params: Sequence[Any] = (), municipality: str | None = None) -> tuple[Rows, list[str]]:
+        """One SELECT outside any transaction (a single statement is its own snapshot): rows and column
+        names, in one round trip when the connection's binding is already this municipality's."""
+        if getattr(self._local, "active", False):
+            raise RuntimeError("a unit of work is already open on this thread: use its `tx`")
+        connection = self._connection()
+        try:
+            if self.postgresql:
+                wanted = (municipality or ALL_MUNICIPALITIES, f"{int(BUSY_SECONDS * 1000)}ms")
+                if getattr(connection, "yoshin_binding", None) != wanted:
+                    connection.execute(
+                        "SELECT set_config('yoshin.municipality', %s, false), set_config('lock_timeout', %s, false)",
+                        list(wanted),
+                    )
+                    connection.yoshin_binding = wanted
+                cursor = connection.execute(_postgres_sql(sql), params or None)
+            else:
+                cursor = connection.execute(sql, params)
+            rows = Rows(cursor.fetchall())
+            return rows, [column[0] for column in cursor.description or []]
+        except Exception as error:
+            if self.postgresql and (connection.closed or connection.broken):
+                self._drop_connection()
+                raise StoreBusy(str(error)) from error
+            _raise_if_busy(error)
+            raise
+
     def execute(self, sql: str, params: Sequence[Any] = (), municipality: str | None = None) -> Rows:
         """One statement in its own unit of work, rows fetched (the CLI, tests, one-off reads).
 
