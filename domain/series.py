@@ -52,6 +52,7 @@ class HistoryEntry:
     vaccine_code: str  # a kind, a programme code or a GTIN
     dose_number: int
     date: date
+    product: str | None = None  # the pack's GTIN when known: its kind wins over the programme code
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,7 +316,8 @@ def _programme(
 def _doses(history: list[HistoryEntry], on: date, catalogue: Catalogue) -> tuple[list[_Dose], set[str]]:
     doses, unknown = [], set()
     for entry in sorted(history, key=lambda e: e.date):
-        kind = catalogue.kind(entry.vaccine_code)
+        # A record of the rotavirus programme given with RotaTeq is a rota5 dose: the product tells.
+        kind = (catalogue.kind(entry.product) if entry.product else None) or catalogue.kind(entry.vaccine_code)
         if kind is None:
             unknown.add(entry.vaccine_code)
         elif entry.date <= on:
