@@ -68,9 +68,11 @@ class VaccinationEntryScreen(StaffScreen):
             yield Static(f"{self.text('vaccination')}: {self.pending.name}  {dose}", classes="title")
             yield flags_panel(self, self.pending)
             yield KioskInput(placeholder=self.text("scan"), id="scan")
-            with Horizontal():
+            with Vertical(id="products"):  # one per line: brand names are long, none may fall off screen
                 for product in self.products():
-                    yield Button(product.brand_name, id=f"p-{product.gtin}")
+                    yield Button(
+                        f"{product.brand_name}  {product.manufacturer}", id=f"p-{product.gtin}", classes="choice"
+                    )
             with Horizontal():
                 yield KioskInput(placeholder=self.text("lot"), id="lot", max_length=20)
                 yield KioskInput(placeholder=self.text("expiry_hint"), id="expiry", max_length=16)
