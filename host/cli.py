@@ -56,9 +56,14 @@ def main() -> None:
     "--server-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TLS server certificate."
 )
 @click.option("--server-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TLS server key.")
+@click.option(
+    "--database",
+    help="postgresql://... (default: `database` in <data dir>/host.toml, else the SQLite file <data dir>/host.db).",
+)
 def serve(
     data_dir: Path, host: str, port: int, enroll_port: int, production: bool,
     ca_cert: Path | None, ca_key: Path | None, server_cert: Path | None, server_key: Path | None,
+    database: str | None,
 ) -> None:  # fmt: skip
     """Run the host. Embedded defaults create a DEVELOPMENT CA and keys in the data directory on first run."""
     pki = None
@@ -68,7 +73,7 @@ def serve(
         pki = HostPki.load(ca_key, ca_cert, server_key, server_cert)
         if pki.development:
             raise click.UsageError("production mode refuses a DEVELOPMENT CA")
-    service = HostService.open(data_dir, production_pki=pki)
+    service = HostService.open(data_dir, production_pki=pki, database=database)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -23,7 +23,7 @@ from yoshin.domain.catalogue import default_catalogue
 from yoshin.domain.templates import default_templates
 from yoshin.protocol import api
 from yoshin.smartcard.card import FaceRead, Pin, open_card
-from yoshin.smartcard.errors import CardError, NoReaderError
+from yoshin.smartcard.errors import CardError
 from yoshin.smartcard.transport import PcscContext
 from yoshin.tui.staff_view import DoneVisit, done_summary
 
@@ -57,16 +57,11 @@ class KioskServices:
     # --- card ---------------------------------------------------------------------------------------
 
     def reader_name(self) -> str:
-        """The configured reader (or the first one); NoReaderError when pcscd or the reader is gone."""
+        """The configured reader (name, part of a name, or number), or the only one attached. NoReaderError
+        when pcscd or the reader is gone; its subclass ReaderChoiceError (a bilingual list of the readers)
+        when several are attached and none is configured, or the configured one is not among them."""
         with PcscContext() as context:
-            names = context.reader_names()
-        if self.reader:
-            if self.reader not in names:
-                raise NoReaderError(self.reader)
-            return self.reader
-        if not names:
-            raise NoReaderError()
-        return names[0]
+            return context.resolve_reader(self.reader)
 
     def reader_ready(self) -> bool:
         """Whether pcscd runs and lists the reader: the kiosk's screens depend on it."""
