@@ -7,6 +7,7 @@ the host. Real pcscd, real host over mutual TLS, real outbox and pending store."
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ import pytest
 
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.gs1 import GS
+from yoshin.device.hostclient import HostAddress
 from yoshin.device.scanner import Scanner
 from yoshin.device.staff_calls import StaffCalls
 from yoshin.domain.catalogue import default_catalogue
@@ -453,3 +455,52 @@ async def test_the_checker_cannot_be_the_one_who_entered(appliance_pair, card, d
         await drive.until(pilot, lambda: isinstance(app.screen, SecondCheckScreen), app)
         await drive.click(pilot, app, "#confirm")
         await drive.until(pilot, lambda: "別の職員" in shown(app, "#error"), app)
+
+
+async def test_offline_a_locked_session_resumes_and_its_records_wait_for_the_host(
+    appliance_pair, card, drive, host, staff_accounts, clock
+) -> None:
+    await one_resident_visit(appliance_pair, card, drive)
+    appliance = appliance_pair.appliance
+    address = appliance.host_address()
+    app = appliance_pair.staff()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await login(pilot, app, drive, "D0001")
+        await drive.until(pilot, lambda: len(rows(app)) == 1, app)
+        attestation = app.staff.attestation if app.staff else None
+        with socket.socket() as probe:  # the host goes away: a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            closed = probe.getsockname()[1]
+        appliance.save_host(HostAddress("127.0.0.1", closed, closed))
+
+        await pilot.click(f"#{rows(app)[0].id}")  # the doctor decides offline: no host needed
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffVisitScreen), app)
+        await pilot.click("#explained")
+        await drive.click(pilot, app, "#proceed")
+        await drive.until(pilot, lambda: "接種待ち (1)" in shown(app, "#visits Static"), app)
+
+        clock.now += timedelta(seconds=app.idle_timeout + 1)
+        app.check_inactivity()
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffLockScreen), app)
+        await login(pilot, app, drive, "D0001", "not-the-password")
+        await drive.until(pilot, lambda: "ホストに接続できない" in shown(app, "#error"), app)
+        assert isinstance(app.screen, StaffLockScreen)
+        await login(pilot, app, drive, "D0001")  # the same password as at the login: resumes offline
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
+        assert app.staff is not None and app.staff.attestation == attestation
+
+        await drive.click(pilot, app, "#logout")
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffLoginScreen), app)
+        await login(pilot, app, drive, "D0001")  # a new login needs the host
+        await drive.until(pilot, lambda: "ホストに接続できない" in shown(app, "#error"), app)
+        assert app.staff is None
+
+    appliance.save_host(address)  # the host is back: the queue drains and the host checks what it gets
+    outbox = appliance.outbox()
+    try:
+        assert sum(r.accepted for r in Forwarder(outbox, appliance.client()).drain()) == 2
+    finally:
+        outbox.close()
+    body = json.loads(host.service.db.execute("SELECT body FROM inbox WHERE kind = 'doctor_decision'").fetchone()[0])
+    assert body["doctor_id"] == "D0001"
+    assert body.get("proofs", {}).get("decided_by") == attestation  # the login's attestation, when the host gave one
