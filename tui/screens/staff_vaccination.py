@@ -114,10 +114,10 @@ class VaccinationEntryScreen(StaffScreen):
         chosen = {f"p-{self.product.gtin}" if self.product else "", f"s-{self.site}" if self.site else ""}
         for button in self.query(Button):
             if button.id and button.id[:2] in ("p-", "s-"):
-                base = str(button.label).removeprefix("● ")
+                base = str(button.label).removeprefix("● ").removeprefix("○ ")
                 selected = button.id in chosen
                 button.set_class(selected, "-selected")
-                button.label = f"● {base}" if selected else base
+                button.label = f"{'●' if selected else '○'} {base}"  # same width: no relayout, no clipping
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "scan":
