@@ -18,6 +18,7 @@ from yoshin.device.visit import (
     Clinic,
     Finding,
     Override,
+    PendingEntry,
     PendingVisit,
     Proofs,
     StaffMember,
@@ -283,3 +284,26 @@ def test_a_pending_visit_survives_its_json_form() -> None:
     assert isinstance(again.birth_date, date) and again.dose_number == 1
     assert again.decision is not None and again.decision.decision is Decision.PROCEED
     assert Decimal(str(given().dose_amount_ml)) == given().dose_amount_ml
+
+
+def test_a_deferral_needs_only_its_reason_and_records_no_explanation() -> None:
+    services = Recorder()
+    record_decision(
+        services, answered(services), DOCTOR, Decision.DEFER, reason="本人の希望", override_reason="ignored",
+        explanation_given=False, now=NOW,
+    )  # fmt: skip
+    kind, body = services.submitted[-1]
+    assert kind == RecordKind.DOCTOR_DECISION
+    assert (body["explanation_given"], body["override_reason"]) == (False, None)
+
+
+def test_an_entry_waiting_for_its_checker_survives_the_store() -> None:
+    services = Recorder()
+    entry = PendingEntry.of(given(), NURSE, "attestation-token")
+    pending = replace(proceed(services, answered(services)), entry=entry)
+    again = PendingVisit.from_json(pending.to_json())
+    assert again.entry == entry
+    products = default_catalogue().products_for("flu_elderly", date(2026, 10, 15))
+    assert again.entry is not None and again.entry.administration(products) == given()
+    with pytest.raises(VisitError):
+        again.entry.administration([])

@@ -1,4 +1,4 @@
-"""Every kiosk screen in Japanese and English at 80×24, compared with the SVGs in docs/kiosk/ (which
+"""Every resident kiosk screen in Japanese and English at 80×24, compared with the SVGs in docs/kiosk/ (which
 docs/kiosk.md shows). The flow is the real one (card in pcscd, host on loopback, clock injected), so
 what the screenshots show is what a resident, a nurse or a technician sees.
 
@@ -22,11 +22,6 @@ from yoshin.tui.screens.identity import IdentityScreen
 from yoshin.tui.screens.questionnaire import QuestionnaireScreen
 from yoshin.tui.screens.remove_card import RemoveCardScreen
 from yoshin.tui.screens.review import ReviewScreen
-from yoshin.tui.screens.staff_home import StaffHomeScreen
-from yoshin.tui.screens.staff_login import StaffLoginScreen
-from yoshin.tui.screens.staff_vaccination import SecondCheckScreen, VaccinationEntryScreen
-from yoshin.tui.screens.staff_visit import StaffVisitScreen
-from yoshin.tui.screens.technician import TechnicianScreen
 from yoshin.tui.screens.thanks import ThanksScreen
 from yoshin.tui.screens.vaccine import VaccineScreen
 
@@ -136,35 +131,5 @@ async def test_every_screen_matches_its_screenshot(kiosk, card, drive, host, sta
         card.remove(emulator)
         await camera.shoot("10-thanks", ThanksScreen)
         app.reset()
-
-        await pilot.pause()
-        await pilot.click("#staff")
-        await camera.shoot("11-staff-login", StaffLoginScreen)
-        app.screen.query_one("#staff_id").value = "D0001"
-        app.screen.query_one("#password").value = PASSWORD
-        await pilot.click(f"#login-{lang}")
-        await camera.shoot("12-staff-home", StaffHomeScreen)
-        await pilot.click(app.screen.query("#visits Button").first())
-        await camera.shoot("13-staff-visit", StaffVisitScreen)
-        app.screen.query_one("#explained").value = True
-        app.screen.query_one("#override").value = "本日は問題なし" if lang == "ja" else "fine today"
-        await pilot.click("#proceed")
-        await camera.shoot("14-vaccination-entry", VaccinationEntryScreen)
-        product = app.screen.products()[0]
-        await pilot.click(f"#p-{product.gtin}")
-        app.screen.query_one("#lot").value = "FLU26A01"
-        app.screen.query_one("#expiry").value = "2027-06-30"
-        await pilot.click("#s-left_upper_arm")
-        await drive.click(pilot, app, "#next")
-        await camera.shoot("15-second-check", SecondCheckScreen)
-        app.end_staff()
-
-        await pilot.pause()
-        await drive.click(pilot, app, "#staff")
-        app.screen.query_one("#staff_id").value = "T0001"
-        app.screen.query_one("#password").value = PASSWORD
-        await drive.click(pilot, app, f"#login-{lang}")
-        await drive.until(pilot, lambda: "yoshin" in str(app.screen.query("#status").first().render()), app)
-        await camera.shoot("16-technician", TechnicianScreen)
     assert not camera.low_contrast, f"text below 4.5:1: {camera.low_contrast}"
     assert not camera.mismatches, f"screens differ from docs/kiosk/ (see *.actual.svg there): {camera.mismatches}"
