@@ -38,6 +38,7 @@ class AnswerError(BilingualError):
     def __init__(self, question_id: str, en: str, ja: str) -> None:
         super().__init__(Bilingual(ja=f"{question_id}: {ja}", en=f"{question_id}: {en}"))
         self.question_id = question_id
+        self.reason = Bilingual(ja=ja, en=en)  # without the id: for a resident's screen
 
 
 @dataclass(frozen=True, slots=True)

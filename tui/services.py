@@ -76,6 +76,7 @@ class KioskServices(Protocol):
     def staff_logout(self, session: StaffSession) -> None: ...
     def attest(self, staff_id: str, password: str | None = None, card_pin: str | None = None) -> Attestation: ...
     def staff_calls(self) -> StaffCalls: ...
+    def call_staff(self, screen: str) -> str: ...
     def beep(self, pattern: str) -> None: ...
     def temperature(self) -> float | None: ...
     def read_scan(self, timeout: float) -> bytes | None: ...
@@ -287,6 +288,19 @@ class ApplianceServices:
 
     def staff_calls(self) -> StaffCalls:
         return StaffCalls(self.appliance.data_dir)
+
+    # --- 職員を呼ぶ (seam 6) ---------------------------------------------------------------------------
+
+    def call_staff(self, screen: str) -> str:
+        """A resident asks for help: the call (the screen's name and the time, nothing personal) goes to the
+        staff app's list, and the I/O board's attention light comes on when a board is connected."""
+        from yoshin.device.staff_calls import StaffCalls
+
+        call_id = StaffCalls(self.appliance.data_dir).raise_call(screen, self.clock())
+        if self.board is not None:
+            with contextlib.suppress(IOBoardError):
+                self.board.led("attention")
+        return call_id
 
     # --- I/O board (optional) -------------------------------------------------------------------------
 

@@ -30,10 +30,54 @@ SIZE = (80, 24)
 PASSWORD = "correct-horse-battery"
 
 
+def luminance(rgb: tuple[int, int, int]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour."""
+
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(first: tuple[int, int, int], second: tuple[int, int, int]) -> float:
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def low_contrast_text(screen, region: Region | None = None) -> set[tuple[str, str, str, float]]:
+    """Every (text, foreground, background) the screen draws below WCAG's 4.5:1, as rendered: the
+    stylesheet and the theme's colours together, reverse video and focus included."""
+    found = set()
+    for y, strip in enumerate(screen._compositor.render_strips()):
+        x = 0
+        for segment in strip:
+            text, style = segment.text, segment.style
+            width = len(text)
+            inside = region is None or region.contains(x, y)
+            x += width
+            if not text.strip() or style is None or not inside or not any(ch.isalnum() for ch in text):
+                continue
+            fg = style.color.get_truecolor() if style.color else None
+            bg = style.bgcolor.get_truecolor() if style.bgcolor else None
+            if fg is None or bg is None:
+                continue
+            if style.reverse:
+                fg, bg = bg, fg
+            if fg == bg:
+                continue  # not drawn at all: an unchecked box's mark is hidden this way
+            ratio = contrast(tuple(fg), tuple(bg))
+            if ratio < 4.5:
+                found.add((text.strip(), fg.hex, bg.hex, round(ratio, 2)))
+    return found
+
+
 class Camera:
     def __init__(self, pilot, app: KioskApp, drive, lang: str, snapshots) -> None:
         self.pilot, self.app, self.drive, self.lang = pilot, app, drive, lang
         self.snapshots = snapshots
+        self.low_contrast: list[tuple[str, list[tuple[str, str, str, float]]]] = []
 
     async def shoot(self, name: str, screen_type: type) -> None:
         app = self.app
@@ -45,6 +89,9 @@ class Camera:
         for button in app.screen.query(Button):
             if button.display and button.region:  # every button of the screen fits in 80×24
                 assert visible.contains_region(button.region), f"{name}: {button.id} is off screen"
+        low = low_contrast_text(app.screen)
+        if low:
+            self.low_contrast.append((name, sorted(low)))
         svg = normalize_svg(app.export_screenshot(title="yoshin"))
         self.snapshots.check(f"{self.lang}-{name}", svg)
 
@@ -58,9 +105,9 @@ async def test_every_screen_matches_its_screenshot(
         camera = Camera(pilot, app, drive, lang, snapshots)
         await pilot.pause()
         await camera.shoot("01-welcome", type(app.screen))
-        await pilot.click(f"#{lang}")
+        await drive.click(pilot, app, f"#{lang}")
         await camera.shoot("02-consent", type(app.screen))
-        await pilot.click("#agree")
+        await drive.click(pilot, app, "#agree")
         await camera.shoot("03-card", CardScreen)
         emulator = card("elderly")
         await drive.until(pilot, lambda: str(app.screen.query_one("#tries").render()) != "", app)
@@ -68,16 +115,17 @@ async def test_every_screen_matches_its_screenshot(
         await camera.shoot("04-pin", type(app.screen))
         await pilot.press("8", "0", "enter")
         await camera.shoot("05-identity", IdentityScreen)
-        await pilot.click("#yes")
+        await drive.click(pilot, app, "#yes")
         await camera.shoot("06-vaccine", VaccineScreen)
-        await pilot.click("#v-flu_elderly-1")
+        await drive.choose(pilot, app, "#v-flu_elderly-1")
         await camera.shoot("07-question", QuestionnaireScreen)
         fever = "37.6"  # 接種不可 unless the doctor overrides with a reason
         await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination", "unwell_today"}, temperature=fever)
         await camera.shoot("08-review", ReviewScreen)
-        await pilot.click("#submit")
+        await drive.click(pilot, app, "#submit")
         await camera.shoot("09-remove-card", RemoveCardScreen)
         card.remove(emulator)
         await camera.shoot("10-thanks", ThanksScreen)
         app.reset()
+    assert not camera.low_contrast, f"text below 4.5:1: {camera.low_contrast}"
     assert not snapshots.mismatches, snapshots.failure()

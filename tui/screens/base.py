@@ -8,16 +8,22 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from yoshin.tui.text import t
+from yoshin.device.visit import subject_context
+from yoshin.domain.clock import today as jst_today
+from yoshin.domain.templates import SubjectContext
+from yoshin.tui.plan import Chosen
+from yoshin.tui.text import both, t
+from yoshin.tui.widgets import CallStaffButton
 
 if TYPE_CHECKING:
-    from yoshin.device.visit import StaffMember
     from yoshin.tui.app import KioskApp
     from yoshin.tui.state import Visit
 
 
 class KioskScreen(Screen[Any], inherit_bindings=False):
     BINDINGS: ClassVar[list[Any]] = []
+    # The first field or button has the focus when a screen opens (never a scroll container).
+    AUTO_FOCUS = "Input, Button, Checkbox"
     # The idle timeout ends the visit from this screen (the fault and card-removal screens have their own end).
     idle_resets: ClassVar[bool] = True
     # The resident's card must stay on the reader while this screen shows: pulling it ends the visit.
@@ -34,6 +40,28 @@ class KioskScreen(Screen[Any], inherit_bindings=False):
     def text(self, key: str, **values: object) -> str:
         return t(key, self.visit.lang, **values)
 
+    # --- the visit's vaccines (one or several) and the person they are for -----------------------------
+
+    def chosen(self) -> list[Chosen]:
+        """Today's vaccines with their templates (the vaccine screen offers only those with one in force)."""
+        templates = self.kiosk.services.rules().templates
+        today = jst_today(self.kiosk.clock())
+        chosen = []
+        for code, dose in self.visit.vaccines:
+            template = templates.for_vaccine(code, today)
+            assert template is not None, code
+            chosen.append(Chosen(code, dose, template))
+        return chosen
+
+    def context(self) -> SubjectContext:
+        face = self.visit.face
+        assert face is not None
+        return subject_context(face.basic_info.birth_date, face.basic_info.sex, self.kiosk.clock())
+
+    def vaccine_name(self, code: str) -> str:
+        vaccine = self.kiosk.services.rules().catalogue.vaccine(code, jst_today(self.kiosk.clock()))
+        return vaccine.name.get(self.visit.lang) if vaccine else code
+
     def go(self, screen: Screen[Any]) -> None:
         """Replace this screen with the next one (the stack stays one deep above the base)."""
         self.app.switch_screen(screen)
@@ -41,23 +69,11 @@ class KioskScreen(Screen[Any], inherit_bindings=False):
     def on_mount(self) -> Awaitable[None] | None:  # a screen may mount asynchronously
         if self.visit.large_text:
             self.add_class("large")
+        if not self.query("#call-staff"):  # (a subclass's on_mount calling this one runs it twice)
+            label = self.text("call_staff") if self.visit.consent else both("call_staff", sep=" / ")
+            self.mount(CallStaffButton(label, id="call-staff"))
         return None
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             self.kiosk.worker_failed(event.worker)
-
-
-class StaffScreen(KioskScreen):
-    """A screen of the staff or technician stack: in the language chosen at login, for the member logged in."""
-
-    @property
-    def member(self) -> StaffMember:
-        assert self.kiosk.staff is not None
-        return self.kiosk.staff.member
-
-    def text(self, key: str, **values: object) -> str:
-        return t(key, self.kiosk.staff_lang, **values)
-
-    def on_mount(self) -> Awaitable[None] | None:
-        """Staff screens are never in large text (that is the resident's choice)."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from yoshin.tui.screens.base import KioskScreen
+from yoshin.tui.widgets import Words
+from yoshin.tui.words import long_date
 
 
 class IdentityScreen(KioskScreen):
@@ -17,12 +19,17 @@ class IdentityScreen(KioskScreen):
         assert face is not None
         answer = self.visit.identity
         with Vertical():
-            yield Static(self.text("confirm_identity"), classes="title")
-            birth = face.basic_info.birth_date.isoformat()
-            yield Static(self.text("is_this_you", name=face.basic_info.name, birth=birth), classes="message", id="who")
+            yield Words(self.text("confirm_identity"), classes="title")
+            birth = long_date(face.basic_info.birth_date, self.visit.lang)
+            guardian = answer.subject.guardian_name if answer is not None and answer.subject else None
+            if guardian:  # a child's card: the guardian answers, and is named, too
+                who = self.text("is_this_your_child", name=face.basic_info.name, birth=birth, guardian=guardian)
+            else:
+                who = self.text("is_this_you", name=face.basic_info.name, birth=birth)
+            yield Words(who, classes="message", id="who")
             if answer is not None and not answer.ok:
                 text = answer.message.get(self.visit.lang) if answer.message else self.text("refer")
-                yield Static(text, classes="message error", id="refusal")
+                yield Words(text, classes="message error", id="refusal")
                 yield Button(self.text("next"), id="finish", classes="primary")
             else:
                 with Horizontal():

@@ -1,33 +1,29 @@
-"""Welcome: the language (日本語 or English) and large text."""
+"""Welcome: the language (日本語 or English) and large text. No staff button: staff use their own app."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Checkbox, Static
+from textual.widgets import Button, Checkbox
 
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.text import T
+from yoshin.tui.widgets import Words
 
 
 class WelcomeScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"{T['title'].ja} / {T['title'].en}", classes="title")
-            yield Static(f"{T['choose_language'].ja} / {T['choose_language'].en}", classes="message")
+            yield Words(f"{T['title'].ja} / {T['title'].en}", classes="title")
+            yield Words(f"{T['choose_language'].ja} / {T['choose_language'].en}", classes="message")
             with Horizontal():
                 yield Button("日本語", id="ja", classes="primary")
                 yield Button("English", id="en", classes="primary")
             yield Checkbox(f"{T['large_text'].ja} / {T['large_text'].en}", id="large")
-            yield Button(f"{T['staff'].ja} / {T['staff'].en}", id="staff", classes="small")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         from yoshin.tui.screens.consent import ConsentScreen
-        from yoshin.tui.screens.staff_login import StaffLoginScreen
 
-        if event.button.id == "staff":
-            self.app.push_screen(StaffLoginScreen())
-            return
         self.visit.lang = event.button.id or "ja"
         self.visit.large_text = self.query_one("#large", Checkbox).value
         self.app.push_screen(ConsentScreen())
