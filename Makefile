@@ -16,10 +16,10 @@ setup: system $(STAMP)
 system:
 	@bash tools/setup-system.sh
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml devtools/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./devtools  # devtools: never on a kiosk (devtools/pyproject.toml)
 	touch $(STAMP)
 
 # Starts the whole chain on embedded defaults (synthetic data only).
@@ -41,7 +41,7 @@ test-unit: $(STAMP)
 # docs/ARCHITECTURE.md, "Layout"). mypy and pyright read it (pyproject.toml); typings/ has pyscard's stubs.
 paths:
 	@rm -rf $(VENV)/paths
-	@find domain protocol smartcard device host tui tools -name '*.py' -not -path 'device/firmware/*' \
+	@find domain protocol smartcard device host tui tools devtools -name '*.py' -not -path 'device/firmware/*' \
 	  -not -path '*/__pycache__/*' | while read -r file; do \
 	    mkdir -p "$(VENV)/paths/yoshin/$$(dirname "$$file")" && ln -s "$(CURDIR)/$$file" "$(VENV)/paths/yoshin/$$file"; \
 	  done
@@ -49,7 +49,7 @@ paths:
 # Every package, zero errors; then two files by path, as an editor checks them (`smartcard` must be pyscard).
 types: setup paths
 	$(BIN)/mypy -p yoshin
-	$(BIN)/mypy smartcard/transport.py tools/virtual_reader.py
+	$(BIN)/mypy smartcard/transport.py devtools/virtual_reader.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -28,13 +28,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from yoshin.device.appliance import Appliance
 from yoshin.device.hostclient import HostAddress, HostClient, enroll, fetch_ca
 from yoshin.device.outbox import seal_payload
+from yoshin.devtools.pg_cluster import PostgresCluster
 from yoshin.domain import examples
 from yoshin.domain.codes import my_number_check_digit
 from yoshin.host import devices, store
 from yoshin.host.server import HostService
 from yoshin.protocol import api
 from yoshin.protocol.sealing import new_record_id
-from yoshin.tools.pg_cluster import PostgresCluster
 
 BATCH = 50
 BATCHES_PER_DEVICE = 6

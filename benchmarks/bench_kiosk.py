@@ -101,10 +101,10 @@ def child_visits(kind: str) -> None:
 
         asyncio.run(run())
         return
+    from yoshin.devtools.card_emulator import CardImage, CardState, Emulator
+    from yoshin.devtools.dev_pki import DevPki
+    from yoshin.devtools.personas import persona
     from yoshin.smartcard.transport import PcscContext
-    from yoshin.tools.card_emulator import CardImage, CardState, Emulator
-    from yoshin.tools.personas import persona
-    from yoshin.tools.test_pki import TestPki
     from yoshin.tui.screens.questionnaire import QuestionnaireScreen
     from yoshin.tui.screens.welcome import WelcomeScreen
 
@@ -112,7 +112,7 @@ def child_visits(kind: str) -> None:
     # (and the emulated card, a small socket thread), as on an appliance.
     setup = json.loads(Path(kind).read_text())
     app = kiosk_app(Path(setup["data_dir"]), setup["slot"])
-    image = CardImage.for_persona(persona("elderly"), TestPki.load_or_create(Path(setup["pki"])))
+    image = CardImage.for_persona(persona("elderly"), DevPki.load_or_create(Path(setup["pki"])))
 
     def card(present: bool, emulator: Emulator | None = None) -> Emulator | None:
         with PcscContext() as context:
@@ -208,7 +208,7 @@ def main() -> None:
         kind: statistics.median(run_child("start", kind)["start_s"] for _ in range(STARTS))
         for kind in ("minimal", "kiosk")
     }
-    from yoshin.tools.demo import running_chain
+    from yoshin.devtools.demo import running_chain
 
     with tempfile.TemporaryDirectory() as workdir, running_chain(Path(workdir) / "chain") as chain:
         setup = Path(workdir) / "setup.json"

@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 from smartcard import scard
+from yoshin.devtools.card_emulator import emulator_for
+from yoshin.devtools.virtual_reader import VirtualReader
 from yoshin.smartcard import apdu
 from yoshin.smartcard.card import open_card
 from yoshin.smartcard.transport import PcscContext
-from yoshin.tools.card_emulator import emulator_for
-from yoshin.tools.virtual_reader import VirtualReader
 
 ROUNDS = 30
 
@@ -48,7 +48,7 @@ def kiosk_visit(workdir: Path, reader: VirtualReader) -> dict[str, object]:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _setup import host_and_appliance
 
-    from yoshin.tools.personas import persona, registry_csv
+    from yoshin.devtools.personas import persona, registry_csv
     from yoshin.tui.app import KioskApp
     from yoshin.tui.screens.pin import PinScreen
     from yoshin.tui.screens.questionnaire import QuestionnaireScreen

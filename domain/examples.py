@@ -94,7 +94,7 @@ def vaccination_record(record_id: str, questionnaire_record_id: str, **changes: 
 
 def identity_claim(record_id: str, subject_id: str = "P-" + "0" * 30, **changes: Any) -> dict[str, Any]:
     """An offline visit's identity claim. The EF fields are placeholder bytes, not card data: the tests
-    that resolve a claim build real ones from a persona's card image (yoshin.tools.card_emulator)."""
+    that resolve a claim build real ones from a persona's card image (yoshin.devtools.card_emulator)."""
     data: dict[str, Any] = {
         "record_id": record_id,
         "municipality_code": EXAMPLE_MUNICIPALITY,

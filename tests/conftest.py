@@ -17,13 +17,13 @@ import serial
 from yoshin.device.appliance import Appliance
 from yoshin.device.hostclient import HostAddress, HostClient, enroll, fetch_ca
 from yoshin.device.keystore import FileKeyStore
+from yoshin.devtools.card_emulator import CardImage
+from yoshin.devtools.dev_pki import DevPki
+from yoshin.devtools.personas import all_personas, registry_csv
+from yoshin.devtools.virtual_reader import VirtualReader
 from yoshin.host import devices, store
 from yoshin.host.server import HostServer, HostService
 from yoshin.protocol.sealing import EnvelopeHeader, SealedEnvelope, new_record_id, seal
-from yoshin.tools.card_emulator import CardImage
-from yoshin.tools.personas import all_personas, registry_csv
-from yoshin.tools.test_pki import TestPki
-from yoshin.tools.virtual_reader import VirtualReader
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,9 +41,9 @@ def virtual_reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtual
 
 
 @pytest.fixture(scope="session")
-def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
+def test_pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
     """The J-LIS-style test key and the JPKI test CA, written once for the run."""
-    return TestPki.load_or_create(tmp_path_factory.mktemp("test-pki"))
+    return DevPki.load_or_create(tmp_path_factory.mktemp("test-pki"))
 
 
 NOW = datetime(2026, 10, 15, 1, 0, tzinfo=UTC)  # 10:00 JST
@@ -131,7 +131,7 @@ def open_host_service(data_dir: Path, database_url: str | None, clock: Callable[
 
 
 @pytest.fixture
-def host(tmp_path: Path, clock: Clock, test_pki: TestPki, database_url: str | None) -> Iterator[HostServer]:
+def host(tmp_path: Path, clock: Clock, test_pki: DevPki, database_url: str | None) -> Iterator[HostServer]:
     service = open_host_service(tmp_path / "host", database_url, clock)
     service.registry.import_csv(registry_csv(list(all_personas().values())))
     service.jpki_anchors = [test_pki.ca_cert]

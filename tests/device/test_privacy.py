@@ -11,12 +11,12 @@ from pathlib import Path
 
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.pending import PendingVisits
+from yoshin.devtools.card_emulator import CardImage
+from yoshin.devtools.dev_pki import DevPki
+from yoshin.devtools.personas import persona
 from yoshin.domain import examples
 from yoshin.host.server import HostServer
 from yoshin.protocol.sealing import new_record_id
-from yoshin.tools.card_emulator import CardImage
-from yoshin.tools.personas import persona
-from yoshin.tools.test_pki import TestPki
 
 
 def test_pending_visits_are_readable_until_completed_and_shredded_at_day_end(make_device, clock) -> None:
@@ -41,7 +41,7 @@ def test_pending_visits_are_readable_until_completed_and_shredded_at_day_end(mak
 
 
 def test_a_whole_visit_leaves_no_personal_data_in_any_file(
-    make_device, host: HostServer, test_pki: TestPki, clock, personal_data_in
+    make_device, host: HostServer, test_pki: DevPki, clock, personal_data_in
 ) -> None:
     who = persona("adult")
     device = make_device()

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from yoshin.device.visit import subject_context
+from yoshin.devtools.card_emulator import CardImage
+from yoshin.devtools.dev_pki import DevPki
+from yoshin.devtools.personas import persona, registry_csv
 from yoshin.domain.age import age_in_years
 from yoshin.domain.clock import JST, today
 from yoshin.domain.templates import default_templates
 from yoshin.host.server import HostServer, HostService
 from yoshin.protocol import api
-from yoshin.tools.card_emulator import CardImage
-from yoshin.tools.personas import persona, registry_csv
-from yoshin.tools.test_pki import TestPki
 
 BIRTH = date(2010, 10, 16)
 TEMPLATE = default_templates().for_vaccine("flu_elderly", date(2026, 10, 15))
@@ -66,7 +66,7 @@ def test_the_host_and_the_pending_store_use_the_same_day(tmp_path: Path, now: da
 
 @pytest.mark.parametrize(("now", "age"), [EDGES[0], EDGES[2], EDGES[-1]])
 def test_the_host_answers_the_same_age_over_the_wire(
-    make_device, host: HostServer, clock, test_pki: TestPki, now: datetime, age: int
+    make_device, host: HostServer, clock, test_pki: DevPki, now: datetime, age: int
 ) -> None:
     teen = replace(persona("adult"), birth_date=BIRTH)
     host.service.registry.import_csv(registry_csv([teen], {"adult": {"birth_date": BIRTH.isoformat()}}))

@@ -54,3 +54,31 @@ def test_every_python_package_is_listed_for_the_wheel(repo_root: Path) -> None:
                 continue
             expected.add(".".join([package, *relative.parts[1:]]))
     assert expected <= listed, sorted(expected - listed)
+
+
+DEV_ONLY = {"card_emulator", "dev_pki", "virtual_reader", "demo", "personas", "pg_cluster"}
+
+
+def test_a_production_install_has_no_development_tools(repo_root: Path) -> None:
+    """What `pip install .` ships is what pyproject.toml maps: no emulator, test PKI, virtual reader or demo.
+    They are the separate distribution yoshin-devtools (devtools/pyproject.toml), installed by make setup."""
+    main = tomllib.loads((repo_root / "pyproject.toml").read_text())
+    shipped = {
+        path.stem
+        for directory in main["tool"]["setuptools"]["package-dir"].values()
+        for path in (repo_root / directory).rglob("*")
+        if "__pycache__" not in path.parts
+    }
+    assert not DEV_ONLY & shipped, sorted(DEV_ONLY & shipped)
+    assert not [p for p in main["tool"]["setuptools"]["packages"] if p.startswith("yoshin.devtools")]
+    assert "yoshin-demo" not in main["project"]["scripts"]
+    dev = tomllib.loads((repo_root / "devtools" / "pyproject.toml").read_text())
+    assert dev["tool"]["setuptools"]["packages"] == ["yoshin.devtools"]
+    assert dev["project"]["scripts"]["yoshin-demo"] == "yoshin.devtools.demo:main"
+    devtools = {path.stem for path in (repo_root / "devtools").glob("*.py")}
+    assert devtools | {"personas"} >= DEV_ONLY
+
+
+def test_the_development_tools_are_installed_here_from_their_own_folder(repo_root: Path) -> None:
+    path = _run_from(repo_root, "import yoshin.devtools.card_emulator as m; print(m.__file__)")
+    assert Path(path).resolve().parent == (repo_root / "devtools").resolve()

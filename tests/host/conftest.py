@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from yoshin.devtools.pg_cluster import PostgresCluster
 from yoshin.host import store
-from yoshin.tools.pg_cluster import PostgresCluster
 
 TEMPLATE = "yoshin_template"
 

@@ -9,11 +9,11 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from yoshin.devtools.card_emulator import CardImage
+from yoshin.devtools.dev_pki import DevPki
+from yoshin.devtools.personas import persona, registry_csv
 from yoshin.host.server import HostServer
 from yoshin.protocol import api
-from yoshin.tools.card_emulator import CardImage
-from yoshin.tools.personas import persona, registry_csv
-from yoshin.tools.test_pki import TestPki
 
 
 def _resolve(device, image: CardImage, extra: dict[str, str] | None = None) -> dict:
@@ -21,7 +21,7 @@ def _resolve(device, image: CardImage, extra: dict[str, str] | None = None) -> d
     return device.client.call("POST", api.IDENTITY, {"envelope": device.seal("identity", body).to_json()})
 
 
-def test_face_read_resolves_to_a_pseudonym_with_the_due_list(make_device, test_pki: TestPki, host: HostServer) -> None:
+def test_face_read_resolves_to_a_pseudonym_with_the_due_list(make_device, test_pki: DevPki, host: HostServer) -> None:
     device = make_device()
     who = persona("elderly")
     answer = _resolve(device, CardImage.for_persona(who, test_pki))
@@ -40,7 +40,7 @@ def test_face_read_resolves_to_a_pseudonym_with_the_due_list(make_device, test_p
     assert lines[-1] == ("identity.face", who.subject_id, "ok")
 
 
-def test_a_child_comes_back_with_the_guardian(make_device, test_pki: TestPki) -> None:
+def test_a_child_comes_back_with_the_guardian(make_device, test_pki: DevPki) -> None:
     answer = _resolve(make_device(), CardImage.for_persona(persona("child"), test_pki))
     subject = answer["subject"]
     assert subject["is_minor"] and subject["guardian_name"] == "中原 美咲"
@@ -50,7 +50,7 @@ def test_a_child_comes_back_with_the_guardian(make_device, test_pki: TestPki) ->
     assert "dpt_ipv_hib" in due and "hib" not in due
 
 
-def test_a_mismatch_is_a_non_identifying_refusal(make_device, test_pki: TestPki, host: HostServer) -> None:
+def test_a_mismatch_is_a_non_identifying_refusal(make_device, test_pki: DevPki, host: HostServer) -> None:
     service = host.service
     service.registry.import_csv(
         registry_csv([persona("adult")], {"adult": {"address": "神奈川県川崎市川崎区駅前本町1"}})
@@ -64,22 +64,20 @@ def test_a_mismatch_is_a_non_identifying_refusal(make_device, test_pki: TestPki,
     assert last == "refused: mismatch address"
 
 
-def test_address_forms_are_normalised(make_device, test_pki: TestPki, host: HostServer) -> None:
+def test_address_forms_are_normalised(make_device, test_pki: DevPki, host: HostServer) -> None:
     written = {"address": "神奈川県川崎市中原区小杉町３－１０"}  # full width, dashes instead of 丁目/番地
     host.service.registry.import_csv(registry_csv([persona("adult")], {"adult": written}))
     assert _resolve(make_device(), CardImage.for_persona(persona("adult"), test_pki))["status"] == "ok"
 
 
 @pytest.mark.parametrize("flag", ["no_auto_answer", "no_disclosure", "viewing_suspended"])
-def test_restricted_residents_are_referred_to_staff(
-    make_device, test_pki: TestPki, host: HostServer, flag: str
-) -> None:
+def test_restricted_residents_are_referred_to_staff(make_device, test_pki: DevPki, host: HostServer, flag: str) -> None:
     host.service.registry.import_csv(registry_csv([persona("adult")], {"adult": {flag: "1"}}))
     answer = _resolve(make_device(), CardImage.for_persona(persona("adult"), test_pki))
     assert answer["status"] == "refer_to_staff" and "subject" not in answer
 
 
-def test_forged_card_data_is_refused(make_device, test_pki: TestPki) -> None:
+def test_forged_card_data_is_refused(make_device, test_pki: DevPki) -> None:
     device = make_device()
     image = CardImage.for_persona(persona("adult"), test_pki)
     body = device.identity_body(image)
@@ -89,21 +87,21 @@ def test_forged_card_data_is_refused(make_device, test_pki: TestPki) -> None:
     assert answer["status"] == "not_found"
 
 
-def test_a_jlis_key_is_checked_when_configured(make_device, test_pki: TestPki, host: HostServer) -> None:
+def test_a_jlis_key_is_checked_when_configured(make_device, test_pki: DevPki, host: HostServer) -> None:
     device = make_device()
-    other = TestPki.load_or_create(test_pki.directory / "another-jlis")
+    other = DevPki.load_or_create(test_pki.directory / "another-jlis")
     host.service.jlis_key = other.jlis_key.public_key()
     assert _resolve(device, CardImage.for_persona(persona("adult"), test_pki))["status"] == "not_found"
     host.service.jlis_key = test_pki.jlis_key.public_key()
     assert _resolve(device, CardImage.for_persona(persona("adult"), test_pki))["status"] == "ok"
 
 
-def test_another_municipality_sees_nothing(make_device, test_pki: TestPki) -> None:
+def test_another_municipality_sees_nothing(make_device, test_pki: DevPki) -> None:
     yokohama = make_device(municipality="141003", serial="YOKO1")
     assert _resolve(yokohama, CardImage.for_persona(persona("adult"), test_pki))["status"] == "not_found"
 
 
-def test_jpki_mode_after_a_face_read_links_the_certificate(make_device, test_pki: TestPki) -> None:
+def test_jpki_mode_after_a_face_read_links_the_certificate(make_device, test_pki: DevPki) -> None:
     device = make_device()
     who = persona("adult")
     key, certificate = test_pki.auth_credentials(who.id)

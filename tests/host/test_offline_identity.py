@@ -11,6 +11,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from yoshin.devtools.card_emulator import CardImage
+from yoshin.devtools.personas import persona, registry_csv
 from yoshin.domain import examples
 from yoshin.domain.contract import ContractError, new_provisional_subject_id, parse_record
 from yoshin.host import exports, intake
@@ -18,8 +20,6 @@ from yoshin.host.cli import main as host_cli
 from yoshin.host.server import HostServer
 from yoshin.protocol import api
 from yoshin.protocol.sealing import new_record_id
-from yoshin.tools.card_emulator import CardImage
-from yoshin.tools.personas import persona, registry_csv
 
 
 def claim(device, image: CardImage, provisional: str, municipality: str = "141305") -> tuple[str, dict]:

@@ -20,11 +20,11 @@ import pytest
 from yoshin.device import forwarder as forwarding
 from yoshin.device.appliance import Appliance
 from yoshin.device.forwarder import Forwarder
+from yoshin.devtools.pg_cluster import PostgresCluster, replicated
 from yoshin.domain import examples
 from yoshin.host import audit, store
 from yoshin.host.server import HostServer
 from yoshin.protocol.sealing import new_record_id
-from yoshin.tools.pg_cluster import PostgresCluster, replicated
 
 ROUNDS = 60
 

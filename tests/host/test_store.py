@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from yoshin.devtools.pg_cluster import PostgresCluster
 from yoshin.host import store
-from yoshin.tools.pg_cluster import PostgresCluster
 
 A, B = "141305", "141003"
 

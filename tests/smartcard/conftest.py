@@ -6,17 +6,17 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from yoshin.devtools.card_emulator import CardImage, CardState, Emulator
+from yoshin.devtools.dev_pki import DevPki
+from yoshin.devtools.personas import persona
+from yoshin.devtools.virtual_reader import VirtualReader
 from yoshin.smartcard.transport import PcscContext
-from yoshin.tools.card_emulator import CardImage, CardState, Emulator
-from yoshin.tools.personas import persona
-from yoshin.tools.test_pki import TestPki
-from yoshin.tools.virtual_reader import VirtualReader
 
 InsertCard = Callable[..., Emulator]
 
 
 @pytest.fixture
-def insert_card(virtual_reader: VirtualReader, test_pki: TestPki) -> Iterator[InsertCard]:
+def insert_card(virtual_reader: VirtualReader, test_pki: DevPki) -> Iterator[InsertCard]:
     """insert_card("adult", slot=0, kind="mynumber") -> a fresh card, present in pcscd when it returns."""
     inserted: list[tuple[Emulator, str, int]] = []
 

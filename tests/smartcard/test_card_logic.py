@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from yoshin.devtools.card_emulator import CardImage, CardState
+from yoshin.devtools.dev_pki import DevPki
+from yoshin.devtools.personas import persona
 from yoshin.smartcard import apdu
 from yoshin.smartcard.card import Pin
 from yoshin.smartcard.errors import (
@@ -20,9 +23,6 @@ from yoshin.smartcard.errors import (
 )
 from yoshin.smartcard.loopback import open_loopback
 from yoshin.smartcard.verify import JpkiVerificationError, RevocationStatus, verify_jpki_auth
-from yoshin.tools.card_emulator import CardImage, CardState
-from yoshin.tools.personas import persona
-from yoshin.tools.test_pki import TestPki
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 10, 15, 1, 0, tzinfo=UTC)
@@ -30,7 +30,7 @@ MakeCard = Callable[..., CardState]
 
 
 @pytest.fixture
-def make_card(test_pki: TestPki) -> MakeCard:
+def make_card(test_pki: DevPki) -> MakeCard:
     def make(persona_id: str = "adult", kind: str = "mynumber") -> CardState:
         return CardState(CardImage.for_persona(persona(persona_id), test_pki, kind))
 
@@ -93,14 +93,14 @@ def test_face_read_is_the_minimal_apdu_sequence(make_card: MakeCard) -> None:
     assert state.verified == set()  # the reset on close cleared the verified PIN
 
 
-def test_face_read_checks_hashes_and_the_jlis_signature(make_card: MakeCard, test_pki: TestPki) -> None:
+def test_face_read_checks_hashes_and_the_jlis_signature(make_card: MakeCard, test_pki: DevPki) -> None:
     with open_loopback(make_card()) as card:
         read = card.read_face("1234", jlis_key=test_pki.jlis_key.public_key())
     assert (read.basic_info.name, read.my_number.last4) == ("川崎 花子", "0860")
     assert read.hashes_match and read.signature_valid is True
     with open_loopback(make_card("elderly")) as card:
         assert card.read_face("2580").signature_valid is None  # no key configured: reported, not hidden
-    other = TestPki.load_or_create(test_pki.directory / "other-jlis")
+    other = DevPki.load_or_create(test_pki.directory / "other-jlis")
     with open_loopback(make_card()) as card:
         assert card.read_face("1234", jlis_key=other.jlis_key.public_key()).signature_valid is False
 
@@ -168,7 +168,7 @@ def test_a_pulled_card_leaves_nothing_half_read_and_no_verified_state(make_card:
         assert card.read_face("0000").basic_info.birth_date is not None
 
 
-def test_jpki_authentication_and_its_verifier(make_card: MakeCard, test_pki: TestPki) -> None:
+def test_jpki_authentication_and_its_verifier(make_card: MakeCard, test_pki: DevPki) -> None:
     challenge = b"JPKI-AUTH|host|kiosk-1|" + bytes(range(32))
     with open_loopback(make_card()) as card:
         signed = card.jpki_authenticate("1234", challenge)
@@ -179,7 +179,7 @@ def test_jpki_authentication_and_its_verifier(make_card: MakeCard, test_pki: Tes
     assert len(result.subject_id) == 20 and result.subject_id.isdigit()
     with pytest.raises(JpkiVerificationError, match="challenge"):
         verify_jpki_auth(signed.certificate, signed.signature, challenge + b"x", [test_pki.ca_cert], NOW)
-    other = TestPki.load_or_create(test_pki.directory / "other-ca")
+    other = DevPki.load_or_create(test_pki.directory / "other-ca")
     with pytest.raises(JpkiVerificationError, match="pinned"):
         verify_jpki_auth(signed.certificate, signed.signature, challenge, [other.ca_cert], NOW)
     with pytest.raises(JpkiVerificationError, match="validity"):

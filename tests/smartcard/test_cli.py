@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from yoshin.devtools.dev_pki import DevPki
 from yoshin.smartcard.verify import verify_jpki_auth
-from yoshin.tools.test_pki import TestPki
 
 pytestmark = pytest.mark.pcsc
 SLOT0 = "Test Virtual PCD 00 00"
@@ -75,7 +75,7 @@ def test_status_of_an_old_juki_card(insert_card) -> None:
     assert json.loads(result.stdout)["card"] == "juki"
 
 
-def test_face(insert_card, test_pki: TestPki) -> None:
+def test_face(insert_card, test_pki: DevPki) -> None:
     insert_card("adult")
     result = card("face", "--json", "--jlis-key", str(test_pki.jlis_public_pem), pin="1234\n")
     assert result.returncode == 0, result.stderr
@@ -97,7 +97,7 @@ def test_face_without_a_jlis_key_reports_null(insert_card) -> None:
     assert json.loads(result.stdout)["signature_valid"] is None
 
 
-def test_auth(insert_card, test_pki: TestPki) -> None:
+def test_auth(insert_card, test_pki: DevPki) -> None:
     insert_card("adult")
     challenge = bytes(range(48))
     result = card("auth", "--json", "--challenge", challenge.hex(), pin="1234\n")

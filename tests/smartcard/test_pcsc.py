@@ -12,6 +12,10 @@ from datetime import UTC, datetime
 import pytest
 from cryptography import x509
 
+from yoshin.devtools.card_emulator import CardImage, CardState, Emulator
+from yoshin.devtools.dev_pki import DevPki
+from yoshin.devtools.personas import persona
+from yoshin.devtools.virtual_reader import VirtualReader
 from yoshin.smartcard import apdu
 from yoshin.smartcard.card import open_card
 from yoshin.smartcard.errors import (
@@ -23,10 +27,6 @@ from yoshin.smartcard.errors import (
 from yoshin.smartcard.loopback import open_loopback
 from yoshin.smartcard.transport import PcscContext
 from yoshin.smartcard.verify import JpkiVerificationError, RevocationStatus, verify_jpki_auth
-from yoshin.tools.card_emulator import CardImage, CardState, Emulator
-from yoshin.tools.personas import persona
-from yoshin.tools.test_pki import TestPki
-from yoshin.tools.virtual_reader import VirtualReader
 
 pytestmark = pytest.mark.pcsc
 SLOT0 = "Test Virtual PCD 00 00"
@@ -48,7 +48,7 @@ def test_readers_and_presence(virtual_reader: VirtualReader, insert_card) -> Non
         assert context.choose_reader() == SLOT1
 
 
-def test_face_read(insert_card, test_pki: TestPki) -> None:
+def test_face_read(insert_card, test_pki: DevPki) -> None:
     insert_card("adult")
     with open_card(SLOT0) as card:
         read = card.read_face("1234", jlis_key=test_pki.jlis_key.public_key())
@@ -59,7 +59,7 @@ def test_face_read(insert_card, test_pki: TestPki) -> None:
     assert "402135790860" not in repr(read)
 
 
-def test_loopback_and_pcsc_send_the_same_apdus(insert_card, test_pki: TestPki) -> None:
+def test_loopback_and_pcsc_send_the_same_apdus(insert_card, test_pki: DevPki) -> None:
     emulator = insert_card("long-address")
     with open_card(SLOT0) as card:
         card.pin_status()
@@ -151,7 +151,7 @@ def test_exclusive_access_keeps_others_out(insert_card) -> None:
             other.connect(SLOT0)
 
 
-def test_jpki_authentication_verifies_against_the_pinned_test_ca(insert_card, test_pki: TestPki) -> None:
+def test_jpki_authentication_verifies_against_the_pinned_test_ca(insert_card, test_pki: DevPki) -> None:
     insert_card("adult")
     challenge = b"JPKI-AUTH|host|kiosk-1|" + bytes(range(32))
     with open_card(SLOT0) as card:
@@ -163,7 +163,7 @@ def test_jpki_authentication_verifies_against_the_pinned_test_ca(insert_card, te
     assert x509.load_der_x509_certificate(signed.certificate).issuer == test_pki.ca_cert.subject
     with pytest.raises(JpkiVerificationError, match="challenge"):
         verify_jpki_auth(signed.certificate, signed.signature, challenge + b"x", [test_pki.ca_cert], datetime.now(UTC))
-    other = TestPki.load_or_create(test_pki.directory / "other-ca")
+    other = DevPki.load_or_create(test_pki.directory / "other-ca")
     with pytest.raises(JpkiVerificationError, match="pinned"):
         verify_jpki_auth(signed.certificate, signed.signature, challenge, [other.ca_cert], datetime.now(UTC))
 

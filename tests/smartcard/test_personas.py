@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from cryptography import x509
 
+from yoshin.devtools.card_emulator import Emulator
+from yoshin.devtools.dev_pki import DevPki
+from yoshin.devtools.personas import SignCertificate, persona
 from yoshin.smartcard import apdu
 from yoshin.smartcard.card import Pin, open_card
 from yoshin.smartcard.errors import PinBlockedError
 from yoshin.smartcard.verify import RevocationStatus, verify_jpki_auth
-from yoshin.tools.card_emulator import Emulator
-from yoshin.tools.personas import SignCertificate, persona
-from yoshin.tools.test_pki import TestPki
 
 pytestmark = pytest.mark.pcsc
 SLOT0 = "Test Virtual PCD 00 00"
@@ -25,7 +25,7 @@ def _verifies(emulator: Emulator) -> int:
     return sum(1 for c in emulator.state.log if c[1] == 0x20 and len(c) > 4)
 
 
-def _authenticates(pin: str, test_pki: TestPki) -> None:
+def _authenticates(pin: str, test_pki: DevPki) -> None:
     challenge = b"JPKI-AUTH|host|kiosk-1|" + bytes(32)
     with open_card(SLOT0) as card:
         signed = card.jpki_authenticate(pin, challenge)
@@ -60,7 +60,7 @@ def test_the_face_counter_alone_costs_three_apdus(insert_card) -> None:
 
 @pytest.mark.parametrize("persona_id", ["sign-expired", "sign-revoked"])
 def test_an_expired_or_revoked_signing_certificate_leaves_the_face_read_working(
-    insert_card, test_pki: TestPki, persona_id: str
+    insert_card, test_pki: DevPki, persona_id: str
 ) -> None:
     who = persona(persona_id)
     emulator = insert_card(persona_id)
@@ -82,7 +82,7 @@ def test_an_expired_or_revoked_signing_certificate_leaves_the_face_read_working(
     _authenticates(who.pins["auth"], test_pki)
 
 
-def test_a_blocked_face_pin_sends_nothing_and_the_auth_pin_still_works(insert_card, test_pki: TestPki) -> None:
+def test_a_blocked_face_pin_sends_nothing_and_the_auth_pin_still_works(insert_card, test_pki: DevPki) -> None:
     who = persona("face-blocked")
     emulator = insert_card("face-blocked")
     with open_card(SLOT0) as card:

@@ -14,10 +14,10 @@ import pytest
 
 from smartcard import scard
 from yoshin.device.appliance import Appliance
+from yoshin.devtools.virtual_reader import VirtualReader
 from yoshin.smartcard.card import Pin, open_card
 from yoshin.smartcard.errors import NoReaderError, ReaderChoiceError, ReaderLostError
 from yoshin.smartcard.transport import PcscContext, card_in, select_reader
-from yoshin.tools.virtual_reader import VirtualReader
 from yoshin.tui.services import ApplianceServices
 
 SLOT0 = "Test Virtual PCD 00 00"

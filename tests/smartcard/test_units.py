@@ -11,6 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from yoshin.devtools.card_emulator import CardImage
+from yoshin.devtools.dev_pki import DevPki
+from yoshin.devtools.personas import all_personas, persona
 from yoshin.smartcard import apdu
 from yoshin.smartcard.carddata import (
     MyNumber,
@@ -23,9 +26,6 @@ from yoshin.smartcard.carddata import (
 )
 from yoshin.smartcard.errors import CardDataError
 from yoshin.smartcard.tlv import NeedMore, TLVError, children, parse_all, parse_header, parse_one
-from yoshin.tools.card_emulator import CardImage
-from yoshin.tools.personas import all_personas, persona
-from yoshin.tools.test_pki import TestPki
 
 pytestmark = pytest.mark.unit
 
@@ -100,12 +100,12 @@ def test_card_data_parsers_parse_or_raise_card_data_error(data: bytes) -> None:
 
 
 @pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    return TestPki.load_or_create(tmp_path_factory.mktemp("pki"))
+def pki(tmp_path_factory: pytest.TempPathFactory) -> DevPki:
+    return DevPki.load_or_create(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.mark.parametrize("persona_id", sorted(all_personas()))
-def test_every_persona_card_parses_and_verifies(persona_id: str, pki: TestPki) -> None:
+def test_every_persona_card_parses_and_verifies(persona_id: str, pki: DevPki) -> None:
     who = persona(persona_id)
     image = CardImage.for_persona(who, pki)
     files = image.files[apdu.AID_KENHOJO]
@@ -124,17 +124,17 @@ def test_every_persona_card_parses_and_verifies(persona_id: str, pki: TestPki) -
     assert repr(info) == "BasicInfo(<redacted>)"
 
 
-def test_long_address_needs_the_long_length_form(pki: TestPki) -> None:
+def test_long_address_needs_the_long_length_form(pki: DevPki) -> None:
     ef2 = CardImage.for_persona(persona("long-address"), pki).files[apdu.AID_KENHOJO][0x0002]
     assert ef2[:3] == bytes.fromhex("FF2081")
 
 
-def test_tampered_basic_info_breaks_the_hash_and_a_foreign_key_fails(pki: TestPki) -> None:
+def test_tampered_basic_info_breaks_the_hash_and_a_foreign_key_fails(pki: DevPki) -> None:
     files = CardImage.for_persona(persona("adult"), pki).files[apdu.AID_KENHOJO]
     ef1, ef2, ef3 = files[0x0001], files[0x0002], files[0x0003]
     forged = ef2.replace("川崎 花子".encode(), "川崎 花男".encode())
     assert not hashes_match(ef1, forged, ef3)
-    other = TestPki.load_or_create(pki.directory / "other")
+    other = DevPki.load_or_create(pki.directory / "other")
     assert not verify_face_signature(ef3, other.jlis_key.public_key())
     assert hashlib.sha256(ef1).digest() == parse_signature(ef3).hash_my_number
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from yoshin.tools.demo import DemoKioskApp, run_visit, running_chain
-from yoshin.tools.virtual_reader import VirtualReader
+from yoshin.devtools.demo import DemoKioskApp, run_visit, running_chain
+from yoshin.devtools.virtual_reader import VirtualReader
 
 pytestmark = pytest.mark.pcsc
 DEMO = str(Path(sys.executable).parent / "yoshin-demo")

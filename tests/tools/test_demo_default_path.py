@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from yoshin.tools.virtual_reader import VirtualReader
+from yoshin.devtools.virtual_reader import VirtualReader
 
 pytestmark = pytest.mark.pcsc
 DEMO = str(Path(sys.executable).parent / "yoshin-demo")

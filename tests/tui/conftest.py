@@ -11,12 +11,12 @@ import pytest
 import textual
 from textual.css.query import NoMatches
 
+from yoshin.devtools.card_emulator import CardImage, CardState, Emulator
+from yoshin.devtools.dev_pki import DevPki
+from yoshin.devtools.personas import persona
+from yoshin.devtools.virtual_reader import VirtualReader
 from yoshin.host import staff
 from yoshin.smartcard.transport import PcscContext
-from yoshin.tools.card_emulator import CardImage, CardState, Emulator
-from yoshin.tools.personas import persona
-from yoshin.tools.test_pki import TestPki
-from yoshin.tools.virtual_reader import VirtualReader
 from yoshin.tui.app import KioskApp
 from yoshin.tui.screens.pin import PinScreen
 from yoshin.tui.screens.questionnaire import QuestionnaireScreen
@@ -126,7 +126,7 @@ def drive() -> Drive:
 
 
 @pytest.fixture
-def card(virtual_reader: VirtualReader, test_pki: TestPki):
+def card(virtual_reader: VirtualReader, test_pki: DevPki):
     inserted: list[tuple[Emulator, int]] = []
     slot = virtual_reader.slot_name(0)
 

@@ -10,9 +10,9 @@ import pytest
 
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.hostclient import HostAddress
+from yoshin.devtools.personas import persona
 from yoshin.host import devices
 from yoshin.host.server import HostServer
-from yoshin.tools.personas import persona
 from yoshin.tui.screens.card import CardScreen
 from yoshin.tui.screens.confirm import ConfirmDialog
 from yoshin.tui.screens.faults import CardPulledScreen, ErrorScreen, ReaderMissingScreen

@@ -32,16 +32,16 @@ from yoshin.device import provisioning, visit
 from yoshin.device.appliance import Appliance
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
+from yoshin.devtools.card_emulator import CardImage, CardState, Emulator
+from yoshin.devtools.dev_pki import DevPki
+from yoshin.devtools.personas import Persona, all_personas, persona, registry_csv
+from yoshin.devtools.virtual_reader import VirtualReader
 from yoshin.domain.clock import today
 from yoshin.domain.contract import Decision, Route, Site
 from yoshin.domain.templates import SubjectContext, default_templates, visible_questions
 from yoshin.host import devices, staff
 from yoshin.host.server import HostServer, HostService
 from yoshin.smartcard.transport import PcscContext
-from yoshin.tools.card_emulator import CardImage, CardState, Emulator
-from yoshin.tools.personas import Persona, all_personas, persona, registry_csv
-from yoshin.tools.test_pki import TestPki
-from yoshin.tools.virtual_reader import VirtualReader
 from yoshin.tui.app import KioskApp
 from yoshin.tui.services import ApplianceServices
 
@@ -62,7 +62,7 @@ class Chain:
 
     workdir: Path
     reader: VirtualReader
-    pki: TestPki
+    pki: DevPki
     host: HostServer
     appliance: Appliance
     emulator: Emulator | None = None
@@ -108,7 +108,7 @@ def running_chain(workdir: Path, reader: VirtualReader | None = None, forward: b
         reader = reader or stack.enter_context(VirtualReader(workdir / "pcscd"))
         service = HostService.open(workdir / "host")
         service.registry.import_csv(registry_csv(list(all_personas().values())))
-        pki = TestPki.load_or_create(workdir / "test-pki")
+        pki = DevPki.load_or_create(workdir / "test-pki")
         service.jlis_key = pki.jlis_key.public_key()
         service.jpki_anchors = [pki.ca_cert]
         for staff_id, name, role in DEMO_STAFF:

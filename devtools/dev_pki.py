@@ -26,7 +26,7 @@ REVOKED_LIST = "sign-revoked-serials.txt"
 
 
 @dataclass(frozen=True)
-class TestPki:
+class DevPki:
     __test__ = False  # not a pytest test class
 
     directory: Path
@@ -43,7 +43,7 @@ class TestPki:
         return self.directory / "jpki-auth-test-ca.pem"
 
     @classmethod
-    def load_or_create(cls, directory: Path) -> TestPki:
+    def load_or_create(cls, directory: Path) -> DevPki:
         directory.mkdir(parents=True, exist_ok=True)
         jlis = _key(directory / "jlis-test-key.pem")
         ca_key = _key(directory / "jpki-auth-test-ca-key.pem")

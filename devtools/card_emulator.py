@@ -8,7 +8,7 @@ certificate from a test JPKI CA. Faults can be injected: pull the card after N A
 
 Never install this (or vsmartcard-vpcd) on a kiosk: production mode refuses "Virtual PCD" readers.
 
-    python -m yoshin.tools.card_emulator --persona adult --port PORT --pki-dir var/test-pki
+    python -m yoshin.devtools.card_emulator --persona adult --port PORT --pki-dir var/test-pki
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
+from yoshin.devtools.dev_pki import DevPki
+from yoshin.devtools.personas import Persona, SignCertificate, persona
 from yoshin.smartcard import apdu
-from yoshin.tools.personas import Persona, SignCertificate, persona
-from yoshin.tools.test_pki import TestPki
 
 SEX_CODES = {"male": "1", "female": "2", "not_applicable": "9"}
 TOKENS = {"mynumber": "JPKIAPICCTOKEN2", "juki": "JPKIAPICCTOKEN"}
@@ -77,7 +77,7 @@ class CardImage:
     initial_tries: dict[int, int] = field(default_factory=lambda: dict(PIN_TRIES))  # counters at first insertion
 
     @classmethod
-    def for_persona(cls, who: Persona, pki: TestPki, kind: str = "mynumber") -> CardImage:
+    def for_persona(cls, who: Persona, pki: DevPki, kind: str = "mynumber") -> CardImage:
         my_number = _tlv(0xDF10, who.my_number.encode()) + b"\xff\xff"
         fields = (
             _tlv(0xDF22, who.name.encode("utf-8"))
@@ -315,7 +315,7 @@ def _send(sock: socket.socket, payload: bytes) -> None:
 
 
 def emulator_for(persona_id: str, pki_dir: Path, port: int, kind: str = "mynumber") -> Emulator:
-    pki = TestPki.load_or_create(pki_dir)
+    pki = DevPki.load_or_create(pki_dir)
     return Emulator(CardState(CardImage.for_persona(persona(persona_id), pki, kind)), port)
 
 

@@ -1,4 +1,4 @@
-"""Synthetic personas (tools/personas/*.toml): one truth for the card emulator, host registry and demo.
+"""Synthetic personas (devtools/personas/*.toml): one truth for the card emulator, host registry and demo.
 
 Every value is invented. A persona's card and its registry row agree, so a demo visit resolves.
 """
