@@ -305,7 +305,8 @@ class SecondCheckScreen(StaffScreen):
             yield Static("", id="error", classes="message error")
             with Horizontal():
                 yield Button(self.text("confirm_submit"), id="confirm", classes="primary")
-                yield Button(self.text("check_on_own_screen"), id="elsewhere")
+                if not self.overrides:  # a doctor's override is confirmed here, while it is on this screen
+                    yield Button(self.text("check_on_own_screen"), id="elsewhere")
                 yield Button(self.text("back"), id="back")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
