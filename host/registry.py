@@ -146,7 +146,10 @@ class Registry:
             record = json.loads(body)
             history.append(
                 HistoryEntry(
-                    record["vaccine_code"], record["dose_number"], date.fromisoformat(record["vaccination_date"])
+                    record["vaccine_code"],
+                    record["dose_number"],
+                    date.fromisoformat(record["vaccination_date"]),
+                    record.get("gtin"),  # the series count the product's kind (5種混合, ロタ 1価/5価, ...)
                 )
             )
         return sorted(set(history), key=lambda entry: entry.date)
