@@ -27,7 +27,7 @@ from yoshin.tui.screens.staff_vaccination import SecondCheckScreen, VaccinationE
 from yoshin.tui.screens.staff_visit import StaffVisitScreen
 from yoshin.tui.screens.technician import TechnicianScreen
 from yoshin.tui.screens.thanks import ThanksScreen
-from yoshin.tui.services import KioskServices
+from yoshin.tui.services import ApplianceServices
 from yoshin.tui.staff_app import StaffApp
 
 pytestmark = pytest.mark.pcsc
@@ -51,11 +51,11 @@ def appliance_pair(make_device, virtual_reader, clock):
 
         @staticmethod
         def resident() -> KioskApp:
-            return KioskApp(KioskServices(device.appliance, slot, clock), clock=clock)
+            return KioskApp(ApplianceServices(device.appliance, slot, clock), clock=clock)
 
         @staticmethod
         def staff(**devices: object) -> StaffApp:
-            return StaffApp(KioskServices(device.appliance, slot, clock, **devices), clock=clock)  # type: ignore[arg-type]
+            return StaffApp(ApplianceServices(device.appliance, slot, clock, **devices), clock=clock)  # type: ignore[arg-type]
 
     return Pair
 
@@ -112,7 +112,7 @@ async def test_staff_record_a_vaccination_from_a_scanned_pack(
         await login(pilot, app, drive, "D0001")
         await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
         assert "医師" in shown(app, "#who") and "(doctor)" not in shown(app, "#who")
-        assert "送信待ち 1件" in shown(app, "#queue")
+        await drive.until(pilot, lambda: "送信待ち 1件" in shown(app, "#queue"), app)
         listing = shown(app, "#visits Static")
         assert "診察待ち (1)" in listing and "接種待ち (0)" in listing and "完了 (0)" in listing
         assert len(rows(app)) == 1 and "多摩 一郎" in str(rows(app)[0].label)

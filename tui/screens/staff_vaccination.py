@@ -279,6 +279,7 @@ class SecondCheckScreen(StaffScreen):
             record_vaccination(
                 services, self.pending, self.given, self.entered_by, checker, now=now,
                 proofs=Proofs(entered_by=entered_proof, checked_by=checker_proof),
+                catalogue=services.rules().catalogue,
             )  # fmt: skip
         except BilingualError as error:  # a VisitError, or the contract refusing a field
             self.show_error(error.message.get(self.kiosk.staff_lang))
