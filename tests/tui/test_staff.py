@@ -551,3 +551,24 @@ async def test_the_guard_shows_its_findings_in_both_languages_and_only_the_docto
     assert body["guard_overrides"] == [
         {"code": "route_site", "doctor_id": "D0001", "reason": "上腕に皮膚病変があるため"}
     ]
+
+
+async def test_a_registered_staff_card_is_a_required_second_factor(
+    appliance_pair, card, drive, host, staff_accounts, test_pki
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from yoshin.host import staff
+
+    _, certificate = test_pki.auth_credentials("adult")  # the certificate on the "adult" card
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    staff.register_card(host.service.db, "N0001", der, "admin01", host.service.clock())
+    app = appliance_pair.staff()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await login(pilot, app, drive, "N0001", lang="en")  # password alone: refused
+        await drive.until(pilot, lambda: "registered card" in shown(app, "#error"), app)
+        card("adult")  # the nurse's own card on the reader, and its auth PIN
+        app.screen.query_one("#password").value = PASSWORD
+        app.screen.query_one("#card_pin").value = "1234"
+        await drive.click(pilot, app, "#login-en")
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
