@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from yoshin.device.appliance import Appliance, DeviceStatus
 from yoshin.device.hostclient import HostRefused, HostUnreachable
@@ -22,6 +22,7 @@ from yoshin.domain.bundle import Rules, load_rules, verify_bundle
 from yoshin.domain.catalogue import default_catalogue
 from yoshin.domain.templates import default_templates
 from yoshin.protocol import api
+from yoshin.protocol.sealing import PayloadKind
 from yoshin.smartcard.card import FaceRead, Pin, open_card
 from yoshin.smartcard.errors import CardError
 from yoshin.smartcard.transport import PcscContext
@@ -43,8 +44,50 @@ class Attestation:
     token: str | None
 
 
+class KioskServices(Protocol):
+    """What the kiosk's screens may ask of the layers below: the interface the resident and staff apps are
+    written against. `ApplianceServices` is the real implementation (pcscd, the host over mutual TLS, the
+    outbox, the pending store, the I/O board and the scanner); it also satisfies the visit layer's
+    `VisitServices`."""
+
+    appliance: Appliance  # the technician's self-test and status read the appliance itself
+    board: IOBoard | None
+    scanner: Scanner | None
+
+    def reader_name(self) -> str: ...
+    def reader_ready(self) -> bool: ...
+    def card_present(self) -> bool: ...
+    def wait_for_card(self, timeout: float) -> bool: ...
+    def wait_for_removal(self, timeout: float) -> bool: ...
+    def face_tries(self) -> int | None: ...
+    def read_face(self, pin: str, confirm_last_try: bool) -> FaceRead: ...
+    def rules(self) -> Rules: ...
+    def resolve(self, face: FaceRead) -> api.IdentityAnswer | None: ...
+    def clinic(self) -> Clinic: ...
+    def submit(self, kind: str, record: dict[str, Any]) -> str: ...
+    def keep_pending(self, visit: PendingVisit) -> None: ...
+    def pending_visits(self) -> list[PendingVisit]: ...
+    def finish_pending(self, visit: PendingVisit, outcome: str, at: datetime) -> None: ...
+    def done_visits(self) -> list[DoneVisit]: ...
+    def complete_pending(self, visit_id: str) -> None: ...
+    def queue_status(self) -> QueueStatus: ...
+    def device_status(self) -> DeviceStatus: ...
+    def staff_login(self, staff_id: str, password: str | None, card_pin: str | None = None) -> StaffSession: ...
+    def staff_logout(self, session: StaffSession) -> None: ...
+    def attest(self, staff_id: str, password: str | None = None, card_pin: str | None = None) -> Attestation: ...
+    def staff_calls(self) -> StaffCalls: ...
+    def call_staff(self, screen: str) -> str: ...
+    def beep(self, pattern: str) -> None: ...
+    def temperature(self) -> float | None: ...
+    def read_scan(self, timeout: float) -> bytes | None: ...
+    def board_status(self) -> BoardStatus | None: ...
+    def identity(self) -> dict[str, str]: ...
+
+
 @dataclass
-class KioskServices:
+class ApplianceServices:
+    """The kiosk's services on a real appliance."""
+
     appliance: Appliance
     reader: str | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -111,12 +154,16 @@ class KioskServices:
                 self._rules = Rules(default_catalogue(), default_templates())
         return self._rules
 
-    def resolve(self, face: FaceRead) -> dict[str, Any] | None:
+    def resolve(self, face: FaceRead) -> api.IdentityAnswer | None:
         """The host's answer for this card, or None when the host cannot be reached (offline)."""
-        envelope = self._seal("identity", face_body(face))
+        envelope = self._seal(PayloadKind.IDENTITY, face_body(face))
         try:
-            return dict(self.appliance.client().call("POST", api.IDENTITY, {"envelope": envelope.to_json()}))
+            answer = self.appliance.client().call("POST", api.IDENTITY, {"envelope": envelope.to_json()})
         except HostUnreachable:
+            return None
+        try:
+            return api.IdentityAnswer.from_json(answer)
+        except ValueError:  # an answer this kiosk cannot read: continue as offline; the host resolves the claim
             return None
 
     def clinic(self) -> Clinic:
@@ -241,6 +288,19 @@ class KioskServices:
 
     def staff_calls(self) -> StaffCalls:
         return StaffCalls(self.appliance.data_dir)
+
+    # --- 職員を呼ぶ (seam 6) ---------------------------------------------------------------------------
+
+    def call_staff(self, screen: str) -> str:
+        """A resident asks for help: the call (the screen's name and the time, nothing personal) goes to the
+        staff app's list, and the I/O board's attention light comes on when a board is connected."""
+        from yoshin.device.staff_calls import StaffCalls
+
+        call_id = StaffCalls(self.appliance.data_dir).raise_call(screen, self.clock())
+        if self.board is not None:
+            with contextlib.suppress(IOBoardError):
+                self.board.led("attention")
+        return call_id
 
     # --- I/O board (optional) -------------------------------------------------------------------------
 
