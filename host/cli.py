@@ -206,12 +206,23 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @data_dir_option
 def audit_verify(data_dir: Path) -> None:
-    """Detect edited, deleted or reordered lines. Exit 1 when the chain is broken."""
-    problems = audit.verify(_service(data_dir).db)
-    for problem in problems:
+    """Check every line's HMAC, the chain, its start and its head against the external anchor file.
+
+    Says what it checked; exit 1 when anything is wrong (edited, forged, recomputed, cut or moved)."""
+    report = audit.verify(_service(data_dir).db)
+    for line in report.checked:
+        click.echo(f"checked {line}")
+    for problem in report.problems:
         click.echo(f"line {problem.seq}: {problem.problem}", err=True)
-    click.echo("audit log intact" if not problems else f"{len(problems)} problem(s)")
-    sys.exit(1 if problems else 0)
+    click.echo("audit log intact" if report.intact else f"audit log NOT intact: {len(report.problems)} problem(s)")
+    sys.exit(0 if report.intact else 1)
+
+
+@audit_group.command("anchor")
+@data_dir_option
+def audit_anchor(data_dir: Path) -> None:
+    """Print the chain's head (seq, keyed hash) as JSON, to keep with another party as a second anchor."""
+    click.echo(json.dumps(audit.head(_service(data_dir).db)))
 
 
 @main.command()

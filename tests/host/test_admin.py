@@ -60,16 +60,16 @@ def test_audit_verify_detects_edit_delete_and_reorder(service: HostService) -> N
         audit.append(
             service.db, NOW + timedelta(seconds=n), "141305", f"staff{n}", "kiosk", "record.view", f"r{n}", "ok"
         )
-    assert audit.verify(service.db) == []
+    assert audit.verify(service.db).intact
     service.db.execute("UPDATE audit SET target = 'someone-else' WHERE seq = 2")
-    assert [p.seq for p in audit.verify(service.db)] == [2]
+    assert [p.seq for p in audit.verify(service.db).problems] == [2]
 
 
 def test_audit_verify_detects_a_deleted_line(service: HostService) -> None:
     for n in range(5):
         audit.append(service.db, NOW, "141305", "s", "k", "a", f"r{n}", "ok")
     service.db.execute("DELETE FROM audit WHERE seq = 3")
-    problems = audit.verify(service.db)
+    problems = audit.verify(service.db).problems
     assert problems and problems[0].seq == 4
 
 
@@ -83,7 +83,7 @@ def test_audit_verify_detects_reordering(service: HostService) -> None:
     assignments = ", ".join(f"{name} = ?" for name in columns.split(", "))
     service.db.execute(f"UPDATE audit SET {assignments} WHERE seq = 2", list(third))  # lines 2 and 3 swap places
     service.db.execute(f"UPDATE audit SET {assignments} WHERE seq = 3", list(second))
-    assert {p.seq for p in audit.verify(service.db)} >= {2, 3}
+    assert {p.seq for p in audit.verify(service.db).problems} >= {2, 3}
 
 
 def test_audit_cli_exit_code(service: HostService, tmp_path: Path) -> None:
@@ -147,7 +147,7 @@ def test_retention_keeps_five_years_and_writes_a_report(service: HostService, tm
     report = retention.purge(service.db, retention.RetentionPolicy(), NOW, tmp_path / "reports")
     assert (report.records_deleted, report.audit_lines_deleted) == (1, 1)
     assert [r for (r,) in service.db.execute("SELECT record_id FROM inbox")] == [new]
-    assert audit.verify(service.db) == []  # the anchor moved with the purge
+    assert audit.verify(service.db).intact  # the anchor moved with the purge
     assert json.loads(next((tmp_path / "reports").glob("*.json")).read_text())["records_deleted"] == 1
 
 
