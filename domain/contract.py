@@ -21,6 +21,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from dataclasses import field as _field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -114,6 +115,8 @@ class DoctorDecision:
     explanation_given: bool
     doctor_id: str
     doctor_name: str
+    # the host's attestations of who decided (seam 5); absent on input means none
+    proofs: Mapping[str, str] = _field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,8 @@ class VaccinationRecord:
     vaccinated_abroad: bool
     entered_by: str
     checked_by: str
+    # the host's attestations of who entered and who checked (seam 5); absent on input means none
+    proofs: Mapping[str, str] = _field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,6 +372,24 @@ def _details(value: Any) -> dict[str, str]:
     return {_code(64)(key): _text("detail")(text) for key, text in value.items()}
 
 
+PROOF_SLOTS = {"doctor_decision": ("decided_by",), "vaccination_record": ("entered_by", "checked_by")}
+MAX_PROOF = 1024
+
+
+def _proofs(slots: tuple[str, ...]) -> Callable[[Any], dict[str, str]]:
+    """Host attestations by slot; their signatures are the host's to check, the contract checks the shape."""
+
+    def convert(value: Any) -> dict[str, str]:
+        if not isinstance(value, Mapping) or not set(value) <= set(slots):
+            raise ValueError(f"must be an object with only {', '.join(slots)}")
+        for token in value.values():
+            if not isinstance(token, str) or not 0 < len(token) <= MAX_PROOF or not token.isascii():
+                raise ValueError(f"each proof is an attestation token of at most {MAX_PROOF} characters")
+        return dict(value)
+
+    return convert
+
+
 def _flags(value: Any) -> tuple[Flag, ...]:
     if not isinstance(value, list):
         raise ValueError("must be a list")
@@ -411,6 +434,7 @@ _SPECS: dict[str, dict[str, Callable[[Any], Any]]] = {
         "explanation_given": _bool,
         "doctor_id": _code(),
         "doctor_name": _text("doctor_name"),
+        "proofs": _proofs(PROOF_SLOTS["doctor_decision"]),
     },
     "identity_claim": {
         **_COMMON,
@@ -445,8 +469,10 @@ _SPECS: dict[str, dict[str, Callable[[Any], Any]]] = {
         "vaccinated_abroad": _bool,
         "entered_by": _code(),
         "checked_by": _code(),
+        "proofs": _proofs(PROOF_SLOTS["vaccination_record"]),
     },
 }
+OPTIONAL = {"proofs": dict}  # absent on input: the default (a record made before proofs existed)
 
 
 def parse_record(kind: str, data: Mapping[str, Any]) -> Record:
@@ -459,13 +485,13 @@ def parse_record(kind: str, data: Mapping[str, Any]) -> Record:
     unknown = sorted(set(data) - set(spec))
     if unknown:
         raise ContractError(unknown[0], "unknown field", "定義されていない項目です")
-    missing = [name for name in spec if name not in data]
+    missing = [name for name in spec if name not in data and name not in OPTIONAL]
     if missing:
         raise ContractError(missing[0], "missing field", "必須項目がありません")
     values: dict[str, Any] = {}
     for name, convert in spec.items():
         try:
-            values[name] = convert(data[name])
+            values[name] = convert(data[name]) if name in data else OPTIONAL[name]()
         except ValueError as error:
             raise ContractError(name, str(error), "値が正しくありません") from None
     record = _TYPES[kind](**values)

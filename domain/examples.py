@@ -50,6 +50,7 @@ def doctor_decision(record_id: str, questionnaire_record_id: str, **changes: Any
         "explanation_given": True,
         "doctor_id": "D0001",
         "doctor_name": "医師 一郎",
+        "proofs": {},
     }
     data.update(changes)
     return data
@@ -86,6 +87,7 @@ def vaccination_record(record_id: str, questionnaire_record_id: str, **changes: 
         "vaccinated_abroad": False,
         "entered_by": "N0001",
         "checked_by": "N0002",
+        "proofs": {},
     }
     data.update(changes)
     return data

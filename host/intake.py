@@ -23,17 +23,20 @@ from datetime import datetime
 from typing import Any
 
 import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from yoshin.domain.contract import (
     RECORD_KINDS,
     ContractError,
+    DoctorDecision,
     IdentityClaim,
+    VaccinationRecord,
     is_provisional,
     parse_record,
     record_to_json,
 )
-from yoshin.host import audit
+from yoshin.host import audit, proofs
 from yoshin.host.devices import Device
 from yoshin.host.store import Transaction
 from yoshin.protocol.api import RecordResult
@@ -70,10 +73,13 @@ def accept_batch(
     host_key: X25519PrivateKey,
     now: datetime,
     resolve_face: ResolveFace,
+    attestation_key: Ed25519PublicKey | None = None,
 ) -> list[RecordResult]:
+    """`attestation_key` checks decision and vaccination proofs (yoshin.host.proofs); without it such
+    records are refused (a host that cannot check who decided accepts no decision)."""
     results = []
     for item in envelopes:
-        results.append(_accept_one(db, device, item, host_key, now, resolve_face))
+        results.append(_accept_one(db, device, item, host_key, now, resolve_face, attestation_key))
         if _KILL_AFTER and len(results) == _KILL_AFTER:
             os.kill(os.getpid(), signal.SIGKILL)
     return results
@@ -86,6 +92,7 @@ def _accept_one(
     host_key: X25519PrivateKey,
     now: datetime,
     resolve_face: ResolveFace,
+    attestation_key: Ed25519PublicKey | None = None,
 ) -> RecordResult:
     record_id = str(item.get("header", {}).get("record_id", "?")) if isinstance(item, dict) else "?"
     try:
@@ -106,6 +113,10 @@ def _accept_one(
                 raise ValueError("a device may only send records of its own municipality")
             if db.execute("SELECT 1 FROM inbox WHERE record_id = ?", [record_id]).fetchone():
                 return RecordResult(record_id, "duplicate")  # before resolving a claim twice
+            if isinstance(record, DoctorDecision | VaccinationRecord):
+                if attestation_key is None:
+                    raise ValueError("this host checks no proofs, so it accepts no decision or vaccination")
+                proofs.check(db, attestation_key, device, record)
             if isinstance(record, IdentityClaim):
                 body = _resolve_claim(record, device, resolve_face)
     except (SealError, ContractError, ValueError, TypeError, KeyError) as error:

@@ -27,7 +27,7 @@ from cryptography.x509.oid import NameOID
 from yoshin.domain.bundle import build_bundle, sign_bundle
 from yoshin.domain.catalogue import Catalogue, default_catalogue
 from yoshin.domain.clock import today as jst_today
-from yoshin.host import devices, identity, intake, staff, store
+from yoshin.host import attest, devices, identity, intake, staff, store
 from yoshin.host.keys import HostKeys, public_pem
 from yoshin.host.pki import EnrollmentError, HostPki
 from yoshin.host.registry import Registry
@@ -75,6 +75,66 @@ class HostService:
 
     def today(self) -> date:
         return jst_today(self.clock())
+
+    # --- staff (seam 5): every answer that verifies a person carries the host's attestation ----------
+
+    def card_fingerprint(self, device: devices.Device, body: dict[str, Any]) -> str | None:
+        """The fingerprint of the JPKI certificate in `body` if it signed this device's unused host
+        challenge and chains to the configured anchors; None otherwise."""
+        message = identity.consume_challenge(self.db, device, body.get("challenge_id"), self.clock())
+        if message is None:
+            return None
+        try:
+            verified = verify_jpki_auth(
+                base64.b64decode(str(body.get("certificate")), validate=True),
+                base64.b64decode(str(body.get("signature")), validate=True),
+                message,
+                self.jpki_anchors,
+                self.clock(),
+                self.revocation,
+            )
+        except (JpkiVerificationError, ValueError):
+            return None
+        return verified.fingerprint
+
+    def attestation(self, device: devices.Device, staff_id: str, role: str) -> dict[str, str]:
+        token, claim = attest.issue(
+            self.keys.attestation, staff_id, role, device.municipality_code, device.device_id, self.clock()
+        )
+        return {"attestation": token, "attestation_expires_at": claim.expires_at.isoformat()}
+
+    def staff_login(self, device: devices.Device, body: dict[str, Any], card_only: bool = False) -> dict[str, Any]:
+        """A session (and an attestation) for a password login, a password and card login, or a card login."""
+        card = self.card_fingerprint(device, body) if "certificate" in body else None
+        password = None if card_only else str(body["password"])
+        session = staff.login(
+            self.db, str(body["staff_id"]), password, device.device_id, device.municipality_code, self.clock(), card
+        )
+        return {
+            "token": session.token,
+            "staff_id": session.staff_id,
+            "name": session.name,
+            "role": session.role,
+            "expires_at": session.expires_at.isoformat(),
+            **self.attestation(device, session.staff_id, session.role),
+        }
+
+    def staff_attest(self, device: devices.Device, body: dict[str, Any]) -> dict[str, Any]:
+        """Verify a second person (password, or their own card) without opening or closing any session."""
+        card = self.card_fingerprint(device, body) if "certificate" in body else None
+        password = str(body["password"]) if "password" in body else None
+        member = staff.authenticate(
+            self.db, str(body["staff_id"]), password, device.device_id, device.municipality_code, self.clock(), card,
+            action="staff.attest",
+        )  # fmt: skip
+        answer = self.attestation(device, member.staff_id, member.role)
+        return {
+            "attestation": answer["attestation"],
+            "staff_id": member.staff_id,
+            "name": member.name,
+            "role": member.role,
+            "expires_at": answer["attestation_expires_at"],
+        }
 
 
 def _error(status: int, code: str, ja: str, en: str) -> web.Response:
@@ -167,7 +227,7 @@ def main_app(service: HostService) -> web.Application:
 
         results = await asyncio.to_thread(
             intake.accept_batch, service.db, request[DEVICE], envelopes, service.keys.sealing, service.clock(),
-            resolve_face,
+            resolve_face, service.keys.attestation.public_key(),
         )  # fmt: skip
         return web.json_response({"results": [result.to_json() for result in results]})
 
@@ -250,46 +310,36 @@ def main_app(service: HostService) -> web.Application:
 
     async def staff_login(request: web.Request) -> web.Response:
         body = await _json(request)
-        device: devices.Device = request[DEVICE]
         if not isinstance(body.get("staff_id"), str) or not isinstance(body.get("password"), str):
             return _schema_error("the body is {'staff_id', 'password'} (+ 'challenge_id', 'certificate', 'signature')")
-        card = None
-        if "certificate" in body:  # the staff member's own card, signing a host challenge
-            message = identity.consume_challenge(service.db, device, body.get("challenge_id"), service.clock())
-            try:
-                verified = verify_jpki_auth(
-                    base64.b64decode(str(body["certificate"]), validate=True),
-                    base64.b64decode(str(body.get("signature")), validate=True),
-                    message or b"",
-                    service.jpki_anchors,
-                    service.clock(),
-                    service.revocation,
-                )
-                card = verified.fingerprint if message else None
-            except (JpkiVerificationError, ValueError):
-                card = None
         try:
-            session = await asyncio.to_thread(
-                staff.login,
-                service.db,
-                body["staff_id"],
-                body["password"],
-                device.device_id,
-                device.municipality_code,
-                service.clock(),
-                card,
-            )
+            answer = await asyncio.to_thread(service.staff_login, request[DEVICE], body)
         except staff.StaffError as error:
             return _error(401, "login_refused", error.message.ja, error.message.en)
-        return web.json_response(
-            {
-                "token": session.token,
-                "staff_id": session.staff_id,
-                "name": session.name,
-                "role": session.role,
-                "expires_at": session.expires_at.isoformat(),
-            }
-        )
+        return web.json_response(answer)
+
+    async def staff_login_card(request: web.Request) -> web.Response:
+        body = await _json(request)
+        card = ("staff_id", "challenge_id", "signature", "certificate")
+        if not all(isinstance(body.get(name), str) for name in card):
+            return _schema_error("the body is {'staff_id', 'challenge_id', 'signature', 'certificate'}")
+        try:
+            answer = await asyncio.to_thread(service.staff_login, request[DEVICE], body, True)
+        except staff.StaffError as error:
+            return _error(401, "login_refused", error.message.ja, error.message.en)
+        return web.json_response(answer)
+
+    async def staff_attest(request: web.Request) -> web.Response:
+        body = await _json(request)
+        card = ("staff_id", "challenge_id", "signature", "certificate")
+        password = isinstance(body.get("staff_id"), str) and isinstance(body.get("password"), str)
+        if not password and not all(isinstance(body.get(name), str) for name in card):
+            return _schema_error("the body is {'staff_id', 'password'} or {'staff_id', 'challenge_id', ...}")
+        try:
+            answer = await asyncio.to_thread(service.staff_attest, request[DEVICE], body)
+        except staff.StaffError as error:
+            return _error(401, "attest_refused", error.message.ja, error.message.en)
+        return web.json_response(answer)
 
     async def staff_logout(request: web.Request) -> web.Response:
         body = await _json(request)
@@ -306,6 +356,8 @@ def main_app(service: HostService) -> web.Application:
     app.router.add_post(api.ERASURE, erasure)
     app.router.add_post(api.STAFF_LOGIN, staff_login)
     app.router.add_post(api.STAFF_LOGOUT, staff_logout)
+    app.router.add_post(api.STAFF_LOGIN_CARD, staff_login_card)
+    app.router.add_post(api.STAFF_ATTEST, staff_attest)
     return app
 
 

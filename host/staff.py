@@ -86,73 +86,127 @@ def register_card(db: sqlite_utils.Database, staff_id: str, certificate_der: byt
         audit.append(db, now, row[0], actor, "cli", "staff.register_card", staff_id, "ok")
 
 
-def login(
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A staff member the host has just verified (password, registered card, or both)."""
+
+    staff_id: str
+    name: str
+    role: str
+    municipality_code: str
+    card_fingerprint: str | None
+
+
+_DUMMY_SALT = os.urandom(16)
+_DUMMY_HASH = _hash("not a password of anyone", _DUMMY_SALT)
+
+
+def authenticate(
     db: sqlite_utils.Database,
     staff_id: str,
-    password: str,
+    password: str | None,
     device_id: str,
     municipality_code: str,
     now: datetime,
     card_fingerprint: str | None = None,
-) -> Session:
-    """Password, and the registered card when one is registered (control 13: two factors).
-
-    `card_fingerprint` is the SHA-256 of a JPKI certificate whose signature over a host challenge the
-    caller has already verified.
-    """
+    action: str = "staff.login",
+) -> Member:
+    """Check the credentials; open no session. `password=None` is a card-only check (the card must be
+    the registered one). Unknown, deactivated and wrong all get one message after the same scrypt work,
+    so neither the answer nor its timing tells which IDs exist (finding 8)."""
     row = db.execute(
         "SELECT name, role, municipality_code, password_hash, salt, failed_attempts, locked, active, card_fingerprint "
         "FROM staff WHERE staff_id = ?",
         [staff_id],
     ).fetchone()
     if row is None or row[2] != municipality_code:
+        if password is not None:
+            hmac.compare_digest(_hash(password, _DUMMY_SALT), _DUMMY_HASH)  # the same work as a known ID
         with Transaction(db):
-            audit.append(db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "refused: unknown")
+            audit.append(db, now, municipality_code, staff_id, device_id, action, staff_id, "refused: unknown")
         raise _bad_login()
     name, role, _, stored, salt, failures, locked, active, registered_card = row
-    if not active:
-        raise StaffError("このIDは無効化されています", "this staff ID has been deactivated")
-    if locked:
-        raise StaffError(
-            "ログイン失敗が続いたためロックされています。管理者に連絡してください", "locked after repeated failures"
-        )
-    with Transaction(db):
-        if not hmac.compare_digest(_hash(password, salt), stored):
+    if password is None:
+        right = bool(registered_card) and card_fingerprint == registered_card
+    else:
+        right = hmac.compare_digest(_hash(password, salt), stored)
+    error: StaffError | None = None
+    with Transaction(db):  # the failure count and the audit line commit; the refusal is raised after
+        if not active:
+            outcome, error = "refused: deactivated", _bad_login()
+        elif not right:
             failures += 1
             db.execute(
                 "UPDATE staff SET failed_attempts = ?, locked = ? WHERE staff_id = ?",
-                [failures, int(failures >= MAX_FAILURES), staff_id],
+                [failures, int(locked or failures >= MAX_FAILURES), staff_id],
             )
-            audit.append(db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "refused: password")
-            error = _bad_login()
-        elif registered_card and card_fingerprint != registered_card:
-            audit.append(db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "refused: card")
+            outcome, error = f"refused: {'card' if password is None else 'password'}", _bad_login()
+        elif locked:  # said only to someone who knows the password
+            outcome = "refused: locked"
+            error = StaffError(
+                "ログイン失敗が続いたためロックされています。管理者に連絡してください", "locked after repeated failures"
+            )
+        elif password is not None and registered_card and card_fingerprint != registered_card:
+            outcome = "refused: card"
             error = StaffError(
                 "職員のマイナンバーカードでの認証が必要です", "this staff ID needs its registered card as well"
             )
         else:
-            db.execute("DELETE FROM staff_sessions WHERE staff_id = ? AND expires_at <= ?", [staff_id, now.isoformat()])
-            if db["staff_sessions"].count_where("staff_id = ?", [staff_id]):
-                audit.append(
-                    db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "refused: in use"
-                )
-                error = StaffError("このIDは他の端末でログイン中です", "this staff ID is already logged in elsewhere")
-            else:
-                token = secrets.token_urlsafe(32)
-                expires = now + timedelta(minutes=SESSION_MINUTES)
-                db.execute("UPDATE staff SET failed_attempts = 0 WHERE staff_id = ?", [staff_id])
-                db["staff_sessions"].insert(
-                    {
-                        "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-                        "staff_id": staff_id,
-                        "device_id": device_id,
-                        "started_at": now.isoformat(),
-                        "expires_at": expires.isoformat(),
-                    }
-                )
-                audit.append(db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "ok")
-                return Session(token, staff_id, name, role, municipality_code, expires)
+            outcome = "ok"
+            db.execute("UPDATE staff SET failed_attempts = 0 WHERE staff_id = ?", [staff_id])
+        if error is not None or action != "staff.login":  # a login's "ok" is written with its session
+            audit.append(db, now, municipality_code, staff_id, device_id, action, staff_id, outcome)
+    if error is not None:
+        raise error
+    return Member(staff_id, name, role, municipality_code, registered_card)
+
+
+def login(
+    db: sqlite_utils.Database,
+    staff_id: str,
+    password: str | None,
+    device_id: str,
+    municipality_code: str,
+    now: datetime,
+    card_fingerprint: str | None = None,
+) -> Session:
+    """Password, and the registered card when one is registered (control 13: two factors); or the
+    registered card alone (`password=None`, the card's PIN being the knowledge factor).
+
+    `card_fingerprint` is the SHA-256 of a JPKI certificate whose signature over a host challenge the
+    caller has already verified.
+    """
+    member = authenticate(db, staff_id, password, device_id, municipality_code, now, card_fingerprint)
+    with Transaction(db):
+        db.execute("DELETE FROM staff_sessions WHERE staff_id = ? AND expires_at <= ?", [staff_id, now.isoformat()])
+        if db["staff_sessions"].count_where("staff_id = ?", [staff_id]):
+            audit.append(db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "refused: in use")
+            error = StaffError("このIDは他の端末でログイン中です", "this staff ID is already logged in elsewhere")
+        else:
+            token = secrets.token_urlsafe(32)
+            expires = now + timedelta(minutes=SESSION_MINUTES)
+            db["staff_sessions"].insert(
+                {
+                    "token_hash": hashlib.sha256(token.encode()).hexdigest(),
+                    "staff_id": staff_id,
+                    "device_id": device_id,
+                    "started_at": now.isoformat(),
+                    "expires_at": expires.isoformat(),
+                }
+            )
+            audit.append(db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "ok")
+            return Session(token, staff_id, member.name, member.role, municipality_code, expires)
     raise error
+
+
+def member(db: sqlite_utils.Database, staff_id: str) -> Member | None:
+    """The staff record as it is now (intake checks active status and identity against it)."""
+    row = db.execute(
+        "SELECT name, role, municipality_code, card_fingerprint, active FROM staff WHERE staff_id = ?", [staff_id]
+    ).fetchone()
+    if row is None or not row[4]:
+        return None
+    return Member(staff_id, row[0], row[1], row[2], row[3])
 
 
 def logout(db: sqlite_utils.Database, token: str, now: datetime) -> None:

@@ -182,7 +182,8 @@ def run_visit(chain: Chain, pin: str) -> dict[str, Any]:
         questionnaire = records.questionnaire_response(
             clinic, subject["subject_id"], template, answers, details, flags, guardian, True, now, now
         )
-        doctor, nurse, checker = (records.StaffMember(*member) for member in DEMO_STAFF)
+        # the host verifies each of them and signs their attestations, which the records carry (seam 5)
+        doctor, nurse, checker = (services.second_person(member[0], DEMO_PASSWORD) for member in DEMO_STAFF)
         decision = records.doctor_decision(clinic, questionnaire, doctor, "proceed", None, None, now)
         product = chain.host.service.catalogue.products_for(vaccine, today)[0]
         site = "oral" if product.route == "oral" else "left_upper_arm"

@@ -6,7 +6,7 @@ its fields from the visit, the staff session and the clinic's identity.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -28,6 +28,12 @@ class StaffMember:
     staff_id: str
     name: str
     role: str
+    # the host's signed word that it verified this member (seam 5); records carry it back in `proofs`
+    attestation: str | None = field(default=None, compare=False, repr=False)
+
+
+def _proofs(**members: StaffMember) -> dict[str, str]:
+    return {slot: member.attestation for slot, member in members.items() if member.attestation}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +109,7 @@ def doctor_decision(
         "explanation_given": True,
         "doctor_id": doctor.staff_id,
         "doctor_name": doctor.name,
+        "proofs": _proofs(decided_by=doctor),
     }
 
 
@@ -144,4 +151,5 @@ def vaccination_record(
         "vaccinated_abroad": False,
         "entered_by": entered_by.staff_id,
         "checked_by": checked_by.staff_id,
+        "proofs": _proofs(entered_by=entered_by, checked_by=checked_by),
     }

@@ -160,17 +160,18 @@ class KioskServices:
                 "signature": base64.b64encode(auth.signature).decode(),
             }
         answer = client.call("POST", api.STAFF_LOGIN, body)
-        return StaffSession(StaffMember(answer["staff_id"], answer["name"], answer["role"]), answer["token"])
+        member = StaffMember(answer["staff_id"], answer["name"], answer["role"], answer.get("attestation"))
+        return StaffSession(member, answer["token"])
 
     def staff_logout(self, session: StaffSession) -> None:
         with contextlib.suppress(HostUnreachable):  # the host expires the session by itself
             self.appliance.client().call("POST", api.STAFF_LOGOUT, {"token": session.token})
 
     def second_person(self, staff_id: str, password: str) -> StaffMember:
-        """The second person's own credentials, checked by the host, for the double check (ダブルチェック)."""
-        session = self.staff_login(staff_id, password)
-        self.staff_logout(session)
-        return session.member
+        """The second person's own credentials, checked by the host, for the double check (ダブルチェック);
+        the host's attestation comes back and no session is opened or closed (seam 5)."""
+        answer = self.appliance.client().call("POST", api.STAFF_ATTEST, {"staff_id": staff_id, "password": password})
+        return StaffMember(answer["staff_id"], answer["name"], answer["role"], answer["attestation"])
 
     # --- I/O board (optional) -------------------------------------------------------------------------
 

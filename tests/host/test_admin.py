@@ -151,10 +151,11 @@ def test_retention_keeps_five_years_and_writes_a_report(service: HostService, tm
     assert json.loads(next((tmp_path / "reports").glob("*.json")).read_text())["records_deleted"] == 1
 
 
-def test_exports_never_carry_the_my_number(host: HostServer, make_device) -> None:
+def test_exports_never_carry_the_my_number(host: HostServer, make_device, prove) -> None:
     device = make_device()
     q = new_record_id()
-    bodies = [examples.questionnaire_response(q), examples.vaccination_record(new_record_id(), q)]
+    vaccination = prove(device, "vaccination_record", examples.vaccination_record(new_record_id(), q))
+    bodies = [examples.questionnaire_response(q), vaccination]
     envelopes = [
         device.seal(kind, body, body["record_id"]).to_json()
         for kind, body in zip(["questionnaire_response", "vaccination_record"], bodies, strict=True)
