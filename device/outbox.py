@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from yoshin.device.keystore import KeyStore
-from yoshin.domain.contract import CONTRACT_VERSION, RECORD_KINDS, parse_record, record_to_json
+from yoshin.domain.contract import CONTRACT_VERSION, RecordKind, parse_record, record_to_json
 from yoshin.domain.i18n import Bilingual, BilingualError
 from yoshin.protocol.api import RecordResult
 from yoshin.protocol.sealing import EnvelopeHeader, SealedEnvelope, SealError, new_record_id, seal, verify_envelope
@@ -113,7 +113,7 @@ def seal_payload(
 
     `keys` is (the host's sealing public key, the device signing key) from the key store.
     """
-    if kind in RECORD_KINDS:
+    if kind in set(RecordKind):
         record = parse_record(kind, body)
         body, record_id = record_to_json(record), record.record_id
     header = EnvelopeHeader(record_id or new_record_id(), device_id, kind, created_at)

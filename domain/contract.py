@@ -1,9 +1,11 @@
 """The record contract: the one schema the kiosk, the device queue and the host all use.
 
-Three record kinds cross from appliance to host: a questionnaire response (予診票), the doctor's decision
-(医師記入欄) and the vaccination record (予防接種記録, with every item of the municipal data list,
-vaccination-domain.md §3.3). `parse_record` is strict (control 9: only the items the interface
-specification fixes are accepted):
+Four record kinds (`RecordKind`) cross from appliance to host: a questionnaire response (予診票), the
+doctor's decision (医師記入欄), the vaccination record (予防接種記録, with every item of the municipal data
+list, vaccination-domain.md §3.3) and, for an offline visit, the sealed identity claim. Each record shape
+is declared once, as a dataclass whose fields carry their own converter (`Annotated[type, convert]`), so the
+Python type and the wire validation cannot drift apart. `parse_record` is strict (control 9: only the
+items the interface specification fixes are accepted):
 
 - unknown fields are rejected, missing ones too;
 - digits are NFKC-normalised, so full-width １２３ becomes 123;
@@ -20,34 +22,92 @@ import binascii
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from dataclasses import field as _field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from enum import Enum, StrEnum
+from typing import Annotated, Any, ClassVar, TypeVar, get_type_hints
 
 from yoshin.domain import normalize
 from yoshin.domain.codes import is_valid_gtin14, is_valid_municipality_code
 from yoshin.domain.i18n import Bilingual, BilingualError
 
 CONTRACT_VERSION = "1"
-RECORD_KINDS = ("questionnaire_response", "doctor_decision", "vaccination_record", "identity_claim")
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class RecordKind(StrEnum):
+    """The record kinds of the contract: the one list the queue, the host's intake and the docs use."""
+
+    QUESTIONNAIRE_RESPONSE = "questionnaire_response"
+    DOCTOR_DECISION = "doctor_decision"
+    VACCINATION_RECORD = "vaccination_record"
+    IDENTITY_CLAIM = "identity_claim"
+
 
 # An offline visit's records name a provisional subject until the host resolves the visit's identity
 # claim (the card's sealed face data) when the queue drains; the host then links them to the resident.
 PROVISIONAL_PREFIX = "P-"
 EF_MAX_BASE64 = 4096
 
-FLAG_NOT_ELIGIBLE = "not_eligible"  # 接種不可
-FLAG_DOCTOR_REVIEW = "doctor_review"  # 要医師確認
-FLAGS = (FLAG_NOT_ELIGIBLE, FLAG_DOCTOR_REVIEW)
 
-SITES = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh", "oral", "other")
-ROUTES = ("subcutaneous", "intramuscular", "oral", "percutaneous", "intranasal")
-IMPLEMENTATION_TYPES = ("individual", "group")  # 実施区分: 個別接種 / 集団接種
-VACCINATION_TYPES = ("routine", "extraordinary", "voluntary")  # 接種区分: 定期 / 臨時 / 任意
-RESPONDENTS = ("self", "guardian")
-DECISIONS = ("proceed", "defer")  # 可 / 見合わせ
+class FlagKind(StrEnum):
+    NOT_ELIGIBLE = "not_eligible"  # 接種不可
+    DOCTOR_REVIEW = "doctor_review"  # 要医師確認
+
+
+class Site(StrEnum):
+    """接種部位."""
+
+    LEFT_UPPER_ARM = "left_upper_arm"
+    RIGHT_UPPER_ARM = "right_upper_arm"
+    LEFT_THIGH = "left_thigh"
+    RIGHT_THIGH = "right_thigh"
+    ORAL = "oral"
+    OTHER = "other"
+
+
+INJECTION_SITES = (Site.LEFT_UPPER_ARM, Site.RIGHT_UPPER_ARM, Site.LEFT_THIGH, Site.RIGHT_THIGH)
+
+
+class Route(StrEnum):
+    """接種経路."""
+
+    SUBCUTANEOUS = "subcutaneous"
+    INTRAMUSCULAR = "intramuscular"
+    ORAL = "oral"
+    PERCUTANEOUS = "percutaneous"
+    INTRANASAL = "intranasal"
+
+
+class ImplementationType(StrEnum):
+    INDIVIDUAL = "individual"  # 個別接種
+    GROUP = "group"  # 集団接種
+
+
+class VaccinationType(StrEnum):
+    ROUTINE = "routine"  # 定期
+    EXTRAORDINARY = "extraordinary"  # 臨時
+    VOLUNTARY = "voluntary"  # 任意
+
+
+class Respondent(StrEnum):
+    SELF = "self"
+    GUARDIAN = "guardian"
+
+
+class Decision(StrEnum):
+    PROCEED = "proceed"  # 可
+    DEFER = "defer"  # 見合わせ
+
+
+# The tuples other modules check membership against, derived from the enums (not a second list).
+FLAG_NOT_ELIGIBLE = FlagKind.NOT_ELIGIBLE
+FLAG_DOCTOR_REVIEW = FlagKind.DOCTOR_REVIEW
+FLAGS = tuple(FlagKind)
+SITES = tuple(Site)
+ROUTES = tuple(Route)
 
 # Designated free-text fields and their limits; every other string field is a code.
 TEXT_LIMITS = {
@@ -78,106 +138,6 @@ class Flag:
 
     question_id: str
     flag: str
-
-
-@dataclass(frozen=True, slots=True)
-class QuestionnaireResponse:
-    record_id: str
-    municipality_code: str
-    clinic_code: str
-    subject_id: str
-    created_at: datetime
-    template_id: str
-    template_version: str
-    vaccine_code: str
-    answers: Mapping[str, Any]
-    details: Mapping[str, str]
-    flags: tuple[Flag, ...]
-    respondent: Literal["self", "guardian"]
-    guardian_name: str | None
-    consent: bool
-    eligibility_verified: bool
-    started_at: datetime
-    answered_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class DoctorDecision:
-    record_id: str
-    municipality_code: str
-    clinic_code: str
-    subject_id: str
-    created_at: datetime
-    questionnaire_record_id: str
-    decision: Literal["proceed", "defer"]
-    reason: str | None
-    override_reason: str | None
-    explanation_given: bool
-    doctor_id: str
-    doctor_name: str
-    # the host's attestations of who decided (seam 5); absent on input means none
-    proofs: Mapping[str, str] = _field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class VaccinationRecord:
-    record_id: str
-    municipality_code: str
-    clinic_code: str
-    subject_id: str
-    created_at: datetime
-    questionnaire_record_id: str
-    vaccination_date: date
-    consent: bool
-    doctor_id: str
-    doctor_name: str
-    place: str
-    implementation_type: str
-    vaccination_type: str
-    vaccine_code: str
-    dose_number: int
-    gtin: str
-    manufacturer: str
-    generic_name: str
-    brand_name: str
-    lot_number: str
-    dose_amount_ml: Decimal
-    site: str
-    route: str
-    expiry_date: date
-    caution_flag: bool
-    special_circumstances: str | None
-    vaccinated_abroad: bool
-    entered_by: str
-    checked_by: str
-    # the host's attestations of who entered and who checked (seam 5); absent on input means none
-    proofs: Mapping[str, str] = _field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class IdentityClaim:
-    """An offline visit's card face data (EF01-03, base64), for the host alone to resolve later.
-
-    It holds the My Number, so it only ever exists sealed to the host; the host stores the outcome,
-    never these fields."""
-
-    record_id: str
-    municipality_code: str
-    clinic_code: str
-    subject_id: str
-    created_at: datetime
-    ef_my_number: str
-    ef_basic_info: str
-    ef_signature: str
-
-
-Record = QuestionnaireResponse | DoctorDecision | VaccinationRecord | IdentityClaim
-_TYPES: dict[str, type[Record]] = {
-    "questionnaire_response": QuestionnaireResponse,
-    "doctor_decision": DoctorDecision,
-    "vaccination_record": VaccinationRecord,
-    "identity_claim": IdentityClaim,
-}
 
 
 def new_provisional_subject_id() -> str:
@@ -316,11 +276,14 @@ def _datetime(value: Any) -> datetime:
     return stamp
 
 
-def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
-    def convert(value: Any) -> str:
-        if value not in options:
-            raise ValueError(f"must be one of {', '.join(options)}")
-        return str(value)
+def _choice(options: type[_E]) -> Callable[[Any], _E]:
+    """One member of a closed set (a StrEnum), by its wire value."""
+
+    def convert(value: Any) -> _E:
+        try:
+            return options(value)
+        except ValueError:
+            raise ValueError(f"must be one of {', '.join(options)}") from None
 
     return convert
 
@@ -372,12 +335,24 @@ def _details(value: Any) -> dict[str, str]:
     return {_code(64)(key): _text("detail")(text) for key, text in value.items()}
 
 
+def _flags(value: Any) -> tuple[Flag, ...]:
+    if not isinstance(value, list):
+        raise ValueError("must be a list")
+    flags = []
+    for item in value:
+        if not isinstance(item, Mapping) or set(item) != {"question_id", "flag"}:
+            raise ValueError("each flag has exactly question_id and flag")
+        flags.append(Flag(_code(64)(item["question_id"]), _choice(FlagKind)(item["flag"])))
+    return tuple(flags)
+
+
 PROOF_SLOTS = {"doctor_decision": ("decided_by",), "vaccination_record": ("entered_by", "checked_by")}
 MAX_PROOF = 1024
 
 
 def _proofs(slots: tuple[str, ...]) -> Callable[[Any], dict[str, str]]:
-    """Host attestations by slot; their signatures are the host's to check, the contract checks the shape."""
+    """The host's attestations by slot (seam 5); their signatures are the host's to check, the contract
+    checks the shape."""
 
     def convert(value: Any) -> dict[str, str]:
         if not isinstance(value, Mapping) or not set(value) <= set(slots):
@@ -390,111 +365,143 @@ def _proofs(slots: tuple[str, ...]) -> Callable[[Any], dict[str, str]]:
     return convert
 
 
-def _flags(value: Any) -> tuple[Flag, ...]:
-    if not isinstance(value, list):
-        raise ValueError("must be a list")
-    flags = []
-    for item in value:
-        if not isinstance(item, Mapping) or set(item) != {"question_id", "flag"}:
-            raise ValueError("each flag has exactly question_id and flag")
-        flags.append(Flag(_code(64)(item["question_id"]), _choice(FLAGS)(item["flag"])))
-    return tuple(flags)
+@dataclass(frozen=True, slots=True)
+class _Common:
+    """The fields every record has, first in every record."""
+
+    KIND: ClassVar[RecordKind]
+
+    record_id: Annotated[str, _uuid7]
+    municipality_code: Annotated[str, _digits(6, is_valid_municipality_code)]
+    clinic_code: Annotated[str, _digits(10)]
+    subject_id: Annotated[str, _code(32)]
+    created_at: Annotated[datetime, _datetime]
 
 
-_COMMON: dict[str, Callable[[Any], Any]] = {
-    "record_id": _uuid7,
-    "municipality_code": _digits(6, is_valid_municipality_code),
-    "clinic_code": _digits(10),
-    "subject_id": _code(32),
-    "created_at": _datetime,
+@dataclass(frozen=True, slots=True)
+class QuestionnaireResponse(_Common):
+    KIND: ClassVar[RecordKind] = RecordKind.QUESTIONNAIRE_RESPONSE
+
+    template_id: Annotated[str, _code()]
+    template_version: Annotated[str, _code()]
+    vaccine_code: Annotated[str, _code()]
+    answers: Annotated[Mapping[str, Any], _answers]
+    details: Annotated[Mapping[str, str], _details]
+    flags: Annotated[tuple[Flag, ...], _flags]
+    respondent: Annotated[Respondent, _choice(Respondent)]
+    guardian_name: Annotated[str | None, _optional(_text("guardian_name"))]
+    consent: Annotated[bool, _true]
+    eligibility_verified: Annotated[bool, _bool]
+    started_at: Annotated[datetime, _datetime]
+    answered_at: Annotated[datetime, _datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorDecision(_Common):
+    KIND: ClassVar[RecordKind] = RecordKind.DOCTOR_DECISION
+
+    questionnaire_record_id: Annotated[str, _uuid7]
+    decision: Annotated[Decision, _choice(Decision)]
+    reason: Annotated[str | None, _optional(_text("reason"))]
+    override_reason: Annotated[str | None, _optional(_text("override_reason"))]
+    explanation_given: Annotated[bool, _bool]
+    doctor_id: Annotated[str, _code()]
+    doctor_name: Annotated[str, _text("doctor_name")]
+    # the host's attestation of the doctor who decided (seam 5); absent on input means none
+    proofs: Annotated[Mapping[str, str], _proofs(PROOF_SLOTS["doctor_decision"])] = _field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class VaccinationRecord(_Common):
+    KIND: ClassVar[RecordKind] = RecordKind.VACCINATION_RECORD
+
+    questionnaire_record_id: Annotated[str, _uuid7]
+    vaccination_date: Annotated[date, _date]
+    consent: Annotated[bool, _true]
+    doctor_id: Annotated[str, _code()]
+    doctor_name: Annotated[str, _text("doctor_name")]
+    place: Annotated[str, _text("place")]
+    implementation_type: Annotated[ImplementationType, _choice(ImplementationType)]
+    vaccination_type: Annotated[VaccinationType, _choice(VaccinationType)]
+    vaccine_code: Annotated[str, _code()]
+    dose_number: Annotated[int, _int(1, 10)]
+    gtin: Annotated[str, _digits(14, is_valid_gtin14)]
+    manufacturer: Annotated[str, _text("manufacturer")]
+    generic_name: Annotated[str, _text("generic_name")]
+    brand_name: Annotated[str, _text("brand_name")]
+    lot_number: Annotated[str, _lot]
+    dose_amount_ml: Annotated[Decimal, _dose_ml]
+    site: Annotated[Site, _choice(Site)]
+    route: Annotated[Route, _choice(Route)]
+    expiry_date: Annotated[date, _date]
+    caution_flag: Annotated[bool, _bool]
+    special_circumstances: Annotated[str | None, _optional(_text("special_circumstances"))]
+    vaccinated_abroad: Annotated[bool, _bool]
+    entered_by: Annotated[str, _code()]
+    checked_by: Annotated[str, _code()]
+    # the host's attestations of who entered and who checked (seam 5); absent on input means none
+    proofs: Annotated[Mapping[str, str], _proofs(PROOF_SLOTS["vaccination_record"])] = _field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityClaim(_Common):
+    """An offline visit's card face data (EF01-03, base64), for the host alone to resolve later.
+
+    It holds the My Number, so it only ever exists sealed to the host; the host stores the outcome,
+    never these fields."""
+
+    KIND: ClassVar[RecordKind] = RecordKind.IDENTITY_CLAIM
+
+    subject_id: Annotated[str, _provisional]
+    ef_my_number: Annotated[str, _base64]
+    ef_basic_info: Annotated[str, _base64]
+    ef_signature: Annotated[str, _base64]
+
+
+Record = QuestionnaireResponse | DoctorDecision | VaccinationRecord | IdentityClaim
+_TYPES: dict[RecordKind, type[Record]] = {
+    cls.KIND: cls for cls in (QuestionnaireResponse, DoctorDecision, VaccinationRecord, IdentityClaim)
 }
+assert set(_TYPES) == set(RecordKind), "every record kind has exactly one shape"
 
-_SPECS: dict[str, dict[str, Callable[[Any], Any]]] = {
-    "questionnaire_response": {
-        **_COMMON,
-        "template_id": _code(),
-        "template_version": _code(),
-        "vaccine_code": _code(),
-        "answers": _answers,
-        "details": _details,
-        "flags": _flags,
-        "respondent": _choice(RESPONDENTS),
-        "guardian_name": _optional(_text("guardian_name")),
-        "consent": _true,
-        "eligibility_verified": _bool,
-        "started_at": _datetime,
-        "answered_at": _datetime,
-    },
-    "doctor_decision": {
-        **_COMMON,
-        "questionnaire_record_id": _uuid7,
-        "decision": _choice(DECISIONS),
-        "reason": _optional(_text("reason")),
-        "override_reason": _optional(_text("override_reason")),
-        "explanation_given": _bool,
-        "doctor_id": _code(),
-        "doctor_name": _text("doctor_name"),
-        "proofs": _proofs(PROOF_SLOTS["doctor_decision"]),
-    },
-    "identity_claim": {
-        **_COMMON,
-        "subject_id": _provisional,
-        "ef_my_number": _base64,
-        "ef_basic_info": _base64,
-        "ef_signature": _base64,
-    },
-    "vaccination_record": {
-        **_COMMON,
-        "questionnaire_record_id": _uuid7,
-        "vaccination_date": _date,
-        "consent": _true,
-        "doctor_id": _code(),
-        "doctor_name": _text("doctor_name"),
-        "place": _text("place"),
-        "implementation_type": _choice(IMPLEMENTATION_TYPES),
-        "vaccination_type": _choice(VACCINATION_TYPES),
-        "vaccine_code": _code(),
-        "dose_number": _int(1, 10),
-        "gtin": _digits(14, is_valid_gtin14),
-        "manufacturer": _text("manufacturer"),
-        "generic_name": _text("generic_name"),
-        "brand_name": _text("brand_name"),
-        "lot_number": _lot,
-        "dose_amount_ml": _dose_ml,
-        "site": _choice(SITES),
-        "route": _choice(ROUTES),
-        "expiry_date": _date,
-        "caution_flag": _bool,
-        "special_circumstances": _optional(_text("special_circumstances")),
-        "vaccinated_abroad": _bool,
-        "entered_by": _code(),
-        "checked_by": _code(),
-        "proofs": _proofs(PROOF_SLOTS["vaccination_record"]),
-    },
+
+def _converters(cls: type[Record]) -> dict[str, Callable[[Any], Any]]:
+    hints = get_type_hints(cls, include_extras=True)
+    return {item.name: hints[item.name].__metadata__[0] for item in fields(cls)}
+
+
+# field name -> converter, in field order, read from the annotations once
+_SPECS: dict[RecordKind, dict[str, Callable[[Any], Any]]] = {kind: _converters(cls) for kind, cls in _TYPES.items()}
+# fields that may be absent on input (they have a default: `proofs`, for records made before it existed)
+_OPTIONAL: dict[RecordKind, set[str]] = {
+    kind: {item.name for item in fields(cls) if item.default_factory is not MISSING} for kind, cls in _TYPES.items()
 }
-OPTIONAL = {"proofs": dict}  # absent on input: the default (a record made before proofs existed)
 
 
 def parse_record(kind: str, data: Mapping[str, Any]) -> Record:
     """Validate and normalise one record of `kind`; raises ContractError naming the first bad field."""
-    spec = _SPECS.get(kind)
-    if spec is None:
-        raise ContractError("kind", f"unknown record kind {kind!r}", f"不明な記録種別です ({kind!r})")
+    try:
+        cls = _TYPES[RecordKind(kind)]
+    except ValueError:
+        raise ContractError("kind", f"unknown record kind {kind!r}", f"不明な記録種別です ({kind!r})") from None
+    spec = _SPECS[cls.KIND]
     if not isinstance(data, Mapping):
         raise ContractError("record", "must be an object", "オブジェクトである必要があります")
     unknown = sorted(set(data) - set(spec))
     if unknown:
         raise ContractError(unknown[0], "unknown field", "定義されていない項目です")
-    missing = [name for name in spec if name not in data and name not in OPTIONAL]
+    missing = [name for name in spec if name not in data and name not in _OPTIONAL[cls.KIND]]
     if missing:
         raise ContractError(missing[0], "missing field", "必須項目がありません")
     values: dict[str, Any] = {}
     for name, convert in spec.items():
+        if name not in data:
+            continue  # optional: the dataclass default
         try:
-            values[name] = convert(data[name]) if name in data else OPTIONAL[name]()
+            values[name] = convert(data[name])
         except ValueError as error:
             raise ContractError(name, str(error), "値が正しくありません") from None
-    record = _TYPES[kind](**values)
+    record = cls(**values)
     _check_rules(record)
     return record
 
@@ -515,10 +522,10 @@ def _check_rules(record: Record) -> None:
                 "確認は別の職員が行う必要があります",
             )
     elif isinstance(record, DoctorDecision):
-        if record.decision == "defer" and record.reason is None:
+        if record.decision is Decision.DEFER and record.reason is None:
             raise ContractError("reason", "a deferral needs a reason", "見合わせには理由が必要です")
     elif isinstance(record, QuestionnaireResponse):
-        if (record.respondent == "guardian") != (record.guardian_name is not None):
+        if (record.respondent is Respondent.GUARDIAN) != (record.guardian_name is not None):
             raise ContractError(
                 "guardian_name",
                 "a guardian's answers need the guardian's name, and only then",
@@ -531,25 +538,26 @@ def _check_rules(record: Record) -> None:
                 raise ContractError("details", f"detail for unanswered question {question}", "未回答の設問の詳細です")
 
 
-def record_kind(record: Record) -> str:
-    for kind, cls in _TYPES.items():
-        if isinstance(record, cls):
-            return kind
-    raise TypeError(f"not a record: {type(record).__name__}")
+def record_kind(record: Record) -> RecordKind:
+    if not isinstance(record, _Common):
+        raise TypeError(f"not a record: {type(record).__name__}")
+    return record.KIND
 
 
 def record_to_json(record: Record) -> dict[str, Any]:
     """The JSON form of a record; `parse_record` accepts it back unchanged."""
     out: dict[str, Any] = {}
-    for field in fields(record):
-        value = getattr(record, field.name)
-        if isinstance(value, datetime | date):
+    for item in fields(record):
+        value = getattr(record, item.name)
+        if isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, datetime | date):
             value = value.isoformat()
         elif isinstance(value, Decimal):
             value = str(value)
-        elif field.name == "flags":
-            value = [{"question_id": flag.question_id, "flag": flag.flag} for flag in value]
+        elif item.name == "flags":
+            value = [{"question_id": flag.question_id, "flag": str(flag.flag)} for flag in value]
         elif isinstance(value, Mapping):
             value = dict(value)
-        out[field.name] = value
+        out[item.name] = value
     return out

@@ -11,8 +11,8 @@ Tamper evidence has two parts, neither of which lives in the database:
   or moving the purge anchor, leaves the database behind its anchor, which `verify` reports. Put that
   file on append-only storage (`chattr +a`) or ship `yoshin-host audit anchor` to another party.
 
-Anchor entries are written when the line's transaction commits (a trace on the connection sees the
-COMMIT), never for a rolled-back line. Retention purges (3 years, control 21) record the new start
+Anchor entries are written when the line's transaction commits (the store's after-commit hook),
+never for a rolled-back line. Retention purges (3 years, control 21) record the new start
 of the chain in the anchor file as well, so a purge is not mistaken for tampering and a forged "purge"
 in the database is.
 """
@@ -24,13 +24,15 @@ import hashlib
 import hmac
 import json
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from yoshin.host.store import Database, Tx
+
 GENESIS = "0" * 64
+CHAIN_LOCK = "yoshin.audit.chain"
 KEY_FILE = Path("keys") / "audit.key"
 ANCHOR_FILE = Path("audit") / "anchor.jsonl"
 _FIELDS = ("seq", "at", "municipality_code", "actor", "terminal", "action", "target", "outcome")
@@ -58,17 +60,12 @@ class AuditKeyMissing(RuntimeError):
     pass
 
 
-def _connection(db: Any) -> sqlite3.Connection:
-    """Accepts a sqlite_utils.Database or a sqlite3.Connection (the store's unit of work)."""
-    return getattr(db, "conn", db)
-
-
-def data_dir_of(db: Any) -> Path:
-    """The host data directory: the database file's directory (host.db, keys/, audit/ side by side)."""
-    for _, name, filename in _connection(db).execute("PRAGMA database_list"):
-        if name == "main" and filename:
-            return Path(filename).parent
-    raise AuditKeyMissing("the audit log needs a database file in a host data directory")
+def data_dir_of(db: Database | Tx) -> Path:
+    """The host data directory whose keys/audit.key and audit/anchor.jsonl this database's log uses."""
+    database = db.database if isinstance(db, Tx) else db
+    if database is None or database.data_dir is None:
+        raise AuditKeyMissing("the audit log needs the host data directory (its key and anchor file)")
+    return database.data_dir
 
 
 def create_key(data_dir: Path) -> None:
@@ -99,9 +96,7 @@ def _entry_mac(key: bytes, entry: dict[str, object]) -> str:
     return hmac.new(key, b"anchor|" + text.encode(), hashlib.sha256).hexdigest()
 
 
-# --- the external anchor: entries wait per connection until their transaction commits --------------
-
-_pending: dict[int, tuple[Path, bytes, list[dict[str, object]]]] = {}
+# --- the external anchor ----------------------------------------------------------------------------
 
 
 def _write_entries(data_dir: Path, key: bytes, entries: list[dict[str, object]]) -> None:
@@ -117,25 +112,8 @@ def _write_entries(data_dir: Path, key: bytes, entries: list[dict[str, object]])
         os.close(descriptor)  # closing releases the lock
 
 
-def _watch(connection: sqlite3.Connection) -> None:
-    def trace(statement: str) -> None:
-        word = statement.strip().split(None, 1)[0].upper() if statement.strip() else ""
-        if word in ("COMMIT", "END", "ROLLBACK"):
-            waiting = _pending.pop(id(connection), None)
-            if waiting and word != "ROLLBACK":
-                _write_entries(*waiting)
-
-    connection.set_trace_callback(trace)
-
-
-def _anchor_later(connection: sqlite3.Connection, data_dir: Path, key: bytes, entry: dict[str, object]) -> None:
-    if not connection.in_transaction:  # autocommit: the line is already committed
-        _write_entries(data_dir, key, [entry])
-        return
-    if id(connection) not in _pending:
-        _watch(connection)
-        _pending[id(connection)] = (data_dir, key, [])
-    _pending[id(connection)][2].append(entry)
+def _anchor_at_commit(tx: Tx, data_dir: Path, key: bytes, entry: dict[str, object]) -> None:
+    tx.after_commit.append(lambda: _write_entries(data_dir, key, [entry]))
 
 
 def _read_anchor(data_dir: Path, key: bytes, report: AuditReport) -> list[dict[str, Any]]:
@@ -160,7 +138,7 @@ def _read_anchor(data_dir: Path, key: bytes, report: AuditReport) -> list[dict[s
 
 
 def append(
-    db: Any,
+    tx: Tx,
     at: datetime,
     municipality_code: str,
     actor: str,
@@ -169,15 +147,18 @@ def append(
     target: str,
     outcome: str,
 ) -> None:
-    """One line; call inside the transaction of the change it records, so both land or neither does."""
-    connection = _connection(db)
-    data_dir = data_dir_of(connection)
+    """One line, inside the transaction of the change it records, so both land or neither does.
+
+    The chain's head is locked until that transaction ends, so concurrent workers append in turn.
+    """
+    data_dir = data_dir_of(tx)
     key = _key(data_dir)
-    last = connection.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    tx.lock(CHAIN_LOCK)
+    last = tx.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
     if last:
         seq, prev = last[0] + 1, last[1]
     else:
-        start_seq, start_hash = _start(connection)
+        start_seq, start_hash = _start(tx)
         seq, prev = start_seq + 1, start_hash
     row: dict[str, object] = {
         "seq": seq,
@@ -191,19 +172,14 @@ def append(
     }
     row["prev_hash"] = prev
     row["hash"] = _mac(key, prev, row)
-    columns = ", ".join(row)
-    connection.execute(
-        f"INSERT INTO audit ({columns}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608 (fixed names)
-        list(row.values()),
-    )
-    _anchor_later(connection, data_dir, key, {"seq": seq, "hash": row["hash"]})
+    tx.insert("audit", row)
+    _anchor_at_commit(tx, data_dir, key, {"seq": seq, "hash": row["hash"]})
 
 
-def verify(db: Any) -> AuditReport:
+def verify(db: Database) -> AuditReport:
     """Every break: an edited, forged or recomputed line, a gap, reordering, a cut tail, a moved anchor."""
-    connection = _connection(db)
     report = AuditReport()
-    data_dir = data_dir_of(connection)
+    data_dir = data_dir_of(db)
     try:
         key = _key(data_dir)
     except AuditKeyMissing as error:
@@ -214,7 +190,10 @@ def verify(db: Any) -> AuditReport:
     purges = [e for e in anchor if "purged_through" in e]
     heads = [e for e in anchor if "purged_through" not in e]
 
-    start_seq, start_hash = _start(connection)
+    with db.read() as tx:
+        start_seq, start_hash = _start(tx)
+        columns = ", ".join((*_FIELDS, "prev_hash", "hash"))
+        rows = tx.execute(f"SELECT {columns} FROM audit ORDER BY seq").fetchall()  # noqa: S608 (fixed text)
     expected_start = (int(purges[-1]["purged_through"]), str(purges[-1]["hash"])) if purges else (0, GENESIS)
     if (start_seq, start_hash) != expected_start:
         report.problems.append(
@@ -228,8 +207,7 @@ def verify(db: Any) -> AuditReport:
 
     prev, expected, count, last_seq = start_hash, start_seq + 1, 0, start_seq
     stored: dict[int, str] = {}
-    columns = ", ".join((*_FIELDS, "prev_hash", "hash"))
-    for values in connection.execute(f"SELECT {columns} FROM audit ORDER BY rowid"):  # noqa: S608 (fixed text)
+    for values in rows:
         row = dict(zip((*_FIELDS, "prev_hash", "hash"), values, strict=True))
         seq = int(row["seq"])  # type: ignore[call-overload]
         if seq != expected:
@@ -268,32 +246,33 @@ def verify(db: Any) -> AuditReport:
     return report
 
 
-def head(db: Any) -> dict[str, object]:
+def head(db: Database) -> dict[str, object]:
     """The latest line's seq and hash, to hand to a separate party (a second external anchor)."""
-    connection = _connection(db)
-    last = connection.execute("SELECT seq, hash, at FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    start_seq, start_hash = _start(connection)
+    with db.read() as tx:
+        last = tx.one("SELECT seq, hash, at FROM audit ORDER BY seq DESC LIMIT 1")
+        start_seq, start_hash = _start(tx)
     return {"seq": last[0], "hash": last[1], "at": last[2]} if last else {"seq": start_seq, "hash": start_hash}
 
 
-def purge_before(db: Any, cutoff: datetime) -> int:
+def purge_before(tx: Tx, cutoff: datetime) -> int:
     """Delete lines older than `cutoff` (inside the caller's transaction) and move the anchor, in the
     database and in the anchor file."""
-    connection = _connection(db)
-    last = connection.execute(
-        "SELECT seq, hash FROM audit WHERE at < ? ORDER BY seq DESC LIMIT 1", [cutoff.isoformat()]
-    ).fetchone()
+    tx.lock(CHAIN_LOCK)
+    last = tx.one("SELECT seq, hash FROM audit WHERE at < ? ORDER BY seq DESC LIMIT 1", [cutoff.isoformat()])
     if last is None:
         return 0
-    count = connection.execute("DELETE FROM audit WHERE seq <= ?", [last[0]]).rowcount
-    connection.executemany(
-        "INSERT OR REPLACE INTO audit_anchor (name, value) VALUES (?, ?)", [("prev", last[1]), ("seq", str(last[0]))]
-    )
-    data_dir = data_dir_of(connection)
-    _anchor_later(connection, data_dir, _key(data_dir), {"purged_through": last[0], "hash": last[1]})
+    count: int = tx.execute("DELETE FROM audit WHERE seq <= ?", [last[0]]).rowcount
+    for name, value in (("prev", last[1]), ("seq", str(last[0]))):
+        tx.execute(
+            "INSERT INTO audit_anchor (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [name, value],
+        )
+    data_dir = data_dir_of(tx)
+    _anchor_at_commit(tx, data_dir, _key(data_dir), {"purged_through": last[0], "hash": last[1]})
     return count
 
 
-def _start(connection: sqlite3.Connection) -> tuple[int, str]:
-    values = dict(connection.execute("SELECT name, value FROM audit_anchor").fetchall())
+def _start(tx: Tx) -> tuple[int, str]:
+    values = {name: value for name, value in tx.execute("SELECT name, value FROM audit_anchor").fetchall()}
     return int(values.get("seq", 0)), str(values.get("prev", GENESIS))

@@ -7,14 +7,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlite_utils
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from yoshin.domain.codes import is_valid_municipality_code
 from yoshin.host import audit
 from yoshin.host.pki import EnrollmentError, HostPki
-from yoshin.host.store import Transaction
+from yoshin.host.store import Database
 
 TOKEN_HOURS = 24
 
@@ -31,7 +30,7 @@ class Device:
 
 
 def issue_token(
-    db: sqlite_utils.Database,
+    db: Database,
     municipality_code: str,
     clinic_code: str,
     issued_by: str,
@@ -43,22 +42,23 @@ def issue_token(
     if not (clinic_code.isascii() and clinic_code.isdigit() and len(clinic_code) == 10):
         raise EnrollmentError("the clinic code is 10 digits", "医療機関コードは10桁です")
     token = secrets.token_urlsafe(24)
-    with Transaction(db):
-        db["enrollment_tokens"].insert(
+    with db.transaction(municipality_code) as tx:
+        tx.insert(
+            "enrollment_tokens",
             {
                 "token_hash": _token_hash(token),
                 "municipality_code": municipality_code,
                 "clinic_code": clinic_code,
                 "issued_by": issued_by,
                 "expires_at": (now + timedelta(hours=hours)).isoformat(),
-            }
+            },
         )
-        audit.append(db, now, municipality_code, issued_by, "cli", "device.token", clinic_code, "issued")
+        audit.append(tx, now, municipality_code, issued_by, "cli", "device.token", clinic_code, "issued")
     return token
 
 
 def enroll(
-    db: sqlite_utils.Database,
+    db: Database,
     pki: HostPki,
     token: str,
     csr_pem: str,
@@ -70,15 +70,15 @@ def enroll(
     signing = _signing_key(signing_public_key_pem)
     if not serial or not serial.isascii() or not all(c.isalnum() or c in "-_" for c in serial) or len(serial) > 32:
         raise EnrollmentError("the device serial must be 1-32 letters, digits, '-' or '_'")
-    with Transaction(db):
-        row = db.execute(
+    with db.transaction() as tx:
+        row = tx.one(
             "SELECT municipality_code, clinic_code, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?",
             [_token_hash(token)],
-        ).fetchone()
+        )
         if row is None or row[3] is not None or row[2] <= now.isoformat():
             outcome = "unknown" if row is None else ("reused" if row[3] else "expired")
             audit.append(
-                db, now, row[0] if row else "-", "device", serial, "device.enroll", serial, f"refused: {outcome}"
+                tx, now, row[0] if row else "-", "device", serial, "device.enroll", serial, f"refused: {outcome}"
             )
             refusal = EnrollmentError(
                 f"the enrollment token is {outcome}", "登録用トークンが無効です (使用済み・期限切れ)"
@@ -86,14 +86,15 @@ def enroll(
         else:
             municipality, clinic = row[0], row[1]
             device_id = f"{municipality}-{clinic}-{serial}"
-            if db["devices"].count_where("device_id = ?", [device_id]):
+            if tx.one("SELECT 1 FROM devices WHERE device_id = ?", [device_id]):
                 raise EnrollmentError("this device is already enrolled; renew or decommission it")
             certificate = pki.issue_device_certificate(csr_pem, device_id, municipality, clinic, now)
-            db.execute(
+            tx.execute(
                 "UPDATE enrollment_tokens SET used_at = ?, device_id = ? WHERE token_hash = ?",
                 [now.isoformat(), device_id, _token_hash(token)],
             )
-            db["devices"].insert(
+            tx.insert(
+                "devices",
                 {
                     "device_id": device_id,
                     "municipality_code": municipality,
@@ -106,24 +107,24 @@ def enroll(
                     ),
                     "status": "active",
                     "enrolled_at": now.isoformat(),
-                }
+                },
             )
-            audit.append(db, now, municipality, "device", device_id, "device.enroll", device_id, "ok")
+            audit.append(tx, now, municipality, "device", device_id, "device.enroll", device_id, "ok")
             return device_id, _pem(certificate), municipality, clinic
     raise refusal
 
 
-def renew(db: sqlite_utils.Database, pki: HostPki, device: Device, csr_pem: str, now: datetime) -> str:
+def renew(db: Database, pki: HostPki, device: Device, csr_pem: str, now: datetime) -> str:
     certificate = pki.issue_device_certificate(
         csr_pem, device.device_id, device.municipality_code, device.clinic_code, now
     )
-    with Transaction(db):
-        db.execute(
+    with db.transaction(device.municipality_code) as tx:
+        tx.execute(
             "UPDATE devices SET certificate_serial = ?, certificate_not_after = ? WHERE device_id = ?",
             [format(certificate.serial_number, "x"), certificate.not_valid_after_utc.isoformat(), device.device_id],
         )
         audit.append(
-            db,
+            tx,
             now,
             device.municipality_code,
             device.device_id,
@@ -135,21 +136,19 @@ def renew(db: sqlite_utils.Database, pki: HostPki, device: Device, csr_pem: str,
     return _pem(certificate)
 
 
-def revoke(
-    db: sqlite_utils.Database, device_id: str, reason: str, actor: str, now: datetime, status: str = "revoked"
-) -> None:
-    with Transaction(db):
-        row = db.execute("SELECT municipality_code FROM devices WHERE device_id = ?", [device_id]).fetchone()
+def revoke(db: Database, device_id: str, reason: str, actor: str, now: datetime, status: str = "revoked") -> None:
+    with db.transaction() as tx:
+        row = tx.one("SELECT municipality_code FROM devices WHERE device_id = ?", [device_id])
         if row is None:
             raise EnrollmentError(f"no device {device_id}")
-        db.execute(
+        tx.execute(
             "UPDATE devices SET status = ?, revoked_at = ?, revoked_reason = ? WHERE device_id = ?",
             [status, now.isoformat(), reason, device_id],
         )
-        audit.append(db, now, row[0], actor, "cli", f"device.{status}", device_id, reason)
+        audit.append(tx, now, row[0], actor, "cli", f"device.{status}", device_id, reason)
 
 
-def get(db: sqlite_utils.Database, device_id: str) -> Device | None:
+def get(db: Database, device_id: str) -> Device | None:
     row = db.execute(
         "SELECT device_id, municipality_code, clinic_code, status, certificate_serial, certificate_not_after, "
         "signing_public_key FROM devices WHERE device_id = ?",
@@ -160,7 +159,7 @@ def get(db: sqlite_utils.Database, device_id: str) -> Device | None:
     return Device(*row[:6], signing_key=Ed25519PublicKey.from_public_bytes(row[6]))
 
 
-def list_devices(db: sqlite_utils.Database, municipality_code: str | None = None) -> list[dict[str, object]]:
+def list_devices(db: Database, municipality_code: str | None = None) -> list[dict[str, object]]:
     where, params = ("WHERE municipality_code = ?", [municipality_code]) if municipality_code else ("", [])
     columns = "device_id, municipality_code, clinic_code, status, certificate_not_after, enrolled_at, revoked_reason"
     return [

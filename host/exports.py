@@ -11,13 +11,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from yoshin.domain.catalogue import Catalogue
 from yoshin.domain.contract import parse_record
 from yoshin.domain.fhir import to_fhir_immunization, to_fhir_questionnaire_response
 from yoshin.host import audit
-from yoshin.host.store import Transaction
+from yoshin.host.store import Database
 
 CSV_COLUMNS = (
     "record_id", "subject_id", "vaccination_date", "vaccine_code", "dose_number", "clinic_code", "doctor_name",
@@ -27,31 +25,31 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-def _records(db: sqlite_utils.Database, municipality_code: str, kind: str) -> list[dict[str, Any]]:
+def _records(db: Database, municipality_code: str, kind: str) -> list[dict[str, Any]]:
     rows = db.execute(
         "SELECT body FROM inbox WHERE municipality_code = ? AND kind = ? ORDER BY received_at, record_id",
         [municipality_code, kind],
+        municipality_code,
     )
     return [json.loads(body) for (body,) in rows]
 
 
-def _record_provision(
-    db: sqlite_utils.Database, municipality_code: str, kind: str, count: int, actor: str, now: datetime
-) -> None:
-    with Transaction(db):
-        db["provisions"].insert(
+def _record_provision(db: Database, municipality_code: str, kind: str, count: int, actor: str, now: datetime) -> None:
+    with db.transaction(municipality_code) as tx:
+        tx.insert(
+            "provisions",
             {
                 "municipality_code": municipality_code,
                 "at": now.isoformat(),
                 "actor": actor,
                 "kind": kind,
                 "records": count,
-            }
+            },
         )
-        audit.append(db, now, municipality_code, actor, "cli", f"export.{kind}", "-", f"records={count}")
+        audit.append(tx, now, municipality_code, actor, "cli", f"export.{kind}", "-", f"records={count}")
 
 
-def export_csv(db: sqlite_utils.Database, municipality_code: str, actor: str, now: datetime) -> str:
+def export_csv(db: Database, municipality_code: str, actor: str, now: datetime) -> str:
     records = _records(db, municipality_code, "vaccination_record")
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
@@ -62,7 +60,7 @@ def export_csv(db: sqlite_utils.Database, municipality_code: str, actor: str, no
 
 
 def export_fhir(
-    db: sqlite_utils.Database, municipality_code: str, catalogue: Catalogue, actor: str, now: datetime
+    db: Database, municipality_code: str, catalogue: Catalogue, actor: str, now: datetime
 ) -> dict[str, Any]:
     entries = [
         {"resource": to_fhir_immunization(parse_record("vaccination_record", body), catalogue)}  # type: ignore[arg-type]

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import sqlite_utils
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -28,7 +27,7 @@ from yoshin.domain.eligibility import Subject, due_vaccinations
 from yoshin.host import audit
 from yoshin.host.devices import Device
 from yoshin.host.registry import Registry, Resident
-from yoshin.host.store import Transaction
+from yoshin.host.store import Database
 from yoshin.smartcard.carddata import hashes_match, parse_basic_info, parse_my_number, verify_face_signature
 from yoshin.smartcard.errors import CardDataError
 from yoshin.smartcard.verify import JpkiVerificationError, RevocationChecker, verify_jpki_auth
@@ -74,7 +73,7 @@ def _subject_answer(registry: Registry, resident: Resident, today: date, catalog
 
 
 def resolve_face(
-    db: sqlite_utils.Database,
+    db: Database,
     registry: Registry,
     device: Device,
     body: dict[str, Any],
@@ -86,9 +85,9 @@ def resolve_face(
     """Answer a face-read identity blob from `device` (only residents of the device's municipality)."""
 
     def refuse(answer: dict[str, str], outcome: str, target: str = "-") -> dict[str, Any]:
-        with Transaction(db):
+        with db.transaction(device.municipality_code) as tx:
             audit.append(
-                db, now, device.municipality_code, "resident", device.device_id, "identity.face", target, outcome
+                tx, now, device.municipality_code, "resident", device.device_id, "identity.face", target, outcome
             )
         return dict(answer)
 
@@ -121,9 +120,9 @@ def resolve_face(
         return refuse(NOT_FOUND, f"refused: mismatch {','.join(mismatches)}", resident.subject_id)
     if resident.restricted:  # control 19: 自動応答不可, 不開示, 閲覧停止 go to staff
         return refuse(REFER, "referred: no automatic answer", resident.subject_id)
-    with Transaction(db):
+    with db.transaction(device.municipality_code) as tx:
         audit.append(
-            db, now, device.municipality_code, "resident", device.device_id, "identity.face", resident.subject_id, "ok"
+            tx, now, device.municipality_code, "resident", device.device_id, "identity.face", resident.subject_id, "ok"
         )
     certificate = body.get("ef_auth_certificate")  # EF 000A needs no PIN: link it for later JPKI-mode visits
     if isinstance(certificate, str):
@@ -137,56 +136,52 @@ def resolve_face(
 
 
 def link_jpki(
-    db: sqlite_utils.Database, fingerprint: str, municipality_code: str, subject_id: str, now: datetime, actor: str
+    db: Database, fingerprint: str, municipality_code: str, subject_id: str, now: datetime, actor: str
 ) -> None:
-    with Transaction(db):
-        db["jpki_links"].upsert(
-            {
-                "fingerprint": fingerprint,
-                "municipality_code": municipality_code,
-                "subject_id": subject_id,
-                "linked_at": now.isoformat(),
-            },
-            pk=("fingerprint", "municipality_code"),
+    with db.transaction(municipality_code) as tx:
+        tx.execute(
+            "INSERT INTO jpki_links (fingerprint, municipality_code, subject_id, linked_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (fingerprint, municipality_code) DO UPDATE SET subject_id = excluded.subject_id, "
+            "linked_at = excluded.linked_at",
+            [fingerprint, municipality_code, subject_id, now.isoformat()],
         )
-        audit.append(db, now, municipality_code, actor, actor, "jpki.link", subject_id, "ok")
+        audit.append(tx, now, municipality_code, actor, actor, "jpki.link", subject_id, "ok")
 
 
-def new_challenge(
-    db: sqlite_utils.Database, device: Device, now: datetime, host_id: str = "yoshin-host"
-) -> dict[str, str]:
+def new_challenge(db: Database, device: Device, now: datetime, host_id: str = "yoshin-host") -> dict[str, str]:
     """A single-use, short-lived challenge bound to the device (mynumber-card.md §10.1)."""
     challenge_id = str(uuid.uuid4())
     expires = now + timedelta(seconds=CHALLENGE_SECONDS)
     message = f"JPKI-AUTH|{host_id}|{device.device_id}|{os.urandom(32).hex()}|{now.isoformat()}".encode()
-    with Transaction(db):
-        db["challenges"].insert(
+    with db.transaction(device.municipality_code) as tx:
+        tx.insert(
+            "challenges",
             {
                 "challenge_id": challenge_id,
                 "device_id": device.device_id,
                 "challenge": message,
                 "expires_at": expires.isoformat(),
-            }
+            },
         )
     return {"challenge_id": challenge_id, "challenge": message.hex(), "expires_at": expires.isoformat()}
 
 
-def consume_challenge(db: sqlite_utils.Database, device: Device, challenge_id: object, now: datetime) -> bytes | None:
+def consume_challenge(db: Database, device: Device, challenge_id: object, now: datetime) -> bytes | None:
     """The challenge's message if it was issued to this device, unused and unexpired; it is used up now."""
-    with Transaction(db):
-        row = db.execute(
+    with db.transaction(device.municipality_code) as tx:
+        row = tx.one(
             "SELECT challenge, expires_at, used FROM challenges WHERE challenge_id = ? AND device_id = ?",
             [str(challenge_id), device.device_id],
-        ).fetchone()
+        )
         if row is not None:
-            db.execute("UPDATE challenges SET used = 1 WHERE challenge_id = ?", [str(challenge_id)])
+            tx.execute("UPDATE challenges SET used = 1 WHERE challenge_id = ?", [str(challenge_id)])
     if row is None or row[2] or row[1] <= now.isoformat():
         return None
     return bytes(row[0])
 
 
 def resolve_jpki(
-    db: sqlite_utils.Database,
+    db: Database,
     registry: Registry,
     device: Device,
     body: dict[str, Any],
@@ -197,8 +192,8 @@ def resolve_jpki(
     revocation: RevocationChecker | None = None,
 ) -> dict[str, Any]:
     def refuse(outcome: str) -> dict[str, Any]:
-        with Transaction(db):
-            audit.append(db, now, device.municipality_code, "resident", device.device_id, "identity.jpki", "-", outcome)
+        with db.transaction(device.municipality_code) as tx:
+            audit.append(tx, now, device.municipality_code, "resident", device.device_id, "identity.jpki", "-", outcome)
         return dict(NOT_FOUND)
 
     message = consume_challenge(db, device, body.get("challenge_id"), now)
@@ -218,14 +213,15 @@ def resolve_jpki(
     link = db.execute(
         "SELECT subject_id FROM jpki_links WHERE fingerprint = ? AND municipality_code = ?",
         [verified.fingerprint, device.municipality_code],
+        device.municipality_code,
     ).fetchone()
     resident = registry.by_subject(device.municipality_code, link[0]) if link else None
     if resident is None:
         return refuse("refused: certificate not linked to a subject")
     if resident.restricted:
-        with Transaction(db):
+        with db.transaction(device.municipality_code) as tx:
             audit.append(
-                db,
+                tx,
                 now,
                 device.municipality_code,
                 "resident",
@@ -235,9 +231,9 @@ def resolve_jpki(
                 "referred",
             )
         return dict(REFER)
-    with Transaction(db):
+    with db.transaction(device.municipality_code) as tx:
         audit.append(
-            db, now, device.municipality_code, "resident", device.device_id, "identity.jpki", resident.subject_id,
+            tx, now, device.municipality_code, "resident", device.device_id, "identity.jpki", resident.subject_id,
             f"ok (revocation {verified.revocation.value})",
         )  # fmt: skip
     answer = _subject_answer(registry, resident, today, catalogue)

@@ -1,9 +1,13 @@
 """Record intake: batches of sealed, device-signed records, each answered on its own.
 
-One record is one transaction: it is stored whole or not at all, so a host killed mid-batch leaves no
-partial record, and the device's retry of the whole batch is accepted exactly once (the record UUID is
-the primary key: a replay is a `duplicate`). One bad record never blocks the rest (control 9: only the
-contract's items are accepted; control 11: a device writes only its own municipality's records).
+One record is one transaction: its inbox row, its audit line and its identity links are stored whole or
+not at all, so a host killed mid-batch leaves no partial record, and the device's retry of the whole
+batch is accepted exactly once. The record UUID is the primary key; a replay is answered `duplicate`
+only when the same device stored the same body under it. A different body under a stored id, or an id
+stored by another device or municipality, is refused and audited (never `duplicate`, which would let
+the device delete a record the host does not hold). One bad record never blocks the rest (control 9:
+only the contract's items are accepted; control 11: a device writes only its own municipality's
+records). A database busy past its bound raises `StoreBusy` out of the batch (503, the device retries).
 
 Offline visits: the device queues an `identity_claim` (the card's face data, sealed) before the visit's
 records, which name a provisional subject ("P-..."). The claim is resolved here exactly as the online
@@ -14,23 +18,22 @@ staff (`yoshin-host provisional list`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from yoshin.domain.contract import (
-    RECORD_KINDS,
     ContractError,
     DoctorDecision,
     IdentityClaim,
+    RecordKind,
     VaccinationRecord,
     is_provisional,
     parse_record,
@@ -38,9 +41,9 @@ from yoshin.domain.contract import (
 )
 from yoshin.host import audit, proofs
 from yoshin.host.devices import Device
-from yoshin.host.store import Transaction
+from yoshin.host.store import Database, Tx
 from yoshin.protocol.api import RecordResult
-from yoshin.protocol.sealing import SealedEnvelope, SealError, open_sealed
+from yoshin.protocol.sealing import PayloadKind, SealedEnvelope, SealError, open_sealed
 
 
 def open_payload(envelope: SealedEnvelope, device: Device, host_key: X25519PrivateKey) -> dict[str, Any]:
@@ -67,7 +70,7 @@ ResolveFace = Callable[[Device, dict[str, Any]], dict[str, Any]]
 
 
 def accept_batch(
-    db: sqlite_utils.Database,
+    db: Database,
     device: Device,
     envelopes: list[Any],
     host_key: X25519PrivateKey,
@@ -86,7 +89,7 @@ def accept_batch(
 
 
 def _accept_one(
-    db: sqlite_utils.Database,
+    db: Database,
     device: Device,
     item: Any,
     host_key: X25519PrivateKey,
@@ -98,74 +101,112 @@ def _accept_one(
     try:
         envelope = SealedEnvelope.from_json(item)
         record_id = envelope.header.record_id
-        if envelope.header.kind not in (*RECORD_KINDS, "audit_event"):
-            raise ValueError(f"kind {envelope.header.kind!r} is not accepted here")
+        kind = envelope.header.kind
+        if kind not in {*RecordKind, PayloadKind.AUDIT_EVENT}:
+            raise ValueError(f"kind {kind!r} is not accepted here")
         payload = open_payload(envelope, device, host_key)
-        if envelope.header.kind == "audit_event":
+        record = None
+        if kind == PayloadKind.AUDIT_EVENT:
             body = _audit_event(payload["body"])
             subject_id, municipality = "-", device.municipality_code
         else:
-            record = parse_record(envelope.header.kind, payload["body"])
+            record = parse_record(kind, payload["body"])
             if record.record_id != record_id:
                 raise ValueError("the record id differs from the envelope's")
             body, subject_id, municipality = record_to_json(record), record.subject_id, record.municipality_code
             if municipality != device.municipality_code:
                 raise ValueError("a device may only send records of its own municipality")
-            if db.execute("SELECT 1 FROM inbox WHERE record_id = ?", [record_id]).fetchone():
-                return RecordResult(record_id, "duplicate")  # before resolving a claim twice
-            if isinstance(record, DoctorDecision | VaccinationRecord):
-                if attestation_key is None:
-                    raise ValueError("this host checks no proofs, so it accepts no decision or vaccination")
-                proofs.check(db, attestation_key, device, record)
-            if isinstance(record, IdentityClaim):
-                body = _resolve_claim(record, device, resolve_face)
+        digest = body_digest(body)  # of the body as received, before a claim is resolved or a subject linked
+        with db.read(municipality) as tx:  # a resend is answered before its claim is resolved a second time
+            known = _known(tx, record_id, device, digest)
+        if known is not None:
+            return _answer_known(db, known, device, record_id, now)
+        if isinstance(record, DoctorDecision | VaccinationRecord):
+            if attestation_key is None:
+                raise ValueError("this host checks no proofs, so it accepts no decision or vaccination")
+            proofs.check(db, attestation_key, device, record)
+        if isinstance(record, IdentityClaim):
+            body = _resolve_claim(record, device, resolve_face)
     except (SealError, ContractError, ValueError, TypeError, KeyError) as error:
         reason = str(error.message.en) if isinstance(error, SealError | ContractError) else str(error)
-        with Transaction(db):
-            audit.append(
-                db,
-                now,
-                device.municipality_code,
-                device.device_id,
-                device.device_id,
-                "record.intake",
-                record_id,
-                f"rejected: {reason}",
-            )
+        _refuse(db, device, record_id, reason, now)
         return RecordResult(record_id, "rejected", reason)
-    try:
-        with Transaction(db):
-            if envelope.header.kind != "identity_claim" and is_provisional(subject_id):
-                # looked up inside the transaction, so a claim resolved meanwhile cannot be missed
-                subject_id = _resolved(db, municipality, subject_id) or subject_id
-                body["subject_id"] = subject_id
-            db["inbox"].insert(
-                {
-                    "record_id": record_id,
-                    "device_id": device.device_id,
-                    "municipality_code": municipality,
-                    "subject_id": subject_id,
-                    "kind": envelope.header.kind,
-                    "received_at": now.isoformat(),
-                    "created_at": envelope.header.created_at,
-                    "body": json.dumps(body, ensure_ascii=False, sort_keys=True),
-                }
-            )
-            if envelope.header.kind == "identity_claim":
-                _link(db, municipality, body, now)
-            audit.append(
-                db,
-                now,
-                municipality,
-                device.device_id,
-                device.device_id,
-                f"record.{envelope.header.kind}",
-                record_id,
-                f"accepted: {body['outcome']}" if envelope.header.kind == "identity_claim" else "accepted",
-            )
-    except sqlite3.IntegrityError:
-        return RecordResult(record_id, "duplicate")
+    with db.transaction(municipality) as tx:
+        if kind != RecordKind.IDENTITY_CLAIM and is_provisional(subject_id):
+            # looked up inside the transaction, so a claim resolved meanwhile cannot be missed
+            subject_id = _resolved(tx, municipality, subject_id) or subject_id
+            body["subject_id"] = subject_id
+        inserted = tx.execute(
+            "INSERT INTO inbox (record_id, device_id, municipality_code, subject_id, kind, received_at, created_at, "
+            "body, body_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (record_id) DO NOTHING",
+            [
+                record_id, device.device_id, municipality, subject_id, kind, now.isoformat(),
+                envelope.header.created_at, json.dumps(body, ensure_ascii=False, sort_keys=True), digest,
+            ],
+        ).rowcount  # fmt: skip
+        if inserted != 1:  # stored meanwhile by a concurrent request: decided on what is stored
+            known = _known(tx, record_id, device, digest) or RecordResult(record_id, "rejected", ELSEWHERE)
+            if known.status == "rejected":
+                _audit_refusal(tx, device, record_id, known.reason or "", now)
+            return known
+        if kind == RecordKind.IDENTITY_CLAIM:
+            _link(tx, municipality, body, now)
+        audit.append(
+            tx,
+            now,
+            municipality,
+            device.device_id,
+            device.device_id,
+            f"record.{kind}",
+            record_id,
+            f"accepted: {body['outcome']}" if kind == RecordKind.IDENTITY_CLAIM else "accepted",
+        )
     return RecordResult(record_id, "accepted")
+
+
+ELSEWHERE = "this record id is already stored for another device or municipality"
+DIFFERENT = "a different record is already stored under this record id"
+
+
+def body_digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+def _known(tx: Tx, record_id: str, device: Device, digest: str) -> RecordResult | None:
+    """How a record id already stored is answered, or None when it is not stored (or not visible)."""
+    row = tx.one("SELECT device_id, municipality_code, body_sha256 FROM inbox WHERE record_id = ?", [record_id])
+    if row is None:
+        return None
+    stored_device, stored_municipality, stored_digest = row
+    if stored_device != device.device_id or stored_municipality != device.municipality_code:
+        return RecordResult(record_id, "rejected", ELSEWHERE)
+    if stored_digest is not None and stored_digest != digest:
+        return RecordResult(record_id, "rejected", DIFFERENT)
+    return RecordResult(record_id, "duplicate")
+
+
+def _answer_known(db: Database, known: RecordResult, device: Device, record_id: str, now: datetime) -> RecordResult:
+    if known.status == "rejected":
+        _refuse(db, device, record_id, known.reason or "", now)
+    return known
+
+
+def _refuse(db: Database, device: Device, record_id: str, reason: str, now: datetime) -> None:
+    with db.transaction(device.municipality_code) as tx:
+        _audit_refusal(tx, device, record_id, reason, now)
+
+
+def _audit_refusal(tx: Tx, device: Device, record_id: str, reason: str, now: datetime) -> None:
+    audit.append(
+        tx,
+        now,
+        device.municipality_code,
+        device.device_id,
+        device.device_id,
+        "record.intake",
+        record_id,
+        f"rejected: {reason}",
+    )
 
 
 def _resolve_claim(claim: IdentityClaim, device: Device, resolve_face: ResolveFace) -> dict[str, Any]:
@@ -182,40 +223,49 @@ def _resolve_claim(claim: IdentityClaim, device: Device, resolve_face: ResolveFa
     }
 
 
-def _resolved(db: sqlite_utils.Database, municipality_code: str, provisional_id: str) -> str | None:
-    row = db.execute(
+def _resolved(tx: Tx, municipality_code: str, provisional_id: str) -> str | None:
+    row = tx.one(
         "SELECT subject_id FROM provisional_subjects WHERE provisional_id = ? AND municipality_code = ?",
         [provisional_id, municipality_code],
-    ).fetchone()
+    )
     return row[0] if row else None
 
 
-def _link(db: sqlite_utils.Database, municipality_code: str, outcome: dict[str, Any], now: datetime) -> None:
+def _link(tx: Tx, municipality_code: str, outcome: dict[str, Any], now: datetime) -> None:
     """Record the claim's outcome and link the visit's records that arrived before it (same transaction)."""
     provisional_id, subject_id = outcome["provisional_id"], outcome["subject_id"]
-    db.execute(
-        "INSERT OR REPLACE INTO provisional_subjects (provisional_id, municipality_code, subject_id, outcome, "
-        "resolved_at) VALUES (?, ?, ?, ?, ?)",
+    tx.execute(
+        "INSERT INTO provisional_subjects (provisional_id, municipality_code, subject_id, outcome, resolved_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (municipality_code, provisional_id) DO UPDATE SET "
+        "subject_id = excluded.subject_id, outcome = excluded.outcome, resolved_at = excluded.resolved_at",
         [provisional_id, municipality_code, subject_id, outcome["outcome"], now.isoformat()],
     )
-    if subject_id is not None:
-        db.execute(
-            "UPDATE inbox SET subject_id = ?, body = json_set(body, '$.subject_id', ?) "
-            "WHERE municipality_code = ? AND subject_id = ? AND kind != 'identity_claim'",
-            [subject_id, subject_id, municipality_code, provisional_id],
+    if subject_id is None:
+        return
+    waiting = tx.execute(
+        "SELECT record_id, body FROM inbox WHERE municipality_code = ? AND subject_id = ? AND kind != 'identity_claim'",
+        [municipality_code, provisional_id],
+    ).fetchall()
+    for record_id, text in waiting:
+        body = json.loads(text)
+        body["subject_id"] = subject_id
+        tx.execute(
+            "UPDATE inbox SET subject_id = ?, body = ? WHERE record_id = ?",
+            [subject_id, json.dumps(body, ensure_ascii=False, sort_keys=True), record_id],
         )
 
 
-def unresolved_visits(db: sqlite_utils.Database, municipality_code: str) -> list[dict[str, Any]]:
+def unresolved_visits(db: Database, municipality_code: str) -> list[dict[str, Any]]:
     """Offline visits whose records are still provisional, for staff: the claim's outcome (or "no claim
     yet") and how many records wait. Never the card data."""
     rows = db.execute(
-        "SELECT i.subject_id, COALESCE(p.outcome, 'no claim yet'), COUNT(*), MIN(i.created_at) FROM inbox i "
+        "SELECT i.subject_id, COALESCE(MIN(p.outcome), 'no claim yet'), COUNT(*), MIN(i.created_at) FROM inbox i "
         "LEFT JOIN provisional_subjects p "
         "ON p.provisional_id = i.subject_id AND p.municipality_code = i.municipality_code "
         "WHERE i.municipality_code = ? AND i.subject_id LIKE 'P-%' AND i.kind != 'identity_claim' "
         "GROUP BY i.subject_id ORDER BY MIN(i.created_at)",
         [municipality_code],
+        municipality_code,
     )
     keys = ("provisional_id", "outcome", "records", "first_created_at")
     return [dict(zip(keys, row, strict=True)) for row in rows]

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from yoshin.domain import normalize
 from yoshin.domain.contract import DoctorDecision, Record, VaccinationRecord
 from yoshin.host import attest, staff
 from yoshin.host.devices import Device
+from yoshin.host.store import Database
 
 CLINICAL = ("doctor", "nurse")
 
@@ -33,7 +33,7 @@ class ProofError(ValueError):
 
 
 def _proved(
-    db: sqlite_utils.Database,
+    db: Database,
     key: Ed25519PublicKey,
     device: Device,
     record: Record,
@@ -66,7 +66,7 @@ def _same_name(name: str, other: str) -> bool:
     return normalize.name_key(name).casefold() == normalize.name_key(other).casefold()
 
 
-def check(db: sqlite_utils.Database, key: Ed25519PublicKey, device: Device, record: Record) -> None:
+def check(db: Database, key: Ed25519PublicKey, device: Device, record: Record) -> None:
     """Raises ProofError with the reason unless the record's proofs hold; other kinds need none."""
     if isinstance(record, DoctorDecision):
         doctor = _proved(db, key, device, record, record.proofs, "decided_by", record.doctor_id, ("doctor",))

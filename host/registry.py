@@ -18,14 +18,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-import sqlite_utils
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from yoshin.domain import normalize
 from yoshin.domain.codes import is_valid_municipality_code, is_valid_my_number
 from yoshin.domain.eligibility import HistoryEntry
 from yoshin.host.keys import HostKeys
-from yoshin.host.store import Transaction
+from yoshin.host.store import Database, Tx
 
 COLUMNS = (
     "my_number", "atena_number", "kana", "name", "birth_date", "sex", "address", "guardian_name",
@@ -84,7 +83,7 @@ class ImportReport:
 
 
 class Registry:
-    def __init__(self, db: sqlite_utils.Database, keys: HostKeys) -> None:
+    def __init__(self, db: Database, keys: HostKeys) -> None:
         self.db = db
         self.keys = keys
         self._index_keys: dict[str, bytes] = {}
@@ -113,29 +112,38 @@ class Registry:
         return "S" + self.index(municipality_code, my_number).hex()[:15].upper()
 
     def find(self, municipality_code: str, my_number: str) -> Resident | None:
-        row = self.db.execute(
+        return self._one(
+            municipality_code,
             "SELECT * FROM residents WHERE municipality_code = ? AND my_number_index = ?",
             [municipality_code, self.index(municipality_code, my_number)],
-        ).fetchone()
-        return _resident(self.db, row) if row else None
+        )
 
     def by_subject(self, municipality_code: str, subject_id: str) -> Resident | None:
-        row = self.db.execute(
-            "SELECT * FROM residents WHERE municipality_code = ? AND subject_id = ?", [municipality_code, subject_id]
-        ).fetchone()
-        return _resident(self.db, row) if row else None
+        return self._one(
+            municipality_code,
+            "SELECT * FROM residents WHERE municipality_code = ? AND subject_id = ?",
+            [municipality_code, subject_id],
+        )
+
+    def _one(self, municipality_code: str, sql: str, params: list[object]) -> Resident | None:
+        with self.db.read(municipality_code) as tx:
+            cursor = tx.execute(sql, params)
+            row = cursor.fetchone()
+            columns = [description[0] for description in cursor.description]
+        return _resident(columns, row) if row else None
 
     def history(self, resident_id: int) -> list[HistoryEntry]:
-        rows = self.db.execute(
-            "SELECT vaccine_code, dose_number, date FROM history WHERE resident_id = ? ORDER BY date", [resident_id]
-        )
+        with self.db.read() as tx:
+            rows = tx.execute(
+                "SELECT vaccine_code, dose_number, date FROM history WHERE resident_id = ? ORDER BY date", [resident_id]
+            ).fetchall()
+            recorded = tx.execute(
+                "SELECT body FROM inbox WHERE kind = 'vaccination_record' AND subject_id = "
+                "(SELECT subject_id FROM residents WHERE id = ?) AND municipality_code = "
+                "(SELECT municipality_code FROM residents WHERE id = ?)",
+                [resident_id, resident_id],
+            ).fetchall()
         history = [HistoryEntry(code, dose, date.fromisoformat(when)) for code, dose, when in rows]
-        recorded = self.db.execute(
-            "SELECT body FROM inbox WHERE kind = 'vaccination_record' AND subject_id = "
-            "(SELECT subject_id FROM residents WHERE id = ?) AND municipality_code = "
-            "(SELECT municipality_code FROM residents WHERE id = ?)",
-            [resident_id, resident_id],
-        )
         for (body,) in recorded:
             record = json.loads(body)
             history.append(
@@ -146,7 +154,11 @@ class Registry:
         return sorted(set(history), key=lambda entry: entry.date)
 
     def import_csv(self, text: str | Iterable[str]) -> ImportReport:
-        """Load a municipal extract. Good lines are upserted in batches; bad lines are reported."""
+        """Load a municipal extract. Good lines are upserted in batches; bad lines are reported.
+
+        Each batch is one transaction: the keys and ciphertexts are computed first, then the rows go in
+        with one prepared statement per batch (SQLite) or COPY into a staging table (PostgreSQL).
+        """
         lines = io.StringIO(text) if isinstance(text, str) else text
         reader = csv.DictReader(lines)
         missing = [name for name in COLUMNS if name not in (reader.fieldnames or []) and name not in OPTIONAL]
@@ -155,30 +167,43 @@ class Registry:
         errors: list[tuple[int, str]] = []
         loaded = 0
         for batch in _batches(_parse_lines(reader, errors), BATCH):
-            with Transaction(self.db):
-                for row, history in batch:
-                    self._upsert(row, history)
-                    loaded += 1
+            prepared = [(self._prepare(row), history) for row, history in batch]
+            with self.db.transaction() as tx:
+                self._upsert_batch(tx, prepared)
+            loaded += len(prepared)
         return ImportReport(loaded, errors)
 
-    def _upsert(self, row: dict[str, object], history: list[tuple[str, int, str]]) -> None:
+    def _prepare(self, row: dict[str, object]) -> dict[str, object]:
         code, number = str(row["municipality_code"]), str(row.pop("my_number"))
         row["my_number_index"] = self.index(code, number)
         row["my_number_sealed"] = self.seal_number(code, str(row["atena_number"]), number)
         row["subject_id"] = row.get("subject_id") or self.subject_id_for(code, number)
-        columns = ", ".join(row)
-        placeholders = ", ".join("?" for _ in row)
-        updates = ", ".join(f"{name} = excluded.{name}" for name in row if name not in ("municipality_code",))
-        cursor = self.db.execute(
-            f"INSERT INTO residents ({columns}) VALUES ({placeholders}) "  # noqa: S608 (fixed column names)
-            f"ON CONFLICT (municipality_code, my_number_index) DO UPDATE SET {updates} RETURNING id",
-            list(row.values()),
-        )
-        resident_id = cursor.fetchone()[0]
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO history (resident_id, vaccine_code, dose_number, date) VALUES (?, ?, ?, ?)",
-            [(resident_id, *entry) for entry in history],
-        )
+        return row
+
+    def _upsert_batch(self, tx: Tx, batch: list[tuple[dict[str, object], list[tuple[str, int, str]]]]) -> None:
+        by_columns: dict[tuple[str, ...], list[tuple[object, ...]]] = {}
+        for row, _ in batch:
+            by_columns.setdefault(tuple(row), []).append(tuple(row.values()))
+        for names, values in by_columns.items():
+            columns = ", ".join(names)
+            updates = ", ".join(f"{name} = excluded.{name}" for name in names if name != "municipality_code")
+            tx.executemany(
+                f"INSERT INTO residents ({columns}) VALUES ({', '.join('?' for _ in names)}) "  # noqa: S608 (our names)
+                f"ON CONFLICT (municipality_code, my_number_index) DO UPDATE SET {updates}",
+                values,
+            )
+        history = [
+            (vaccine, dose, when, row["municipality_code"], row["my_number_index"])
+            for row, entries in batch
+            for vaccine, dose, when in entries
+        ]
+        if history:
+            tx.executemany(
+                "INSERT INTO history (resident_id, vaccine_code, dose_number, date) "
+                "SELECT id, ?, ?, ? FROM residents WHERE municipality_code = ? AND my_number_index = ? "
+                "ON CONFLICT DO NOTHING",
+                history,
+            )
 
 
 def _parse_lines(
@@ -251,8 +276,7 @@ def _batches(items: Iterable[tuple[dict[str, object], list[tuple[str, int, str]]
         yield batch
 
 
-def _resident(db: sqlite_utils.Database, row: tuple[object, ...]) -> Resident:
-    columns = [description[0] for description in db.execute("SELECT * FROM residents LIMIT 0").description]
+def _resident(columns: list[str], row: tuple[object, ...]) -> Resident:
     data = dict(zip(columns, row, strict=True))
     return Resident(
         id=int(data["id"]),  # type: ignore[arg-type]

@@ -11,10 +11,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import sqlite_utils
-
 from yoshin.host import audit
-from yoshin.host.store import Transaction
+from yoshin.host.store import Database
 
 MIN_RECORD_YEARS = 5
 
@@ -43,26 +41,27 @@ def _years_before(now: datetime, years: int) -> datetime:
     return now - timedelta(days=365 * years + years // 4)
 
 
-def purge(db: sqlite_utils.Database, policy: RetentionPolicy, now: datetime, report_dir: Path) -> ErasureReport:
-    with Transaction(db):
-        records = db.execute(
+def purge(db: Database, policy: RetentionPolicy, now: datetime, report_dir: Path) -> ErasureReport:
+    with db.transaction() as tx:
+        records = tx.execute(
             "DELETE FROM inbox WHERE received_at < ?", [_years_before(now, policy.record_years).isoformat()]
         ).rowcount
-        provisions = db.execute(
+        provisions = tx.execute(
             "DELETE FROM provisions WHERE at < ?", [_years_before(now, policy.provision_years).isoformat()]
         ).rowcount
-        lines = audit.purge_before(db, _years_before(now, policy.log_years))
+        lines = audit.purge_before(tx, _years_before(now, policy.log_years))
         report = ErasureReport(now.isoformat(), asdict(policy), records, lines, provisions)
-        db["erasures"].insert(
+        tx.insert(
+            "erasures",
             {
                 "municipality_code": "*",
                 "kind": "retention_purge",
                 "device_id": None,
                 "recorded_at": now.isoformat(),
                 "detail": json.dumps(asdict(report), sort_keys=True),
-            }
+            },
         )
-        audit.append(db, now, "*", "admin", "cli", "retention.purge", "-", f"records={records} lines={lines}")
+        audit.append(tx, now, "*", "admin", "cli", "retention.purge", "-", f"records={records} lines={lines}")
     report_dir.mkdir(parents=True, exist_ok=True)
     path = report_dir / f"erasure-report-{now.strftime('%Y%m%dT%H%M%S')}.json"
     path.write_text(json.dumps(asdict(report), indent=2, ensure_ascii=False))

@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -45,7 +44,7 @@ class HostService:
     """Everything a request handler needs; usable as a library without the HTTP layer."""
 
     data_dir: Path
-    db: sqlite_utils.Database
+    db: store.Database
     pki: HostPki
     keys: HostKeys
     registry: Registry
@@ -58,14 +57,20 @@ class HostService:
 
     @classmethod
     def open(
-        cls, data_dir: Path, clock: Callable[[], datetime] | None = None, production_pki: HostPki | None = None
+        cls,
+        data_dir: Path,
+        clock: Callable[[], datetime] | None = None,
+        production_pki: HostPki | None = None,
+        database: str | None = None,
     ) -> HostService:
         """Embedded defaults: a development CA and keys are created in `data_dir` on first run.
 
-        Production passes the municipality's own CA and server keys (`production_pki`).
+        Production passes the municipality's own CA and server keys (`production_pki`). `database` is a
+        `postgresql://` URL; without one the store is the SQLite file `data_dir/host.db`.
         """
-        db = store.connect(data_dir / "host.db")
-        keys = HostKeys.load_or_create(data_dir / "keys")
+        keys = HostKeys.load_or_create(data_dir / "keys")  # the audit key first: nothing is audited unkeyed
+        db = store.open_database(database or data_dir / "host.db")
+        db.data_dir = data_dir  # the audit log's key and external anchor live here, whatever the backend
         pki = production_pki or HostPki.load_or_create_development(data_dir / "pki")
         service = cls(data_dir, db, pki, keys, Registry(db, keys), default_catalogue())
         if clock is not None:
@@ -161,9 +166,12 @@ def _schema_error(en: str) -> web.Response:
     return _error(400, "wrong_schema", "要求の形式が正しくありません", en)
 
 
-def _device_from_certificate(service: HostService, request: web.Request) -> devices.Device | web.Response:
+def _peer_certificate(request: web.Request) -> bytes | None:
     ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
-    der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+    return ssl_object.getpeercert(binary_form=True) if ssl_object else None
+
+
+def _device_from_certificate(service: HostService, der: bytes | None, path: str) -> devices.Device | web.Response:
     if not der:
         return _error(403, "no_certificate", "端末証明書がありません", "a device certificate is required")
     certificate = x509.load_der_x509_certificate(der)
@@ -173,7 +181,7 @@ def _device_from_certificate(service: HostService, request: web.Request) -> devi
     if device is None:
         log.warning("refused %s: unknown device", device_id)
         return _error(403, "unknown_device", "登録されていない端末です", "this device is not enrolled")
-    if device.status != "active" and not (device.status == "revoked" and request.path == api.ERASURE):
+    if device.status != "active" and not (device.status == "revoked" and path == api.ERASURE):
         # A revoked (lost, then found) device may still file its own erasure certificate; nothing else.
         log.warning("refused %s: device %s", device_id, device.status)
         return _error(403, "device_revoked", "この端末は失効しています", f"this device has been {device.status}")
@@ -183,18 +191,32 @@ def _device_from_certificate(service: HostService, request: web.Request) -> devi
     return device
 
 
+@web.middleware
+async def busy_is_503(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A database busy or locked past its bound is 503 with Retry-After (the device retries), never 500."""
+    try:
+        return await handler(request)
+    except store.StoreBusy as busy:
+        log.warning("503 for %s: %s", request.path, busy)
+        response = _error(
+            503, "busy", "ホストが混み合っています。しばらくして再送します", "the host is busy; retry shortly"
+        )
+        response.headers["Retry-After"] = str(busy.retry_after)
+        return response
+
+
 def main_app(service: HostService) -> web.Application:
     """The mutual-TLS API. Every handler receives the device its certificate names."""
 
     @web.middleware
     async def identify(request: web.Request, handler: Handler) -> web.StreamResponse:
-        device = _device_from_certificate(service, request)
+        device = await asyncio.to_thread(_device_from_certificate, service, _peer_certificate(request), request.path)
         if isinstance(device, web.Response):
             return device
         request[DEVICE] = device
         return await handler(request)
 
-    app = web.Application(middlewares=[identify], client_max_size=api.MAX_BODY)
+    app = web.Application(middlewares=[busy_is_503, identify], client_max_size=api.MAX_BODY)
 
     async def _sealed_payload(request: web.Request, device: devices.Device, kind: str) -> dict[str, Any] | web.Response:
         """The opened payload of a body `{"envelope": ...}` of `kind`, or the 400 answer saying why not."""
@@ -250,7 +272,8 @@ def main_app(service: HostService) -> web.Application:
         return web.json_response(answer)
 
     async def jpki_challenge(request: web.Request) -> web.Response:
-        return web.json_response(identity.new_challenge(service.db, request[DEVICE], service.clock()))
+        answer = await asyncio.to_thread(identity.new_challenge, service.db, request[DEVICE], service.clock())
+        return web.json_response(answer)
 
     async def jpki_identity(request: web.Request) -> web.Response:
         body = await _json(request)
@@ -277,7 +300,9 @@ def main_app(service: HostService) -> web.Application:
             return _schema_error("the body is {'csr': PEM}")
         device: devices.Device = request[DEVICE]
         try:
-            certificate = devices.renew(service.db, service.pki, device, body["csr"], service.clock())
+            certificate = await asyncio.to_thread(
+                devices.renew, service.db, service.pki, device, body["csr"], service.clock()
+            )
         except EnrollmentError as error:
             return _error(400, "enrollment_refused", error.message.ja, error.message.en)
         return web.json_response(_enrollment_answer(service, device.device_id, certificate, device))
@@ -288,15 +313,16 @@ def main_app(service: HostService) -> web.Application:
         if isinstance(payload, web.Response):
             return payload
         now = service.clock()
-        with store.Transaction(service.db):
-            service.db["erasures"].insert(
+        with service.db.transaction(device.municipality_code) as tx:
+            tx.insert(
+                "erasures",
                 {
                     "municipality_code": device.municipality_code,
                     "kind": "device_decommission",
                     "device_id": device.device_id,
                     "recorded_at": now.isoformat(),
                     "detail": json.dumps(payload["body"], ensure_ascii=False, sort_keys=True),
-                }
+                },
             )
         devices.revoke(
             service.db,
@@ -343,7 +369,7 @@ def main_app(service: HostService) -> web.Application:
 
     async def staff_logout(request: web.Request) -> web.Response:
         body = await _json(request)
-        staff.logout(service.db, str(body.get("token", "")), service.clock())
+        await asyncio.to_thread(staff.logout, service.db, str(body.get("token", "")), service.clock())
         return web.json_response({"status": "ok"})
 
     app.router.add_get(api.HEALTH, health)
@@ -363,7 +389,7 @@ def main_app(service: HostService) -> web.Application:
 
 def enrollment_app(service: HostService) -> web.Application:
     """Server-authenticated TLS only: the CA certificates, and enrollment with a one-time token."""
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(middlewares=[busy_is_503], client_max_size=64 * 1024)
 
     async def cacerts(request: web.Request) -> web.Response:
         return web.Response(text=service.pki.ca_pem, content_type="application/pem-certificate-chain")
@@ -374,7 +400,8 @@ def enrollment_app(service: HostService) -> web.Application:
         if set(body) != set(fields) or not all(isinstance(body[name], str) for name in fields):
             return _schema_error(f"the body has exactly {', '.join(fields)} (text)")
         try:
-            device_id, certificate, _, _ = devices.enroll(
+            device_id, certificate, _, _ = await asyncio.to_thread(
+                devices.enroll,
                 service.db,
                 service.pki,
                 body["token"],

@@ -11,12 +11,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlite_utils
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from yoshin.domain.i18n import Bilingual, BilingualError
 from yoshin.host import audit
-from yoshin.host.store import Transaction
+from yoshin.host.store import Database
 
 ROLES = ("doctor", "nurse", "clerk", "technician", "municipal_admin", "auditor")
 MAX_FAILURES = 5
@@ -49,7 +48,7 @@ def _hash(password: str, salt: bytes) -> bytes:
 
 
 def add(
-    db: sqlite_utils.Database, staff_id: str, name: str, role: str, municipality_code: str, password: str, now: datetime
+    db: Database, staff_id: str, name: str, role: str, municipality_code: str, password: str, now: datetime
 ) -> None:
     if role not in ROLES:
         raise StaffError("不明な役割です", f"role must be one of {', '.join(ROLES)}")
@@ -58,32 +57,34 @@ def add(
             f"パスワードは{MIN_PASSWORD}文字以上にしてください", f"passwords need {MIN_PASSWORD}+ characters"
         )
     salt = os.urandom(16)
-    with Transaction(db):
-        if db["staff"].count_where("staff_id = ?", [staff_id]):
+    password_hash = _hash(password, salt)  # scrypt outside the transaction: the write lock is held briefly
+    with db.transaction(municipality_code) as tx:
+        if tx.one("SELECT 1 FROM staff WHERE staff_id = ?", [staff_id]):
             raise StaffError("その職員IDは既に使われています", "that staff ID exists (IDs are never shared or reused)")
-        db["staff"].insert(
+        tx.insert(
+            "staff",
             {
                 "staff_id": staff_id,
                 "municipality_code": municipality_code,
                 "name": name,
                 "role": role,
-                "password_hash": _hash(password, salt),
+                "password_hash": password_hash,
                 "salt": salt,
                 "created_at": now.isoformat(),
-            }
+            },
         )
-        audit.append(db, now, municipality_code, "admin", "cli", "staff.add", staff_id, f"role={role}")
+        audit.append(tx, now, municipality_code, "admin", "cli", "staff.add", staff_id, f"role={role}")
 
 
-def register_card(db: sqlite_utils.Database, staff_id: str, certificate_der: bytes, actor: str, now: datetime) -> None:
+def register_card(db: Database, staff_id: str, certificate_der: bytes, actor: str, now: datetime) -> None:
     """Register the staff member's own My Number card (its JPKI user-auth certificate) as a second factor."""
-    with Transaction(db):
-        row = db.execute("SELECT municipality_code FROM staff WHERE staff_id = ?", [staff_id]).fetchone()
+    with db.transaction() as tx:
+        row = tx.one("SELECT municipality_code FROM staff WHERE staff_id = ?", [staff_id])
         if row is None:
             raise StaffError("その職員IDはありません", "no such staff ID")
         fingerprint = hashlib.sha256(certificate_der).hexdigest()
-        db.execute("UPDATE staff SET card_fingerprint = ? WHERE staff_id = ?", [fingerprint, staff_id])
-        audit.append(db, now, row[0], actor, "cli", "staff.register_card", staff_id, "ok")
+        tx.execute("UPDATE staff SET card_fingerprint = ? WHERE staff_id = ?", [fingerprint, staff_id])
+        audit.append(tx, now, row[0], actor, "cli", "staff.register_card", staff_id, "ok")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +102,14 @@ _DUMMY_SALT = os.urandom(16)
 _DUMMY_HASH = _hash("not a password of anyone", _DUMMY_SALT)
 
 
+def _locked() -> StaffError:
+    return StaffError(
+        "ログイン失敗が続いたためロックされています。管理者に連絡してください", "locked after repeated failures"
+    )
+
+
 def authenticate(
-    db: sqlite_utils.Database,
+    db: Database,
     staff_id: str,
     password: str | None,
     device_id: str,
@@ -113,39 +120,44 @@ def authenticate(
 ) -> Member:
     """Check the credentials; open no session. `password=None` is a card-only check (the card must be
     the registered one). Unknown, deactivated and wrong all get one message after the same scrypt work,
-    so neither the answer nor its timing tells which IDs exist (finding 8)."""
-    row = db.execute(
-        "SELECT name, role, municipality_code, password_hash, salt, failed_attempts, locked, active, card_fingerprint "
-        "FROM staff WHERE staff_id = ?",
-        [staff_id],
-    ).fetchone()
+    so neither the answer nor its timing tells which IDs exist (finding 8); "locked" is said only to
+    someone who gave the right password.
+
+    `card_fingerprint` is the SHA-256 of a JPKI certificate whose signature over a host challenge the
+    caller has already verified. The lockout counter is incremented in the database (`failed_attempts + 1`)
+    in the same transaction that re-reads the lock, so concurrent attempts on several workers are each
+    counted once.
+    """
+    with db.read(municipality_code) as tx:
+        row = tx.one(
+            "SELECT name, role, municipality_code, password_hash, salt, card_fingerprint FROM staff WHERE staff_id = ?",
+            [staff_id],
+        )
     if row is None or row[2] != municipality_code:
         if password is not None:
             hmac.compare_digest(_hash(password, _DUMMY_SALT), _DUMMY_HASH)  # the same work as a known ID
-        with Transaction(db):
-            audit.append(db, now, municipality_code, staff_id, device_id, action, staff_id, "refused: unknown")
+        with db.transaction(municipality_code) as tx:
+            audit.append(tx, now, municipality_code, staff_id, device_id, action, staff_id, "refused: unknown")
         raise _bad_login()
-    name, role, _, stored, salt, failures, locked, active, registered_card = row
+    name, role, _, stored, salt, registered_card = row
     if password is None:
         right = bool(registered_card) and card_fingerprint == registered_card
     else:
-        right = hmac.compare_digest(_hash(password, salt), stored)
+        right = hmac.compare_digest(_hash(password, bytes(salt)), bytes(stored))  # outside the tx
     error: StaffError | None = None
-    with Transaction(db):  # the failure count and the audit line commit; the refusal is raised after
-        if not active:
+    with db.transaction(municipality_code) as tx:  # the count and the audit line commit; raised after
+        state = tx.one("SELECT locked, active FROM staff WHERE staff_id = ?", [staff_id])
+        if state is None or not state[1]:
             outcome, error = "refused: deactivated", _bad_login()
         elif not right:
-            failures += 1
-            db.execute(
-                "UPDATE staff SET failed_attempts = ?, locked = ? WHERE staff_id = ?",
-                [failures, int(locked or failures >= MAX_FAILURES), staff_id],
+            tx.execute(
+                "UPDATE staff SET failed_attempts = failed_attempts + 1, "
+                "locked = CASE WHEN locked = 1 OR failed_attempts + 1 >= ? THEN 1 ELSE 0 END WHERE staff_id = ?",
+                [MAX_FAILURES, staff_id],
             )
             outcome, error = f"refused: {'card' if password is None else 'password'}", _bad_login()
-        elif locked:  # said only to someone who knows the password
-            outcome = "refused: locked"
-            error = StaffError(
-                "ログイン失敗が続いたためロックされています。管理者に連絡してください", "locked after repeated failures"
-            )
+        elif state[0]:
+            outcome, error = "refused: locked", _locked()
         elif password is not None and registered_card and card_fingerprint != registered_card:
             outcome = "refused: card"
             error = StaffError(
@@ -153,16 +165,16 @@ def authenticate(
             )
         else:
             outcome = "ok"
-            db.execute("UPDATE staff SET failed_attempts = 0 WHERE staff_id = ?", [staff_id])
+            tx.execute("UPDATE staff SET failed_attempts = 0 WHERE staff_id = ?", [staff_id])
         if error is not None or action != "staff.login":  # a login's "ok" is written with its session
-            audit.append(db, now, municipality_code, staff_id, device_id, action, staff_id, outcome)
+            audit.append(tx, now, municipality_code, staff_id, device_id, action, staff_id, outcome)
     if error is not None:
         raise error
     return Member(staff_id, name, role, municipality_code, registered_card)
 
 
 def login(
-    db: sqlite_utils.Database,
+    db: Database,
     staff_id: str,
     password: str | None,
     device_id: str,
@@ -171,60 +183,58 @@ def login(
     card_fingerprint: str | None = None,
 ) -> Session:
     """Password, and the registered card when one is registered (control 13: two factors); or the
-    registered card alone (`password=None`, the card's PIN being the knowledge factor).
-
-    `card_fingerprint` is the SHA-256 of a JPKI certificate whose signature over a host challenge the
-    caller has already verified.
-    """
+    registered card alone (`password=None`, the card's PIN being the knowledge factor)."""
     member = authenticate(db, staff_id, password, device_id, municipality_code, now, card_fingerprint)
-    with Transaction(db):
-        db.execute("DELETE FROM staff_sessions WHERE staff_id = ? AND expires_at <= ?", [staff_id, now.isoformat()])
-        if db["staff_sessions"].count_where("staff_id = ?", [staff_id]):
-            audit.append(db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "refused: in use")
+    with db.transaction(municipality_code) as tx:
+        tx.execute("DELETE FROM staff_sessions WHERE staff_id = ? AND expires_at <= ?", [staff_id, now.isoformat()])
+        if tx.one("SELECT 1 FROM staff_sessions WHERE staff_id = ?", [staff_id]):
+            audit.append(tx, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "refused: in use")
             error = StaffError("このIDは他の端末でログイン中です", "this staff ID is already logged in elsewhere")
         else:
             token = secrets.token_urlsafe(32)
             expires = now + timedelta(minutes=SESSION_MINUTES)
-            db["staff_sessions"].insert(
+            tx.insert(
+                "staff_sessions",
                 {
                     "token_hash": hashlib.sha256(token.encode()).hexdigest(),
                     "staff_id": staff_id,
                     "device_id": device_id,
                     "started_at": now.isoformat(),
                     "expires_at": expires.isoformat(),
-                }
+                },
             )
-            audit.append(db, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "ok")
+            audit.append(tx, now, municipality_code, staff_id, device_id, "staff.login", staff_id, "ok")
             return Session(token, staff_id, member.name, member.role, municipality_code, expires)
     raise error
 
 
-def member(db: sqlite_utils.Database, staff_id: str) -> Member | None:
+def member(db: Database, staff_id: str) -> Member | None:
     """The staff record as it is now (intake checks active status and identity against it)."""
-    row = db.execute(
-        "SELECT name, role, municipality_code, card_fingerprint, active FROM staff WHERE staff_id = ?", [staff_id]
-    ).fetchone()
+    with db.read() as tx:
+        row = tx.one(
+            "SELECT name, role, municipality_code, card_fingerprint, active FROM staff WHERE staff_id = ?", [staff_id]
+        )
     if row is None or not row[4]:
         return None
     return Member(staff_id, row[0], row[1], row[2], row[3])
 
 
-def logout(db: sqlite_utils.Database, token: str, now: datetime) -> None:
-    with Transaction(db):
-        db.execute("DELETE FROM staff_sessions WHERE token_hash = ?", [hashlib.sha256(token.encode()).hexdigest()])
+def logout(db: Database, token: str, now: datetime) -> None:
+    with db.transaction() as tx:
+        tx.execute("DELETE FROM staff_sessions WHERE token_hash = ?", [hashlib.sha256(token.encode()).hexdigest()])
 
 
-def deactivate(db: sqlite_utils.Database, staff_id: str, now: datetime) -> None:
-    with Transaction(db):
-        row = db.execute("SELECT municipality_code FROM staff WHERE staff_id = ?", [staff_id]).fetchone()
+def deactivate(db: Database, staff_id: str, now: datetime) -> None:
+    with db.transaction() as tx:
+        row = tx.one("SELECT municipality_code FROM staff WHERE staff_id = ?", [staff_id])
         if row is None:
             raise StaffError("その職員IDはありません", "no such staff ID")
-        db.execute("UPDATE staff SET active = 0, deactivated_at = ? WHERE staff_id = ?", [now.isoformat(), staff_id])
-        db.execute("DELETE FROM staff_sessions WHERE staff_id = ?", [staff_id])
-        audit.append(db, now, row[0], "admin", "cli", "staff.deactivate", staff_id, "ok")
+        tx.execute("UPDATE staff SET active = 0, deactivated_at = ? WHERE staff_id = ?", [now.isoformat(), staff_id])
+        tx.execute("DELETE FROM staff_sessions WHERE staff_id = ?", [staff_id])
+        audit.append(tx, now, row[0], "admin", "cli", "staff.deactivate", staff_id, "ok")
 
 
-def rights_table(db: sqlite_utils.Database, municipality_code: str) -> list[dict[str, object]]:
+def rights_table(db: Database, municipality_code: str) -> list[dict[str, object]]:
     """The ID list to reconcile with the paper rights table (control 15)."""
     return [
         dict(zip(("staff_id", "name", "role", "active", "locked", "created_at", "deactivated_at"), row, strict=True))
@@ -232,5 +242,6 @@ def rights_table(db: sqlite_utils.Database, municipality_code: str) -> list[dict
             "SELECT staff_id, name, role, active, locked, created_at, deactivated_at FROM staff "
             "WHERE municipality_code = ? ORDER BY staff_id",
             [municipality_code],
+            municipality_code,
         )
     ]

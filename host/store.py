@@ -1,174 +1,367 @@
-"""The host's SQLite store: one file in WAL mode, every row tagged with its 自治体コード (control 11).
+"""The host's store: one `Database` per service, a transaction per unit of work (seam 4).
 
-Connections are opened here only, each with WAL, synchronous=FULL, a busy timeout and foreign keys on,
-so nothing acknowledged to a device can be lost to a crash.
+    with service.db.transaction(municipality) as tx:   # BEGIN ... COMMIT, or ROLLBACK on any error
+        tx.execute("UPDATE ... WHERE x = ?", [x])
+
+Every thread gets its own connection (sqlite3 and libpq connections are never shared between threads);
+a unit of work is one transaction on it, so what one request changes commits whole or not at all.
+Two backends run the same SQL text (`?` placeholders, standard `ON CONFLICT`, `RETURNING`):
+
+- SQLite (the default, one file in WAL mode, `synchronous=FULL`): one writer at a time. Writers in this
+  process queue on a lock (no busy polling); writers in other processes wait on SQLite's busy timeout.
+- PostgreSQL (`postgresql://...`, psycopg 3): many worker processes against one database. Each
+  transaction binds the session to a municipality (`yoshin.municipality`), which the row-level security
+  policies of migration 0002 enforce as a second wall behind the application's own checks.
+
+A database still busy or locked after `BUSY_SECONDS` raises `StoreBusy`; the HTTP layer answers it
+503 with Retry-After, and the appliance's forwarder retries with jittered backoff.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
 import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import sqlite_utils
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS devices (
-    device_id TEXT PRIMARY KEY,
-    municipality_code TEXT NOT NULL,
-    clinic_code TEXT NOT NULL,
-    serial TEXT NOT NULL,
-    certificate_serial TEXT NOT NULL,
-    certificate_not_after TEXT NOT NULL,
-    signing_public_key BLOB NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('active', 'revoked', 'decommissioned')),
-    enrolled_at TEXT NOT NULL,
-    revoked_at TEXT,
-    revoked_reason TEXT
-);
-CREATE TABLE IF NOT EXISTS enrollment_tokens (
-    token_hash TEXT PRIMARY KEY,
-    municipality_code TEXT NOT NULL,
-    clinic_code TEXT NOT NULL,
-    issued_by TEXT NOT NULL,
-    expires_at TEXT NOT NULL,
-    used_at TEXT,
-    device_id TEXT
-);
-CREATE TABLE IF NOT EXISTS residents (
-    id INTEGER PRIMARY KEY,
-    municipality_code TEXT NOT NULL,
-    subject_id TEXT NOT NULL,
-    atena_number TEXT NOT NULL,
-    my_number_index BLOB NOT NULL,
-    my_number_sealed BLOB NOT NULL,
-    kana TEXT NOT NULL,
-    name TEXT NOT NULL,
-    birth_date TEXT NOT NULL,
-    sex TEXT NOT NULL,
-    address TEXT NOT NULL,
-    guardian_name TEXT,
-    no_auto_answer INTEGER NOT NULL DEFAULT 0,
-    no_disclosure INTEGER NOT NULL DEFAULT 0,
-    viewing_suspended INTEGER NOT NULL DEFAULT 0,
-    conditions TEXT NOT NULL DEFAULT '',
-    UNIQUE (municipality_code, my_number_index),
-    UNIQUE (municipality_code, subject_id)
-);
-CREATE TABLE IF NOT EXISTS history (
-    resident_id INTEGER NOT NULL REFERENCES residents(id),
-    vaccine_code TEXT NOT NULL,
-    dose_number INTEGER NOT NULL,
-    date TEXT NOT NULL,
-    UNIQUE (resident_id, vaccine_code, dose_number, date)
-);
-CREATE TABLE IF NOT EXISTS inbox (
-    record_id TEXT PRIMARY KEY,
-    device_id TEXT NOT NULL,
-    municipality_code TEXT NOT NULL,
-    subject_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS inbox_by_municipality ON inbox (municipality_code, kind, received_at);
-CREATE TABLE IF NOT EXISTS provisional_subjects (
-    provisional_id TEXT PRIMARY KEY,
-    municipality_code TEXT NOT NULL,
-    subject_id TEXT,
-    outcome TEXT NOT NULL,
-    resolved_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS inbox_by_subject ON inbox (municipality_code, subject_id);
-CREATE TABLE IF NOT EXISTS jpki_links (
-    fingerprint TEXT NOT NULL,
-    municipality_code TEXT NOT NULL,
-    subject_id TEXT NOT NULL,
-    linked_at TEXT NOT NULL,
-    PRIMARY KEY (fingerprint, municipality_code)
-);
-CREATE TABLE IF NOT EXISTS challenges (
-    challenge_id TEXT PRIMARY KEY,
-    device_id TEXT NOT NULL,
-    challenge BLOB NOT NULL,
-    expires_at TEXT NOT NULL,
-    used INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS staff (
-    staff_id TEXT PRIMARY KEY,
-    municipality_code TEXT NOT NULL,
-    name TEXT NOT NULL,
-    role TEXT NOT NULL,
-    password_hash BLOB NOT NULL,
-    salt BLOB NOT NULL,
-    failed_attempts INTEGER NOT NULL DEFAULT 0,
-    locked INTEGER NOT NULL DEFAULT 0,
-    active INTEGER NOT NULL DEFAULT 1,
-    card_fingerprint TEXT,
-    created_at TEXT NOT NULL,
-    deactivated_at TEXT
-);
-CREATE TABLE IF NOT EXISTS staff_sessions (
-    token_hash TEXT PRIMARY KEY,
-    staff_id TEXT NOT NULL UNIQUE REFERENCES staff(staff_id),
-    device_id TEXT NOT NULL,
-    started_at TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit (
-    seq INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    municipality_code TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    terminal TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit_anchor (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS provisions (
-    id INTEGER PRIMARY KEY,
-    municipality_code TEXT NOT NULL,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    records INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS erasures (
-    id INTEGER PRIMARY KEY,
-    municipality_code TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    device_id TEXT,
-    recorded_at TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-"""
+BUSY_SECONDS = 10.0
+RETRY_AFTER_SECONDS = 2
+ALL_MUNICIPALITIES = "*"  # the admin CLI and cross-municipality host tasks (audit chain, devices)
 
 
-def connect(path: Path) -> sqlite_utils.Database:
-    """A connection with the durability settings every host connection needs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=FULL")  # synchronous is per connection, never persisted
-    connection.execute("PRAGMA busy_timeout=30000")
-    connection.execute("PRAGMA foreign_keys=ON")
-    db = sqlite_utils.Database(connection)
-    connection.executescript(SCHEMA)
+class StoreBusy(Exception):
+    """The database stayed busy or locked past the bound; answer 503 with Retry-After."""
+
+    def __init__(self, detail: str, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class Rows(list):  # type: ignore[type-arg]
+    """Fetched rows of a one-shot `Database.execute`, with the cursor methods callers use."""
+
+    rowcount: int = -1
+
+    def fetchone(self) -> Any:
+        return self[0] if self else None
+
+    def fetchall(self) -> list[Any]:
+        return list(self)
+
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+def _postgres_sql(sql: str) -> str:
+    return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
+
+
+class Tx:
+    """One unit of work on one connection. `execute` returns the driver's cursor."""
+
+    def __init__(self, connection: Any, postgresql: bool, database: Database | None = None) -> None:
+        self.connection = connection
+        self.postgresql = postgresql
+        self.database = database
+        # run once the transaction has committed, never after a rollback (the audit's external anchor)
+        self.after_commit: list[Callable[[], None]] = []
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        try:
+            if self.postgresql:
+                return self.connection.execute(_postgres_sql(sql), params or None)
+            return self.connection.execute(sql, params)
+        except Exception as error:
+            _raise_if_busy(error)
+            raise
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        try:
+            if self.postgresql:
+                with self.connection.cursor() as cursor:
+                    cursor.executemany(_postgres_sql(sql), list(rows))
+            else:
+                self.connection.executemany(sql, rows)
+        except Exception as error:
+            _raise_if_busy(error)
+            raise
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.execute(sql, params).fetchone()
+
+    def insert(self, table: str, row: dict[str, Any]) -> None:
+        columns = ", ".join(row)
+        self.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' for _ in row)})",  # noqa: S608 (our names)
+            list(row.values()),
+        )
+
+    def lock(self, name: str) -> None:
+        """Serialise this transaction with every other that locks `name` (e.g. the audit chain's head).
+
+        SQLite has one writer at a time already (BEGIN IMMEDIATE); PostgreSQL takes a transaction-scoped
+        advisory lock, held until COMMIT or ROLLBACK.
+        """
+        if self.postgresql:
+            self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [name])
+
+
+def _raise_if_busy(error: Exception) -> None:
+    if isinstance(error, sqlite3.OperationalError) and ("locked" in str(error) or "busy" in str(error)):
+        raise StoreBusy(str(error)) from error
+    if type(error).__module__.startswith("psycopg"):
+        import psycopg
+
+        sqlstate = getattr(error, "sqlstate", None) or ""
+        # 40001 serialization failure, 40P01 deadlock, 55P03 lock not available, 57014 statement timeout
+        if isinstance(error, psycopg.OperationalError) or sqlstate in ("40001", "40P01", "55P03", "57014"):
+            raise StoreBusy(str(error)) from error
+
+
+class Database:
+    """The store: SQLite file or PostgreSQL URL; thread-local connections, transactions per unit of work."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.postgresql = url.startswith(("postgresql://", "postgres://"))
+        self.path = None if self.postgresql else Path(url.removeprefix("sqlite:///"))
+        # the host data directory whose keys/ and audit/ the audit log uses (HostService sets it for PostgreSQL)
+        self.data_dir: Path | None = None if self.path is None else self.path.parent
+        self._local = threading.local()
+        self._write_lock = threading.Lock()  # SQLite: this process's writers queue here, not in busy polling
+        self._connections: list[Any] = []
+        self._connections_lock = threading.Lock()
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.postgresql else "sqlite"
+
+    def __repr__(self) -> str:
+        return f"Database({self.backend})"
+
+    # -- connections -------------------------------------------------------------------------------
+
+    def _connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._connect()
+            self._local.connection = connection
+            with self._connections_lock:
+                self._connections.append(connection)
+        return connection
+
+    def _connect(self) -> Any:
+        if self.postgresql:
+            import psycopg
+
+            try:
+                connection = psycopg.connect(self.url, autocommit=True, connect_timeout=int(BUSY_SECONDS))
+            except psycopg.OperationalError as error:
+                raise StoreBusy(f"the database cannot be reached: {error}") from error
+            # a statement waiting on a lock longer than the bound fails (55P03/57014) and becomes StoreBusy
+            connection.execute(f"SET lock_timeout = '{int(BUSY_SECONDS * 1000)}ms'")
+            role = connection.execute(
+                "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
+            ).fetchone()
+            if role and role[0]:
+                connection.close()
+                raise RuntimeError("the host refuses a superuser or BYPASSRLS role: row-level security would not apply")
+            return connection
+        assert self.path is not None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_SECONDS)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")  # per connection, never persisted: nothing acknowledged is lost
+        connection.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
+        connection.execute("PRAGMA foreign_keys=ON")
+        return connection
+
+    def _drop_connection(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            with self._connections_lock:
+                if connection in self._connections:
+                    self._connections.remove(connection)
+            with contextlib.suppress(Exception):  # a broken connection is being discarded anyway
+                connection.close()
+
+    def close(self) -> None:
+        """Close every connection (at shutdown, when no unit of work runs)."""
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            with contextlib.suppress(Exception):  # another thread's sqlite connection: closed when collected
+                connection.close()
+        self._local = threading.local()
+
+    # -- units of work -----------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, municipality: str | None = None) -> Iterator[Tx]:
+        """A read-write unit of work, bound (on PostgreSQL) to one municipality's rows, or all (None)."""
+        with self._unit(municipality, write=True) as tx:
+            yield tx
+
+    @contextmanager
+    def read(self, municipality: str | None = None) -> Iterator[Tx]:
+        """A consistent read (one snapshot); never blocks writers on either backend."""
+        with self._unit(municipality, write=False) as tx:
+            yield tx
+
+    @contextmanager
+    def _unit(self, municipality: str | None, write: bool) -> Iterator[Tx]:
+        if getattr(self._local, "active", False):
+            raise RuntimeError("a unit of work is already open on this thread: pass its `tx` instead")
+        self._local.active = True
+        try:
+            if self.postgresql:
+                with self._postgres_unit(municipality) as tx:
+                    yield tx
+            else:
+                with self._sqlite_unit(write) as tx:
+                    yield tx
+        finally:
+            self._local.active = False
+
+    @contextmanager
+    def _sqlite_unit(self, write: bool) -> Iterator[Tx]:
+        if write and not self._write_lock.acquire(timeout=BUSY_SECONDS):
+            raise StoreBusy("the database is busy (writers queued past the bound)")
+        try:
+            connection = self._connection()
+            try:
+                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.OperationalError as error:
+                _raise_if_busy(error)
+                raise
+            tx = Tx(connection, postgresql=False, database=self)
+            try:
+                yield tx
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            try:
+                connection.execute("COMMIT")
+            except sqlite3.OperationalError as error:
+                connection.execute("ROLLBACK")
+                _raise_if_busy(error)
+                raise
+            for callback in tx.after_commit:
+                callback()
+        finally:
+            if write:
+                self._write_lock.release()
+
+    @contextmanager
+    def _postgres_unit(self, municipality: str | None) -> Iterator[Tx]:
+        import psycopg
+
+        connection = self._connection()
+        try:
+            with connection.transaction():
+                tx = Tx(connection, postgresql=True, database=self)
+                tx.execute("SELECT set_config('yoshin.municipality', ?, true)", [municipality or ALL_MUNICIPALITIES])
+                yield tx
+            for callback in tx.after_commit:
+                callback()
+        except psycopg.OperationalError as error:  # the server went away (restart, failover): reconnect next time
+            self._drop_connection()
+            raise StoreBusy(str(error)) from error
+        except psycopg.Error as error:
+            _raise_if_busy(error)
+            raise
+
+    def execute(self, sql: str, params: Sequence[Any] = (), municipality: str | None = None) -> Rows:
+        """One statement in its own unit of work, rows fetched (the CLI, tests, one-off reads).
+
+        A SELECT runs as a read (never queued behind writers); a SQLite PRAGMA outside any transaction.
+        """
+        verb = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+        if verb == "PRAGMA" and not self.postgresql:
+            cursor = self._connection().execute(sql, params)
+            rows = Rows(cursor.fetchall())
+            return rows
+        unit = self.read if verb in ("SELECT", "WITH") else self.transaction
+        with unit(municipality) as tx:
+            cursor = tx.execute(sql, params)
+            rows = Rows(cursor.fetchall() if cursor.description else [])
+            rows.rowcount = cursor.rowcount
+        return rows
+
+    # -- schema ------------------------------------------------------------------------------------
+
+    def migrate(self) -> list[int]:
+        """Apply the numbered migrations not yet applied (host/migrations/<backend>/NNNN_name.sql)."""
+        return migrate(self)
+
+
+def migrations(backend: str) -> list[tuple[int, str, str]]:
+    """(version, name, SQL text) of every migration for `backend`, in order."""
+    folder = Path(__file__).parent / "migrations" / backend
+    found = []
+    for entry in folder.iterdir():
+        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
+        if match:
+            found.append((int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a SQL script into statements (SQLite: `complete_statement` knows about strings and triggers)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer
+            buffer = ""
+    if buffer.strip() and not buffer.strip().startswith("--"):
+        yield buffer
+
+
+def migrate(db: Database) -> list[int]:
+    """Bring the schema up to date, each migration in one transaction with its schema_version row.
+
+    Safe against concurrent workers: SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock.
+    """
+    applied_now = []
+    create = (
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_at TEXT NOT NULL)"
+    )
+    for version, name, script in migrations(db.backend):
+        with db.transaction() as tx:
+            tx.lock("yoshin.migrate")
+            tx.execute(create)
+            if tx.one("SELECT 1 FROM schema_version WHERE version = ?", [version]):
+                continue
+            if db.postgresql:
+                tx.connection.execute(script)  # several statements, no parameters: one simple query
+            else:
+                for statement in _statements(script):
+                    tx.connection.execute(statement)
+            tx.execute(
+                "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                [version, name, datetime.now(UTC).isoformat()],
+            )
+            applied_now.append(version)
+    return applied_now
+
+
+def schema_version(db: Database) -> int:
+    with db.read() as tx:
+        row = tx.one("SELECT max(version) FROM schema_version")
+    return int(row[0] or 0)
+
+
+def open_database(url: str | Path) -> Database:
+    """Open and migrate. `url` is a path to a SQLite file or a `postgresql://` URL."""
+    db = Database(str(url))
+    db.migrate()
     return db
-
-
-class Transaction:
-    """`with Transaction(db):` is BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
-
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self.connection = db.conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.connection.execute("BEGIN IMMEDIATE")
-        return self.connection
-
-    def __exit__(self, kind: object, value: object, tb: object) -> None:
-        self.connection.execute("ROLLBACK" if kind else "COMMIT")

@@ -24,6 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -31,17 +32,20 @@ from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from yoshin.domain.contract import RecordKind
 from yoshin.domain.i18n import Bilingual, BilingualError
 
-KINDS = (
-    "identity",
-    "questionnaire_response",
-    "doctor_decision",
-    "vaccination_record",
-    "identity_claim",
-    "audit_event",
-    "erasure_certificate",
-)
+
+class PayloadKind(StrEnum):
+    """The envelope kinds that are not contract records (those are `RecordKind`)."""
+
+    IDENTITY = "identity"  # the card's face data for an online identity look-up
+    AUDIT_EVENT = "audit_event"
+    ERASURE_CERTIFICATE = "erasure_certificate"
+
+
+# every kind an envelope may carry: the contract's records and the other payloads, each named once
+KINDS: frozenset[str] = frozenset({*RecordKind, *PayloadKind})
 
 _SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 _DOMAIN = b"yoshin-envelope-v1\x00"

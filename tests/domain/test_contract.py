@@ -22,9 +22,14 @@ from yoshin.domain.contract import (
     PROVISIONAL_PREFIX,
     ContractError,
     IdentityClaim,
+    RecordKind,
+    Route,
+    Site,
+    VaccinationRecord,
     is_provisional,
     new_provisional_subject_id,
     parse_record,
+    record_kind,
     record_to_json,
 )
 from yoshin.protocol.sealing import new_record_id
@@ -191,3 +196,20 @@ def test_identity_claim_card_data_at_the_length_limit_is_accepted() -> None:
     assert len(longest) % 4 == 0
     data = {**VALID["identity_claim"], "ef_signature": longest}
     assert record_to_json(parse_record("identity_claim", data))["ef_signature"] == longest
+
+
+def test_every_record_kind_has_one_shape_and_is_named_by_it() -> None:
+    assert set(VALID) == set(RecordKind)
+    for kind, data in VALID.items():
+        record = parse_record(kind, data)
+        assert record_kind(record) is RecordKind(kind) and type(record).KIND is RecordKind(kind)
+    with pytest.raises(ContractError) as unknown:
+        parse_record("audit_event", {})
+    assert unknown.value.field == "kind"
+
+
+def test_closed_sets_parse_to_their_enum_and_serialise_as_plain_strings() -> None:
+    record = parse_record("vaccination_record", VALID["vaccination_record"])
+    assert isinstance(record, VaccinationRecord)
+    assert record.site is Site(VALID["vaccination_record"]["site"]) and record.route is Route(record.route)
+    assert type(record_to_json(record)["site"]) is str

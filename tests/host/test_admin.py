@@ -55,11 +55,14 @@ def test_the_my_number_is_stored_only_encrypted(service: HostService, tmp_path: 
     assert service.registry.find("141003", persona("adult").my_number) is None  # per municipality
 
 
+def _append(service: HostService, *line: object) -> None:
+    with service.db.transaction() as tx:
+        audit.append(tx, *line)  # type: ignore[arg-type]
+
+
 def test_audit_verify_detects_edit_delete_and_reorder(service: HostService) -> None:
     for n in range(5):
-        audit.append(
-            service.db, NOW + timedelta(seconds=n), "141305", f"staff{n}", "kiosk", "record.view", f"r{n}", "ok"
-        )
+        _append(service, NOW + timedelta(seconds=n), "141305", f"staff{n}", "kiosk", "record.view", f"r{n}", "ok")
     assert audit.verify(service.db).intact
     service.db.execute("UPDATE audit SET target = 'someone-else' WHERE seq = 2")
     assert [p.seq for p in audit.verify(service.db).problems] == [2]
@@ -67,7 +70,7 @@ def test_audit_verify_detects_edit_delete_and_reorder(service: HostService) -> N
 
 def test_audit_verify_detects_a_deleted_line(service: HostService) -> None:
     for n in range(5):
-        audit.append(service.db, NOW, "141305", "s", "k", "a", f"r{n}", "ok")
+        _append(service, NOW, "141305", "s", "k", "a", f"r{n}", "ok")
     service.db.execute("DELETE FROM audit WHERE seq = 3")
     problems = audit.verify(service.db).problems
     assert problems and problems[0].seq == 4
@@ -75,7 +78,7 @@ def test_audit_verify_detects_a_deleted_line(service: HostService) -> None:
 
 def test_audit_verify_detects_reordering(service: HostService) -> None:
     for n in range(4):
-        audit.append(service.db, NOW, "141305", "s", "k", "a", f"r{n}", "ok")
+        _append(service, NOW, "141305", "s", "k", "a", f"r{n}", "ok")
     columns = "at, municipality_code, actor, terminal, action, target, outcome, prev_hash, hash"
     second, third = (
         service.db.execute(f"SELECT {columns} FROM audit WHERE seq = ?", [seq]).fetchone() for seq in (2, 3)
@@ -87,7 +90,7 @@ def test_audit_verify_detects_reordering(service: HostService) -> None:
 
 
 def test_audit_cli_exit_code(service: HostService, tmp_path: Path) -> None:
-    audit.append(service.db, NOW, "141305", "s", "k", "a", "r", "ok")
+    _append(service, NOW, "141305", "s", "k", "a", "r", "ok")
     script = str(Path(sys.executable).parent / "yoshin-host")
     ok = subprocess.run(
         [script, "audit", "verify", "--data-dir", str(tmp_path / "host")], capture_output=True, text=True
@@ -141,9 +144,10 @@ def test_retention_keeps_five_years_and_writes_a_report(service: HostService, tm
     for record_id, at in ((old, NOW - timedelta(days=365 * 6)), (new, NOW - timedelta(days=365 * 4))):
         row = {"record_id": record_id, "device_id": "d", "municipality_code": "141305", "subject_id": "S"}
         row |= {"kind": "questionnaire_response", "received_at": at.isoformat(), "created_at": at.isoformat()}
-        service.db["inbox"].insert({**row, "body": "{}"})
-    audit.append(service.db, NOW - timedelta(days=365 * 4), "141305", "s", "k", "old", "-", "ok")
-    audit.append(service.db, NOW, "141305", "s", "k", "new", "-", "ok")
+        with service.db.transaction() as tx:
+            tx.insert("inbox", {**row, "body": "{}"})
+    _append(service, NOW - timedelta(days=365 * 4), "141305", "s", "k", "old", "-", "ok")
+    _append(service, NOW, "141305", "s", "k", "new", "-", "ok")
     report = retention.purge(service.db, retention.RetentionPolicy(), NOW, tmp_path / "reports")
     assert (report.records_deleted, report.audit_lines_deleted) == (1, 1)
     assert [r for (r,) in service.db.execute("SELECT record_id FROM inbox")] == [new]

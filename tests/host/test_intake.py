@@ -175,7 +175,7 @@ def test_sigkill_mid_batch_then_retry_lands_exactly_once(tmp_path: Path, clock, 
     forwarder = Forwarder(outbox, appliance.client(), batch=10)
     assert forwarder.run_once().error  # the host died mid-batch
     assert process.wait(timeout=30) == -signal.SIGKILL
-    db = store.connect(data / "host.db")
+    db = store.open_database(data / "host.db")
     assert db.execute("SELECT count(*) FROM inbox").fetchone()[0] == 4
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert outbox.status().depth == 10
