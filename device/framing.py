@@ -1,8 +1,16 @@
-"""Host side of the I/O board frame codec: COBS(payload + CRC-16/CCITT-FALSE) + 0x00.
+"""Host side of the I/O board frame codec: COBS(length ‖ payload ‖ CRC-32) ‖ 0x00.
 
 The board has its own MicroPython copy (device/firmware/framing.py); tests check both against
-each other and against PyPI `cobs` and `crcmod`. CRC comes from the standard library
-(`binascii.crc_hqx` with init 0xFFFF is CRC-16/CCITT-FALSE); COBS is ten lines, so no dependency.
+each other and against PyPI `cobs` and `crcmod`. CRC-32 (the zlib one) comes from the standard
+library; COBS is ten lines, so no dependency.
+
+The explicit length is checked as well as the CRC: a bit flip that turns a COBS code byte into
+0x00 cuts the frame short at a block boundary, and the shortened data can carry a matching CRC
+(with the former CRC-16, an empty payload's CRC 0xFFFF matched); a short frame never matches its
+own length field. A payload shorter than a message header (type + request id) is refused outright.
+The CRC is 32 bits because a flipped code byte moves zeros around inside the decoded data, an
+error that no 16-bit check detects with certainty: a search found a single-bit flip that a CRC-16
+with a length field accepted (firmware_tests/test_framing_differential.py keeps it as an example).
 """
 
 from __future__ import annotations
@@ -11,14 +19,19 @@ import binascii
 from dataclasses import dataclass, field
 
 MAX_PAYLOAD = 512
+# Every payload carries at least a type byte and a 2-byte request id (device/firmware/protocol.py).
+MIN_PAYLOAD = 3
+# Frame body before COBS: length (2) + payload + CRC (4).
+OVERHEAD = 6
 
 
 class FrameError(ValueError):
     """A frame that cannot be decoded (bad COBS, CRC mismatch, too long)."""
 
 
-def crc16(data: bytes) -> int:
-    return binascii.crc_hqx(data, 0xFFFF)
+def crc32(data: bytes) -> int:
+    """CRC-32 as in zlib/PNG: check value crc32(b"123456789") == 0xCBF43926."""
+    return binascii.crc32(data) & 0xFFFFFFFF
 
 
 def cobs_encode(data: bytes) -> bytes:
@@ -57,21 +70,35 @@ def cobs_decode(data: bytes) -> bytes:
     return bytes(out)
 
 
+def max_encoded(max_payload: int = MAX_PAYLOAD) -> int:
+    """Longest encoded frame (without its delimiter) for payloads up to `max_payload` bytes."""
+    body = max_payload + OVERHEAD
+    return body + body // 254 + 1
+
+
 def encode_frame(payload: bytes, max_payload: int = MAX_PAYLOAD) -> bytes:
     if len(payload) > max_payload:
         raise FrameError(f"payload of {len(payload)} bytes exceeds {max_payload}")
-    return cobs_encode(payload + crc16(payload).to_bytes(2, "big")) + b"\x00"
+    if len(payload) < MIN_PAYLOAD:
+        raise FrameError(f"payload of {len(payload)} bytes is shorter than a message header ({MIN_PAYLOAD})")
+    body = len(payload).to_bytes(2, "big") + payload
+    return cobs_encode(body + crc32(body).to_bytes(4, "big")) + b"\x00"
 
 
-def decode_frame(raw: bytes) -> bytes:
+def decode_frame(raw: bytes, max_payload: int = MAX_PAYLOAD) -> bytes:
     """Decode one frame without its 0x00 delimiter."""
     data = cobs_decode(raw)
-    if len(data) < 2:
+    if len(data) < OVERHEAD + MIN_PAYLOAD:
         raise FrameError("frame too short")
-    payload, crc = data[:-2], int.from_bytes(data[-2:], "big")
-    if crc16(payload) != crc:
+    length = int.from_bytes(data[:2], "big")
+    if length != len(data) - OVERHEAD:
+        raise FrameError("length mismatch")
+    if length > max_payload:
+        raise FrameError("payload too long")
+    body, crc = data[:-4], int.from_bytes(data[-4:], "big")
+    if crc32(body) != crc:
         raise FrameError("CRC mismatch")
-    return payload
+    return body[2:]
 
 
 @dataclass
@@ -89,7 +116,7 @@ class Deframer:
 
     @property
     def max_encoded(self) -> int:
-        return self.max_payload + 2 + (self.max_payload + 2) // 254 + 1
+        return max_encoded(self.max_payload)
 
     def feed(self, data: bytes) -> list[bytes]:
         out: list[bytes] = []
@@ -107,7 +134,7 @@ class Deframer:
                 self._overflow = False
             elif self._buf:
                 try:
-                    out.append(decode_frame(bytes(self._buf)))
+                    out.append(decode_frame(bytes(self._buf), self.max_payload))
                     self.frames += 1
                 except FrameError:
                     self.errors += 1

@@ -23,7 +23,7 @@ from yoshin.device.framing import Deframer, encode_frame
 from yoshin.domain.i18n import Bilingual, BilingualError
 
 VID, PID = 0x2E8A, 0x0005
-PROTO_VERSION = 1
+PROTO_VERSION = 2
 HELLO, PING, STATUS, LED, BEEP, TEMP, MAINT, CLEAR_TAMPER = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08
 EVENT, REPLY, ERROR = 0x40, 0x80, 0xFF
 LED_PATTERNS = ("off", "idle", "busy", "attention", "error", "offline")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import app as firmware_app  # device/firmware/app.py (path set up by conftest)
 from click.testing import CliRunner
 from fwsupport import Simulator, needs_micropython, needs_socat
 
@@ -15,7 +16,7 @@ pytestmark = [needs_micropython, needs_socat]
 def test_status_temperature_beep(simulator: Simulator) -> None:
     r = CliRunner().invoke(board, ["--port", str(simulator.link), "status"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["fw"] == "1.0.0"
+    assert json.loads(r.output)["fw"] == firmware_app.FW_VERSION
     simulator.set("temp", "36.8")
     r = CliRunner().invoke(board, ["--port", str(simulator.link), "temperature"])
     assert r.exit_code == 0 and r.output.strip() == "36.8"

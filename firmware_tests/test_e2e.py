@@ -3,9 +3,11 @@ the real pyserial driver (yoshin.device.ioboard). Waits are on frames/status wit
 
 from __future__ import annotations
 
+import app as firmware_app  # device/firmware/app.py (path set up by conftest)
 import pytest
 from fwsupport import Simulator, needs_micropython, needs_socat
 
+from yoshin.device import ioboard
 from yoshin.device.ioboard import DISCONNECTED, IOBoard, IOBoardError
 
 pytestmark = [needs_micropython, needs_socat]
@@ -21,9 +23,9 @@ def board(simulator: Simulator):
 
 def test_handshake_reports_version_and_identity(board: IOBoard) -> None:
     st = board.status
-    assert st.connected and st.firmware == "1.0.0" and st.uid == "e6613852832a112c"
+    assert st.connected and st.firmware == firmware_app.FW_VERSION and st.uid == "e6613852832a112c"
     s = board.board_status()
-    assert s["proto"] == 1 and s["frame_errors"] == 0 and s["led"] == "idle"
+    assert s["proto"] == ioboard.PROTO_VERSION and s["frame_errors"] == 0 and s["led"] == "idle"
     # Heap stays inside the RP2040-like budget the simulator runs with (-X heapsize=160k).
     assert 0 < s["heap_peak"] < 96 * 1024  # live heap (after gc) well inside the budget
 
@@ -112,9 +114,7 @@ def test_port_is_opened_exclusively(board: IOBoard, simulator: Simulator) -> Non
 
 
 def test_incompatible_firmware_is_reported_not_raised(simulator: Simulator, monkeypatch) -> None:
-    from yoshin.device import ioboard
-
-    monkeypatch.setattr(ioboard, "PROTO_VERSION", 2)
+    monkeypatch.setattr(ioboard, "PROTO_VERSION", ioboard.PROTO_VERSION + 1)
     b = IOBoard(port=str(simulator.link), backoff=(0.1, 0.5)).start()
     try:
         assert b.wait_for(lambda x: x.status.message == ioboard.INCOMPATIBLE, 10), b.status

@@ -56,7 +56,8 @@ def request(a, mtype, req_id, body=None):
 
 
 def test_crc_check_value():
-    assert framing.crc16(b"123456789") == 0x29B1
+    assert framing.crc32(b"123456789") == 0xCBF43926
+    assert framing.crc32_py(b"123456789") == 0xCBF43926
 
 
 def test_cobs_full_block_has_no_trailing_block():
@@ -97,7 +98,7 @@ def test_deframer_rejects_corrupt_crc_and_overlong():
     bad = bytearray(framing.encode_frame(b"hello"))
     bad[2] ^= 0x01
     assert d.feed(bytes(bad)) == []
-    assert d.feed(b"\x01" * 200 + b"\x00" + framing.encode_frame(b"ok")) == [b"ok"]
+    assert d.feed(b"\x01" * 200 + b"\x00" + framing.encode_frame(b"ok!")) == [b"ok!"]
     assert d.errors == 2
 
 
@@ -110,6 +111,32 @@ def test_deframer_random_garbage_never_raises_then_resyncs():
         assert d.feed(b"\x00" + framing.encode_frame(b"sync")) == [b"sync"]
 
 
+def test_truncated_frame_is_refused():
+    # A code byte flipped to 0x00 cuts a frame at a block boundary; the rest has a matching CRC
+    # (here: the empty payload, CRC 0xFFFF) but never the length it claims.
+    d = framing.Deframer()
+    assert d.feed(b"\x03\xff\xff\x00") == []
+    payload = b"\x05\x00\x01\x00\x00"
+    frame = framing.encode_frame(payload)
+    cuts = 0
+    i = frame[0]  # the first code byte sits at 0; cut the frame at every later one
+    while i < len(frame) - 1:
+        assert d.feed(frame[:i] + b"\x00") == []
+        cuts += 1
+        i += frame[i]
+    assert cuts >= 3 and d.errors == 1 + cuts
+    assert d.feed(frame) == [payload]
+
+
+def test_encode_refuses_payload_shorter_than_a_header():
+    for short in (b"", b"\x02", b"\x02\x00"):
+        try:
+            framing.encode_frame(short)
+        except ValueError:
+            continue
+        raise AssertionError("short payload accepted")
+
+
 def test_encode_refuses_oversized_payload():
     try:
         framing.encode_frame(b"x" * (framing.MAX_PAYLOAD + 1))
@@ -120,10 +147,10 @@ def test_encode_refuses_oversized_payload():
 
 def test_hello_reports_identity_and_refuses_other_versions():
     _b, a, _ = fresh()
-    t, rid, body = request(a, P.HELLO, 0x0103, {"proto": 1})
+    t, rid, body = request(a, P.HELLO, 0x0103, {"proto": P.PROTO_VERSION})
     assert (t, rid) == (P.HELLO | P.REPLY, 0x0103)
     assert body["fw"] == app.FW_VERSION and body["uid"] == "e6613852832a112c"
-    t, rid, body = request(a, P.HELLO, 9, {"proto": 2})
+    t, rid, body = request(a, P.HELLO, 9, {"proto": P.PROTO_VERSION + 1})
     assert (t, rid, body["code"]) == (P.ERROR, 9, "version")
 
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from yoshin.domain import normalize
 from yoshin.domain.age import age_in_years
 from yoshin.domain.catalogue import Catalogue
-from yoshin.domain.eligibility import Subject, due_vaccinations
+from yoshin.domain.series import Subject, due_list
 from yoshin.host import audit
 from yoshin.host.devices import Device
 from yoshin.host.registry import Registry, Resident
@@ -47,7 +47,7 @@ REFER = {
 
 def _subject_answer(registry: Registry, resident: Resident, today: date, catalogue: Catalogue) -> dict[str, Any]:
     subject = Subject(resident.birth_date, resident.sex, resident.conditions)
-    due = due_vaccinations(subject, registry.history(resident.id), today, catalogue)
+    due = due_list(subject, registry.history(resident.id), today, catalogue)
     age = age_in_years(resident.birth_date, today)
     return {
         "status": "ok",

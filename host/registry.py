@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from yoshin.domain import normalize
 from yoshin.domain.codes import is_valid_municipality_code, is_valid_my_number
-from yoshin.domain.eligibility import HistoryEntry
+from yoshin.domain.series import HistoryEntry
 from yoshin.host.keys import HostKeys
 from yoshin.host.store import Database, Tx
 

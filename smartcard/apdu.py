@@ -14,11 +14,14 @@ INS_CHANGE = 0x24
 MAX_READ = 256  # short APDU: Le 00 means 256
 
 # JPKI-AP files
+EF_SIGN_CERT = 0x0001  # readable only after VERIFY of EF 001B; absent on a child's card
+EF_SIGN_CA_CERT = 0x0002
 EF_JPKI_TOKEN = 0x0006
 EF_AUTH_CERT = 0x000A
 EF_AUTH_CA_CERT = 0x000B
 EF_AUTH_KEY = 0x0017
 EF_AUTH_PIN = 0x0018
+EF_SIGN_KEY = 0x001A
 EF_SIGN_PIN = 0x001B
 # 券面事項入力補助AP files
 EF_MY_NUMBER = 0x0001

@@ -7,6 +7,7 @@ no automatic retry, a blocked PIN sent to the municipal office.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import unicodedata
 from collections.abc import Iterator
@@ -37,8 +38,20 @@ from yoshin.smartcard.errors import (
 from yoshin.smartcard.tlv import NeedMore, TLVError, parse_header
 from yoshin.smartcard.transport import CardChannel, PcscContext
 
-PIN_FILES = {"auth": (apdu.AID_JPKI, apdu.EF_AUTH_PIN), "face": (apdu.AID_KENHOJO, apdu.EF_FACE_PIN)}
-SIGN_PIN = (apdu.AID_JPKI, apdu.EF_SIGN_PIN)
+
+class Pin(enum.StrEnum):
+    """The three PINs a clinic may meet, named as in `yoshin-card status`."""
+
+    AUTH = "auth"  # 利用者証明用電子証明書 暗証番号, JPKI EF 0018
+    FACE = "face"  # 券面事項入力補助用 暗証番号, kenhojo EF 0011
+    SIGN = "sign"  # 署名用電子証明書 暗証番号, JPKI EF 001B: absent on a child's card
+
+
+PIN_FILES = {
+    Pin.AUTH: (apdu.AID_JPKI, apdu.EF_AUTH_PIN),
+    Pin.FACE: (apdu.AID_KENHOJO, apdu.EF_FACE_PIN),
+    Pin.SIGN: (apdu.AID_JPKI, apdu.EF_SIGN_PIN),
+}
 MAX_TRIES = {apdu.EF_AUTH_PIN: 3, apdu.EF_FACE_PIN: 3, apdu.EF_SIGN_PIN: 5}
 EF_CAPS = {apdu.EF_AUTH_CERT: 4096, apdu.EF_BASIC_INFO: 1024, apdu.EF_FACE_SIGNATURE: 1024}
 HEAD = 7  # read 7 bytes, parse tag and length, then read the rest (§4.1)
@@ -46,9 +59,14 @@ HEAD = 7  # read 7 bytes, parse tag and length, then read the rest (§4.1)
 
 @dataclass(frozen=True, slots=True)
 class PinStatus:
+    """Tries left per PIN; None = not issued on this card (its application or PIN file is absent)."""
+
     auth: int | None
     face: int | None
     sign: int | None
+
+    def get(self, pin: Pin) -> int | None:
+        return {Pin.AUTH: self.auth, Pin.FACE: self.face, Pin.SIGN: self.sign}[pin]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +125,22 @@ class MyNumberCard:
         raise NotMyNumberCardError("juki" if text == "JPKIAPICCTOKEN" else "unknown")
 
     def pin_status(self) -> PinStatus:
-        """Retry counters via VERIFY without data, which uses no try. None where the AP is absent."""
-        return PinStatus(
-            auth=self._counter_or_none(*PIN_FILES["auth"]),
-            face=self._counter_or_none(*PIN_FILES["face"]),
-            sign=self._counter_or_none(*SIGN_PIN),
-        )
+        """All three retry counters via VERIFY without data, which uses no try.
+
+        None where the PIN is not issued: its AP or PIN file is absent (a child's card has no
+        signing PIN, SELECT EF 001B answers 6A82). JPKI is selected once for both of its PINs.
+        """
+        jpki = self._select_df(apdu.AID_JPKI)
+        auth = self._counter_in_selected_ap(apdu.EF_AUTH_PIN) if jpki else None
+        sign = self._counter_in_selected_ap(apdu.EF_SIGN_PIN) if jpki else None
+        return PinStatus(auth=auth, face=self.pin_tries(Pin.FACE), sign=sign)
+
+    def pin_tries(self, pin: Pin) -> int | None:
+        """One PIN's tries left (3 APDUs: SELECT AP, SELECT EF, counter query); None if not issued."""
+        aid, fid = PIN_FILES[pin]
+        if not self._select_df(aid):
+            return None
+        return self._counter_in_selected_ap(fid)
 
     def read_face(self, pin: str, confirm_last_try: bool = False, jlis_key: rsa.RSAPublicKey | None = None) -> FaceRead:
         """VERIFY the face PIN, then read basic 4 info, the My Number and the signature EF."""
@@ -171,10 +199,11 @@ class MyNumberCard:
             return -1  # already verified in this session: the card does not say the count
         raise UnexpectedStatusError(response.sw, "PIN counter")
 
-    def _counter_or_none(self, aid: bytes, fid: int) -> int | None:
-        if not self._select_df(aid):
-            return None
-        self._select_ef(fid)
+    def _counter_in_selected_ap(self, fid: int) -> int | None:
+        response = self.channel.transmit(apdu.select_ef(fid))
+        if response.sw == 0x6A82:
+            return None  # no such PIN file on this card
+        self._expect_ok(response, f"SELECT EF {fid:04X}")
         count = self._counter()
         return MAX_TRIES[fid] if count < 0 else count
 

@@ -18,7 +18,7 @@ import click
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from yoshin.smartcard.card import open_card
+from yoshin.smartcard.card import Pin, open_card
 from yoshin.smartcard.errors import (
     CardError,
     CardRemovedError,
@@ -85,7 +85,11 @@ def readers(as_json: bool) -> None:
 @reader_option
 @json_option
 def status(reader: str | None, as_json: bool) -> None:
-    """Identify the card and show the tries left of the three PINs (uses no try)."""
+    """Identify the card and show the tries left of the three PINs (uses no try).
+
+    A PIN the card does not hold (a child's card has no signing PIN) is null in JSON and "not issued"
+    in text.
+    """
 
     def run() -> dict[str, Any]:
         with open_card(reader) as card:
@@ -97,11 +101,32 @@ def status(reader: str | None, as_json: bool) -> None:
             return {
                 "reader": card.channel.reader,
                 "card": kind,
-                "pins": {"auth": pins.auth, "face": pins.face, "sign": pins.sign},
+                "pins": {pin.value: pins.get(pin) for pin in Pin},
             }
 
     result = _guard(run)
-    _emit(result, as_json, lambda: f"{result['reader']}: {result['card']}, PIN tries left {result['pins']}")
+    _emit(result, as_json, lambda: status_text(result))
+
+
+PIN_LABELS = {
+    Pin.AUTH: "利用者証明用電子証明書の暗証番号 / user-authentication PIN",
+    Pin.FACE: "券面事項入力補助用の暗証番号 / face PIN",
+    Pin.SIGN: "署名用電子証明書の暗証番号 / signing password",
+}
+
+
+def tries_text(tries: int | None) -> str:
+    if tries is None:
+        return "未発行 / not issued"
+    if tries == 0:
+        return "ロック中 (市区町村の窓口で再設定) / blocked (reset at the municipal office)"
+    return f"残り{tries}回 / {tries} {'try' if tries == 1 else 'tries'} left"
+
+
+def status_text(result: dict[str, Any]) -> str:
+    lines = [f"{result['reader']}: {result['card']}"]
+    lines += [f"{PIN_LABELS[pin]}: {tries_text(result['pins'][pin.value])}" for pin in Pin]
+    return "\n".join(lines)
 
 
 @main.command()

@@ -27,14 +27,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 
 from yoshin.smartcard import apdu
-from yoshin.tools.personas import Persona, persona
+from yoshin.tools.personas import Persona, SignCertificate, persona
 from yoshin.tools.test_pki import TestPki
 
 SEX_CODES = {"male": "1", "female": "2", "not_applicable": "9"}
 TOKENS = {"mynumber": "JPKIAPICCTOKEN2", "juki": "JPKIAPICCTOKEN"}
 PIN_TRIES = {apdu.EF_FACE_PIN: 3, apdu.EF_AUTH_PIN: 3, apdu.EF_SIGN_PIN: 5}
-# 券面事項入力補助AP: EF 0001 and 0002 need the face PIN (0011); the JPKI auth key needs 0018.
-PROTECTED = {apdu.EF_MY_NUMBER: apdu.EF_FACE_PIN, apdu.EF_BASIC_INFO: apdu.EF_FACE_PIN}
+PIN_FIDS = {"face": apdu.EF_FACE_PIN, "auth": apdu.EF_AUTH_PIN, "sign": apdu.EF_SIGN_PIN}
+# EFs readable only after their PIN, by (AP, EF): the face EFs after 0011, the signing certificate
+# after 001B (mynumber-card.md §3). Keys and PIN files are never readable.
+PROTECTED = {
+    (apdu.AID_KENHOJO, apdu.EF_MY_NUMBER): apdu.EF_FACE_PIN,
+    (apdu.AID_KENHOJO, apdu.EF_BASIC_INFO): apdu.EF_FACE_PIN,
+    (apdu.AID_JPKI, apdu.EF_SIGN_CERT): apdu.EF_SIGN_PIN,
+}
+UNREADABLE = {apdu.EF_AUTH_KEY, apdu.EF_SIGN_KEY, *PIN_TRIES}
 
 
 def _tlv(tag: int, value: bytes) -> bytes:
@@ -67,6 +74,7 @@ class CardImage:
     pins: dict[int, bytes]
     files: dict[bytes, dict[int, bytes]]
     auth_key: rsa.RSAPrivateKey | None
+    initial_tries: dict[int, int] = field(default_factory=lambda: dict(PIN_TRIES))  # counters at first insertion
 
     @classmethod
     def for_persona(cls, who: Persona, pki: TestPki, kind: str = "mynumber") -> CardImage:
@@ -86,6 +94,7 @@ class CardImage:
         auth_key, auth_cert = pki.auth_credentials(who.id)
         token = TOKENS.get(kind, "").encode().ljust(32, b" ")
         files: dict[bytes, dict[int, bytes]] = {}
+        has_sign = who.card.sign_certificate is not SignCertificate.ABSENT
         if kind != "foreign":
             files[apdu.AID_JPKI] = {
                 apdu.EF_JPKI_TOKEN: token,
@@ -93,8 +102,16 @@ class CardImage:
                 apdu.EF_AUTH_CA_CERT: pki.ca_cert.public_bytes(serialization.Encoding.DER),
                 apdu.EF_AUTH_KEY: b"",
                 apdu.EF_AUTH_PIN: b"",
-                apdu.EF_SIGN_PIN: b"",
             }
+            if has_sign:  # a child's card has none of these (SELECT answers 6A82)
+                files[apdu.AID_JPKI] |= {
+                    apdu.EF_SIGN_CERT: pki.sign_certificate(who.id, who.card.sign_certificate.value).public_bytes(
+                        serialization.Encoding.DER
+                    ),
+                    apdu.EF_SIGN_CA_CERT: pki.sign_ca()[1].public_bytes(serialization.Encoding.DER),
+                    apdu.EF_SIGN_KEY: b"",
+                    apdu.EF_SIGN_PIN: b"",
+                }
         if kind == "mynumber":
             files[apdu.AID_KENHOJO] = {
                 apdu.EF_MY_NUMBER: my_number,
@@ -102,12 +119,10 @@ class CardImage:
                 apdu.EF_FACE_SIGNATURE: signature_ef,
                 apdu.EF_FACE_PIN: b"",
             }
-        pins = {
-            apdu.EF_FACE_PIN: who.pins["face"].encode(),
-            apdu.EF_AUTH_PIN: who.pins["auth"].encode(),
-            apdu.EF_SIGN_PIN: who.pins["sign"].encode(),
-        }
-        return cls(kind, pins, files, auth_key)
+        pins = {PIN_FIDS[name]: pin.encode() for name, pin in who.pins.items()}
+        tries = {fid: count for fid, count in PIN_TRIES.items() if fid in pins}
+        tries |= {PIN_FIDS[name]: count for name, count in who.card.tries.items()}
+        return cls(kind, pins, files, auth_key, tries)
 
 
 @dataclass
@@ -115,11 +130,15 @@ class CardState:
     """The card's volatile and persistent state, and the APDU interpreter."""
 
     image: CardImage
-    tries: dict[int, int] = field(default_factory=lambda: dict(PIN_TRIES))
+    tries: dict[int, int] = field(default_factory=dict)  # persistent counters; from the image at first
     selected_ap: bytes | None = None
     selected_ef: int | None = None
     verified: set[int] = field(default_factory=set)
     log: list[bytes] = field(default_factory=list)  # commands as received, PINs masked
+
+    def __post_init__(self) -> None:
+        if not self.tries:
+            self.tries = dict(self.image.initial_tries)
 
     def power_cycle(self) -> None:
         self.selected_ap = self.selected_ef = None
@@ -188,12 +207,12 @@ class CardState:
     def _read(self, offset: int, length: int) -> bytes:
         if self.selected_ap is None or self.selected_ef is None:
             return b"\x69\x86"
-        needed = PROTECTED.get(self.selected_ef)
+        if self.selected_ef in UNREADABLE:
+            return b"\x69\x86"  # PINs and keys are not readable
+        needed = PROTECTED.get((self.selected_ap, self.selected_ef))
         if needed is not None and needed not in self.verified:
             return b"\x69\x82"
         content = self.image.files[self.selected_ap][self.selected_ef]
-        if self.selected_ef in self.tries or self.selected_ef == apdu.EF_AUTH_KEY:
-            return b"\x69\x86"  # PINs and keys are not readable
         if offset >= len(content):
             return b"\x6b\x00"
         return content[offset : offset + length] + b"\x90\x00"

@@ -27,18 +27,14 @@ import click
 from textual import work
 from textual.binding import Binding
 
+from yoshin.device import visit
 from yoshin.device.appliance import Appliance
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
 from yoshin.domain.age import age_in_years
-from yoshin.domain.clock import now_jst
-from yoshin.domain.templates import (
-    SubjectContext,
-    default_templates,
-    evaluate_flags,
-    validate_answers,
-    visible_questions,
-)
+from yoshin.domain.clock import today
+from yoshin.domain.contract import Decision, Route, Site
+from yoshin.domain.templates import SubjectContext, default_templates, visible_questions
 from yoshin.host import devices, staff
 from yoshin.host.server import HostServer, HostService
 from yoshin.smartcard.transport import PcscContext
@@ -46,7 +42,6 @@ from yoshin.tools.card_emulator import CardImage, CardState, Emulator
 from yoshin.tools.personas import Persona, all_personas, persona, registry_csv
 from yoshin.tools.test_pki import TestPki
 from yoshin.tools.virtual_reader import VirtualReader
-from yoshin.tui import records
 from yoshin.tui.app import KioskApp
 from yoshin.tui.services import KioskServices
 
@@ -153,55 +148,55 @@ def healthy_answers(template: Any, context: SubjectContext) -> dict[str, Any]:
 
 
 def run_visit(chain: Chain, pin: str) -> dict[str, Any]:
-    """One visit without a screen: returns what the host answered and what was delivered."""
+    """One visit without a screen, through the kiosk's own services and visit layer (card, sealed identity,
+    host, records): returns what the host answered and what was delivered."""
     appliance = chain.appliance
-    services = KioskServices(appliance, chain.slot)  # the kiosk's own path: card, sealed identity, host
+    services = KioskServices(appliance, chain.slot)
     face = services.read_face(pin, confirm_last_try=False)
-    client = appliance.client()
+    answer = services.resolve(face)
+    if answer is None:
+        return {"identity": {"status": "offline"}}
+    if answer["status"] != "ok":
+        return {"identity": answer}
+    subject = answer["subject"]
+    due = subject["due"]
+    if not due:
+        return {"identity": {"status": "ok", "subject_id": subject["subject_id"], "due": []}}
+    vaccine = due[0]["vaccine_code"]
+    now = datetime.now(UTC)
+    on = today(now)
+    template = default_templates().for_vaccine(vaccine, on)
+    assert template is not None
+    context = SubjectContext(age_in_years(face.basic_info.birth_date, on), face.basic_info.sex)
+    pending = visit.submit_answers(
+        services,
+        face=face,
+        template=template,
+        answers=healthy_answers(template, context),
+        context=context,
+        subject_id=subject["subject_id"],
+        guardian_name=subject.get("guardian_name"),
+        dose_number=due[0]["dose_number"],
+        language="ja",
+        started_at=now,
+        now=now,
+    )
+    # the host verifies each of them and signs their attestations, which the records carry (seam 5)
+    doctor, nurse, checker = (services.second_person(member[0], DEMO_PASSWORD) for member in DEMO_STAFF)
+    pending = visit.record_decision(
+        services, pending, doctor, Decision.PROCEED, reason=None, override_reason=None, explanation_given=True, now=now
+    )
+    product = chain.host.service.catalogue.products_for(vaccine, on)[0]
+    site = Site.ORAL if product.route == Route.ORAL else Site.LEFT_UPPER_ARM
+    given = visit.Administration(product, "DEMO001", on.replace(year=on.year + 1), site, product.dose_ml)
+    visit.record_vaccination(services, pending, given, nurse, checker, now=now)
     outbox = appliance.outbox()
     try:
-        answer = services.resolve(face)
-        if answer is None:
-            return {"identity": {"status": "offline"}}
-        if answer["status"] != "ok":
-            return {"identity": answer}
-        subject = answer["subject"]
-        due = subject["due"]
-        if not due:
-            return {"identity": {"status": "ok", "subject_id": subject["subject_id"], "due": []}}
-        vaccine = due[0]["vaccine_code"]
-        today = chain.host.service.today()
-        template = default_templates().for_vaccine(vaccine, today)
-        assert template is not None
-        context = SubjectContext(age_in_years(face.basic_info.birth_date, today), face.basic_info.sex)
-        answers, details = validate_answers(template, healthy_answers(template, context), {}, context)
-        flags = evaluate_flags(template, answers, context)
-        now = now_jst(datetime.now(UTC)).isoformat(timespec="seconds")
-        guardian = subject["guardian_name"] if context.needs_guardian(template) else None
-        clinic = services.clinic()
-        questionnaire = records.questionnaire_response(
-            clinic, subject["subject_id"], template, answers, details, flags, guardian, True, now, now
-        )
-        # the host verifies each of them and signs their attestations, which the records carry (seam 5)
-        doctor, nurse, checker = (services.second_person(member[0], DEMO_PASSWORD) for member in DEMO_STAFF)
-        decision = records.doctor_decision(clinic, questionnaire, doctor, "proceed", None, None, now)
-        product = chain.host.service.catalogue.products_for(vaccine, today)[0]
-        site = "oral" if product.route == "oral" else "left_upper_arm"
-        given = records.Administration(product, "DEMO001", today.replace(year=today.year + 1), site, product.dose_ml)
-        vaccination = records.vaccination_record(
-            clinic, questionnaire, decision, due[0]["dose_number"], given, nurse, checker, today, now
-        )
-        for kind, record in (
-            ("questionnaire_response", questionnaire),
-            ("doctor_decision", decision),
-            ("vaccination_record", vaccination),
-        ):
-            outbox.enqueue(kind, record)
-        rounds = Forwarder(outbox, client).drain()
+        rounds = Forwarder(outbox, appliance.client()).drain()
         return {
             "identity": {"status": "ok", "subject_id": subject["subject_id"], "due": [d["vaccine_code"] for d in due]},
             "vaccine": vaccine,
-            "flags": [f"{f.question_id}:{f.flag}" for f in flags],
+            "flags": [f"{f.question_id}:{f.flag}" for f in pending.questionnaire.flags],
             "delivered": {
                 status: sum(getattr(r, status) for r in rounds) for status in ("accepted", "duplicate", "rejected")
             },

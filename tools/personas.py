@@ -6,6 +6,7 @@ Every value is invented. A persona's card and its registry row agree, so a demo 
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import tomllib
 from dataclasses import dataclass, field
@@ -13,6 +14,35 @@ from datetime import date
 from pathlib import Path
 
 PERSONAS_DIR = Path(__file__).resolve().parent / "personas"
+PIN_NAMES = ("auth", "face", "sign")
+
+
+class SignCertificate(enum.StrEnum):
+    """The JPKI signing certificate on the card (署名用電子証明書)."""
+
+    VALID = "valid"
+    ABSENT = "absent"  # children under 15 get none: no EF 0001, no signing PIN file (EF 001B)
+    EXPIRED = "expired"
+    REVOKED = "revoked"  # e.g. after an address change; the card itself is unchanged
+
+
+@dataclass(frozen=True)
+class CardProfile:
+    """How this persona's card differs from a fresh adult's card (the `[card]` table of its TOML)."""
+
+    sign_certificate: SignCertificate = SignCertificate.VALID
+    tries: dict[str, int] = field(default_factory=dict)  # counters at insertion, e.g. {"face": 0} = blocked
+
+    @classmethod
+    def from_toml(cls, data: dict[str, object]) -> CardProfile:
+        unknown = set(data) - {"sign_certificate", "tries"}
+        if unknown:
+            raise ValueError(f"unknown [card] keys: {', '.join(sorted(unknown))}")
+        tries = dict(data.get("tries", {}))  # type: ignore[call-overload]
+        if set(tries) - set(PIN_NAMES):
+            raise ValueError(f"[card] tries names PINs other than {PIN_NAMES}")
+        sign = SignCertificate(str(data.get("sign_certificate", "valid")))
+        return cls(sign, {str(name): int(count) for name, count in tries.items()})
 
 
 @dataclass(frozen=True)
@@ -32,6 +62,7 @@ class Persona:
     history: tuple[str, ...] = ()
     conditions: tuple[str, ...] = ()
     guardian_name: str | None = None
+    card: CardProfile = field(default_factory=CardProfile)
     extra: dict[str, object] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # never print a (synthetic) My Number or PIN by accident
@@ -42,6 +73,12 @@ def load_persona(path: Path) -> Persona:
     data = tomllib.loads(path.read_text("utf-8"))
     data["history"] = tuple(data.get("history", ()))
     data["conditions"] = tuple(data.get("conditions", ()))
+    data["card"] = CardProfile.from_toml(data.get("card", {}))
+    if data["card"].sign_certificate is SignCertificate.ABSENT:
+        if "sign" in data["pins"]:
+            raise ValueError(f"{path.name}: a card without a signing certificate has no signing PIN")
+    elif "sign" not in data["pins"]:
+        raise ValueError(f"{path.name}: the signing PIN is missing")
     return Persona(**data)
 
 

@@ -1,4 +1,4 @@
-"""Test key material for development and tests only: a J-LIS-style key and a JPKI user-auth test CA.
+"""Test key material for development and tests only: a J-LIS-style key and JPKI auth and sign test CAs.
 
 Written to a directory at run time (never committed), so verifiers can be pointed at it. Real J-LIS and
 JPKI anchors are pinned separately (mynumber-card.md §10.3); nothing here is trusted in production.
@@ -16,8 +16,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from yoshin.smartcard.verify import RevocationStatus
+
 VALID_FROM = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 VALID_TO = dt.datetime(2035, 1, 1, tzinfo=dt.UTC)
+# A signing certificate that expired before any date the tests and the demo use.
+EXPIRED_AT = dt.datetime(2025, 6, 30, tzinfo=dt.UTC)
+REVOKED_LIST = "sign-revoked-serials.txt"
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,56 @@ class TestPki:
             )
         return cls(directory, jlis, ca_key, ca_cert)
 
+    def sign_ca(self) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+        """The signing test CA (OU=JPKI for digital signature), separate from the auth CA like the real ones."""
+        key = _key(self.directory / "jpki-sign-test-ca-key.pem")
+        path = self.directory / "jpki-sign-test-ca.pem"
+        if path.exists():
+            return key, x509.load_pem_x509_certificate(path.read_bytes())
+        certificate = _ca_certificate(key, "JPKI for digital signature")
+        path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        return key, certificate
+
+    def sign_certificate(self, persona_id: str, state: str) -> x509.Certificate:
+        """The persona's signing certificate (JPKI EF 0001): state "valid", "expired" or "revoked".
+
+        A revoked certificate is listed in this PKI's revocation list (`revocation()`); its card is
+        otherwise unchanged, as after an address change. Made once per persona and state, then cached.
+        """
+        if state not in ("valid", "expired", "revoked"):
+            raise ValueError(f"unknown signing certificate state {state!r}")
+        path = self.directory / f"sign-{persona_id}-{state}.pem"
+        if path.exists():
+            return x509.load_pem_x509_certificate(path.read_bytes())
+        ca_key, ca_cert = self.sign_ca()
+        key = _key(self.directory / f"sign-{persona_id}-key.pem")
+        not_after = EXPIRED_AT if state == "expired" else VALID_TO
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "JP")]))
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(VALID_FROM)
+            .not_valid_after(not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_key_usage(digital_signature=True, content_commitment=True), critical=True)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        if state == "revoked":
+            with (self.directory / REVOKED_LIST).open("a") as listed:
+                listed.write(f"{certificate.serial_number}\n")
+        return certificate
+
+    def revocation(self) -> TestRevocationList:
+        """A revocation checker over the certificates this PKI revoked (smartcard.verify.RevocationChecker)."""
+        path = self.directory / REVOKED_LIST
+        serials = {int(line) for line in path.read_text().split()} if path.exists() else set()
+        return TestRevocationList(frozenset(serials))
+
     def auth_credentials(self, persona_id: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
         """The persona's card key (EF 0017) and user-auth certificate (EF 000A), made once and cached."""
         key = _key(self.directory / f"auth-{persona_id}-key.pem")
@@ -88,6 +143,17 @@ class TestPki:
         )
         path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         return key, certificate
+
+
+@dataclass(frozen=True)
+class TestRevocationList:
+    """The test PKI's own revocation source: GOOD unless listed (never used in production)."""
+
+    __test__ = False
+    revoked: frozenset[int]
+
+    def status(self, certificate: x509.Certificate) -> RevocationStatus:
+        return RevocationStatus.REVOKED if certificate.serial_number in self.revoked else RevocationStatus.GOOD
 
 
 def _key(path: Path) -> rsa.RSAPrivateKey:
@@ -122,12 +188,12 @@ def _key_usage(**enabled: bool) -> x509.KeyUsage:
     return x509.KeyUsage(**flags)
 
 
-def _ca_certificate(key: rsa.RSAPrivateKey) -> x509.Certificate:
+def _ca_certificate(key: rsa.RSAPrivateKey, unit: str = "JPKI for user authentication") -> x509.Certificate:
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "JPKI TEST (yoshin development, not trusted)"),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "JPKI for user authentication"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit),
         ]
     )
     return (

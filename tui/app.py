@@ -8,23 +8,30 @@ move time instead of waiting.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import events, work
+from textual import events
 from textual.app import App, SystemCommand
 from textual.screen import Screen
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
+from yoshin.smartcard.errors import CardError, NoReaderError
 from yoshin.tui.services import KioskServices, StaffSession
 from yoshin.tui.state import Visit
 from yoshin.tui.text import t
+from yoshin.tui.workers import kiosk_work
+
+log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT = 90.0
 IDLE_WARNING = 15.0
 STAFF_IDLE_TIMEOUT = 300.0
+READER_POLL = 0.5
 
 
 class KioskApp(App[None], inherit_bindings=False):
@@ -54,10 +61,12 @@ class KioskApp(App[None], inherit_bindings=False):
         self.staff_lang = "ja"
         self.last_input = clock()
         self.idle_warning_shown = False
+        self.reader_missing = False  # set by whoever sees the reader go first, cleared by the monitor
 
     def on_mount(self) -> None:
         self.reset()
         self.set_interval(1.0, self.check_inactivity)
+        self._monitor_reader()
 
     # --- lockdown -----------------------------------------------------------------------------------
 
@@ -84,27 +93,101 @@ class KioskApp(App[None], inherit_bindings=False):
             if idle >= self.staff_idle_timeout:
                 self.end_staff()
             return
-        if idle >= self.idle_timeout and self.visit_in_progress():
-            self.reset()
-        elif idle >= self.idle_timeout - IDLE_WARNING and self.visit_in_progress() and not self.idle_warning_shown:
+        if not self.visit_in_progress():
+            return
+        if idle >= self.idle_timeout:
+            self.end_visit()
+        elif idle >= self.idle_timeout - IDLE_WARNING and not self.idle_warning_shown:
             self.idle_warning_shown = True
             self.notify(t("idle_warning", self.visit.lang), severity="warning", timeout=IDLE_WARNING)
 
     def visit_in_progress(self) -> bool:
+        if not getattr(self.screen, "idle_resets", True):
+            return False
         return len(self.screen_stack) > 1 or self.visit.consent
 
-    def watch_card(self) -> None:
-        """From the first card read on: a card pulled before the answers are sent abandons the visit."""
-        self._watch_card()
+    # --- the card and the reader: every fault ends on a screen, never in a traceback -----------------
 
-    @work(thread=True, exclusive=True, group="watch")
-    def _watch_card(self) -> None:
+    def watch_card(self) -> None:
+        """From the PIN screen on: a card pulled before the answers are sent abandons the visit at once."""
+        self._watch_card(self.visit)
+
+    @kiosk_work("watch")
+    def _watch_card(self, visit: Visit) -> None:
         worker = get_current_worker()
-        while not worker.is_cancelled and self.visit.face is not None and not self.visit.submitted:
-            if self.services.wait_for_removal(timeout=0.5):
-                if self.visit.face is not None and not self.visit.submitted:
-                    self.call_from_thread(self.reset)
+        while not worker.is_cancelled and self.visit is visit and not visit.submitted:
+            try:
+                removed = self.services.wait_for_removal(timeout=0.5)
+            except CardError:
+                self.call_from_thread(self.reader_lost)
                 return
+            if removed:
+                self.call_from_thread(self.card_pulled, visit)
+                return
+
+    def stop_watching_card(self) -> None:
+        self.workers.cancel_group(self, "watch")
+
+    def card_pulled(self, visit: Visit) -> None:
+        """The card left while a screen needed it: the answers are wiped, then the resident is told."""
+        from yoshin.tui.screens.faults import CardPulledScreen
+
+        if self.visit is not visit or visit.submitted or not getattr(self.screen, "card_expected", False):
+            return
+        self.visit = Visit(lang=visit.lang, large_text=visit.large_text)
+        self._show_only(CardPulledScreen())
+
+    @kiosk_work("reader-monitor")
+    def _monitor_reader(self) -> None:
+        """Whether pcscd and the reader are there, checked twice a second, for as long as the app runs."""
+        worker = get_current_worker()
+        wake = threading.Event()
+        while not worker.is_cancelled:
+            # Compared with what the app last concluded, not with this loop's last look: a card worker may
+            # have seen the outage first, and pcscd may be back before this loop ever saw it gone.
+            ready = self.services.reader_ready()
+            if ready == self.reader_missing:
+                self.call_from_thread(self.reader_back if ready else self.reader_lost)
+            wake.wait(READER_POLL)  # polling the reader; the loop ends with the app's workers
+
+    def reader_lost(self) -> None:
+        """pcscd or the reader went away: wipe the visit (a card put back later may be another person's)
+        and say so in both languages until the reader monitor sees it again."""
+        from yoshin.tui.screens.faults import ReaderMissingScreen
+
+        self.reader_missing = True
+        if self.staff is not None or isinstance(self.screen, ReaderMissingScreen):
+            return
+        self.stop_watching_card()
+        self.visit = Visit()
+        self._show_only(ReaderMissingScreen())
+
+    def reader_back(self) -> None:
+        from yoshin.tui.screens.faults import ReaderMissingScreen
+
+        self.reader_missing = False
+        if isinstance(self.screen, ReaderMissingScreen):
+            self.end_visit()
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        """A worker raised: log it, wipe the visit and show the error screen; the app carries on."""
+        from yoshin.tui.screens.faults import ErrorScreen
+
+        error = worker.error
+        log.error("worker %s failed: %s", worker.name, type(error).__name__, exc_info=error)
+        if isinstance(error, NoReaderError):
+            self.reader_lost()
+            return
+        if self.staff is not None:
+            self.notify(t("kiosk_error", self.staff_lang), severity="error")
+            return
+        self.stop_watching_card()
+        self.visit = Visit()
+        self._show_only(ErrorScreen())
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.worker_failed(event.worker)
 
     # --- staff and technician modes: their own screen stacks, dropped at logout -----------------------
 
@@ -130,19 +213,32 @@ class KioskApp(App[None], inherit_bindings=False):
             self.remove_mode(mode)
         self.reset()
 
-    @work(thread=True, group="logout")
+    @kiosk_work("logout", exclusive=False)
     def _logout(self, session: StaffSession) -> None:
         self.services.staff_logout(session)
 
-    @work(thread=True, group="thermometer")
+    @kiosk_work("thermometer", exclusive=False)
     def measure_temperature(self) -> None:
         """Read the thermometer while the resident chooses; the questionnaire prefills the reading."""
         visit = self.visit
         visit.temperature = self.services.temperature()
 
-    @work(thread=True, group="beep")
+    @kiosk_work("beep", exclusive=False)
     def beep(self, pattern: str) -> None:
         self.services.beep(pattern)
+
+    def end_visit(self) -> None:
+        """Every way a visit ends (done, 戻る, 同意しない, idle, a fault): the visit is wiped, and while a
+        card is on the reader the remove-card step comes first, with its reminder, so the next person
+        never meets the previous one's card."""
+        from yoshin.tui.screens.remove_card import RemoveCardScreen
+
+        self.stop_watching_card()
+        self.visit = Visit(lang=self.visit.lang, large_text=self.visit.large_text)  # for the reminder's words
+        if self.services.card_present():
+            self._show_only(RemoveCardScreen(completed=False))
+        else:
+            self.reset()
 
     def reset(self) -> None:
         """Drop every screen and wipe the visit: back to the welcome screen (and silence the board)."""
@@ -150,9 +246,14 @@ class KioskApp(App[None], inherit_bindings=False):
 
         if self.services.board is not None:
             self.beep("off")
+        self.stop_watching_card()
         self.visit = Visit()
+        self._show_only(WelcomeScreen())
+
+    def _show_only(self, screen: Screen[Any]) -> None:
+        """`screen` alone above the base: every other screen (and what it showed) is dropped."""
         self.last_input = self.clock()
         self.idle_warning_shown = False
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        self.push_screen(WelcomeScreen())
+        self.push_screen(screen)

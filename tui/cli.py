@@ -78,10 +78,13 @@ def main(
         services = KioskServices(
             Appliance(data_dir), reader, board=io_board, scanner=Scanner(scanner) if scanner else None
         )
-        KioskApp(services, idle_timeout=idle_timeout).run()
+        app = KioskApp(services, idle_timeout=idle_timeout)
+        app.run()
     finally:
         if io_board is not None:
             io_board.close()
+    # A kiosk never quits by itself: 1 after an unhandled error, so systemd records a failure and restarts it.
+    sys.exit(app.return_code or 0)
 
 
 if __name__ == "__main__":

@@ -12,17 +12,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from yoshin.device.appliance import Appliance, DeviceStatus
-from yoshin.device.hostclient import DeviceRevoked, HostUnreachable
+from yoshin.device.hostclient import HostUnreachable
 from yoshin.device.ioboard import BoardStatus, IOBoard, IOBoardError
 from yoshin.device.outbox import QueueStatus, seal_payload
 from yoshin.device.scanner import Scanner
+from yoshin.device.visit import Clinic, PendingVisit, StaffMember, face_body
 from yoshin.domain.bundle import Rules, load_rules, verify_bundle
 from yoshin.domain.catalogue import default_catalogue
 from yoshin.domain.templates import default_templates
 from yoshin.protocol import api
-from yoshin.smartcard.card import FaceRead, open_card
+from yoshin.smartcard.card import FaceRead, Pin, open_card
+from yoshin.smartcard.errors import CardError, NoReaderError
 from yoshin.smartcard.transport import PcscContext
-from yoshin.tui.records import Clinic, StaffMember
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +46,32 @@ class KioskServices:
     # --- card ---------------------------------------------------------------------------------------
 
     def reader_name(self) -> str:
+        """The configured reader (or the first one); NoReaderError when pcscd or the reader is gone."""
         with PcscContext() as context:
             names = context.reader_names()
         if self.reader:
+            if self.reader not in names:
+                raise NoReaderError(self.reader)
             return self.reader
-        return names[0] if names else ""
+        if not names:
+            raise NoReaderError()
+        return names[0]
+
+    def reader_ready(self) -> bool:
+        """Whether pcscd runs and lists the reader: the kiosk's screens depend on it."""
+        try:
+            self.reader_name()
+        except CardError:
+            return False
+        return True
+
+    def card_present(self) -> bool:
+        """Whether a card is on the reader now (False when the reader itself is gone)."""
+        try:
+            with PcscContext() as context:
+                return context.wait_for_card(self.reader_name(), 0)
+        except CardError:
+            return False
 
     def wait_for_card(self, timeout: float) -> bool:
         with PcscContext() as context:
@@ -60,8 +82,10 @@ class KioskServices:
             return context.wait_for_removal(self.reader_name(), timeout)
 
     def face_tries(self) -> int | None:
+        """The face PIN's tries left, and nothing else: 3 APDUs, and a card without a signing PIN (a child's)
+        is no error. None = the card holds no face PIN."""
         with self._card_lock, open_card(self.reader_name()) as card:
-            return card.pin_status().face
+            return card.pin_tries(Pin.FACE)
 
     def read_face(self, pin: str, confirm_last_try: bool) -> FaceRead:
         with self._card_lock, open_card(self.reader_name()) as card:
@@ -88,8 +112,6 @@ class KioskServices:
             return dict(self.appliance.client().call("POST", api.IDENTITY, {"envelope": envelope.to_json()}))
         except HostUnreachable:
             return None
-        except DeviceRevoked:
-            raise
 
     def clinic(self) -> Clinic:
         identity = self.appliance.keystore.identity()
@@ -111,18 +133,18 @@ class KioskServices:
         finally:
             outbox.close()
 
-    def keep_pending(self, visit_id: str, visit: dict[str, Any]) -> None:
+    def keep_pending(self, visit: PendingVisit) -> None:
         """Keep a visit for the staff screens, under today's day key (destroyed at day end)."""
         pending = self.appliance.pending()
         try:
-            pending.put(visit_id, visit)
+            pending.put(visit.visit_id, visit.to_json())
         finally:
             pending.close()
 
-    def pending_visits(self) -> list[tuple[str, dict[str, Any]]]:
+    def pending_visits(self) -> list[PendingVisit]:
         pending = self.appliance.pending()
         try:
-            return pending.list()
+            return [PendingVisit.from_json(visit) for _, visit in pending.list()]
         finally:
             pending.close()
 
@@ -199,12 +221,3 @@ class KioskServices:
 
     def identity(self) -> dict[str, str]:
         return self.appliance.keystore.identity()
-
-
-def face_body(face: FaceRead) -> dict[str, str]:
-    """The card's face EFs as sent (sealed) to the host: it alone parses the My Number."""
-    return {
-        "ef_my_number": base64.b64encode(face.raw.my_number).decode(),
-        "ef_basic_info": base64.b64encode(face.raw.basic_info).decode(),
-        "ef_signature": base64.b64encode(face.raw.signature).decode(),
-    }

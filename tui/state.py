@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from yoshin.smartcard.card import FaceRead
@@ -20,7 +21,7 @@ class Visit:
     dose_number: int | None = None
     answers: dict[str, Any] = field(default_factory=dict)
     temperature: float | None = None  # from the I/O board's thermometer, to prefill the question
-    started_at: str | None = None
+    started_at: datetime | None = None
     submitted: bool = False
 
     def has_personal_data(self) -> bool:

@@ -56,6 +56,22 @@ T = {
     "guardian_note": Bilingual(
         "お子さまの予診票です。保護者の方がお答えください", "This is your child's questionnaire: the guardian answers"
     ),
+    # --- faults: shown in both languages (the resident may not have chosen one yet) ---------------------
+    "reader_missing": Bilingual(
+        "カードリーダーが使えません。係員にお知らせください",
+        "The card reader is not available. Please tell a staff member",
+    ),
+    "reader_wait": Bilingual(
+        "使えるようになると、自動で最初の画面に戻ります", "The kiosk returns to the start by itself once it works again"
+    ),
+    "card_pulled": Bilingual(
+        "カードが取り出されました。入力した内容は消去しました",
+        "The card was taken out. What you entered has been erased",
+    ),
+    "kiosk_error": Bilingual(
+        "エラーが発生しました。係員にお知らせください", "Something went wrong. Please tell a staff member"
+    ),
+    "to_start": Bilingual("最初に戻る", "Back to the start"),
     # --- staff and technician screens ------------------------------------------------------------------
     "staff": Bilingual("職員", "Staff"),
     "staff_login": Bilingual("職員ログイン", "Staff login"),
@@ -85,8 +101,6 @@ T = {
     ),
     "explained": Bilingual("効果と副反応を説明した", "Benefits/risks explained"),
     "doctor_only": Bilingual("医師の判断は医師のログインで入力してください", "A doctor must be logged in to decide"),
-    "need_reason": Bilingual("見合わせの理由を入力してください", "Give the reason for deferring"),
-    "need_explanation": Bilingual("説明したことを確認してください", "Confirm that it was explained"),
     "vaccination": Bilingual("接種の記録", "Vaccination entry"),
     "scan": Bilingual("バーコード (GS1) を読み取ってください", "Scan the pack's GS1 barcode"),
     "or_choose": Bilingual("または製品を選んでください", "or choose the product"),
@@ -125,3 +139,8 @@ T = {
 
 def t(key: str, lang: str, **values: object) -> str:
     return T[key].get(lang).format(**values)
+
+
+def both(key: str, **values: object) -> str:
+    """Japanese, then English: for screens shown before (or regardless of) the resident's choice."""
+    return f"{t(key, 'ja', **values)}\n{t(key, 'en', **values)}"

@@ -4,7 +4,7 @@ import framing
 import patterns
 import protocol as P
 
-FW_VERSION = "1.0.0"
+FW_VERSION = "1.1.0"
 BOARD_NAME = "yoshin-io"
 TEMP_MIN_C = 30.0
 TEMP_MAX_C = 45.0

@@ -1,22 +1,50 @@
 # Frame codec shared by the board and (as a copy-free reference) the host tests.
-# Frame on the wire: COBS(payload + CRC-16/CCITT-FALSE big-endian) + 0x00.
+# Frame on the wire: COBS(length u16 ‖ payload ‖ CRC-32 over both, big-endian) ‖ 0x00.
+# The length is checked as well as the CRC: a bit flip that turns a COBS code byte into 0x00 cuts
+# a frame short, and the shortened data may carry a matching CRC; it never matches the length.
+# CRC-32 rather than CRC-16: a flipped code byte moves zeros inside the decoded data, which a
+# 16-bit check misses once in 65536 (a search found such a flip). Payloads shorter than a message
+# header (type + request id) are refused.
 # MicroPython-compatible: no f-strings with '=' specifiers, no match, no dataclasses.
+try:
+    from binascii import crc32 as _crc32_c
+except ImportError:  # a port built without MICROPY_PY_BINASCII_CRC32
+    _crc32_c = None
 
 MAX_PAYLOAD = 512
-# COBS adds at most one byte per 254, plus the overhead byte; +2 for the CRC.
-MAX_ENCODED = MAX_PAYLOAD + 2 + (MAX_PAYLOAD + 2) // 254 + 1
+# Every payload has a type byte and a 2-byte request id (protocol.py).
+MIN_PAYLOAD = 3
+# Length (2) + CRC (4) around the payload.
+OVERHEAD = 6
 
 
-def crc16(data, crc=0xFFFF):
-    # CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, no reflection; check("123456789") = 0x29B1
+def max_encoded(max_payload=MAX_PAYLOAD):
+    # COBS adds at most one byte per 254, plus the overhead byte.
+    body = max_payload + OVERHEAD
+    return body + body // 254 + 1
+
+
+MAX_ENCODED = max_encoded()
+
+
+def crc32_py(data):
+    # Bitwise CRC-32 (reflected poly 0xEDB88320, init and xorout 0xFFFFFFFF), the fallback.
+    crc = 0xFFFFFFFF
     for b in data:
-        crc ^= b << 8
+        crc ^= b
         for _ in range(8):
-            if crc & 0x8000:
-                crc = ((crc << 1) ^ 0x1021) & 0xFFFF
+            if crc & 1:
+                crc = (crc >> 1) ^ 0xEDB88320
             else:
-                crc = (crc << 1) & 0xFFFF
-    return crc
+                crc >>= 1
+    return crc ^ 0xFFFFFFFF
+
+
+def crc32(data):
+    # check value crc32(b"123456789") = 0xCBF43926
+    if _crc32_c is None:
+        return crc32_py(data)
+    return _crc32_c(data) & 0xFFFFFFFF
 
 
 def cobs_encode(data):
@@ -84,10 +112,14 @@ def cobs_decode(data):
 
 
 def encode_frame(payload):
-    if len(payload) > MAX_PAYLOAD:
+    n = len(payload)
+    if n > MAX_PAYLOAD:
         raise ValueError("payload too long")
-    c = crc16(payload)
-    return cobs_encode(bytes(payload) + bytes(((c >> 8) & 0xFF, c & 0xFF))) + b"\x00"
+    if n < MIN_PAYLOAD:
+        raise ValueError("payload shorter than a message header")
+    body = bytes(((n >> 8) & 0xFF, n & 0xFF)) + bytes(payload)
+    c = crc32(body)
+    return cobs_encode(body + bytes(((c >> 24) & 0xFF, (c >> 16) & 0xFF, (c >> 8) & 0xFF, c & 0xFF))) + b"\x00"
 
 
 class Deframer:
@@ -95,7 +127,8 @@ class Deframer:
     the decoder resynchronises at the next 0x00 and never raises on input."""
 
     def __init__(self, max_payload=MAX_PAYLOAD):
-        self.max_encoded = max_payload + 2 + (max_payload + 2) // 254 + 1
+        self.max_payload = max_payload
+        self.max_encoded = max_encoded(max_payload)
         self.buf = bytearray()
         self.overflow = False
         self.errors = 0
@@ -132,9 +165,13 @@ class Deframer:
             d = cobs_decode(raw)
         except CobsError:
             return None
-        if len(d) < 2:
+        n = len(d)
+        if n < OVERHEAD + MIN_PAYLOAD:
             return None
-        body = d[:-2]
-        if crc16(body) != (d[-2] << 8) | d[-1]:
+        length = (d[0] << 8) | d[1]
+        if length != n - OVERHEAD or length > self.max_payload:
             return None
-        return body
+        body = d[:-4]
+        if crc32(body) != (d[-4] << 24) | (d[-3] << 16) | (d[-2] << 8) | d[-1]:
+            return None
+        return body[2:]

@@ -3,7 +3,7 @@
 # Events are pushed by the board with type EVENT and their own sequence number as id.
 import json
 
-PROTO_VERSION = 1
+PROTO_VERSION = 2
 
 HELLO = 0x01
 PING = 0x02

@@ -69,8 +69,10 @@ def test_due_list_for_an_infant_contains_only_eligible_first_doses() -> None:
     subject = Subject(birth_date=date(2026, 4, 15), sex="female")
     due = due_vaccinations(subject, [], date(2026, 6, 14), CATALOGUE)
     codes = {result.vaccine_code for result in due}
-    assert {"hib", "pcv", "hepb", "rota", "dpt_ipv_hib", "bcg"} <= codes
-    assert not codes & {"mr", "flu_elderly", "hpv", "dt"}
+    assert {"pcv", "hepb", "rota", "dpt_ipv_hib", "bcg"} <= codes
+    # Hib alone is not offered while 5種混合 (which contains Hib) is due: a second Hib dose the same day is
+    # an unnecessary dose (大槌町: 五種混合ワクチンを接種した場合は、接種不要).
+    assert not codes & {"hib", "mr", "flu_elderly", "hpv", "dt"}
     assert all(result.eligible and result.dose_number == 1 for result in due)
 
 
@@ -78,6 +80,18 @@ def test_next_aprils_rules_load_beside_this_years() -> None:
     next_year = """
 [catalogue]
 version = "2027.1"
+[[series]]
+code = "flu_b"
+name_ja = "高齢者インフルエンザ"
+name_en = "Influenza (B類)"
+antigens = ["influenza"]
+reset = "fiscal_year"
+effective_from = 2027-04-01
+source = "test: a changed rule from next April (70 and over)"
+kinds = [{ kind = "flu", preferable = true }]
+[[series.path]]
+code = "yearly"
+dose = [{}]
 [[vaccine]]
 code = "flu_elderly"
 category = "B"
@@ -86,10 +100,10 @@ name_en = "Influenza (older adults)"
 live = false
 injectable = true
 route = "subcutaneous"
+series = ["flu_b"]
 effective_from = 2027-04-01
 source = "test: a changed rule from next April (70 and over)"
-dose = [{ number = 1 }]
-older_adult = { basis = "age_on_day", min_age = 70, per = "fiscal_year" }
+target = [{ basis = "age_on_day", min_age = "70y", source = "test" }]
 """
     from yoshin.domain.catalogue import catalogue_files
 

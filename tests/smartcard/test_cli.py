@@ -46,6 +46,28 @@ def test_status(insert_card) -> None:
     }
 
 
+def test_status_of_a_childs_card_reports_the_signing_pin_as_not_issued(insert_card) -> None:
+    insert_card("child")
+    result = card("status", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["pins"] == {"auth": 3, "face": 3, "sign": None}
+    text = card("status")
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0] == f"{SLOT0}: mynumber"
+    sign = next(line for line in lines if "signing password" in line)
+    assert "未発行" in sign and "not issued" in sign
+    assert sum("3 tries left" in line and "残り3回" in line for line in lines) == 2
+
+
+def test_status_text_of_a_blocked_face_pin(insert_card) -> None:
+    insert_card("face-blocked")
+    text = card("status")
+    assert text.returncode == 0, text.stderr
+    face = next(line for line in text.stdout.splitlines() if "face PIN" in line)
+    assert "ロック中" in face and "blocked" in face
+
+
 def test_status_of_an_old_juki_card(insert_card) -> None:
     insert_card("adult", kind="juki")
     result = card("status", "--json")

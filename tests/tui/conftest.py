@@ -155,3 +155,23 @@ def io_board(tmp_path):
     yield board, simulator
     board.close()
     simulator.unplug()
+
+
+@pytest.fixture
+def pcscd_outage(virtual_reader: VirtualReader):
+    """pcscd going away and coming back, on the run's own isolated pcscd: `stop()` ends the daemon (the
+    reader and any card vanish), `start()` brings it back on the same socket and ports. Restored
+    whatever the test did, so the tests after it find their reader."""
+
+    class Outage:
+        @staticmethod
+        def stop() -> None:
+            virtual_reader.stop()
+
+        @staticmethod
+        def start() -> None:
+            virtual_reader.start()
+
+    yield Outage()
+    if virtual_reader.process is None:
+        virtual_reader.start()

@@ -21,7 +21,8 @@ def test_the_page_loses_external_links_and_names_a_local_cjk_font() -> None:
     assert "googleapis" not in served and 'local("Noto Sans CJK JP")' in served
 
 
-async def test_the_kiosk_is_served_to_a_browser_on_loopback(tmp_path: Path) -> None:
+async def test_the_kiosk_is_served_to_a_browser_on_loopback(virtual_reader, tmp_path: Path) -> None:
+    """With the run's pcscd (its socket is in the environment the server passes on): the welcome screen."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -5,17 +5,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from yoshin.tui.text import t
 
 if TYPE_CHECKING:
+    from yoshin.device.visit import StaffMember
     from yoshin.tui.app import KioskApp
-    from yoshin.tui.records import StaffMember
     from yoshin.tui.state import Visit
 
 
 class KioskScreen(Screen[Any], inherit_bindings=False):
     BINDINGS: ClassVar[list[Any]] = []
+    # The idle timeout ends the visit from this screen (the fault and card-removal screens have their own end).
+    idle_resets: ClassVar[bool] = True
+    # The resident's card must stay on the reader while this screen shows: pulling it ends the visit.
+    card_expected: ClassVar[bool] = False
 
     @property
     def kiosk(self) -> KioskApp:
@@ -35,6 +40,10 @@ class KioskScreen(Screen[Any], inherit_bindings=False):
     def on_mount(self) -> None:
         if self.visit.large_text:
             self.add_class("large")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            self.kiosk.worker_failed(event.worker)
 
 
 class StaffScreen(KioskScreen):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button, Static
 from textual.worker import get_current_worker
 
+from yoshin.smartcard.errors import CardError
 from yoshin.tui.screens.base import KioskScreen
+from yoshin.tui.workers import kiosk_work
 
 
 class CardScreen(KioskScreen):
@@ -21,11 +22,16 @@ class CardScreen(KioskScreen):
         super().on_mount()
         self.wait_for_card()
 
-    @work(thread=True, exclusive=True, group="card")
+    @kiosk_work("card")
     def wait_for_card(self) -> None:
         worker = get_current_worker()
         while not worker.is_cancelled and self.is_attached:
-            if self.kiosk.services.wait_for_card(timeout=0.5):
+            try:
+                present = self.kiosk.services.wait_for_card(timeout=0.5)
+            except CardError:
+                self.app.call_from_thread(self.kiosk.reader_lost)
+                return
+            if present:
                 self.app.call_from_thread(self._card_present)
                 return
 
@@ -36,4 +42,4 @@ class CardScreen(KioskScreen):
             self.go(PinScreen())
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.kiosk.reset()
+        self.kiosk.end_visit()

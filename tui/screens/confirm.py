@@ -13,9 +13,11 @@ from textual.widgets import Button, Static
 class ConfirmDialog(ModalScreen[bool], inherit_bindings=False):
     BINDINGS: ClassVar[list[Any]] = []
 
-    def __init__(self, message: str, yes: str, no: str) -> None:
+    card_expected = True  # shown over the PIN screen: a pulled card still ends the visit
+
+    def __init__(self, message: str, yes: str, no: str, default_yes: bool = True) -> None:
         super().__init__()
-        self.message, self.yes, self.no = message, yes, no
+        self.message, self.yes, self.no, self.default_yes = message, yes, no, default_yes
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -23,6 +25,10 @@ class ConfirmDialog(ModalScreen[bool], inherit_bindings=False):
             with Horizontal():
                 yield Button(self.yes, id="yes", classes="primary")
                 yield Button(self.no, id="no")
+
+    def on_mount(self) -> None:
+        """The safe answer has the focus: Enter on the last PIN try must not risk blocking the card."""
+        self.query_one("#yes" if self.default_yes else "#no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

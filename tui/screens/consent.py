@@ -6,7 +6,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from yoshin.domain.clock import now_jst
 from yoshin.tui.screens.base import KioskScreen
 
 
@@ -24,7 +23,7 @@ class ConsentScreen(KioskScreen):
 
         if event.button.id == "agree":
             self.visit.consent = True
-            self.visit.started_at = now_jst(self.kiosk.clock()).isoformat(timespec="seconds")
+            self.visit.started_at = self.kiosk.clock()
             self.go(CardScreen())
         else:
-            self.kiosk.reset()
+            self.kiosk.end_visit()

@@ -10,6 +10,8 @@ from yoshin.tui.screens.base import KioskScreen
 
 
 class IdentityScreen(KioskScreen):
+    card_expected = True
+
     def compose(self) -> ComposeResult:
         face = self.visit.face
         assert face is not None
@@ -27,12 +29,7 @@ class IdentityScreen(KioskScreen):
                     yield Button(self.text("yes"), id="yes", classes="primary")
                     yield Button(self.text("no"), id="no")
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.kiosk.watch_card()
-
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        from yoshin.tui.screens.remove_card import RemoveCardScreen
         from yoshin.tui.screens.vaccine import VaccineScreen
 
         if event.button.id == "yes":
@@ -40,4 +37,4 @@ class IdentityScreen(KioskScreen):
                 self.kiosk.measure_temperature()
             self.go(VaccineScreen())
         else:
-            self.go(RemoveCardScreen())
+            self.kiosk.end_visit()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import unicodedata
 
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Input, Static
@@ -17,9 +16,12 @@ from yoshin.smartcard.errors import CardError, LastTryConfirmationRequired, PinB
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.screens.confirm import ConfirmDialog
 from yoshin.tui.widgets import KioskInput
+from yoshin.tui.workers import kiosk_work
 
 
 class PinScreen(KioskScreen):
+    card_expected = True
+
     def __init__(self) -> None:
         super().__init__()
         self.tries: int | None = None
@@ -42,9 +44,10 @@ class PinScreen(KioskScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#pin", Input).focus()
+        self.kiosk.watch_card()  # a pulled card is noticed at once, not at 確定
         self.load_tries()
 
-    @work(thread=True, exclusive=True, group="card")
+    @kiosk_work("card")
     def load_tries(self) -> None:
         try:
             tries = self.kiosk.services.face_tries()
@@ -70,7 +73,7 @@ class PinScreen(KioskScreen):
         elif button == "ok":
             self.submit()
         elif button == "back":
-            self.kiosk.reset()
+            self.kiosk.end_visit()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.submit()
@@ -82,7 +85,7 @@ class PinScreen(KioskScreen):
             self.show_error(self.text("enter_pin"))
             return
         if self.tries == 1:
-            dialog = ConfirmDialog(self.text("last_try"), self.text("yes"), self.text("no"))
+            dialog = ConfirmDialog(self.text("last_try"), self.text("yes"), self.text("no"), default_yes=False)
             self.app.push_screen(dialog, lambda confirmed: self.read(pin, True) if confirmed else self._cleared())
             return
         self.read(pin, False)
@@ -90,7 +93,7 @@ class PinScreen(KioskScreen):
     def _cleared(self) -> None:
         self.query_one("#pin", Input).value = ""
 
-    @work(thread=True, exclusive=True, group="card")
+    @kiosk_work("card")
     def read(self, pin: str, confirm_last_try: bool) -> None:
         self.app.call_from_thread(self.show_error, self.text("reading"))
         services = self.kiosk.services

@@ -21,9 +21,7 @@ from yoshin.tui.widgets import KioskInput
 
 
 class QuestionnaireScreen(KioskScreen):
-    def __init__(self) -> None:
-        super().__init__()
-        self.history: list[str] = []
+    card_expected = True
 
     @property
     def template(self) -> Template:
@@ -91,8 +89,7 @@ class QuestionnaireScreen(KioskScreen):
         await body.mount_all(widgets)
 
     async def answer(self, question: Question, value: Any) -> None:
-        self.visit.answers[question.id] = value
-        self.history.append(question.id)
+        self.visit.answers[question.id] = value  # the answers' order is the way back, one question a step
         await self.show()
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -101,8 +98,8 @@ class QuestionnaireScreen(KioskScreen):
         question, _, _ = self.current()
         button = event.button.id or ""
         if button == "back":
-            if self.history:
-                self.visit.answers.pop(self.history.pop(), None)
+            if self.visit.answers:
+                self.visit.answers.popitem()  # the question answered last
                 await self.show()
             else:
                 self.go(VaccineScreen())

@@ -6,15 +6,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
-from yoshin.domain.clock import now_jst
-from yoshin.domain.contract import new_provisional_subject_id
-from yoshin.domain.templates import evaluate_flags, validate_answers
-from yoshin.tui import records
+from yoshin.device.visit import submit_answers
 from yoshin.tui.screens.base import KioskScreen
-from yoshin.tui.services import face_body
 
 
 class ReviewScreen(KioskScreen):
+    card_expected = True
+
     def compose(self) -> ComposeResult:
         from yoshin.tui.screens.questionnaire import QuestionnaireScreen
 
@@ -41,39 +39,26 @@ class ReviewScreen(KioskScreen):
             self.go(QuestionnaireScreen())
             return
         self.submit()
-        self.go(RemoveCardScreen())
+        self.go(RemoveCardScreen(completed=True))
 
     def submit(self) -> None:
         """Seal the answers into the outbox and keep the visit for staff under today's day key."""
         from yoshin.tui.screens.questionnaire import QuestionnaireScreen
 
-        template = QuestionnaireScreen.template.fget(self)  # type: ignore[attr-defined]
-        context = QuestionnaireScreen.context(self)  # type: ignore[arg-type]
-        answers, details = validate_answers(template, self.visit.answers, {}, context)
-        flags = evaluate_flags(template, answers, context)
-        services = self.kiosk.services
-        subject = (self.visit.subject or {}).get("subject", {})
-        guardian = subject.get("guardian_name") if context.needs_guardian(template) else None
-        now = now_jst(self.kiosk.clock()).isoformat(timespec="seconds")
         face = self.visit.face
         assert face is not None
-        clinic = services.clinic()
-        if self.visit.offline:  # the host resolves the sealed card data when the queue drains
-            subject_id = new_provisional_subject_id()
-            services.submit("identity_claim", {**records.identity_claim(clinic, subject_id, now), **face_body(face)})
-        else:
-            subject_id = subject["subject_id"]
-        record = records.questionnaire_response(
-            clinic, subject_id, template, answers, details, flags, guardian, not self.visit.offline,
-            self.visit.started_at or now, now,
-        )  # fmt: skip
-        services.submit("questionnaire_response", record)
-        services.keep_pending(
-            record["record_id"],
-            {
-                "questionnaire": record, "name": face.basic_info.name,
-                "birth_date": face.basic_info.birth_date.isoformat(), "dose_number": self.visit.dose_number or 1,
-                "offline": self.visit.offline, "language": self.visit.lang,
-            },
-        )  # fmt: skip
+        subject = (self.visit.subject or {}).get("subject", {})
+        submit_answers(
+            self.kiosk.services,
+            face=face,
+            template=QuestionnaireScreen.template.fget(self),  # type: ignore[attr-defined]
+            answers=self.visit.answers,
+            context=QuestionnaireScreen.context(self),  # type: ignore[arg-type]
+            subject_id=None if self.visit.offline else subject["subject_id"],
+            guardian_name=subject.get("guardian_name"),
+            dose_number=self.visit.dose_number or 1,
+            language=self.visit.lang,
+            started_at=self.visit.started_at,
+            now=self.kiosk.clock(),
+        )
         self.visit.submitted = True

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
+from yoshin.domain.clock import now_jst
 from yoshin.domain.clock import today as jst_today
 from yoshin.tui.screens.base import StaffScreen
 
@@ -49,15 +48,15 @@ class StaffHomeScreen(StaffScreen):
         catalogue = services.rules().catalogue
         today = jst_today(self.kiosk.clock())
         buttons = []
-        self.visits = dict(services.pending_visits())
+        self.visits = {visit.visit_id: visit for visit in services.pending_visits()}
         for visit_id, visit in self.visits.items():
-            record = visit["questionnaire"]
-            vaccine = catalogue.vaccine(record["vaccine_code"], today)
-            name = vaccine.name.get(self.kiosk.staff_lang) if vaccine else record["vaccine_code"]
-            time = datetime.fromisoformat(record["answered_at"]).strftime("%H:%M")
-            marks = (" ⚠" + self.text("flagged") if record["flags"] else "") + (" ✓" if visit.get("decision") else "")
-            label = f"{time}  {visit['name']}  {name} {self.text('dose', n=visit['dose_number'])}{marks}"
-            buttons.append(Button(label, id=f"visit-{visit_id}", classes="flagged" if record["flags"] else ""))
+            record = visit.questionnaire
+            vaccine = catalogue.vaccine(record.vaccine_code, today)
+            name = vaccine.name.get(self.kiosk.staff_lang) if vaccine else record.vaccine_code
+            time = now_jst(record.answered_at).strftime("%H:%M")
+            marks = (" ⚠" + self.text("flagged") if record.flags else "") + (" ✓" if visit.decision else "")
+            label = f"{time}  {visit.name}  {name} {self.text('dose', n=visit.dose_number)}{marks}"
+            buttons.append(Button(label, id=f"visit-{visit_id}", classes="flagged" if record.flags else ""))
         listing = self.query_one("#visits", VerticalScroll)
         await listing.remove_children()
         await listing.mount_all(buttons or [Static(self.text("no_pending"), classes="message")])
@@ -72,4 +71,4 @@ class StaffHomeScreen(StaffScreen):
             await self.refresh_lists()
         elif button.startswith("visit-"):
             visit_id = button.removeprefix("visit-")
-            self.app.push_screen(StaffVisitScreen(visit_id, self.visits[visit_id]))
+            self.app.push_screen(StaffVisitScreen(self.visits[visit_id]))

@@ -1,52 +1,56 @@
 """Vaccination entry: the pack (a scanned GS1 DataMatrix, or the product picked and the lot typed), the
 site; an expired lot is refused. Then a second person checks with their own credentials and the record
-is sealed into the outbox (control: ダブルチェック; the contract refuses entered_by == checked_by)."""
+is sealed into the outbox (control: ダブルチェック; the contract refuses entered_by == checked_by).
+The rules are the visit layer's (`yoshin.device.visit`): this screen collects and shows."""
 
 from __future__ import annotations
 
 import unicodedata
 from datetime import date
-from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Button, Input, Static
 from textual.worker import get_current_worker
 
 from yoshin.device.gs1 import ScanError, parse_scan
+from yoshin.device.visit import (
+    Administration,
+    PendingVisit,
+    StaffMember,
+    check_administration,
+    record_vaccination,
+)
 from yoshin.domain.catalogue import Product
-from yoshin.domain.clock import now_jst
 from yoshin.domain.clock import today as jst_today
-from yoshin.domain.contract import ContractError
-from yoshin.domain.i18n import BilingualError
-from yoshin.tui import records
+from yoshin.domain.contract import INJECTION_SITES, Route, Site
+from yoshin.domain.i18n import Bilingual, BilingualError
 from yoshin.tui.screens.base import StaffScreen
 from yoshin.tui.screens.staff_login import both
 from yoshin.tui.widgets import KioskInput
 
-INJECTION_SITES = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh")
-
 
 class VaccinationEntryScreen(StaffScreen):
-    def __init__(self, visit_id: str, pending: dict[str, Any]) -> None:
+    def __init__(self, pending: PendingVisit) -> None:
         super().__init__()
-        self.visit_id, self.pending = visit_id, pending
+        self.pending = pending
         self.product: Product | None = None
-        self.site: str | None = None
+        self.site: Site | None = None
 
     @property
     def today(self) -> date:
         return jst_today(self.kiosk.clock())
 
     def products(self) -> list[Product]:
-        code = self.pending["questionnaire"]["vaccine_code"]
+        code = self.pending.questionnaire.vaccine_code
         return self.kiosk.services.rules().catalogue.products_for(code, self.today)
 
     def compose(self) -> ComposeResult:
-        dose = self.text("dose", n=self.pending["dose_number"])
+        dose = self.text("dose", n=self.pending.dose_number)
         with Vertical():
-            yield Static(f"{self.text('vaccination')}: {self.pending['name']}  {dose}", classes="title")
+            yield Static(f"{self.text('vaccination')}: {self.pending.name}  {dose}", classes="title")
             yield KioskInput(placeholder=self.text("scan"), id="scan")
             yield Static(self.text("or_choose"), classes="message")
             with Horizontal():
@@ -56,8 +60,8 @@ class VaccinationEntryScreen(StaffScreen):
                 yield KioskInput(placeholder=self.text("lot"), id="lot", max_length=20)
                 yield KioskInput(placeholder=self.text("expiry"), id="expiry", max_length=10)
             with Horizontal():
-                oral = any(product.route == "oral" for product in self.products())
-                for site in ("oral",) if oral else INJECTION_SITES:
+                oral = any(product.route == Route.ORAL for product in self.products())
+                for site in (Site.ORAL,) if oral else INJECTION_SITES:
                     yield Button(self.text(f"site_{site}"), id=f"s-{site}")
             yield Static("", id="chosen", classes="message")
             yield Static("", id="error", classes="message error")
@@ -112,7 +116,7 @@ class VaccinationEntryScreen(StaffScreen):
         if button.startswith("p-"):
             self.product = next(p for p in self.products() if p.gtin == button[2:])
         elif button.startswith("s-"):
-            self.site = button[2:]
+            self.site = Site(button[2:])
         elif button == "back":
             self.app.pop_screen()
             return
@@ -130,28 +134,44 @@ class VaccinationEntryScreen(StaffScreen):
         if self.product is None or not lot or self.site is None:
             self.show_error(self.text("need_lot"))
             return
-        if expiry < self.today:
-            self.show_error(self.text("expired", expiry=expiry.isoformat()))
+        given = Administration(self.product, lot, expiry, self.site, self.product.dose_ml)
+        try:
+            check_administration(given, self.today)
+        except BilingualError as error:
+            self.show_error(error.message.get(self.kiosk.staff_lang))
             return
-        given = records.Administration(self.product, lot, expiry, self.site, self.product.dose_ml)
-        self.app.switch_screen(SecondCheckScreen(self.visit_id, self.pending, given))
+        self.app.switch_screen(SecondCheckScreen(self.pending, given))
 
 
 class SecondCheckScreen(StaffScreen):
-    def __init__(self, visit_id: str, pending: dict[str, Any], given: records.Administration) -> None:
+    class Checked(Message):
+        """The host confirmed the second person's credentials."""
+
+        def __init__(self, checker: StaffMember) -> None:
+            super().__init__()
+            self.checker = checker
+
+    class Refused(Message):
+        """The host refused them (wrong password, locked, unreachable)."""
+
+        def __init__(self, reason: Bilingual) -> None:
+            super().__init__()
+            self.reason = reason
+
+    def __init__(self, pending: PendingVisit, given: Administration) -> None:
         super().__init__()
-        self.visit_id, self.pending, self.given = visit_id, pending, given
+        self.pending, self.given = pending, given
 
     def compose(self) -> ComposeResult:
         given = self.given
         with Vertical():
             yield Static(self.text("second_check"), classes="title")
             summary = (
-                f"{self.pending['name']} ({self.pending['birth_date']})\n"
+                f"{self.pending.name} ({self.pending.birth_date.isoformat()})\n"
                 f"{given.product.brand_name}  {self.text('lot')}: {given.lot_number}  "
                 f"{self.text('expiry')}: {given.expiry_date.isoformat()}\n"
                 f"{self.text(f'site_{given.site}')}  {given.dose_amount_ml} mL  "
-                f"{self.text('dose', n=self.pending['dose_number'])}"
+                f"{self.text('dose', n=self.pending.dose_number)}"
             )
             yield Static(summary, classes="message", id="summary")
             yield KioskInput(placeholder=both("staff_id"), id="checker", max_length=32)
@@ -181,22 +201,20 @@ class SecondCheckScreen(StaffScreen):
         try:
             checker = self.kiosk.services.second_person(checker_id, password)
         except BilingualError as error:
-            self.app.call_from_thread(self.show_error, error.message.get(self.kiosk.staff_lang))
+            self.post_message(self.Refused(error.message))  # post_message is safe from a worker thread
             return
-        self.app.call_from_thread(self.record, checker)
+        self.post_message(self.Checked(checker))
 
-    def record(self, checker: records.StaffMember) -> None:
-        services = self.kiosk.services
-        now = now_jst(self.kiosk.clock())
-        record = records.vaccination_record(
-            services.clinic(), self.pending["questionnaire"], self.pending["decision"], self.pending["dose_number"],
-            self.given, self.member, checker, now.date(), now.isoformat(timespec="seconds"),
-        )  # fmt: skip
+    def on_second_check_screen_refused(self, message: Refused) -> None:
+        self.show_error(message.reason.get(self.kiosk.staff_lang))
+
+    def on_second_check_screen_checked(self, message: Checked) -> None:
         try:
-            services.submit("vaccination_record", record)  # the outbox validates against the contract
-        except ContractError as error:
+            record_vaccination(
+                self.kiosk.services, self.pending, self.given, self.member, message.checker, now=self.kiosk.clock()
+            )
+        except BilingualError as error:  # a VisitError, or the contract refusing a field
             self.show_error(error.message.get(self.kiosk.staff_lang))
             return
-        services.complete_pending(self.visit_id)
         self.notify(self.text("recorded"))
         self.app.pop_screen()

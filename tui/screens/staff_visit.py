@@ -1,23 +1,22 @@
 """One visit for staff: the answers with raised flags highlighted, then the doctor's decision (可 / 見合わせ).
 
-Only a doctor's login records a decision (domain rule: overriding a 接種不可 flag needs a reason). A
-decision is sealed into the outbox at once; a deferral ends the visit, "proceed" leads to the entry.
+Only a doctor's login records a decision; the visit layer (`yoshin.device.visit.record_decision`)
+enforces it and the other rules (a 接種不可 flag needs a reason, a deferral needs a reason, the
+explanation must be confirmed). A deferral ends the visit, "proceed" leads to the entry.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Static
 
-from yoshin.domain.clock import now_jst
+from yoshin.device.visit import DOCTOR, PendingVisit, record_decision
 from yoshin.domain.clock import today as jst_today
-from yoshin.domain.contract import FLAG_NOT_ELIGIBLE, Flag
-from yoshin.domain.templates import decision_problem
-from yoshin.tui import records
+from yoshin.domain.contract import Decision
+from yoshin.domain.i18n import BilingualError
 from yoshin.tui.screens.base import StaffScreen
 from yoshin.tui.widgets import KioskInput
 
@@ -29,45 +28,44 @@ def free_text(widget: Input) -> str | None:
 
 
 class StaffVisitScreen(StaffScreen):
-    def __init__(self, visit_id: str, pending: dict[str, Any]) -> None:
+    def __init__(self, pending: PendingVisit) -> None:
         super().__init__()
-        self.visit_id = visit_id
         self.pending = pending
 
     def compose(self) -> ComposeResult:
         lang = self.kiosk.staff_lang
-        record = self.pending["questionnaire"]
+        record = self.pending.questionnaire
         rules, today = self.kiosk.services.rules(), jst_today(self.kiosk.clock())
-        template = rules.templates.for_vaccine(record["vaccine_code"], today)
-        vaccine = rules.catalogue.vaccine(record["vaccine_code"], today)
-        flagged = {flag["question_id"]: flag["flag"] for flag in record["flags"]}
+        template = rules.templates.for_vaccine(record.vaccine_code, today)
+        vaccine = rules.catalogue.vaccine(record.vaccine_code, today)
+        flagged = {flag.question_id: flag.flag for flag in record.flags}
         with Vertical():
-            name = vaccine.name.get(lang) if vaccine else record["vaccine_code"]
-            dose = self.text("dose", n=self.pending["dose_number"])
-            header = f"{self.pending['name']} ({self.pending['birth_date']})  {name} {dose}"
+            name = vaccine.name.get(lang) if vaccine else record.vaccine_code
+            dose = self.text("dose", n=self.pending.dose_number)
+            header = f"{self.pending.name} ({self.pending.birth_date.isoformat()})  {name} {dose}"
             yield Static(header, classes="title", id="subject")
-            if self.pending.get("offline"):
+            if self.pending.offline:
                 yield Static(self.text("offline_visit"), classes="message warning", id="offline")
             with VerticalScroll(id="answers"):
-                for question_id, value in record["answers"].items():
+                for question_id, value in record.answers.items():
                     text = template.question(question_id).text.get(lang) if template else question_id
                     shown = self.text("yes") if value is True else self.text("no") if value is False else str(value)
                     mark = f"  ⚠ {self.text('flag_' + flagged[question_id])}" if question_id in flagged else ""
                     yield Static(f"{text}: {shown}{mark}", classes="flagged" if mark else "")
             yield Static("", id="error", classes="message error")
-            decision = self.pending.get("decision")
+            decision = self.pending.decision
             if decision is not None:
-                yield Static(f"{self.text('decision')}: {self.text(decision['decision'])}", classes="message")
+                yield Static(f"{self.text('decision')}: {self.text(decision.decision)}", classes="message")
                 with Horizontal():
                     yield Button(self.text("vaccination"), id="entry", classes="primary")
                     yield Button(self.text("back"), id="back")
-            elif self.member.role != "doctor":
+            elif self.member.role != DOCTOR:
                 yield Static(self.text("doctor_only"), classes="message warning", id="doctor-only")
                 yield Button(self.text("back"), id="back")
             else:
                 with Horizontal():
                     yield KioskInput(placeholder=self.text("reason"), id="reason", max_length=200)
-                    if FLAG_NOT_ELIGIBLE in flagged.values():
+                    if self.pending.not_eligible_flagged:
                         yield KioskInput(placeholder=self.text("override_reason"), id="override", max_length=200)
                 with Horizontal():
                     yield Checkbox(self.text("explained"), id="explained")
@@ -82,38 +80,30 @@ class StaffVisitScreen(StaffScreen):
         if button == "back":
             self.app.pop_screen()
         elif button == "entry":
-            self.app.switch_screen(VaccinationEntryScreen(self.visit_id, self.pending))
+            self.app.switch_screen(VaccinationEntryScreen(self.pending))
         elif button in ("proceed", "defer"):
-            self.decide(button)
+            self.decide(Decision(button))
 
-    def decide(self, decision: str) -> None:
+    def decide(self, decision: Decision) -> None:
         from yoshin.tui.screens.staff_vaccination import VaccinationEntryScreen
 
-        error = self.query_one("#error", Static)
-        reason = free_text(self.query_one("#reason", Input))
         overrides = self.query("#override")
-        override = free_text(overrides.first(Input)) if overrides else None
-        record = self.pending["questionnaire"]
-        flags = [Flag(flag["question_id"], flag["flag"]) for flag in record["flags"]]
-        problem = decision_problem(flags, decision, override)
-        if problem is not None:
-            error.update(problem.get(self.kiosk.staff_lang))
+        try:
+            self.pending = record_decision(
+                self.kiosk.services,
+                self.pending,
+                self.member,
+                decision,
+                reason=free_text(self.query_one("#reason", Input)),
+                override_reason=free_text(overrides.first(Input)) if overrides else None,
+                explanation_given=self.query_one("#explained", Checkbox).value,
+                now=self.kiosk.clock(),
+            )
+        except BilingualError as error:  # a VisitError, or the contract refusing a field
+            self.query_one("#error", Static).update(error.message.get(self.kiosk.staff_lang))
             return
-        if decision == "defer" and reason is None:
-            error.update(self.text("need_reason"))
-            return
-        if not self.query_one("#explained", Checkbox).value:
-            error.update(self.text("need_explanation"))
-            return
-        services = self.kiosk.services
-        now = now_jst(self.kiosk.clock()).isoformat(timespec="seconds")
-        made = records.doctor_decision(services.clinic(), record, self.member, decision, reason, override, now)
-        services.submit("doctor_decision", made)
-        if decision == "defer":
-            services.complete_pending(self.visit_id)
+        if decision is Decision.DEFER:
             self.notify(self.text("recorded"))
             self.app.pop_screen()
             return
-        self.pending = {**self.pending, "decision": made}
-        services.keep_pending(self.visit_id, self.pending)
-        self.app.switch_screen(VaccinationEntryScreen(self.visit_id, self.pending))
+        self.app.switch_screen(VaccinationEntryScreen(self.pending))

@@ -8,11 +8,13 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Static
 
 from yoshin.domain.clock import today as jst_today
-from yoshin.domain.eligibility import Subject, due_vaccinations
+from yoshin.domain.series import Subject, due_list
 from yoshin.tui.screens.base import KioskScreen
 
 
 class VaccineScreen(KioskScreen):
+    card_expected = True
+
     def compose(self) -> ComposeResult:
         lang = self.visit.lang
         catalogue = self.kiosk.services.rules().catalogue
@@ -24,9 +26,7 @@ class VaccineScreen(KioskScreen):
                 face = self.visit.face
                 assert face is not None
                 subject = Subject(face.basic_info.birth_date, face.basic_info.sex)
-                choices = [
-                    (e.vaccine_code, e.dose_number or 1) for e in due_vaccinations(subject, [], today, catalogue)
-                ]
+                choices = [(e.vaccine_code, e.dose_number or 1) for e in due_list(subject, [], today, catalogue)]
             else:
                 due = (self.visit.subject or {}).get("subject", {}).get("due", [])
                 choices = [(item["vaccine_code"], item["dose_number"]) for item in due]
@@ -41,12 +41,12 @@ class VaccineScreen(KioskScreen):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         from yoshin.tui.screens.questionnaire import QuestionnaireScreen
-        from yoshin.tui.screens.remove_card import RemoveCardScreen
 
         button = event.button.id or ""
         if button.startswith("v-"):
             _, code, dose = button.split("-")  # vaccine codes use underscores, never hyphens
             self.visit.vaccine_code, self.visit.dose_number = code, int(dose)
+            self.visit.answers = {}  # nothing carries over from another vaccine's questionnaire
             self.go(QuestionnaireScreen())
         else:
-            self.go(RemoveCardScreen())
+            self.kiosk.end_visit()

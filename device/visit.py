@@ -1,0 +1,417 @@
+"""The visit layer: a visit's records assembled from what the kiosk collected, checked, sealed and kept.
+
+Between the kiosk's screens and the device/domain layers. A screen collects input and renders; this
+module owns what a visit *is* once the resident presses "submit":
+
+- `submit_answers`: the questionnaire response (and, offline, the identity claim before it) into the
+  outbox, and the visit kept for staff as a typed `PendingVisit` under the day key;
+- `record_decision`: the doctor's decision (only a doctor decides; a 接種不可 flag needs a reason);
+- `record_vaccination`: the vaccination record after the second person's check, refused while the rules
+  guard has a finding not overridden by a doctor with a reason.
+
+Every function takes a `VisitServices` (the kiosk's services satisfy it; the demo passes the same), the
+time as an argument (JST through `yoshin.domain.clock`), and raises `VisitError` with a bilingual
+message for the person at the screen. The contract (`yoshin.domain.contract`) stays the judge of every
+record: `VisitServices.submit` seals through the outbox, which parses each record first.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from yoshin.domain.catalogue import Product
+from yoshin.domain.clock import now_jst, today
+from yoshin.domain.contract import (
+    Decision,
+    DoctorDecision,
+    FlagKind,
+    ImplementationType,
+    QuestionnaireResponse,
+    RecordKind,
+    Respondent,
+    Site,
+    VaccinationType,
+    new_provisional_subject_id,
+    parse_record,
+    record_to_json,
+)
+from yoshin.domain.i18n import Bilingual, BilingualError
+from yoshin.domain.templates import SubjectContext, Template, decision_problem, evaluate_flags, validate_answers
+from yoshin.protocol.sealing import new_record_id
+from yoshin.smartcard.card import FaceRead
+
+DOCTOR = "doctor"
+
+
+class VisitError(BilingualError):
+    """A step of the visit that cannot be recorded as asked; the message is for the staff member or resident."""
+
+    def __init__(self, ja: str, en: str) -> None:
+        super().__init__(Bilingual(ja=ja, en=en))
+
+
+@dataclass(frozen=True, slots=True)
+class Clinic:
+    municipality_code: str
+    clinic_code: str
+    place: str
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    staff_id: str
+    name: str
+    role: str
+    # seam 5: the host's signed word that it verified this member (from /staff/login or /staff/attest)
+    attestation: str | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Administration:
+    """What the nurse enters: which pack (scanned or picked), where and how it was given."""
+
+    product: Product
+    lot_number: str
+    expiry_date: date
+    site: Site
+    dose_amount_ml: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PendingVisit:
+    """A submitted questionnaire waiting for the doctor and the nurse: what the staff screens show.
+
+    Kept encrypted under the day key (`device/pending.py`) and destroyed at day end. It holds the name
+    and birth date from the card (staff must see whom they vaccinate), never the My Number."""
+
+    questionnaire: QuestionnaireResponse
+    name: str
+    birth_date: date
+    sex: str
+    dose_number: int
+    offline: bool
+    language: str
+    decision: DoctorDecision | None = None
+
+    @property
+    def visit_id(self) -> str:
+        return self.questionnaire.record_id
+
+    @property
+    def not_eligible_flagged(self) -> bool:
+        return any(flag.flag == FlagKind.NOT_ELIGIBLE for flag in self.questionnaire.flags)
+
+    def __repr__(self) -> str:
+        return f"PendingVisit({self.visit_id}, <redacted>)"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "questionnaire": record_to_json(self.questionnaire),
+            "name": self.name,
+            "birth_date": self.birth_date.isoformat(),
+            "sex": self.sex,
+            "dose_number": self.dose_number,
+            "offline": self.offline,
+            "language": self.language,
+            "decision": record_to_json(self.decision) if self.decision is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PendingVisit:
+        questionnaire = parse_record(RecordKind.QUESTIONNAIRE_RESPONSE, data["questionnaire"])
+        decision = parse_record(RecordKind.DOCTOR_DECISION, data["decision"]) if data.get("decision") else None
+        assert isinstance(questionnaire, QuestionnaireResponse)
+        assert decision is None or isinstance(decision, DoctorDecision)
+        return cls(
+            questionnaire=questionnaire,
+            name=str(data["name"]),
+            birth_date=date.fromisoformat(data["birth_date"]),
+            sex=str(data.get("sex", "")),
+            dose_number=int(data["dose_number"]),
+            offline=bool(data["offline"]),
+            language=str(data["language"]),
+            decision=decision,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A doctor's override of one guard finding: which finding, who, why. It goes into the record."""
+
+    code: str
+    doctor_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A finding of the rules guard, as this layer needs it (code, message, whether a doctor may override).
+
+    Seam 3: `yoshin.domain.guard` (rules helper) returns `GuardFinding`s of this shape."""
+
+    code: str
+    message: Bilingual
+    overridable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Proofs:
+    """Seam 5: host-signed staff attestations (security host side, staff kiosk side) for the record.
+
+    Empty until the kiosk obtains them; `_attach_proofs` puts the present ones into the record's
+    `"proofs"` field once the contract has it."""
+
+    decided_by: str | None = None
+    entered_by: str | None = None
+    checked_by: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, str]:
+        named = {"decided_by": self.decided_by, "entered_by": self.entered_by, "checked_by": self.checked_by}
+        return {name: token for name, token in {**named, **self.extra}.items() if token}
+
+
+NO_PROOFS = Proofs()
+
+
+class VisitServices(Protocol):
+    """What the visit layer needs from the appliance (the kiosk's services are one implementation)."""
+
+    def clinic(self) -> Clinic: ...
+
+    def submit(self, kind: str, record: dict[str, Any]) -> str: ...
+
+    def keep_pending(self, visit: PendingVisit) -> None: ...
+
+    def complete_pending(self, visit_id: str) -> None: ...
+
+
+def face_body(face: FaceRead) -> dict[str, str]:
+    """The card's face EFs as sent (sealed) to the host: it alone parses the My Number."""
+    return {
+        "ef_my_number": base64.b64encode(face.raw.my_number).decode(),
+        "ef_basic_info": base64.b64encode(face.raw.basic_info).decode(),
+        "ef_signature": base64.b64encode(face.raw.signature).decode(),
+    }
+
+
+def _stamp(now: datetime) -> str:
+    return now_jst(now).isoformat(timespec="seconds")
+
+
+def _common(clinic: Clinic, subject_id: str, now: datetime) -> dict[str, Any]:
+    return {
+        "record_id": new_record_id(),
+        "municipality_code": clinic.municipality_code,
+        "clinic_code": clinic.clinic_code,
+        "subject_id": subject_id,
+        "created_at": _stamp(now),
+    }
+
+
+def _attach_proofs(record: dict[str, Any], proofs: Proofs) -> dict[str, Any]:
+    """Seam 5: the attestations go into the record under "proofs" (the contract field is security's)."""
+    tokens = proofs.as_json()
+    return {**record, "proofs": tokens} if tokens else record
+
+
+# --- the resident's answers ------------------------------------------------------------------------------
+
+
+def submit_answers(
+    services: VisitServices,
+    *,
+    face: FaceRead,
+    template: Template,
+    answers: Mapping[str, Any],
+    context: SubjectContext,
+    subject_id: str | None,
+    guardian_name: str | None,
+    dose_number: int,
+    language: str,
+    started_at: datetime | None,
+    now: datetime,
+) -> PendingVisit:
+    """Seal the questionnaire into the outbox and keep the visit for staff under today's day key.
+
+    `subject_id` is the host's answer for the card; None means offline: the visit then names a fresh
+    provisional subject and the card's sealed face data goes first, as an identity claim the host resolves
+    when the queue drains. `guardian_name` (the host's registry entry) is recorded only when the template
+    asks a guardian for this person's age."""
+    checked, details = validate_answers(template, dict(answers), {}, context)
+    flags = evaluate_flags(template, checked, context)
+    clinic = services.clinic()
+    offline = subject_id is None
+    if subject_id is None:
+        subject_id = new_provisional_subject_id()
+        services.submit(RecordKind.IDENTITY_CLAIM, {**_common(clinic, subject_id, now), **face_body(face)})
+    guardian = guardian_name if context.needs_guardian(template) else None
+    body = {
+        **_common(clinic, subject_id, now),
+        "template_id": template.id,
+        "template_version": template.version,
+        "vaccine_code": template.vaccine_code,
+        "answers": checked,
+        "details": details,
+        "flags": [{"question_id": f.question_id, "flag": f.flag} for f in flags],
+        "respondent": Respondent.GUARDIAN if guardian else Respondent.SELF,
+        "guardian_name": guardian,
+        "consent": True,
+        "eligibility_verified": not offline,
+        "started_at": _stamp(started_at or now),
+        "answered_at": _stamp(now),
+    }
+    questionnaire = parse_record(RecordKind.QUESTIONNAIRE_RESPONSE, body)
+    assert isinstance(questionnaire, QuestionnaireResponse)
+    services.submit(RecordKind.QUESTIONNAIRE_RESPONSE, record_to_json(questionnaire))
+    basic = face.basic_info
+    visit = PendingVisit(questionnaire, basic.name, basic.birth_date, basic.sex, dose_number, offline, language)
+    services.keep_pending(visit)
+    return visit
+
+
+# --- the doctor's decision -------------------------------------------------------------------------------
+
+
+def record_decision(
+    services: VisitServices,
+    visit: PendingVisit,
+    doctor: StaffMember,
+    decision: Decision,
+    *,
+    reason: str | None,
+    override_reason: str | None,
+    explanation_given: bool,
+    now: datetime,
+    proofs: Proofs = NO_PROOFS,
+) -> PendingVisit:
+    """Seal the doctor's decision. A deferral ends the visit; "proceed" keeps it for the vaccination entry.
+
+    Refused unless a doctor is logged in, the benefits and risks were explained, a deferral has a
+    reason, and a 接種不可 flag is overridden with a reason (`templates.decision_problem`)."""
+    if doctor.role != DOCTOR:
+        raise VisitError("医師の判断は医師のログインで入力してください", "A doctor must be logged in to decide")
+    if visit.decision is not None:
+        raise VisitError("この予診票は判断済みです", "This questionnaire has already been decided")
+    problem = decision_problem(visit.questionnaire.flags, decision, override_reason)
+    if problem is not None:
+        raise VisitError(problem.ja, problem.en)
+    if decision is Decision.DEFER and reason is None:
+        raise VisitError("見合わせの理由を入力してください", "Give the reason for deferring")
+    if not explanation_given:
+        raise VisitError("説明したことを確認してください", "Confirm that it was explained")
+    questionnaire = visit.questionnaire
+    body = {
+        **_common(services.clinic(), questionnaire.subject_id, now),
+        "questionnaire_record_id": questionnaire.record_id,
+        "decision": decision,
+        "reason": reason,
+        "override_reason": override_reason,
+        "explanation_given": True,
+        "doctor_id": doctor.staff_id,
+        "doctor_name": doctor.name,
+    }
+    made = parse_record(RecordKind.DOCTOR_DECISION, body)
+    assert isinstance(made, DoctorDecision)
+    proofs = proofs if proofs != NO_PROOFS else Proofs(decided_by=doctor.attestation)
+    services.submit(RecordKind.DOCTOR_DECISION, _attach_proofs(record_to_json(made), proofs))
+    if decision is Decision.DEFER:
+        services.complete_pending(visit.visit_id)
+        return replace(visit, decision=made)
+    decided = replace(visit, decision=made)
+    services.keep_pending(decided)
+    return decided
+
+
+# --- the vaccination --------------------------------------------------------------------------------------
+
+
+def check_administration(given: Administration, on: date) -> None:
+    """The entry's own rule, before the second check: an expired lot is never given."""
+    if given.expiry_date < on:
+        expiry = given.expiry_date.isoformat()
+        raise VisitError(
+            f"有効期限が切れたロットです ({expiry})。使用できません",
+            f"This lot expired on {expiry} and must not be used",
+        )
+
+
+def guard_findings(visit: PendingVisit, given: Administration, on: date) -> list[Finding]:
+    """The rules guard's findings for this vaccination.
+
+    STUB (seam 3): returns no findings until the rules helper's `yoshin.domain` `guard(subject, history,
+    given, on)` exists; then this calls it with `Subject(visit.birth_date, visit.sex)`, the history of the
+    host's identity answer (none offline) and the product code/GTIN, dose number, dose amount, route,
+    site and lot expiry of `given`."""
+    del visit, given, on
+    return []
+
+
+def record_vaccination(
+    services: VisitServices,
+    visit: PendingVisit,
+    given: Administration,
+    entered_by: StaffMember,
+    checked_by: StaffMember,
+    *,
+    now: datetime,
+    overrides: Sequence[Override] = (),
+    proofs: Proofs = NO_PROOFS,
+) -> dict[str, Any]:
+    """Seal the vaccination record and complete the visit; returns the record as sealed.
+
+    Refused without a "proceed" decision, with an expired lot, when the checker is the person who
+    entered it, or while a guard finding is not overridden by a doctor with a reason."""
+    decision = visit.decision
+    if decision is None or decision.decision is not Decision.PROCEED:
+        raise VisitError("医師の「接種可」の判断がありません", "There is no doctor's decision to proceed")
+    if checked_by.staff_id == entered_by.staff_id:
+        raise VisitError("入力者とは別の職員が確認してください", "The checker must be another person")
+    on = today(now)
+    check_administration(given, on)
+    overridden = {o.code for o in overrides if o.reason.strip() and o.doctor_id == decision.doctor_id}
+    for finding in guard_findings(visit, given, on):
+        if not finding.overridable or finding.code not in overridden:
+            raise VisitError(finding.message.ja, finding.message.en)
+    # Seam 3: the overrides go into the record with the guard's contract field; until then the decision's
+    # override reason is the record's special circumstances, as before.
+    questionnaire, product, clinic = visit.questionnaire, given.product, services.clinic()
+    body = {
+        **_common(clinic, questionnaire.subject_id, now),
+        "questionnaire_record_id": questionnaire.record_id,
+        "vaccination_date": on.isoformat(),
+        "consent": True,
+        "doctor_id": decision.doctor_id,
+        "doctor_name": decision.doctor_name,
+        "place": clinic.place,
+        "implementation_type": ImplementationType.INDIVIDUAL,
+        "vaccination_type": VaccinationType.ROUTINE,
+        "vaccine_code": product.vaccine_code,
+        "dose_number": visit.dose_number,
+        "gtin": product.gtin,
+        "manufacturer": product.manufacturer,
+        "generic_name": product.generic_name,
+        "brand_name": product.brand_name,
+        "lot_number": given.lot_number,
+        "dose_amount_ml": str(given.dose_amount_ml),
+        "site": given.site,
+        "route": product.route,
+        "expiry_date": given.expiry_date.isoformat(),
+        "caution_flag": bool(questionnaire.flags),
+        "special_circumstances": decision.override_reason,
+        "vaccinated_abroad": False,
+        "entered_by": entered_by.staff_id,
+        "checked_by": checked_by.staff_id,
+    }
+    record = record_to_json(parse_record(RecordKind.VACCINATION_RECORD, body))
+    if proofs == NO_PROOFS:  # the members' own attestations, as the host handed them out
+        proofs = Proofs(entered_by=entered_by.attestation, checked_by=checked_by.attestation)
+    record = _attach_proofs(record, proofs)
+    services.submit(RecordKind.VACCINATION_RECORD, record)
+    services.complete_pending(visit.visit_id)
+    return record

@@ -1,0 +1,293 @@
+"""The visit layer: records assembled from what the kiosk collected, and the rules each step enforces.
+
+Unit tests of `yoshin.device.visit` over a recording `VisitServices`; the kiosk and the demo tests run
+the same functions against a real outbox, pending store and host."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from yoshin.device import visit
+from yoshin.device.visit import (
+    Administration,
+    Clinic,
+    Finding,
+    Override,
+    PendingVisit,
+    Proofs,
+    StaffMember,
+    VisitError,
+    record_decision,
+    record_vaccination,
+    submit_answers,
+)
+from yoshin.domain.catalogue import default_catalogue
+from yoshin.domain.codes import my_number_check_digit
+from yoshin.domain.contract import Decision, FlagKind, RecordKind, Site, is_provisional, parse_record
+from yoshin.domain.i18n import Bilingual
+from yoshin.domain.templates import SubjectContext, default_templates, visible_questions
+from yoshin.smartcard.card import FaceEFs, FaceRead
+from yoshin.smartcard.carddata import BasicInfo, MyNumber
+
+NOW = datetime(2026, 10, 15, 1, 0, tzinfo=UTC)  # 10:00 JST
+DOCTOR = StaffMember("D0001", "医師 一郎", "doctor")
+NURSE = StaffMember("N0001", "看護 花子", "nurse")
+CHECKER = StaffMember("N0002", "看護 次郎", "nurse")
+TEMPLATE = default_templates().for_vaccine("flu_elderly", date(2026, 10, 15))
+ADULT, MINOR = SubjectContext(76, "female"), SubjectContext(15, "female")
+
+
+def answers(context: SubjectContext = ADULT, **fixed: Any) -> dict[str, Any]:
+    """A well person's answers to every visible question, with `fixed` ones as given."""
+    assert TEMPLATE is not None
+    out: dict[str, Any] = dict(fixed)
+    for _ in range(4):  # conditional questions appear as earlier answers are set
+        for question in visible_questions(TEMPLATE, out, context):
+            if question.id in out:
+                continue
+            if question.type == "yes_no":
+                out[question.id] = question.id in ("read_leaflet", "wants_vaccination", "guardian_consent")
+            elif question.type == "number":
+                out[question.id] = 36.4
+            elif question.choices:
+                out[question.id] = question.choices[0].value
+    return out
+
+
+@dataclass
+class Recorder:
+    """A VisitServices that keeps what it was given; every record is parsed by the contract as the outbox does."""
+
+    submitted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    pending: dict[str, PendingVisit] = field(default_factory=dict)
+
+    def clinic(self) -> Clinic:
+        return Clinic("141305", "1410000001", "テスト診療所")
+
+    def submit(self, kind: str, record: dict[str, Any]) -> str:
+        body = {name: value for name, value in record.items() if name != "proofs"}
+        self.submitted.append((kind, record))
+        return parse_record(kind, body).record_id
+
+    def keep_pending(self, pending: PendingVisit) -> None:
+        self.pending[pending.visit_id] = PendingVisit.from_json(pending.to_json())  # as stored: through JSON
+
+    def complete_pending(self, visit_id: str) -> None:
+        del self.pending[visit_id]
+
+    def kinds(self) -> list[str]:
+        return [kind for kind, _ in self.submitted]
+
+
+def face(birth: date = date(1950, 4, 1), sex: str = "female") -> FaceRead:
+    digits = "12345678901"
+    basic = BasicInfo("多摩 花子", "川崎市中原区1-1", birth, sex)
+    raw = FaceEFs(b"\x01my-number-ef", b"\x02basic-info-ef", b"\x03signature-ef")
+    return FaceRead(basic, MyNumber(digits + str(my_number_check_digit(digits))), raw, True, None)
+
+
+def answered(services: Recorder, **changes: Any) -> PendingVisit:
+    arguments: dict[str, Any] = {
+        "face": face(),
+        "template": TEMPLATE,
+        "answers": answers(changes.get("context", ADULT)),
+        "context": ADULT,
+        "subject_id": "S000102",
+        "guardian_name": "多摩 太郎",
+        "dose_number": 1,
+        "language": "ja",
+        "started_at": NOW - timedelta(minutes=5),
+        "now": NOW,
+    }
+    return submit_answers(services, **(arguments | changes))
+
+
+def given(expiry: date = date(2027, 6, 30)) -> Administration:
+    product = default_catalogue().products_for("flu_elderly", date(2026, 10, 15))[0]
+    return Administration(product, "FLU26A01", expiry, Site.LEFT_UPPER_ARM, product.dose_ml)
+
+
+def proceed(services: Recorder, pending: PendingVisit) -> PendingVisit:
+    return record_decision(
+        services, pending, DOCTOR, Decision.PROCEED, reason=None, override_reason=None, explanation_given=True, now=NOW
+    )
+
+
+def test_answers_online_are_one_questionnaire_kept_for_staff() -> None:
+    services = Recorder()
+    pending = answered(services)
+    assert services.kinds() == [RecordKind.QUESTIONNAIRE_RESPONSE]
+    record = services.submitted[0][1]
+    assert record["subject_id"] == "S000102" and record["eligibility_verified"] is True
+    assert record["guardian_name"] is None and record["respondent"] == "self"  # an adult answers alone
+    assert record["answered_at"] == "2026-10-15T10:00:00+09:00" and record["started_at"] == "2026-10-15T09:55:00+09:00"
+    assert services.pending == {pending.visit_id: pending}
+    assert pending.name == "多摩 花子" and pending.birth_date == date(1950, 4, 1) and pending.decision is None
+    assert "多摩" not in repr(pending)
+
+
+def test_answers_offline_claim_the_identity_first_under_a_provisional_subject() -> None:
+    services = Recorder()
+    pending = answered(services, subject_id=None)
+    assert services.kinds() == [RecordKind.IDENTITY_CLAIM, RecordKind.QUESTIONNAIRE_RESPONSE]
+    claim, questionnaire = (record for _, record in services.submitted)
+    assert is_provisional(claim["subject_id"]) and questionnaire["subject_id"] == claim["subject_id"]
+    assert questionnaire["eligibility_verified"] is False and pending.offline
+
+
+def test_a_guardian_is_recorded_only_when_the_template_asks_for_one() -> None:
+    services = Recorder()
+    answered(services, context=MINOR, answers=answers(MINOR))
+    record = services.submitted[-1][1]
+    assert record["respondent"] == "guardian" and record["guardian_name"] == "多摩 太郎"
+
+
+@pytest.mark.parametrize(
+    ("doctor", "decision", "reason", "explained", "message"),
+    [
+        (NURSE, Decision.PROCEED, None, True, "A doctor must be logged in"),
+        (DOCTOR, Decision.DEFER, None, True, "reason for deferring"),
+        (DOCTOR, Decision.PROCEED, None, False, "explained"),
+    ],
+)
+def test_a_decision_is_refused_unless_a_doctor_decides_with_reasons(
+    doctor: StaffMember, decision: Decision, reason: str | None, explained: bool, message: str
+) -> None:
+    services = Recorder()
+    pending = answered(services)
+    with pytest.raises(VisitError, match=message):
+        record_decision(
+            services,
+            pending,
+            doctor,
+            decision,
+            reason=reason,
+            override_reason=None,
+            explanation_given=explained,
+            now=NOW,
+        )
+    assert services.kinds() == [RecordKind.QUESTIONNAIRE_RESPONSE]
+
+
+def test_a_not_eligible_flag_needs_the_doctors_override_reason() -> None:
+    services = Recorder()
+    pending = answered(services, answers=answers(temperature=38.2))
+    assert pending.not_eligible_flagged
+    assert any(flag.flag is FlagKind.NOT_ELIGIBLE for flag in pending.questionnaire.flags)
+    with pytest.raises(VisitError, match="reason to proceed"):
+        proceed(services, pending)
+    decided = record_decision(
+        services, pending, DOCTOR, Decision.PROCEED, reason=None, override_reason="本人と相談のうえ",
+        explanation_given=True, now=NOW,
+    )  # fmt: skip
+    assert decided.decision is not None and decided.decision.override_reason == "本人と相談のうえ"
+
+
+def test_a_deferral_ends_the_visit_and_proceeding_keeps_it_with_the_decision() -> None:
+    services = Recorder()
+    deferred = record_decision(
+        services, answered(services), DOCTOR, Decision.DEFER, reason="発熱", override_reason=None,
+        explanation_given=True, now=NOW,
+    )  # fmt: skip
+    assert services.pending == {} and deferred.decision is not None
+    pending = proceed(services, answered(services))
+    assert services.pending[pending.visit_id] == pending and pending.decision is not None
+    assert pending.decision.questionnaire_record_id == pending.visit_id
+    with pytest.raises(VisitError, match="already been decided"):
+        proceed(services, pending)
+
+
+def test_a_vaccination_is_recorded_after_the_decision_and_completes_the_visit() -> None:
+    services = Recorder()
+    pending = proceed(services, answered(services))
+    record = record_vaccination(services, pending, given(), NURSE, CHECKER, now=NOW)
+    assert services.kinds()[-1] == RecordKind.VACCINATION_RECORD and services.pending == {}
+    assert record["vaccination_date"] == "2026-10-15" and record["doctor_id"] == "D0001"
+    assert (record["entered_by"], record["checked_by"], record["site"]) == ("N0001", "N0002", "left_upper_arm")
+    assert record["questionnaire_record_id"] == pending.visit_id and not record.get("proofs")
+
+
+def test_the_vaccination_date_is_the_jst_day() -> None:
+    services = Recorder()
+    late = datetime(2026, 10, 15, 15, 30, tzinfo=UTC)  # 00:30 JST on the 16th
+    pending = proceed(services, answered(services, now=late))
+    assert record_vaccination(services, pending, given(), NURSE, CHECKER, now=late)["vaccination_date"] == "2026-10-16"
+
+
+@pytest.mark.parametrize(
+    ("decided", "checker", "expiry", "message"),
+    [
+        (False, CHECKER, date(2027, 6, 30), "no doctor's decision"),
+        (True, NURSE, date(2027, 6, 30), "another person"),
+        (True, CHECKER, date(2026, 10, 14), "expired on 2026-10-14"),
+    ],
+)
+def test_a_vaccination_is_refused_without_decision_by_the_same_person_or_from_an_expired_lot(
+    decided: bool, checker: StaffMember, expiry: date, message: str
+) -> None:
+    services = Recorder()
+    pending = answered(services)
+    pending = proceed(services, pending) if decided else pending
+    with pytest.raises(VisitError, match=message):
+        record_vaccination(services, pending, given(expiry), NURSE, checker, now=NOW)
+    assert RecordKind.VACCINATION_RECORD not in services.kinds() and pending.visit_id in services.pending
+
+
+def test_a_guard_finding_refuses_the_vaccination_until_a_doctor_overrides_it(monkeypatch) -> None:
+    finding = Finding("interval", Bilingual(ja="接種間隔が不足しています", en="too soon after the last dose"), True)
+    monkeypatch.setattr(visit, "guard_findings", lambda *_: [finding])  # the rules guard is seam 3
+    services = Recorder()
+    pending = proceed(services, answered(services))
+    with pytest.raises(VisitError, match="too soon"):
+        record_vaccination(services, pending, given(), NURSE, CHECKER, now=NOW)
+    with pytest.raises(VisitError, match="too soon"):  # an override by someone else than the deciding doctor
+        record_vaccination(
+            services, pending, given(), NURSE, CHECKER, now=NOW, overrides=[Override("interval", "N0001", "x")]
+        )
+    record_vaccination(
+        services, pending, given(), NURSE, CHECKER, now=NOW, overrides=[Override("interval", "D0001", "前回は海外接種")]
+    )
+    assert services.kinds()[-1] == RecordKind.VACCINATION_RECORD
+
+
+def test_a_finding_no_one_may_override_always_refuses(monkeypatch) -> None:
+    finding = Finding("wrong_vaccine", Bilingual(ja="別のワクチンです", en="not the vaccine decided"), False)
+    monkeypatch.setattr(visit, "guard_findings", lambda *_: [finding])
+    services = Recorder()
+    pending = proceed(services, answered(services))
+    with pytest.raises(VisitError, match="not the vaccine"):
+        record_vaccination(
+            services, pending, given(), NURSE, CHECKER, now=NOW, overrides=[Override("wrong_vaccine", "D0001", "x")]
+        )
+
+
+def test_staff_proofs_go_into_the_record_when_present() -> None:
+    services = Recorder()
+    pending = proceed(services, answered(services))
+    record = record_vaccination(
+        services, pending, given(), NURSE, CHECKER, now=NOW, proofs=Proofs(entered_by="tok-e", checked_by="tok-c")
+    )
+    assert record["proofs"] == {"entered_by": "tok-e", "checked_by": "tok-c"}
+
+
+def test_the_members_own_attestations_are_the_default_proofs() -> None:
+    services = Recorder()
+    pending = proceed(services, answered(services))
+    nurse, checker = replace(NURSE, attestation="yat1.e"), replace(CHECKER, attestation="yat1.c")
+    record = record_vaccination(services, pending, given(), nurse, checker, now=NOW)
+    assert record["proofs"] == {"entered_by": "yat1.e", "checked_by": "yat1.c"}
+
+
+def test_a_pending_visit_survives_its_json_form() -> None:
+    services = Recorder()
+    pending = proceed(services, answered(services))
+    again = PendingVisit.from_json(pending.to_json())
+    assert again == pending and replace(again, decision=None) != pending
+    assert isinstance(again.birth_date, date) and again.dose_number == 1
+    assert again.decision is not None and again.decision.decision is Decision.PROCEED
+    assert Decimal(str(given().dose_amount_ml)) == given().dose_amount_ml

@@ -1,0 +1,64 @@
+"""The screens a fault leads to, in both languages: the reader gone, the card pulled, an error.
+
+None of them holds personal data: the visit is wiped before any of them is shown.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Button, Static
+
+from yoshin.tui.screens.base import KioskScreen
+from yoshin.tui.text import both
+
+NOTICE_SECONDS = 10.0
+
+
+class ReaderMissingScreen(KioskScreen):
+    """pcscd or the reader is gone. The app's reader monitor leaves this screen when the reader is back."""
+
+    idle_resets = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(both("reader_missing"), classes="title warning", id="reader-missing")
+            yield Static(both("reader_wait"), classes="message")
+
+
+class CardPulledScreen(KioskScreen):
+    """The card left the reader before the answers were sent: the answers are already wiped."""
+
+    idle_resets = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(both("card_pulled"), classes="title warning", id="card-pulled")
+            yield Button(both("to_start"), id="to-start", classes="primary")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#to-start", Button).focus()
+        self.set_timer(NOTICE_SECONDS, self.kiosk.end_visit)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.kiosk.end_visit()
+
+
+class ErrorScreen(KioskScreen):
+    """Something failed that the screens did not expect; the visit is wiped and the kiosk carries on."""
+
+    idle_resets = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(both("kiosk_error"), classes="title warning", id="kiosk-error")
+            yield Button(both("to_start"), id="to-start", classes="primary")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#to-start", Button).focus()
+        self.set_timer(NOTICE_SECONDS, self.kiosk.end_visit)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.kiosk.end_visit()
