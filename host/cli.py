@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from yoshin.domain.i18n import BilingualError
-from yoshin.host import audit, devices, exports, intake, retention, staff
+from yoshin.host import audit, devices, exports, intake, retention, staff, trust
 from yoshin.host.pki import HostPki
 from yoshin.host.server import HostServer, HostService
 
@@ -56,19 +56,43 @@ def main() -> None:
     "--server-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TLS server certificate."
 )
 @click.option("--server-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TLS server key.")
+@click.option(
+    "--jlis-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="J-LIS public key (PEM) that signs the card's face data (else [trust] jlis_key in host.toml).",
+)
+@click.option(
+    "--jpki-ca",
+    "jpki_cas",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JPKI user-auth CA certificate (PEM); repeatable (else [trust] jpki_cas in host.toml).",
+)
+@click.option(
+    "--test-pki",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("var/test-pki"),
+    show_default=True,
+    help="Development only: the card emulator's test anchors, used when none are configured.",
+)
 def serve(
     data_dir: Path, host: str, port: int, enroll_port: int, production: bool,
     ca_cert: Path | None, ca_key: Path | None, server_cert: Path | None, server_key: Path | None,
+    jlis_key: Path | None, jpki_cas: tuple[Path, ...], test_pki: Path,
 ) -> None:  # fmt: skip
-    """Run the host. Embedded defaults create a DEVELOPMENT CA and keys in the data directory on first run."""
+    """Run the host. Embedded defaults create a DEVELOPMENT CA and keys in the data directory on first run,
+    and trust the card emulator's test anchors; --production needs the real CA, keys and trust anchors."""
     pki = None
+    if production and not (ca_cert and ca_key and server_cert and server_key):
+        raise click.UsageError("--production needs --ca-cert, --ca-key, --server-cert and --server-key")
+    anchors = _trust_anchors(data_dir, production, jlis_key, list(jpki_cas), test_pki)
     if production:
-        if not (ca_cert and ca_key and server_cert and server_key):
-            raise click.UsageError("--production needs --ca-cert, --ca-key, --server-cert and --server-key")
+        assert ca_cert and ca_key and server_cert and server_key
         pki = HostPki.load(ca_key, ca_cert, server_key, server_cert)
         if pki.development:
             raise click.UsageError("production mode refuses a DEVELOPMENT CA")
     service = HostService.open(data_dir, production_pki=pki)
+    service.jlis_key, service.jpki_anchors = anchors.jlis_key, list(anchors.jpki_cas)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -76,9 +100,35 @@ def serve(
         kind = "DEVELOPMENT CA" if service.pki.development else "production CA"
         click.echo(
             f"yoshin host: https://{host}:{server.port} (mutual TLS), "
-            f"enrollment https://{host}:{server.enroll_port} ({kind})"
+            f"enrollment https://{host}:{server.enroll_port} ({kind}); card trust: {anchors.describe()}"
         )
         stop.wait()
+
+
+def _trust_anchors(
+    data_dir: Path, production: bool, jlis_key: Path | None, jpki_cas: list[Path], test_pki: Path
+) -> trust.TrustAnchors:
+    try:
+        source = "the options" if jlis_key or jpki_cas else f"{data_dir / trust.CONFIG_FILE}"
+        configured_jlis, configured_cas = trust.configured(data_dir)
+        jlis_key, jpki_cas = jlis_key or configured_jlis, jpki_cas or configured_cas
+        if jlis_key or jpki_cas:
+            anchors = trust.load(jlis_key, jpki_cas, source)
+        elif production:
+            anchors = trust.TrustAnchors(None)
+        else:
+            from yoshin.tools.test_pki import TestPki  # development only: make the emulator's anchors if missing
+
+            TestPki.load_or_create(test_pki)
+            anchors = trust.development(test_pki)
+    except trust.TrustError as error:
+        raise click.UsageError(str(error)) from None
+    if production and not anchors.complete:
+        raise click.UsageError(
+            "production mode needs the J-LIS public key (--jlis-key) and the JPKI CA certificates (--jpki-ca), "
+            "or [trust] jlis_key and jpki_cas in host.toml: without them forged card data would be accepted"
+        )
+    return anchors
 
 
 @main.group()

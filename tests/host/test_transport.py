@@ -113,7 +113,7 @@ def test_key_store_files_are_private(make_device) -> None:
         assert oct(path.stat().st_mode & 0o777) == "0o600", path
 
 
-def test_production_serve_refuses_a_development_ca(tmp_path: Path) -> None:
+def test_production_serve_refuses_a_development_ca(tmp_path: Path, test_pki) -> None:
     import subprocess
     import sys
 
@@ -130,6 +130,7 @@ def test_production_serve_refuses_a_development_ca(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "--ca-cert" in missing.stderr
     options = ["--ca-cert", files["ca.pem"], "--ca-key", files["ca.key"]]
     options += ["--server-cert", files["server.pem"], "--server-key", files["server.key"]]
+    options += ["--jlis-key", str(test_pki.jlis_public_pem), "--jpki-ca", str(test_pki.ca_cert_pem)]
     refused = subprocess.run([*command, *options], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "DEVELOPMENT" in refused.stderr
     assert pki.development
