@@ -75,10 +75,14 @@ def main() -> None:
     show_default=True,
     help="Development only: the card emulator's test anchors, used when none are configured.",
 )
+@click.option(
+    "--database",
+    help="postgresql://... (default: `database` in <data dir>/host.toml, else the SQLite file <data dir>/host.db).",
+)
 def serve(
     data_dir: Path, host: str, port: int, enroll_port: int, production: bool,
     ca_cert: Path | None, ca_key: Path | None, server_cert: Path | None, server_key: Path | None,
-    jlis_key: Path | None, jpki_cas: tuple[Path, ...], test_pki: Path,
+    jlis_key: Path | None, jpki_cas: tuple[Path, ...], test_pki: Path, database: str | None,
 ) -> None:  # fmt: skip
     """Run the host. Embedded defaults create a DEVELOPMENT CA and keys in the data directory on first run,
     and trust the card emulator's test anchors; --production needs the real CA, keys and trust anchors."""
@@ -91,7 +95,7 @@ def serve(
         pki = HostPki.load(ca_key, ca_cert, server_key, server_cert)
         if pki.development:
             raise click.UsageError("production mode refuses a DEVELOPMENT CA")
-    service = HostService.open(data_dir, production_pki=pki)
+    service = HostService.open(data_dir, production_pki=pki, database=database)
     service.jlis_key, service.jpki_anchors = anchors.jlis_key, list(anchors.jpki_cas)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

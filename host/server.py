@@ -66,10 +66,11 @@ class HostService:
         """Embedded defaults: a development CA and keys are created in `data_dir` on first run.
 
         Production passes the municipality's own CA and server keys (`production_pki`). `database` is a
-        `postgresql://` URL; without one the store is the SQLite file `data_dir/host.db`.
+        `postgresql://` URL; without one, the one in `data_dir/host.toml`, else the SQLite file
+        `data_dir/host.db`.
         """
         keys = HostKeys.load_or_create(data_dir / "keys")  # the audit key first: nothing is audited unkeyed
-        db = store.open_database(database or data_dir / "host.db")
+        db = store.open_database(database or store.configured_url(data_dir))
         db.data_dir = data_dir  # the audit log's key and external anchor live here, whatever the backend
         pki = production_pki or HostPki.load_or_create_development(data_dir / "pki")
         service = cls(data_dir, db, pki, keys, Registry(db, keys), default_catalogue())

@@ -149,15 +149,15 @@ def authenticate(
         state = tx.one("SELECT locked, active FROM staff WHERE staff_id = ?", [staff_id])
         if state is None or not state[1]:
             outcome, error = "refused: deactivated", _bad_login()
+        elif state[0]:  # locked (here or by a concurrent attempt): not counted; said only to the right password
+            outcome, error = "refused: locked", _locked() if right else _bad_login()
         elif not right:
             tx.execute(
                 "UPDATE staff SET failed_attempts = failed_attempts + 1, "
-                "locked = CASE WHEN locked = 1 OR failed_attempts + 1 >= ? THEN 1 ELSE 0 END WHERE staff_id = ?",
+                "locked = CASE WHEN failed_attempts + 1 >= ? THEN 1 ELSE 0 END WHERE staff_id = ?",
                 [MAX_FAILURES, staff_id],
             )
             outcome, error = f"refused: {'card' if password is None else 'password'}", _bad_login()
-        elif state[0]:
-            outcome, error = "refused: locked", _locked()
         elif password is not None and registered_card and card_fingerprint != registered_card:
             outcome = "refused: card"
             error = StaffError(

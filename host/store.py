@@ -20,9 +20,11 @@ A database still busy or locked after `BUSY_SECONDS` raises `StoreBusy`; the HTT
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import sqlite3
 import threading
+import tomllib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -163,8 +165,6 @@ class Database:
                 connection = psycopg.connect(self.url, autocommit=True, connect_timeout=int(BUSY_SECONDS))
             except psycopg.OperationalError as error:
                 raise StoreBusy(f"the database cannot be reached: {error}") from error
-            # a statement waiting on a lock longer than the bound fails (55P03/57014) and becomes StoreBusy
-            connection.execute(f"SET lock_timeout = '{int(BUSY_SECONDS * 1000)}ms'")
             role = connection.execute(
                 "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user"
             ).fetchone()
@@ -177,7 +177,6 @@ class Database:
         connection = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_SECONDS)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")  # per connection, never persisted: nothing acknowledged is lost
-        connection.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
         connection.execute("PRAGMA foreign_keys=ON")
         return connection
 
@@ -235,6 +234,7 @@ class Database:
             raise StoreBusy("the database is busy (writers queued past the bound)")
         try:
             connection = self._connection()
+            connection.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")  # other processes' writers
             try:
                 connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             except sqlite3.OperationalError as error:
@@ -266,7 +266,10 @@ class Database:
         try:
             with connection.transaction():
                 tx = Tx(connection, postgresql=True, database=self)
-                tx.execute("SELECT set_config('yoshin.municipality', ?, true)", [municipality or ALL_MUNICIPALITIES])
+                tx.execute(  # the RLS binding and the lock wait bound, both for this transaction only
+                    "SELECT set_config('yoshin.municipality', ?, true), set_config('lock_timeout', ?, true)",
+                    [municipality or ALL_MUNICIPALITIES, f"{int(BUSY_SECONDS * 1000)}ms"],
+                )
                 yield tx
             for callback in tx.after_commit:
                 callback()
@@ -358,6 +361,26 @@ def schema_version(db: Database) -> int:
     with db.read() as tx:
         row = tx.one("SELECT max(version) FROM schema_version")
     return int(row[0] or 0)
+
+
+CONFIG_FILE = "host.toml"
+
+
+def configured_url(data_dir: Path) -> str:
+    """The database the host's configuration file names (`database = "postgresql://..."` in
+    `<data dir>/host.toml`), else the embedded SQLite file `<data dir>/host.db`."""
+    config = data_dir / CONFIG_FILE
+    if config.exists():
+        with config.open("rb") as handle:
+            url = tomllib.load(handle).get("database")
+        if isinstance(url, str) and url:
+            return url
+    return str(data_dir / "host.db")
+
+
+def write_config(data_dir: Path, url: str) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / CONFIG_FILE).write_text(f"database = {json.dumps(url)}\n", encoding="utf-8")
 
 
 def open_database(url: str | Path) -> Database:

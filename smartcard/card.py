@@ -36,7 +36,7 @@ from yoshin.smartcard.errors import (
     WrongPinError,
 )
 from yoshin.smartcard.tlv import NeedMore, TLVError, parse_header
-from yoshin.smartcard.transport import CardChannel, PcscContext
+from yoshin.smartcard.transport import CardTransport, PcscContext
 
 
 class Pin(enum.StrEnum):
@@ -106,9 +106,9 @@ def normalize_pin(pin: str) -> bytes:
 
 
 class MyNumberCard:
-    """The card services over one exclusive channel."""
+    """The card services over one exclusive session: PC/SC (`open_card`) or in process (`loopback`)."""
 
-    def __init__(self, channel: CardChannel) -> None:
+    def __init__(self, channel: CardTransport) -> None:
         self.channel = channel
 
     # --- flows ------------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """PC/SC transport over pyscard's SCard API: readers, insert/remove waits, exclusive channels.
 
+`CardTransport` is the seam the card services use: one exclusive session with one card, sending
+APDUs. `CardChannel` is its PC/SC implementation; `yoshin.smartcard.loopback.LoopbackChannel` runs the
+same services in process against an APDU interpreter (the emulator's card), for unit tests.
+
 Every card session is one exclusive connection (SCARD_SHARE_EXCLUSIVE), so nothing else can talk to
 the card between VERIFY and the reads or the signature, and it is closed with SCARD_RESET_CARD, so no
 verified state survives for the next person. The removal errors pcscd can give mid-command all map to
@@ -13,6 +17,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from smartcard import scard
 from yoshin.smartcard.apdu import Command, Response
@@ -58,8 +63,21 @@ class ReaderInfo:
     card_present: bool
 
 
+class CardTransport(Protocol):
+    """One exclusive session with one card. `close()` resets the card (no verified state survives)."""
+
+    reader: str
+    apdus_sent: int  # counted for the benchmarks and the minimal-sequence tests
+
+    def transmit(self, command: Command) -> Response:
+        """Send one APDU; CardRemovedError if the card is gone."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class CardChannel:
-    """An exclusive connection to the card in one reader. Count of APDUs sent is kept for benchmarks."""
+    """An exclusive PC/SC connection to the card in one reader (a CardTransport)."""
 
     def __init__(self, context: int, handle: int, protocol: int, reader: str) -> None:
         self._context = context

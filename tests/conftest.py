@@ -17,7 +17,7 @@ import serial
 from yoshin.device.appliance import Appliance
 from yoshin.device.hostclient import HostAddress, HostClient, enroll, fetch_ca
 from yoshin.device.keystore import FileKeyStore
-from yoshin.host import attest, devices, staff
+from yoshin.host import attest, devices, staff, store
 from yoshin.host.server import HostServer, HostService
 from yoshin.protocol.sealing import EnvelopeHeader, SealedEnvelope, new_record_id, seal
 from yoshin.tools.card_emulator import CardImage
@@ -111,12 +111,33 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def host(tmp_path: Path, clock: Clock, test_pki: TestPki) -> Iterator[HostServer]:
-    service = HostService.open(tmp_path / "host", clock=clock)
+def database_url() -> str | None:
+    """The host's database: the embedded SQLite file (None) here; tests/host/conftest.py runs every
+    storage test on SQLite and on PostgreSQL."""
+    return None
+
+
+@pytest.fixture
+def open_service(database_url: str | None) -> Callable[..., HostService]:
+    return lambda data_dir, clock: open_host_service(data_dir, database_url, clock)
+
+
+def open_host_service(data_dir: Path, database_url: str | None, clock: Callable[[], datetime]) -> HostService:
+    """A host service on the given backend; a PostgreSQL URL goes in the data directory's host.toml, so the
+    `yoshin-host` CLI run on that directory uses the same database."""
+    if database_url:
+        store.write_config(data_dir, database_url)
+    return HostService.open(data_dir, clock=clock)
+
+
+@pytest.fixture
+def host(tmp_path: Path, clock: Clock, test_pki: TestPki, database_url: str | None) -> Iterator[HostServer]:
+    service = open_host_service(tmp_path / "host", database_url, clock)
     service.registry.import_csv(registry_csv(list(all_personas().values())))
     service.jpki_anchors = [test_pki.ca_cert]
     with HostServer(service) as server:
         yield server
+    service.db.close()
 
 
 @pytest.fixture

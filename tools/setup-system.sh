@@ -10,6 +10,9 @@ packages=(
   socat              # pseudo-terminal pairs for serial tests
   systemd            # systemd-analyze verify for the appliance units
   procps             # pkill/ps used by the demo's clean stop
+  postgresql         # PostgreSQL 15 server binaries: the host's second backend (tests start a throwaway
+                     # cluster in a temporary directory as the postgres user; the Debian service is not used)
+  util-linux         # runuser, to run initdb/pg_ctl as postgres when the tests run as root (CI)
 )
 if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
   packages+=(python3-venv)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,8 +23,10 @@ NUMBERS = [who.my_number for who in all_personas().values()]
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> HostService:
-    return HostService.open(tmp_path / "host", clock=lambda: NOW)
+def service(tmp_path: Path, open_service) -> Iterator[HostService]:
+    service = open_service(tmp_path / "host", lambda: NOW)
+    yield service
+    service.db.close()
 
 
 def test_import_reports_bad_lines_loads_good_ones_and_reruns_idempotently(service: HostService) -> None:
@@ -41,18 +44,34 @@ def test_import_reports_bad_lines_loads_good_ones_and_reruns_idempotently(servic
     assert service.db.execute("SELECT count(*) FROM history").fetchone()[0] == 1
 
 
-def test_the_my_number_is_stored_only_encrypted(service: HostService, tmp_path: Path) -> None:
+def test_the_my_number_is_stored_only_encrypted(service: HostService, storage_files) -> None:
     service.registry.import_csv(registry_csv(list(all_personas().values())))
-    service.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    for path in (tmp_path / "host").rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            for number in NUMBERS:
-                assert number.encode() not in data, path
+    for path in storage_files(service):
+        data = path.read_bytes()
+        for number in NUMBERS:
+            assert number.encode() not in data, path
     resident = service.registry.find("141305", persona("adult").my_number)
     assert resident is not None and resident.name == "川崎 花子"
     assert "402135790860" not in repr(resident)
     assert service.registry.find("141003", persona("adult").my_number) is None  # per municipality
+
+
+@pytest.fixture
+def tamper(service: HostService, request: pytest.FixtureRequest) -> Callable[..., None]:
+    """Change audit lines as someone with direct database access would. On PostgreSQL a municipality's
+    session cannot (the audit table has no UPDATE policy, DELETE is the host's retention only), so the
+    tampering is done as the cluster's superuser."""
+
+    def run(sql: str, params: list[object] | None = None) -> None:
+        if not service.db.postgresql:
+            service.db.execute(sql, params or [])
+            return
+        assert service.db.execute(sql, params or [], "141305").rowcount == 0  # refused by the policies
+        cluster = request.getfixturevalue("pg_cluster")
+        with cluster.admin(service.db.url.rsplit("/", 1)[1]) as admin:
+            admin.execute(sql.replace("?", "%s"), params or None)
+
+    return run
 
 
 def _append(service: HostService, *line: object) -> None:
@@ -60,23 +79,23 @@ def _append(service: HostService, *line: object) -> None:
         audit.append(tx, *line)  # type: ignore[arg-type]
 
 
-def test_audit_verify_detects_edit_delete_and_reorder(service: HostService) -> None:
+def test_audit_verify_detects_edit_delete_and_reorder(service: HostService, tamper) -> None:
     for n in range(5):
         _append(service, NOW + timedelta(seconds=n), "141305", f"staff{n}", "kiosk", "record.view", f"r{n}", "ok")
     assert audit.verify(service.db).intact
-    service.db.execute("UPDATE audit SET target = 'someone-else' WHERE seq = 2")
+    tamper("UPDATE audit SET target = 'someone-else' WHERE seq = 2")
     assert [p.seq for p in audit.verify(service.db).problems] == [2]
 
 
-def test_audit_verify_detects_a_deleted_line(service: HostService) -> None:
+def test_audit_verify_detects_a_deleted_line(service: HostService, tamper) -> None:
     for n in range(5):
         _append(service, NOW, "141305", "s", "k", "a", f"r{n}", "ok")
-    service.db.execute("DELETE FROM audit WHERE seq = 3")
+    tamper("DELETE FROM audit WHERE seq = 3")
     problems = audit.verify(service.db).problems
     assert problems and problems[0].seq == 4
 
 
-def test_audit_verify_detects_reordering(service: HostService) -> None:
+def test_audit_verify_detects_reordering(service: HostService, tamper) -> None:
     for n in range(4):
         _append(service, NOW, "141305", "s", "k", "a", f"r{n}", "ok")
     columns = "at, municipality_code, actor, terminal, action, target, outcome, prev_hash, hash"
@@ -84,19 +103,19 @@ def test_audit_verify_detects_reordering(service: HostService) -> None:
         service.db.execute(f"SELECT {columns} FROM audit WHERE seq = ?", [seq]).fetchone() for seq in (2, 3)
     )
     assignments = ", ".join(f"{name} = ?" for name in columns.split(", "))
-    service.db.execute(f"UPDATE audit SET {assignments} WHERE seq = 2", list(third))  # lines 2 and 3 swap places
-    service.db.execute(f"UPDATE audit SET {assignments} WHERE seq = 3", list(second))
+    tamper(f"UPDATE audit SET {assignments} WHERE seq = 2", list(third))  # lines 2 and 3 swap places
+    tamper(f"UPDATE audit SET {assignments} WHERE seq = 3", list(second))
     assert {p.seq for p in audit.verify(service.db).problems} >= {2, 3}
 
 
-def test_audit_cli_exit_code(service: HostService, tmp_path: Path) -> None:
+def test_audit_cli_exit_code(service: HostService, tmp_path: Path, tamper) -> None:
     _append(service, NOW, "141305", "s", "k", "a", "r", "ok")
     script = str(Path(sys.executable).parent / "yoshin-host")
     ok = subprocess.run(
         [script, "audit", "verify", "--data-dir", str(tmp_path / "host")], capture_output=True, text=True
     )
     assert ok.returncode == 0 and "intact" in ok.stdout
-    service.db.execute("UPDATE audit SET actor = 'x'")
+    tamper("UPDATE audit SET actor = 'x'")
     broken = subprocess.run(
         [script, "audit", "verify", "--data-dir", str(tmp_path / "host")], capture_output=True, text=True
     )

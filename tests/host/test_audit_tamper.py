@@ -91,6 +91,13 @@ _BUILT: dict[str, Path] = {}
 
 
 @pytest.fixture
+def database_url() -> None:
+    """SQLite only: the copy of a real database file is tampered with. (On PostgreSQL the host's role
+    cannot UPDATE or DELETE audit rows at all: tests/host/test_admin.py `tamper`.)"""
+    return None
+
+
+@pytest.fixture
 def used_host(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real host's data directory after real traffic, stopped, with more than 60 audit lines (built once)."""
     if "dir" not in _BUILT:

@@ -98,14 +98,13 @@ def test_a_claim_for_another_municipality_or_a_real_subject_is_refused(make_devi
     assert host.service.db.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] == 0
 
 
-def test_the_host_keeps_no_card_data_from_a_claim(make_device, host: HostServer, test_pki) -> None:
+def test_the_host_keeps_no_card_data_from_a_claim(make_device, host: HostServer, test_pki, storage_files) -> None:
     device = make_device()
     who = persona("elderly")
     provisional = new_provisional_subject_id()
     _, body = the_claim = claim(device, CardImage.for_persona(who, test_pki), provisional)
     assert send(device, the_claim, answers(provisional)) == ["accepted", "accepted"]
-    host.service.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    stored = b"".join(path.read_bytes() for path in (host.service.data_dir).rglob("*.db*"))
+    stored = b"".join(path.read_bytes() for path in storage_files(host.service))
     for secret in (who.my_number.encode(), body["ef_my_number"].encode(), base64.b64decode(body["ef_my_number"])):
         assert secret not in stored
 

@@ -27,6 +27,8 @@ from yoshin.tools.card_emulator import CardImage
 from yoshin.tools.personas import all_personas, persona
 from yoshin.tools.test_pki import TestPki
 
+pytestmark = pytest.mark.unit
+
 
 def test_apdu_bytes_match_the_reference() -> None:
     assert apdu.select_df(apdu.AID_JPKI).to_bytes().hex().upper() == "00A4040C0AD392F000260100000001"
