@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
@@ -108,6 +109,12 @@ FLAG_DOCTOR_REVIEW = FlagKind.DOCTOR_REVIEW
 FLAGS = tuple(FlagKind)
 SITES = tuple(Site)
 ROUTES = tuple(Route)
+
+# Input limits (finding 7): plausible years for every date and time, a vaccine's longest shelf life,
+# and the largest number an answer may carry (a temperature, a weight); all numbers finite.
+MIN_YEAR, MAX_YEAR = 1900, 2100
+MAX_SHELF_LIFE_DAYS = 5 * 365
+MAX_NUMBER = 1e6
 
 # Designated free-text fields and their limits; every other string field is a code.
 TEXT_LIMITS = {
@@ -257,12 +264,19 @@ def _int(minimum: int, maximum: int) -> Callable[[Any], int]:
     return convert
 
 
+def _in_years(day: date) -> None:
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ValueError(f"the year must be {MIN_YEAR}-{MAX_YEAR}")
+
+
 def _date(value: Any) -> date:
     text = normalize.digits(_str(value))
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValueError("must be a real date YYYY-MM-DD") from None
+    _in_years(day)
+    return day
 
 
 def _datetime(value: Any) -> datetime:
@@ -273,6 +287,7 @@ def _datetime(value: Any) -> datetime:
         raise ValueError("must be an ISO 8601 time") from None
     if stamp.utcoffset() is None:
         raise ValueError("must carry a time zone")
+    _in_years(stamp.date())
     return stamp
 
 
@@ -295,6 +310,8 @@ def _dose_ml(value: Any) -> Decimal:
         amount = Decimal(normalize.digits(str(value)))
     except InvalidOperation:
         raise ValueError("must be a number of mL") from None
+    if not amount.is_finite():
+        raise ValueError("must be a finite number of mL")
     if not Decimal("0.01") <= amount <= Decimal("2.0") or amount.as_tuple().exponent < -2:  # type: ignore[operator]
         raise ValueError("must be 0.01-2.0 mL with at most two decimals")
     return amount
@@ -314,15 +331,16 @@ def _answers(value: Any) -> dict[str, Any]:
     for key, answer in value.items():
         question = _code(64)(key)
         if isinstance(answer, str):
-            answer = normalize.nfkc(answer).strip()
+            answer = normalize.nfkc(normalize.refuse_invisible(answer)).strip()
             if len(answer) > 64:
                 raise ValueError(f"answer to {question} is too long")
         elif isinstance(answer, list):
             if not all(isinstance(item, str) and len(item) <= 64 for item in answer) or len(answer) > 32:
                 raise ValueError(f"answer to {question} must be a short list of choices")
-            answer = [normalize.nfkc(item) for item in answer]
+            answer = [normalize.nfkc(normalize.refuse_invisible(item)) for item in answer]
         elif isinstance(answer, float | int) and not isinstance(answer, bool):
-            pass
+            if not math.isfinite(answer) or abs(answer) > MAX_NUMBER:
+                raise ValueError(f"answer to {question} must be a finite number of at most {MAX_NUMBER:g}")
         elif not isinstance(answer, bool):
             raise ValueError(f"answer to {question} has an unsupported type")
         out[question] = answer
@@ -514,6 +532,12 @@ def _check_rules(record: Record) -> None:
                 "expiry_date",
                 "the lot expired before the vaccination date",
                 "接種日時点で有効期限切れのロットです",
+            )
+        if (record.expiry_date - record.vaccination_date).days > MAX_SHELF_LIFE_DAYS:
+            raise ContractError(
+                "expiry_date",
+                f"an expiry more than {MAX_SHELF_LIFE_DAYS // 365} years after the vaccination is not plausible",
+                f"有効期限が接種日から{MAX_SHELF_LIFE_DAYS // 365}年を超えています",
             )
         if record.entered_by == record.checked_by:
             raise ContractError(

@@ -307,7 +307,9 @@ def export(data_dir: Path, kind: str, municipality: str, actor: str) -> None:
     else:
         click.echo(
             json.dumps(
-                exports.export_fhir(service.db, municipality, service.catalogue, actor, _now()), ensure_ascii=False
+                exports.export_fhir(service.db, municipality, service.catalogue, actor, _now()),
+                ensure_ascii=False,
+                allow_nan=False,  # always valid JSON: a non-finite number is an error, never written
             )
         )
 

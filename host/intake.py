@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import signal
@@ -43,7 +44,8 @@ from yoshin.domain.contract import (
 )
 from yoshin.host import audit, proofs
 from yoshin.host.devices import Device
-from yoshin.host.store import Database, Tx
+from yoshin.host.store import Database, StoreBusy, Tx
+from yoshin.protocol import safejson
 from yoshin.protocol.api import RecordResult
 from yoshin.protocol.sealing import PayloadKind, SealedEnvelope, SealError, open_sealed
 
@@ -52,7 +54,7 @@ def open_payload(envelope: SealedEnvelope, device: Device, host_key: X25519Priva
     """Verify, decrypt and check the plaintext's frame. Raises SealError or ValueError."""
     if envelope.header.device_id != device.device_id:
         raise SealError("the envelope names another device")
-    payload = json.loads(open_sealed(envelope, host_key, device.signing_key))
+    payload = safejson.loads(open_sealed(envelope, host_key, device.signing_key))
     if not isinstance(payload, dict) or set(payload) != {"contract_version", "kind", "body"}:
         raise ValueError("the payload must have exactly contract_version, kind and body")
     if payload["kind"] != envelope.header.kind:
@@ -62,6 +64,7 @@ def open_payload(envelope: SealedEnvelope, device: Device, host_key: X25519Priva
     return payload
 
 
+log = logging.getLogger("yoshin.host")
 PROVISIONAL_ID = re.compile(r"P-[0-9a-f]{30}")
 CLOCK_SKEW = timedelta(minutes=5)  # a device clock slightly ahead of the host's
 
@@ -88,7 +91,14 @@ def accept_batch(
     records are refused (a host that cannot check who decided accepts no decision)."""
     results = []
     for item in envelopes:
-        results.append(_accept_one(db, device, item, host_key, now, resolve_face, attestation_key))
+        try:
+            results.append(_accept_one(db, device, item, host_key, now, resolve_face, attestation_key))
+        except StoreBusy:
+            raise  # the whole request is answered 503 and retried
+        except Exception:  # one poison envelope never fails the batch: it alone is refused
+            log.exception("record could not be processed")
+            record_id = str(item.get("header", {}).get("record_id", "?"))[:64] if isinstance(item, dict) else "?"
+            results.append(RecordResult(record_id, "rejected", "the record could not be processed"))
         if _KILL_AFTER and len(results) == _KILL_AFTER:
             os.kill(os.getpid(), signal.SIGKILL)
     return results

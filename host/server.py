@@ -30,7 +30,7 @@ from yoshin.host import attest, devices, identity, intake, staff, store
 from yoshin.host.keys import HostKeys, public_pem
 from yoshin.host.pki import EnrollmentError, HostPki
 from yoshin.host.registry import Registry
-from yoshin.protocol import api
+from yoshin.protocol import api, safejson
 from yoshin.protocol.sealing import SealedEnvelope, SealError
 from yoshin.smartcard.verify import JpkiVerificationError, RevocationChecker, verify_jpki_auth
 
@@ -149,10 +149,12 @@ def _error(status: int, code: str, ja: str, en: str) -> web.Response:
 
 async def _json(request: web.Request) -> dict[str, Any]:
     try:
-        body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = safejson.loads(await request.read())
+    except safejson.JsonRefused as error:
         raise web.HTTPBadRequest(
-            text=json.dumps(api.error_body("malformed_json", "JSONの形式が正しくありません", "the body is not JSON")),
+            text=json.dumps(
+                api.error_body("malformed_json", "JSONの形式が正しくありません", f"the body is refused: {error}")
+            ),
             content_type="application/json",
         ) from None
     if not isinstance(body, dict):
