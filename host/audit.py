@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 import os
+import pwd
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -66,6 +67,14 @@ def data_dir_of(db: Database | Tx) -> Path:
     if database is None or database.data_dir is None:
         raise AuditKeyMissing("the audit log needs the host data directory (its key and anchor file)")
     return database.data_dir
+
+
+def os_user() -> str:
+    """The effective user of this process (what the kernel says, not an environment variable)."""
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return f"uid{os.geteuid()}"
 
 
 def create_key(data_dir: Path) -> None:
@@ -153,6 +162,8 @@ def append(
     """
     data_dir = data_dir_of(tx)
     key = _key(data_dir)
+    if terminal == "cli":  # an admin command: the operating-system user who ran it, not only the name typed
+        terminal = f"cli:{os_user()}"
     tx.lock(CHAIN_LOCK)
     last = tx.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
     if last:

@@ -13,9 +13,9 @@ from pathlib import Path
 import click
 
 from yoshin.domain.i18n import BilingualError
-from yoshin.host import audit, devices, exports, intake, retention, staff, trust
+from yoshin.host import audit, devices, exports, intake, retention, staff, store, trust
 from yoshin.host.pki import HostPki
-from yoshin.host.server import HostServer, HostService
+from yoshin.host.server import HostServer, HostService, NotInitialised
 
 data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/host"), show_default=True,
@@ -28,7 +28,12 @@ def _now() -> datetime:
 
 
 def _service(data_dir: Path) -> HostService:
-    return HostService.open(data_dir)
+    """The existing host in `data_dir`; a directory `init` never made is an error, never created."""
+    try:
+        return HostService.open_existing(data_dir)
+    except NotInitialised as error:
+        _fail(error)
+        raise  # not reached
 
 
 def _fail(error: BilingualError) -> None:
@@ -40,6 +45,24 @@ def _fail(error: BilingualError) -> None:
 @click.version_option(package_name="yoshin")
 def main() -> None:
     """The municipal host service (mutual-TLS intake, identity, registry, staff, audit) and its admin commands."""
+
+
+@main.command()
+@data_dir_option
+@click.option(
+    "--database", help="postgresql://... to record in <data dir>/host.toml (default: the SQLite file host.db)."
+)
+def init(data_dir: Path, database: str | None) -> None:
+    """Create a host data directory: keys, the development CA, the database. Refuses an existing one."""
+    if HostService.initialised(data_dir):
+        click.echo(f"{data_dir} は既に初期化されています / {data_dir} is already a host data directory", err=True)
+        sys.exit(1)
+    if database:
+        store.write_config(data_dir, database)
+    service = HostService.open(data_dir)
+    with service.db.transaction() as tx:
+        audit.append(tx, _now(), "*", "admin", "cli", "host.init", str(data_dir), "ok")
+    click.echo(json.dumps({"data_dir": str(data_dir), "ca_fingerprint": service.pki.ca_fingerprint}))
 
 
 @main.command()
@@ -95,6 +118,8 @@ def serve(
         pki = HostPki.load(ca_key, ca_cert, server_key, server_cert)
         if pki.development:
             raise click.UsageError("production mode refuses a DEVELOPMENT CA")
+    if not HostService.initialised(data_dir):
+        _fail(NotInitialised(data_dir))
     service = HostService.open(data_dir, production_pki=pki, database=database)
     service.jlis_key, service.jpki_anchors = anchors.jlis_key, list(anchors.jpki_cas)
     stop = threading.Event()

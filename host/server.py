@@ -26,6 +26,7 @@ from cryptography.x509.oid import NameOID
 from yoshin.domain.bundle import build_bundle, sign_bundle
 from yoshin.domain.catalogue import Catalogue, default_catalogue
 from yoshin.domain.clock import today as jst_today
+from yoshin.domain.i18n import Bilingual, BilingualError
 from yoshin.host import attest, devices, identity, intake, staff, store
 from yoshin.host.keys import HostKeys, public_pem
 from yoshin.host.pki import EnrollmentError, HostPki
@@ -37,6 +38,16 @@ from yoshin.smartcard.verify import JpkiVerificationError, RevocationChecker, ve
 log = logging.getLogger("yoshin.host")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DEVICE = web.RequestKey("device", devices.Device)
+
+
+class NotInitialised(BilingualError):
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(
+            Bilingual(
+                ja=f"{data_dir} はホストのデータディレクトリではありません（yoshin-host init で作成します）",
+                en=f"{data_dir} is not a host data directory (create one with `yoshin-host init`)",
+            )
+        )
 
 
 @dataclass
@@ -78,6 +89,18 @@ class HostService:
             service.clock = clock
         service.signed_bundle = sign_bundle(build_bundle(service.clock()), keys.template)
         return service
+
+    @classmethod
+    def initialised(cls, data_dir: Path) -> bool:
+        """Whether `yoshin-host init` (or a library `open`) has made this data directory: its keys exist."""
+        return (data_dir / "keys" / "audit.key").is_file() and (data_dir / "keys" / "sealing.key").is_file()
+
+    @classmethod
+    def open_existing(cls, data_dir: Path, database: str | None = None) -> HostService:
+        """Open a data directory made before; never create one (a mistyped path must not become a new host)."""
+        if not cls.initialised(data_dir):
+            raise NotInitialised(data_dir)
+        return cls.open(data_dir, database=database)
 
     def today(self) -> date:
         return jst_today(self.clock())

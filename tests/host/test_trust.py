@@ -34,6 +34,7 @@ SCRIPT = str(Path(sys.executable).parent / "yoshin-host")
 @pytest.fixture
 def served(tmp_path: Path, test_pki: TestPki, make_device_from) -> Iterator[tuple[str, Any]]:
     data = tmp_path / "host"
+    subprocess.run([SCRIPT, "init", "--data-dir", str(data)], check=True, capture_output=True, timeout=60)
     command = [SCRIPT, "serve", "--data-dir", str(data), "--port", "0", "--enroll-port", "0"]
     process = subprocess.Popen([*command, "--test-pki", str(test_pki.directory)], stdout=subprocess.PIPE, text=True)
     try:

@@ -1,0 +1,59 @@
+"""Finding 10: `yoshin-host init` makes a data directory; every other command only opens one, and the
+audit lines of admin commands carry the operating-system user who ran them (the real CLI)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = str(Path(sys.executable).parent / "yoshin-host")
+
+
+def _run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SCRIPT, *args], input=stdin, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["device", "list"],
+        ["audit", "verify"],
+        ["device", "token", "--municipality", "141305", "--clinic", "1410000001", "--by", "admin01"],
+        ["staff", "export-rights", "--municipality", "141305"],
+        ["export", "csv", "--municipality", "141305", "--by", "admin01"],
+        ["serve", "--port", "0", "--enroll-port", "0"],
+    ],
+)
+def test_a_mistyped_data_directory_is_an_error_not_a_new_host(tmp_path: Path, command: list[str]) -> None:
+    typo = tmp_path / "var" / "hots"
+    result = _run(*command, "--data-dir", str(typo))
+    assert result.returncode == 1
+    assert "yoshin-host init" in result.stderr and "ホストのデータディレクトリではありません" in result.stderr
+    assert not typo.exists()  # no CA, no keys, no database were made
+
+
+def test_init_makes_one_once_and_admin_lines_carry_the_os_user(tmp_path: Path) -> None:
+    data = tmp_path / "host"
+    made = _run("init", "--data-dir", str(data))
+    assert made.returncode == 0 and json.loads(made.stdout)["ca_fingerprint"]
+    again = _run("init", "--data-dir", str(data))
+    assert again.returncode == 1 and "already" in again.stderr
+    added = _run(
+        "staff", "add", "N0100", "--name", "看護 百", "--role", "nurse", "--municipality", "141305",
+        "--data-dir", str(data), stdin="a long enough password\n",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert _run("device", "list", "--data-dir", str(data)).returncode == 0
+    verified = _run("audit", "verify", "--data-dir", str(data))
+    assert verified.returncode == 0 and "audit log intact" in verified.stdout
+    import sqlite3
+
+    rows = sqlite3.connect(data / "host.db").execute("SELECT action, terminal FROM audit ORDER BY seq").fetchall()
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    assert ("host.init", f"cli:{user}") in rows and ("staff.add", f"cli:{user}") in rows
