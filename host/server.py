@@ -166,6 +166,11 @@ class HostService:
         }
 
 
+async def _no_version_header(request: web.Request, response: web.StreamResponse) -> None:
+    """No software or version in the Server header (aiohttp would name itself and Python)."""
+    response.headers["Server"] = "yoshin-host"
+
+
 def _error(status: int, code: str, ja: str, en: str) -> web.Response:
     return web.json_response(api.error_body(code, ja, en), status=status)
 
@@ -243,6 +248,7 @@ def main_app(service: HostService) -> web.Application:
         return await handler(request)
 
     app = web.Application(middlewares=[busy_is_503, identify], client_max_size=api.MAX_BODY)
+    app.on_response_prepare.append(_no_version_header)
 
     async def _sealed_payload(request: web.Request, device: devices.Device, kind: str) -> dict[str, Any] | web.Response:
         """The opened payload of a body `{"envelope": ...}` of `kind`, or the 400 answer saying why not."""
@@ -416,6 +422,7 @@ def main_app(service: HostService) -> web.Application:
 def enrollment_app(service: HostService) -> web.Application:
     """Server-authenticated TLS only: the CA certificates, and enrollment with a one-time token."""
     app = web.Application(middlewares=[busy_is_503], client_max_size=64 * 1024)
+    app.on_response_prepare.append(_no_version_header)
 
     async def cacerts(request: web.Request) -> web.Response:
         return web.Response(text=service.pki.ca_pem, content_type="application/pem-certificate-chain")

@@ -134,3 +134,31 @@ def test_production_serve_refuses_a_development_ca(tmp_path: Path, test_pki) -> 
     refused = subprocess.run([*command, *options], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "DEVELOPMENT" in refused.stderr
     assert pki.development
+
+
+def test_tls_prefers_1_3_allows_only_aead_on_1_2_and_names_no_version(host: HostServer, make_device) -> None:
+    device = make_device()
+    connection = http.client.HTTPSConnection("127.0.0.1", host.port, context=device.client.context(), timeout=10)
+    connection.request("GET", api.HEALTH)
+    response = connection.getresponse()
+    response.read()
+    assert connection.sock.version() == "TLSv1.3"
+    server = response.getheader("Server") or ""
+    assert "aiohttp" not in server and "Python" not in server and not any(c.isdigit() for c in server)
+    connection.close()
+
+    def handshake(maximum: ssl.TLSVersion, ciphers: str) -> tuple[str | None, str | None]:
+        context = device.client.context()
+        context.maximum_version = maximum
+        context.set_ciphers(ciphers)
+        tls = http.client.HTTPSConnection("127.0.0.1", host.port, context=context, timeout=10)
+        try:
+            tls.connect()
+            return tls.sock.version(), tls.sock.cipher()[0]
+        finally:
+            tls.close()
+
+    assert handshake(ssl.TLSVersion.TLSv1_2, "ECDHE+AESGCM") == ("TLSv1.2", "ECDHE-ECDSA-AES256-GCM-SHA384")
+    for cbc in ("ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES256-SHA", "AES128-SHA"):
+        with pytest.raises(ssl.SSLError):
+            handshake(ssl.TLSVersion.TLSv1_2, cbc)
