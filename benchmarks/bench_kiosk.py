@@ -138,6 +138,7 @@ def child_visits(kind: str) -> None:
                 await pilot.press(*"2580", "enter")
                 await click(pilot, "#yes")
                 await click(pilot, "#v-flu_elderly-1")
+                await click(pilot, "#vaccines-next")
                 while True:
                     await until(
                         pilot, lambda: isinstance(app.screen, QuestionnaireScreen) or app.screen.query("#submit")

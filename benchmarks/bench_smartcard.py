@@ -1,13 +1,17 @@
 """Card flows: APDUs per flow against the reference's minimal sequence, and time per flow through our
-library against a raw pyscard loop sending the same APDUs to the same emulator in the same run.
+library against a raw pyscard loop sending the same APDUs to the same emulator in the same run; and the
+APDUs of a whole kiosk visit (card screen to removal) through the real kiosk (Textual Pilot, the kiosk's
+services, a host on loopback), held to the minimal sequence: exits 1 if the visit sends more.
 
-Needs pcscd and vsmartcard-vpcd (make setup) and no other pcscd running. Prints one JSON object.
+Needs pcscd and vsmartcard-vpcd (make setup); its pcscd is isolated. Prints one JSON object.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +36,80 @@ def minimal_face(files: dict[int, bytes]) -> int:
 def minimal_auth(files: dict[int, bytes]) -> int:
     # SELECT AP, SELECT 000A + reads, SELECT 0018, counter, VERIFY, SELECT 0017, SIGN
     return 1 + 1 + (1 + -(-(len(files[0x000A]) - 7) // 256)) + 5
+
+
+def minimal_visit(files: dict[int, bytes]) -> int:
+    """The PIN screen's face counter (SELECT AP, SELECT 0011, counter) and the face read."""
+    return 3 + minimal_face(files)
+
+
+def kiosk_visit(workdir: Path, reader: VirtualReader) -> dict[str, object]:
+    """One resident visit through the real kiosk; the emulator counts every APDU the card receives."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _setup import host_and_appliance
+
+    from yoshin.tools.personas import persona, registry_csv
+    from yoshin.tui.app import KioskApp
+    from yoshin.tui.screens.pin import PinScreen
+    from yoshin.tui.screens.questionnaire import QuestionnaireScreen
+    from yoshin.tui.screens.remove_card import RemoveCardScreen
+    from yoshin.tui.screens.thanks import ThanksScreen
+    from yoshin.tui.services import KioskServices
+
+    server, appliance = host_and_appliance(workdir / "visit")
+    server.service.registry.import_csv(registry_csv([persona("elderly")]))
+    slot = reader.slot_name(0)
+    emulator = emulator_for("elderly", workdir / "pki", reader.port(0))
+    app = KioskApp(KioskServices(appliance, slot))
+
+    async def until(pilot, condition, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        await pilot.pause()
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not reached on {app.screen!r}")
+            await pilot.pause(0.01)  # card workers run in threads; the condition ends the wait
+
+    async def click(pilot, selector: str) -> None:
+        await until(pilot, lambda: any(widget.region for widget in app.screen.query(selector)))
+        await pilot.click(selector)
+
+    async def visit() -> None:
+        async with app.run_test(size=(100, 34)) as pilot:
+            await click(pilot, "#ja")
+            await click(pilot, "#agree")  # the card screen: it waits for the card
+            emulator.insert()
+            await until(
+                pilot, lambda: isinstance(app.screen, PinScreen) and str(app.screen.query_one("#tries").render())
+            )
+            await pilot.press(*"2580", "enter")
+            await click(pilot, "#yes")
+            await click(pilot, "#v-flu_elderly-1")
+            while True:
+                await until(pilot, lambda: isinstance(app.screen, QuestionnaireScreen) or app.screen.query("#submit"))
+                if not isinstance(app.screen, QuestionnaireScreen):
+                    break
+                question, _, _ = app.screen.current()
+                if question.type == "number":
+                    app.screen.query_one("#value").value = "36.5"
+                    await click(pilot, "#value-next")
+                else:
+                    yes = question.id in ("read_leaflet", "wants_vaccination")
+                    await click(pilot, "#a-yes" if yes else "#a-no")
+            await click(pilot, "#submit")
+            await until(pilot, lambda: isinstance(app.screen, RemoveCardScreen))
+            with PcscContext() as context:
+                event = context.event_count(slot)
+                emulator.remove()
+                context.wait_for_removal(slot, 10, after_event=event)
+            await until(pilot, lambda: isinstance(app.screen, ThanksScreen))
+
+    try:
+        asyncio.run(visit())
+    finally:
+        server.stop()
+    minimal = minimal_visit(emulator.state.image.files[apdu.AID_KENHOJO])
+    return {"apdus": emulator.apdu_count, "minimal_apdus": minimal, "meets_minimal": emulator.apdu_count <= minimal}
 
 
 def raw_flow(reader: str, commands: list[bytes]) -> None:
@@ -97,8 +175,14 @@ def main() -> None:
                 "ratio_ours_to_raw": round(our_ms / raw_ms, 3),
                 "goal_ratio_max": 1.10,
             }
-        emulator.remove()
+        with PcscContext() as context:
+            event = context.event_count(slot)
+            emulator.remove()
+            assert context.wait_for_removal(slot, 10, after_event=event)
+        results["kiosk_visit"] = kiosk_visit(Path(workdir), reader)
     print(json.dumps({"benchmark": "smartcard", "rounds": ROUNDS, **results}))
+    if not results["kiosk_visit"]["meets_minimal"]:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

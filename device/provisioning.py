@@ -117,28 +117,61 @@ def deploy_firmware_if_attached() -> str:
     return f"board found at {boards[0].device}; firmware deployment is not built yet (issue 7)"
 
 
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One self-test result, for a technician to read in either language."""
+
+    ok: bool
+    message: Bilingual
+
+    def english(self) -> str:
+        return self.message.en
+
+
 def self_test(appliance: Appliance) -> dict[str, str]:
-    results: dict[str, str] = {}
+    """The self-test in English (the provisioning report, the CLI)."""
+    return {name: check.english() for name, check in self_test_checks(appliance).items()}
+
+
+def self_test_checks(appliance: Appliance) -> dict[str, Check]:
+    results: dict[str, Check] = {}
     try:
         appliance.client().call("GET", api.HEALTH)
-        results["host"] = "ok"
+        results["host"] = Check(True, Bilingual("正常", "ok"))
     except BilingualError as error:
-        results["host"] = f"FAILED: {error.message.en}"
+        results["host"] = Check(False, Bilingual(f"異常: {error.message.ja}", f"FAILED: {error.message.en}"))
     try:
         outbox = appliance.outbox()
-        results["queue"] = f"ok ({outbox.status().depth} queued)"
+        depth = outbox.status().depth
         outbox.close()
+        results["queue"] = Check(True, Bilingual(f"正常 (送信待ち{depth}件)", f"ok ({depth} queued)"))
     except BilingualError as error:
-        results["queue"] = f"FAILED: {error.message.en}"
-    try:
-        verify_bundle(
-            json.loads((appliance.data_dir / "templates.json").read_text()), appliance.keystore.template_key()
+        results["queue"] = Check(False, Bilingual(f"異常: {error.message.ja}", f"FAILED: {error.message.en}"))
+    path = appliance.data_dir / "templates.json"
+    if not path.exists():
+        results["templates"] = Check(
+            False,
+            Bilingual(
+                "未取得: 出荷時のテンプレートで動作中です。ホストから取得してください (再設置)",
+                "not pulled yet: running on the shipped templates; pull them from the host (re-provision)",
+            ),
         )
-        results["templates"] = "ok (signature verified)"
-    except (OSError, ValueError, BilingualError) as error:
-        results["templates"] = f"FAILED: {error}"
+    else:
+        try:
+            verify_bundle(json.loads(path.read_text()), appliance.keystore.template_key())
+            results["templates"] = Check(True, Bilingual("正常 (署名を確認)", "ok (signature verified)"))
+        except (OSError, ValueError) as error:
+            results["templates"] = Check(
+                False, Bilingual(f"異常: 読めません ({type(error).__name__})", f"FAILED: {error}")
+            )
+        except BilingualError as error:
+            results["templates"] = Check(False, Bilingual(f"異常: {error.message.ja}", f"FAILED: {error.message.en}"))
     days = (appliance.keystore.certificate().not_valid_after_utc - appliance.clock()).days
-    results["certificate"] = f"ok ({days} days left)" if days > RENEW_DAYS_BEFORE else f"RENEW ({days} days left)"
+    results["certificate"] = (
+        Check(True, Bilingual(f"正常 (残り{days}日)", f"ok ({days} days left)"))
+        if days > RENEW_DAYS_BEFORE
+        else Check(False, Bilingual(f"要更新 (残り{days}日)", f"RENEW ({days} days left)"))
+    )
     return results
 
 

@@ -67,8 +67,6 @@ class StaffMember:
     staff_id: str
     name: str
     role: str
-    # seam 5: the host's signed word that it verified this member (from /staff/login or /staff/attest)
-    attestation: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +78,57 @@ class Administration:
     expiry_date: date
     site: Site
     dose_amount_ml: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    """The nurse's entry waiting for the second person to check it on their own staff screen (確認待ち).
+
+    The pack by GTIN (the screen resolves it in the catalogue in force), so the store keeps plain values."""
+
+    gtin: str
+    lot_number: str
+    expiry_date: date
+    site: Site
+    dose_amount_ml: Decimal
+    entered_by: StaffMember
+    entered_proof: str | None = None
+
+    @classmethod
+    def of(cls, given: Administration, entered_by: StaffMember, proof: str | None) -> PendingEntry:
+        return cls(
+            given.product.gtin, given.lot_number, given.expiry_date, given.site, given.dose_amount_ml, entered_by, proof
+        )
+
+    def administration(self, products: Sequence[Product]) -> Administration:
+        product = next((p for p in products if p.gtin == self.gtin), None)
+        if product is None:
+            raise VisitError("この製品は現在の製品一覧にありません", f"the product {self.gtin} is no longer listed")
+        return Administration(product, self.lot_number, self.expiry_date, self.site, self.dose_amount_ml)
+
+    def to_json(self) -> dict[str, Any]:
+        member = self.entered_by
+        return {
+            "gtin": self.gtin,
+            "lot_number": self.lot_number,
+            "expiry_date": self.expiry_date.isoformat(),
+            "site": str(self.site),
+            "dose_amount_ml": str(self.dose_amount_ml),
+            "entered_by": {"staff_id": member.staff_id, "name": member.name, "role": member.role},
+            "entered_proof": self.entered_proof,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PendingEntry:
+        return cls(
+            str(data["gtin"]),
+            str(data["lot_number"]),
+            date.fromisoformat(data["expiry_date"]),
+            Site(data["site"]),
+            Decimal(data["dose_amount_ml"]),
+            StaffMember(**data["entered_by"]),
+            data.get("entered_proof"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +146,7 @@ class PendingVisit:
     offline: bool
     language: str
     decision: DoctorDecision | None = None
+    entry: PendingEntry | None = None  # the nurse's entry while it waits for the checker's own screen
 
     @property
     def visit_id(self) -> str:
@@ -119,6 +169,7 @@ class PendingVisit:
             "offline": self.offline,
             "language": self.language,
             "decision": record_to_json(self.decision) if self.decision is not None else None,
+            "entry": self.entry.to_json() if self.entry is not None else None,
         }
 
     @classmethod
@@ -136,6 +187,7 @@ class PendingVisit:
             offline=bool(data["offline"]),
             language=str(data["language"]),
             decision=decision,
+            entry=PendingEntry.from_json(data["entry"]) if data.get("entry") else None,
         )
 
 
@@ -292,8 +344,9 @@ def record_decision(
 ) -> PendingVisit:
     """Seal the doctor's decision. A deferral ends the visit; "proceed" keeps it for the vaccination entry.
 
-    Refused unless a doctor is logged in, the benefits and risks were explained, a deferral has a
-    reason, and a 接種不可 flag is overridden with a reason (`templates.decision_problem`)."""
+    Refused unless a doctor is logged in, a deferral has a reason, proceeding follows the explanation of
+    benefits and risks, and a 接種不可 flag is overridden with a reason (`templates.decision_problem`).
+    A deferral needs only its reason: nothing was given, so nothing had to be explained."""
     if doctor.role != DOCTOR:
         raise VisitError("医師の判断は医師のログインで入力してください", "A doctor must be logged in to decide")
     if visit.decision is not None:
@@ -303,22 +356,21 @@ def record_decision(
         raise VisitError(problem.ja, problem.en)
     if decision is Decision.DEFER and reason is None:
         raise VisitError("見合わせの理由を入力してください", "Give the reason for deferring")
-    if not explanation_given:
-        raise VisitError("説明したことを確認してください", "Confirm that it was explained")
+    if decision is Decision.PROCEED and not explanation_given:
+        raise VisitError("接種可とするには説明したことを確認してください", "To proceed, confirm that it was explained")
     questionnaire = visit.questionnaire
     body = {
         **_common(services.clinic(), questionnaire.subject_id, now),
         "questionnaire_record_id": questionnaire.record_id,
         "decision": decision,
         "reason": reason,
-        "override_reason": override_reason,
-        "explanation_given": True,
+        "override_reason": override_reason if decision is Decision.PROCEED else None,
+        "explanation_given": explanation_given,
         "doctor_id": doctor.staff_id,
         "doctor_name": doctor.name,
     }
     made = parse_record(RecordKind.DOCTOR_DECISION, body)
     assert isinstance(made, DoctorDecision)
-    proofs = proofs if proofs != NO_PROOFS else Proofs(decided_by=doctor.attestation)
     services.submit(RecordKind.DOCTOR_DECISION, _attach_proofs(record_to_json(made), proofs))
     if decision is Decision.DEFER:
         services.complete_pending(visit.visit_id)
@@ -409,8 +461,6 @@ def record_vaccination(
         "checked_by": checked_by.staff_id,
     }
     record = record_to_json(parse_record(RecordKind.VACCINATION_RECORD, body))
-    if proofs == NO_PROOFS:  # the members' own attestations, as the host handed them out
-        proofs = Proofs(entered_by=entered_by.attestation, checked_by=checked_by.attestation)
     record = _attach_proofs(record, proofs)
     services.submit(RecordKind.VACCINATION_RECORD, record)
     services.complete_pending(visit.visit_id)

@@ -18,8 +18,8 @@ How history counts:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from yoshin.domain.age import age_in_years, fiscal_year, school_entry_date
@@ -115,6 +115,45 @@ def due_list(
     history = list(history)
     verdicts = (_programme(subject, history, on, v.code, catalogue, True) for v in catalogue.vaccines_in_force(on))
     return [verdict for verdict in verdicts if verdict.eligible]
+
+
+def evaluate_series(case: Case, series_code: str, catalogue: Catalogue | None = None) -> Verdict:
+    """One antigen series on its own (CDSi-style test cases): no programme, target or live-vaccine rules."""
+    catalogue = catalogue or _default()
+    series = catalogue.series(series_code, case.on)
+    if series is None:
+        return Verdict(
+            series_code,
+            False,
+            None,
+            reasons=(_reason("not_in_catalogue", "対象の接種スケジュールがありません", "no series in force"),),
+        )
+    doses, _ = _doses(list(case.history), case.on, catalogue)
+    steps: list[Step] = []
+    result = _series(series, case.subject, doses, case.on, steps)
+    eligible = result.status == "due"
+    ok = (
+        _reason(
+            "ok",
+            f"{series.name.ja} 第{result.dose_number}回の対象です",
+            f"{series.name.en}: dose {result.dose_number} is due",
+            series.source,
+        ),
+    )
+    reasons = ok + tuple(r for r in result.reasons if r.code == "extension") if eligible else result.reasons
+    next_due = result.earliest if result.status in ("due", "not_yet") else None
+    return Verdict(
+        series_code,
+        eligible,
+        result.dose_number,
+        series.code,
+        result.path,
+        reasons,
+        next_due,
+        result.latest,
+        result.kinds,
+        result.steps,
+    )
 
 
 def forecast(
@@ -634,5 +673,37 @@ def _reason(code: str, ja: str, en: str, source: str = "") -> Reason:
     return Reason(code, Bilingual(ja=ja, en=en), source)
 
 
-def with_history(case: Case, *entries: HistoryEntry) -> Case:
-    return replace(case, history=(*case.history, *entries))
+# --- what the questionnaire adds to the case ----------------------------------------------------------
+
+# Answers that are prior disease (予防接種法施行令 第3条): question id and answer -> condition codes.
+QUESTIONNAIRE_CONDITIONS: dict[tuple[str, object], tuple[str, ...]] = {
+    ("measles_rubella_history", "measles"): ("had_measles",),
+    ("measles_rubella_history", "rubella"): ("had_rubella",),
+    ("measles_rubella_history", "both"): ("had_measles", "had_rubella"),
+    ("had_varicella", True): ("had_varicella",),
+    ("had_tb", True): ("had_tb",),
+    ("had_zoster", True): ("had_zoster",),
+}
+
+
+def questionnaire_conditions(answers: Mapping[str, object]) -> frozenset[str]:
+    """Condition codes from the questionnaire's prior-disease answers."""
+    found: set[str] = set()
+    for (question, value), codes in QUESTIONNAIRE_CONDITIONS.items():
+        if answers.get(question) == value:
+            found.update(codes)
+    return frozenset(found)
+
+
+def questionnaire_history(answers: Mapping[str, object], catalogue: Catalogue | None = None) -> list[HistoryEntry]:
+    """History entries the questionnaire reports: the injected live vaccine of the last month, routine or
+    voluntary (おたふくかぜ, 黄熱, ...), so the 27-day rule counts it even when no registry knows it."""
+    catalogue = catalogue or _default()
+    code, when = answers.get("last_live_vaccine"), answers.get("last_vaccination_date")
+    if not isinstance(code, str) or code not in catalogue.kinds:
+        return []
+    try:
+        day = when if isinstance(when, date) else date.fromisoformat(str(when))
+    except ValueError:
+        return []
+    return [HistoryEntry(code, 0, day)]

@@ -38,6 +38,7 @@ class AnswerError(BilingualError):
     def __init__(self, question_id: str, en: str, ja: str) -> None:
         super().__init__(Bilingual(ja=f"{question_id}: {ja}", en=f"{question_id}: {en}"))
         self.question_id = question_id
+        self.reason = Bilingual(ja=ja, en=en)  # without the id: for a resident's screen
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +237,11 @@ def _template(
 ) -> Template:
     tid = item.get("id", "?")
     try:
-        ids = [*forms[item["form"]]["questions"], *item.get("extra_questions", [])] if "form" in item else []
+        ids = list(forms[item["form"]]["questions"]) if "form" in item else []
+        # A vaccine's own questions go before the closing consent (接種希望) and the guardian section, as on
+        # the MHLW 予診票; a form without that question gets them at the end.
+        at = ids.index("wants_vaccination") if "wants_vaccination" in ids else len(ids)
+        ids[at:at] = item.get("extra_questions", [])
         ids += item.get("questions", [])
         if len(set(ids)) != len(ids):
             raise TemplateError("a question appears twice")

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "device" / "firmware"
 FAKES = ROOT / "firmware_tests" / "fakes"
 MICROPYTHON = os.environ.get("MICROPYTHON") or str(Path(sys.executable).parent / "micropython")
-MICROPYPATH = f".frozen:{FAKES}:{FIRMWARE}:{ROOT / 'firmware_tests'}"
+FIRMWARE_LIB = FIRMWARE / "lib"  # the vendored micropython-lib modules, as /lib on the board
+MICROPYPATH = f".frozen:{FAKES}:{FIRMWARE}:{FIRMWARE_LIB}:{ROOT / 'firmware_tests'}"
 
 _why = None
 if platform.system() != "Linux" or platform.machine() != "x86_64":
@@ -27,9 +28,13 @@ needs_micropython = pytest.mark.skipif(_why is not None, reason=_why or "")
 needs_socat = pytest.mark.skipif(shutil.which("socat") is None, reason="socat is not installed")
 
 
-def mp_env(extra_path: str | None = None) -> dict[str, str]:
+def mp_env(extra_path: str | None = None, firmware: Path | None = None) -> dict[str, str]:
+    """MicroPython's environment; `firmware` replaces the source tree by another (a deployed copy)."""
     env = dict(os.environ)
-    env["MICROPYPATH"] = MICROPYPATH + (f":{extra_path}" if extra_path else "")
+    path = MICROPYPATH
+    if firmware is not None:
+        path = f".frozen:{FAKES}:{firmware}:{firmware / 'lib'}:{ROOT / 'firmware_tests'}"
+    env["MICROPYPATH"] = path + (f":{extra_path}" if extra_path else "")
     return env
 
 
@@ -43,8 +48,9 @@ def run_micropython(
 class Simulator:
     """The unmodified firmware main loop under MicroPython behind a socat pty (`link`)."""
 
-    def __init__(self, tmp: Path, heapsize: str = "160k") -> None:
+    def __init__(self, tmp: Path, heapsize: str = "160k", firmware: Path | None = None) -> None:
         self.tmp = tmp
+        self.firmware = firmware  # None: the source tree; else a board's file system copied there
         self.ctl = tmp / "ctl"
         self.ctl.mkdir(exist_ok=True)
         self.link = tmp / "ttyKIOSK"
@@ -55,7 +61,7 @@ class Simulator:
         exec_cmd = f"{MICROPYTHON} -X heapsize={self.heapsize} {ROOT / 'firmware_tests' / 'sim_boot.py'} {self.ctl}"
         self.proc = subprocess.Popen(
             ["socat", "-d", "-d", f"pty,raw,echo=0,link={self.link}", f"EXEC:{exec_cmd},pty,raw,echo=0"],
-            env=mp_env(),
+            env=mp_env(firmware=self.firmware),
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

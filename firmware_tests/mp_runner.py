@@ -1,24 +1,19 @@
-# Minimal test runner for MicroPython: runs every test_* function of the named modules and exits
-# non-zero on any failure (unittest.main() would exit 0).
+# Test runner for MicroPython: micropython-lib's unittest (device/firmware/lib, vendored) runs every
+# test_* function and TestCase of the named modules; exits non-zero on any failure or error
+# (unittest.main() itself returns the result and would leave the exit status at 0).
 import sys
+import unittest
 
 
 def run(names):
-    failed = passed = 0
+    ok = True
+    ran = 0
     for name in names:
-        mod = __import__(name)
-        for attr in sorted(dir(mod)):
-            if not attr.startswith("test_"):
-                continue
-            try:
-                getattr(mod, attr)()
-                passed += 1
-            except Exception as e:
-                failed += 1
-                print(f"FAIL {name}.{attr}: {e!r}")
-                sys.print_exception(e)
-    print("passed %d failed %d" % (passed, failed))  # noqa: UP031 (MicroPython runner)
-    return failed
+        result = unittest.main(name)
+        ran += result.testsRun
+        ok = ok and result.wasSuccessful()
+    print(f"unittest: ran {ran}, {'OK' if ok else 'FAILED'}")
+    return ok
 
 
-sys.exit(1 if run(sys.argv[1:]) else 0)
+sys.exit(0 if run(sys.argv[1:]) else 1)

@@ -33,6 +33,7 @@ machine.add_i2c_device(0, 0x5A, machine.MLX90614(_temp))
 import hal  # noqa: E402
 
 hal.MAINT_FLAG = CTL + "/maint.flag"
+hal.LOG_FILE = CTL + "/maint.log"
 
 while True:
     try:

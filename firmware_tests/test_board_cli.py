@@ -8,7 +8,7 @@ import app as firmware_app  # device/firmware/app.py (path set up by conftest)
 from click.testing import CliRunner
 from fwsupport import Simulator, needs_micropython, needs_socat
 
-from yoshin.device.board_cli import FIRMWARE_DIR, board, deploy_commands
+from yoshin.device.board_cli import board
 
 pytestmark = [needs_micropython, needs_socat]
 
@@ -30,10 +30,3 @@ def test_absent_board_is_a_bilingual_message(tmp_path) -> None:
     r = CliRunner().invoke(board, ["--port", str(tmp_path / "nothing"), "--timeout", "0.5", "status"])
     assert r.exit_code == 1
     assert "I/O board disconnected" in r.output and "I/Oボード" in r.output and "Traceback" not in r.output
-
-
-def test_deploy_copies_every_firmware_file() -> None:
-    (cmd,) = deploy_commands("id:e6613852832a112c")
-    copied = [cmd[i + 1] for i, a in enumerate(cmd) if a == "cp"]
-    assert {p.rsplit("/", 1)[-1] for p in copied} == {p.name for p in FIRMWARE_DIR.glob("*.py")}
-    assert cmd[-1] == "reset" and "id:e6613852832a112c" in cmd

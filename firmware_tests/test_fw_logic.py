@@ -1,11 +1,13 @@
 # Firmware logic tests: plain `def test_*` functions that run under pytest (CPython) and under the
 # MicroPython unix port via firmware_tests/mp_runner.py. Keep this file MicroPython-compatible.
+import os
 import random
 
 import app
 import framing
 import hal
 import machine
+import maintlog
 import patterns
 
 import protocol as P
@@ -39,14 +41,29 @@ class ManualBoard(hal.Board):
         return 0
 
 
-def fresh(temp=36.6, tamper=0, sensor=True):
+def fresh(temp=36.6, tamper=0, sensor=True, log=None):
     machine.reset_state()
     state = {"temp": temp, "tamper": tamper}
     machine.set_input(hal.TAMPER_PIN, lambda: state["tamper"])
     if sensor:
         machine.add_i2c_device(0, 0x5A, machine.MLX90614(lambda: state["temp"]))
     b = ManualBoard()
-    return b, app.App(b), state
+    return b, app.App(b, log), state
+
+
+def _log_path(tag):
+    path = f"/tmp/yoshin-fw-{tag}-{random.getrandbits(30)}.log"
+    for name in (path, path + ".1"):
+        try:  # noqa: SIM105 (no contextlib in MicroPython)
+            os.remove(name)
+        except OSError:
+            pass
+    return path
+
+
+def _lines(path):
+    with open(path) as f:
+        return f.read().splitlines()
 
 
 def request(a, mtype, req_id, body=None):
@@ -198,6 +215,45 @@ def test_tamper_debounced_event_and_latch():
     assert request(a, P.STATUS, 7)[2]["tamper"] is True  # latched until cleared
     request(a, P.CLEAR_TAMPER, 8)
     assert request(a, P.STATUS, 9)[2]["tamper"] is False
+
+
+def test_maintenance_log_is_written_at_once_and_rotated():
+    path = _log_path("log")
+    try:
+        log = maintlog.open_log(path, max_bytes=64)
+        log.info("boot fw %s", "1.1.0")
+        log.warning("tamper: enclosure %s", "opened")
+        # On disk already: no flush is waited for (a reset may come at any moment).
+        assert _lines(path) == ["INFO boot fw 1.1.0", "WARNING tamper: enclosure opened"]
+        log.info("x" * 80)
+        log = maintlog.open_log(path, max_bytes=64)  # next boot: over the limit, rotated
+        log.info("boot again")
+        assert _lines(path) == ["INFO boot again"]
+        assert _lines(path + ".1")[0] == "INFO boot fw 1.1.0"
+        assert len(maintlog.open_log(path).handlers) == 1  # reopening never doubles the lines
+    finally:
+        for name in (path, path + ".1"):
+            try:  # noqa: SIM105 (no contextlib in MicroPython)
+                os.remove(name)
+            except OSError:
+                pass
+
+
+def test_tamper_and_refused_versions_reach_the_maintenance_log():
+    path = _log_path("app")
+    try:
+        b, a, s = fresh(log=maintlog.open_log(path))
+        s["tamper"] = 1
+        a.poll(b.now)
+        b.now += app.TAMPER_DEBOUNCE_MS
+        a.poll(b.now)
+        request(a, P.HELLO, 3, {"proto": P.PROTO_VERSION + 1})
+        assert _lines(path) == [
+            "WARNING tamper: enclosure opened",
+            f"WARNING host speaks protocol {P.PROTO_VERSION + 1}, board {P.PROTO_VERSION}",
+        ]
+    finally:
+        os.remove(path)
 
 
 def test_short_tamper_glitch_is_ignored():

@@ -23,8 +23,8 @@ TEMPLATES = f"{API}/templates"
 ERASURE = f"{API}/erasure"
 STAFF_LOGIN = f"{API}/staff/login"
 STAFF_LOGOUT = f"{API}/staff/logout"
-STAFF_LOGIN_CARD = f"{API}/staff/login/card"  # the staff member's own card alone (JPKI signature)
-STAFF_ATTEST = f"{API}/staff/attest"  # verify a second person; opens no session
+STAFF_LOGIN_CARD = f"{API}/staff/login/card"  # seam 5: the staff card alone (JPKI auth + PIN)
+STAFF_ATTEST = f"{API}/staff/attest"  # seam 5: a second person, verified without any session
 
 MAX_BODY = 4 * 1024 * 1024  # bytes; a batch of 100 sealed records is far below it
 MAX_BATCH = 200

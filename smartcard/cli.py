@@ -44,7 +44,10 @@ EXIT_CODES: list[tuple[type[CardError], int]] = [
 ]
 T = TypeVar("T")
 
-reader_option = click.option("--reader", help="Reader name (default: the first reader holding a card).")
+reader_option = click.option(
+    "--reader",
+    help="Reader: its name, a unique part of it, or its number in `readers` (default: the one reader holding a card).",
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 confirm_option = click.option(
     "--confirm-last-try", is_flag=True, help="Allow the attempt when exactly one PIN try is left."
@@ -77,7 +80,9 @@ def readers(as_json: bool) -> None:
     _emit(
         result,
         as_json,
-        lambda: "\n".join(f"{r['name']}\t{'card' if r['card_present'] else '-'}" for r in result["readers"]),
+        lambda: "\n".join(
+            f"{n}\t{r['name']}\t{'card' if r['card_present'] else '-'}" for n, r in enumerate(result["readers"])
+        ),
     )
 
 

@@ -22,6 +22,40 @@ class NoReaderError(CardError):
         )
 
 
+class ReaderLostError(NoReaderError):
+    """The reader (or pcscd) went away during use: what a USB unplug looks like to PC/SC. Recoverable: the
+    same reader works again once it is plugged back (and pcscd lists it), with a new context."""
+
+    def __init__(self, detail: str = "") -> None:
+        CardError.__init__(
+            self,
+            Bilingual(
+                ja="カードリーダーの接続が切れました。ケーブルを確認してください。接続し直すと続けられます",
+                en="The card reader was disconnected. Check its cable; it can be used again once reconnected"
+                + (f" ({detail})" if detail else ""),
+            ),
+        )
+
+
+class ReaderChoiceError(NoReaderError):
+    """Several readers are attached and none is configured (or the configured one is not among them)."""
+
+    def __init__(self, names: list[str], wanted: str | None = None) -> None:
+        self.names = list(names)
+        listed = ", ".join(f"{index}: {name}" for index, name in enumerate(names))
+        if wanted is None:
+            text = Bilingual(
+                ja=f"カードリーダーが複数接続されています。使うリーダーを名前か番号で設定してください ({listed})",
+                en=f"Several card readers are attached. Configure which one to use, by name or number ({listed})",
+            )
+        else:
+            text = Bilingual(
+                ja=f"設定されたカードリーダー「{wanted}」が見つかりません。接続中: {listed or 'なし'}",
+                en=f"The configured card reader {wanted!r} is not attached. Attached: {listed or 'none'}",
+            )
+        CardError.__init__(self, text)
+
+
 class NoCardError(CardError):
     def __init__(self) -> None:
         super().__init__(Bilingual(ja="カードが挿入されていません", en="No card in the reader"))

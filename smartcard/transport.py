@@ -27,7 +27,9 @@ from yoshin.smartcard.errors import (
     NoCardError,
     NoReaderError,
     ReaderBusyError,
+    ReaderChoiceError,
     ReaderError,
+    ReaderLostError,
     VirtualReaderRefused,
 )
 
@@ -43,13 +45,48 @@ _REMOVED = {
     scard.SCARD_F_COMM_ERROR,
     scard.SCARD_E_NO_SMARTCARD,
 }
-_NO_READER = {
-    scard.SCARD_E_NO_READERS_AVAILABLE,
+# What an unplugged reader, or a pcscd that stopped or restarted, answers (test-stack: a reader pcscd no
+# longer lists gives SCARD_E_UNKNOWN_READER; old contexts and handles after a restart give NO_SERVICE or
+# INVALID_HANDLE).
+_READER_LOST = {
     scard.SCARD_E_NO_SERVICE,
     scard.SCARD_E_SERVICE_STOPPED,
     scard.SCARD_E_READER_UNAVAILABLE,
     scard.SCARD_E_UNKNOWN_READER,
+    scard.SCARD_E_INVALID_HANDLE,
 }
+# A waiting client sees a reader that disappears mid-wait in its state flags, with SCARD_S_SUCCESS.
+_STATE_LOST = scard.SCARD_STATE_UNKNOWN | scard.SCARD_STATE_UNAVAILABLE
+
+
+def card_in(state: int) -> bool:
+    """Whether a reader state says a card is present; ReaderLostError when the reader is gone."""
+    if state & _STATE_LOST:
+        raise ReaderLostError()
+    return bool(state & scard.SCARD_STATE_PRESENT)
+
+
+def select_reader(names: list[str], wanted: str | int | None = None) -> str:
+    """The reader to use among `names` (pcscd's order): the configured name, a unique part of a name, or a
+    number (index); with nothing configured, the only reader. Several readers and none configured, or a
+    configuration matching none, raise ReaderChoiceError with the list; no reader at all NoReaderError."""
+    if not names:
+        raise NoReaderError()
+    if wanted is None or wanted == "":
+        if len(names) == 1:
+            return names[0]
+        raise ReaderChoiceError(names)
+    if isinstance(wanted, int) or wanted.isdigit():
+        index = int(wanted)
+        if 0 <= index < len(names):
+            return names[index]
+        raise ReaderChoiceError(names, str(wanted))
+    if wanted in names:
+        return wanted
+    matches = [name for name in names if wanted.casefold() in name.casefold()]
+    if len(matches) == 1:
+        return matches[0]
+    raise ReaderChoiceError(names, wanted)
 
 
 def production_mode() -> bool:
@@ -148,24 +185,30 @@ class PcscContext:
         )
         if result != scard.SCARD_S_SUCCESS:
             raise _map_error(result)
-        return [ReaderInfo(name, bool(state & scard.SCARD_STATE_PRESENT)) for name, state, _ in states]
+        # A reader unplugged between the two calls is left out rather than reported.
+        return [ReaderInfo(name, card_in(state)) for name, state, _ in states if not state & _STATE_LOST]
 
-    def choose_reader(self, name: str | None = None) -> str:
-        """The named reader, or the first reader holding a card."""
+    def resolve_reader(self, wanted: str | int | None = None) -> str:
+        """`select_reader` over the readers pcscd lists now (the kiosk's configured reader)."""
+        return select_reader(self.reader_names(), wanted)
+
+    def choose_reader(self, name: str | int | None = None) -> str:
+        """The configured reader (name, part of a name or number), else the one reader holding a card."""
         readers = self.list_readers()
         if not readers:
             raise NoReaderError()
         if name is not None:
-            if name not in {reader.name for reader in readers}:
-                raise NoReaderError(f"no reader named {name!r}")
-            return name
-        for reader in readers:
-            if reader.card_present:
-                return reader.name
+            return select_reader([reader.name for reader in readers], name)
+        holding = [reader.name for reader in readers if reader.card_present]
+        if len(holding) > 1:
+            raise ReaderChoiceError(holding)
+        if holding:
+            return holding[0]
         raise NoCardError()
 
     def wait_for_card(self, reader: str, timeout: float, after_event: int | None = None) -> bool:
-        """True once a card is present in `reader`; False on timeout or cancel()."""
+        """True once a card is present in `reader`; False on timeout or cancel(). ReaderLostError if the
+        reader is unplugged (or pcscd stops) before or while waiting."""
         return self._wait(reader, timeout, present=True, after_event=after_event)
 
     def wait_for_removal(self, reader: str, timeout: float, after_event: int | None = None) -> bool:
@@ -202,7 +245,7 @@ class PcscContext:
             if result != scard.SCARD_S_SUCCESS:
                 return False
             fresh = after_event is None or state >> 16 > after_event
-            if bool(state & scard.SCARD_STATE_PRESENT) == present and fresh:
+            if card_in(state) == present and fresh:
                 return True
             if remaining_ms == 0 and known:
                 return False
@@ -231,6 +274,8 @@ def _map_error(result: int) -> CardError:
         return CardRemovedError()
     if result == scard.SCARD_E_SHARING_VIOLATION:
         return ReaderBusyError()
-    if result in _NO_READER:
-        return NoReaderError(f"{result & 0xFFFFFFFF:08X}")
+    if result in _READER_LOST:
+        return ReaderLostError(f"{result & 0xFFFFFFFF:08X}")
+    if result == scard.SCARD_E_NO_READERS_AVAILABLE:
+        return NoReaderError()
     return ReaderError(result & 0xFFFFFFFF)

@@ -13,12 +13,14 @@ Clients find the socket through PCSCLITE_CSOCK_NAME, which libpcsclite reads onc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -124,6 +126,22 @@ class VirtualReader:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+    @contextlib.contextmanager
+    def unplugged(self) -> Iterator[None]:
+        """The readers gone for the block, back after it (errors included) on the same socket and ports.
+
+        vpcd's readers are static in reader.conf and this pcscd does not re-read it at run time, so the
+        daemon itself stops: clients get SCARD_E_NO_SERVICE, then SCARD_E_UNKNOWN_READER-like answers
+        from a fresh context once it is back without the card. An emulated card that was inserted is
+        disconnected by the stop and must be inserted again, like a card on a reader plugged back in.
+        """
+        self.stop()
+        try:
+            yield
+        finally:
+            if self.process is None:
+                self.start()
 
     def __enter__(self) -> VirtualReader:
         return self.start() if self.process is None else self

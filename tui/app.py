@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from textual import events
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -38,7 +39,12 @@ class KioskApp(App[None], inherit_bindings=False):
     CSS_PATH = Path(__file__).parent / "kiosk.tcss"  # absolute: subclasses (the demo) live elsewhere
     ENABLE_COMMAND_PALETTE = False
     ALLOW_SELECT = False
-    BINDINGS: ClassVar[list[Any]] = []
+    # Only moving the focus is bound (Tab / Shift+Tab, for a keyboard or a switch interface); Enter and
+    # Space press the focused button (the widgets' own bindings). Nothing quits, copies or opens a palette.
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding("tab", "focus_next", show=False),
+        Binding("shift+tab", "focus_previous", show=False),
+    ]
     TITLE = "yoshin"
     # Three screen stacks: residents by default; "staff" and "technician" are added at login, dropped at logout.
     DEFAULT_MODE = "resident"
@@ -52,6 +58,7 @@ class KioskApp(App[None], inherit_bindings=False):
         staff_idle_timeout: float = STAFF_IDLE_TIMEOUT,
     ) -> None:
         super().__init__()
+        self.theme = "textual-light"  # the widgets' own defaults light too, under the kiosk's colours
         self.services = services
         self.idle_timeout = idle_timeout
         self.staff_idle_timeout = staff_idle_timeout
@@ -85,7 +92,14 @@ class KioskApp(App[None], inherit_bindings=False):
         if isinstance(event, events.InputEvent):
             self.last_input = self.clock()
             self.idle_warning_shown = False
+            self._close_idle_warning()
         return super().on_event(event)
+
+    def _close_idle_warning(self) -> None:
+        from yoshin.tui.screens.idle import IdleWarning
+
+        if isinstance(self.screen, IdleWarning):
+            self.screen.dismiss()
 
     def check_inactivity(self) -> None:
         idle = (self.clock() - self.last_input).total_seconds()
@@ -95,14 +109,20 @@ class KioskApp(App[None], inherit_bindings=False):
             return
         if not self.visit_in_progress():
             return
+        from yoshin.tui.screens.idle import IdleWarning
+
         if idle >= self.idle_timeout:
             self.end_visit()
-        elif idle >= self.idle_timeout - IDLE_WARNING and not self.idle_warning_shown:
-            self.idle_warning_shown = True
-            self.notify(t("idle_warning", self.visit.lang), severity="warning", timeout=IDLE_WARNING)
+        elif idle >= self.idle_timeout - IDLE_WARNING:
+            left = max(1, round(self.idle_timeout - idle))
+            if not self.idle_warning_shown:
+                self.idle_warning_shown = True
+                self.push_screen(IdleWarning(left))
+            elif isinstance(self.screen, IdleWarning):
+                self.screen.count_down(left)
 
     def visit_in_progress(self) -> bool:
-        if not getattr(self.screen, "idle_resets", True):
+        if not all(getattr(screen, "idle_resets", True) for screen in self.screen_stack):
             return False
         return len(self.screen_stack) > 1 or self.visit.consent
 
@@ -132,7 +152,8 @@ class KioskApp(App[None], inherit_bindings=False):
         """The card left while a screen needed it: the answers are wiped, then the resident is told."""
         from yoshin.tui.screens.faults import CardPulledScreen
 
-        if self.visit is not visit or visit.submitted or not getattr(self.screen, "card_expected", False):
+        expected = any(getattr(screen, "card_expected", False) for screen in self.screen_stack)
+        if self.visit is not visit or visit.submitted or not expected:  # (a dialog may be on top)
             return
         self.visit = Visit(lang=visit.lang, large_text=visit.large_text)
         self._show_only(CardPulledScreen())

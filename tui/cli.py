@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from textual.app import App
 
 from yoshin.device import integrity
 from yoshin.device.appliance import Appliance
@@ -16,6 +17,7 @@ from yoshin.domain.i18n import BilingualError
 from yoshin.smartcard.transport import production_mode
 from yoshin.tui.app import IDLE_TIMEOUT, KioskApp
 from yoshin.tui.services import KioskServices
+from yoshin.tui.staff_app import STAFF_IDLE_TIMEOUT, StaffApp
 
 PATH = click.Path(dir_okay=False, path_type=Path)
 
@@ -25,7 +27,9 @@ PATH = click.Path(dir_okay=False, path_type=Path)
 @click.option(
     "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/device"), show_default=True
 )
-@click.option("--reader", help="Card reader name (default: the first reader).")
+@click.option(
+    "--reader", help="Card reader: name, a unique part of it, or number (`yoshin-card readers`); needed if several."
+)
 @click.option(
     "--idle-timeout", type=float, default=IDLE_TIMEOUT, show_default=True, help="Seconds before an idle visit is wiped."
 )
@@ -34,7 +38,17 @@ PATH = click.Path(dir_okay=False, path_type=Path)
 @click.option("--board", default="auto", show_default=True, help="I/O board serial port, 'auto' or 'none'.")
 @click.option("--scanner", help="GS1 scanner serial port (CDC-ACM), if one is attached.")
 @click.option("--serve", is_flag=True, help="Serve the kiosk to a local browser (textual-serve) instead.")
-@click.option("--port", type=int, default=8470, show_default=True, help="Port on 127.0.0.1 for --serve.")
+@click.option("--port", type=int, help="Port for --serve (default 8470 on 127.0.0.1; with --staff 8471 on --bind).")
+@click.option("--staff", is_flag=True, help="Run the staff and technician app instead of the resident kiosk.")
+@click.option(
+    "--bind", default="127.0.0.1", show_default=True, help="With --staff --serve: the address the staff PC reaches."
+)
+@click.option("--tls-cert", type=PATH, help="With --staff --serve: the clinic's certificate (default: made once).")
+@click.option("--tls-key", type=PATH, help="The key of --tls-cert.")
+@click.option(
+    "--staff-idle-timeout", type=float, default=STAFF_IDLE_TIMEOUT, show_default=True,
+    help="Seconds before an idle staff session locks.",
+)  # fmt: skip
 def main(
     data_dir: Path,
     reader: str | None,
@@ -44,9 +58,18 @@ def main(
     board: str,
     scanner: str | None,
     serve: bool,
-    port: int,
+    port: int | None,
+    staff: bool,
+    bind: str,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    staff_idle_timeout: float,
 ) -> None:
-    """Run the kiosk: the resident questionnaire, and the staff and technician screens after a login.
+    """Run the kiosk: the resident questionnaire; with --staff, the staff and technician app (login first).
+
+    The two run side by side on one appliance, sharing its pending visits and outbox: the resident kiosk on
+    the resident's screen, the staff app on a second display or, with --staff --serve, in the staff PC's
+    browser over TLS.
 
     The appliance must be provisioned (yoshin-provision). In production (YOSHIN_PRODUCTION=1) the kiosk
     refuses to start without a manifest that matches every installed file.
@@ -61,6 +84,9 @@ def main(
         except BilingualError as error:
             click.echo(f"{error.message.ja}\n{error.message.en}", err=True)
             sys.exit(1)
+    if serve and staff:
+        serve_staff(data_dir, reader, board, scanner, bind, port or 8471, tls_cert, tls_key, staff_idle_timeout)
+        return
     if serve:
         from yoshin.tui.web import KioskWebServer
 
@@ -70,21 +96,50 @@ def main(
         command += (["--reader", reader] if reader else []) + (["--scanner", scanner] if scanner else [])
         if manifest is not None and release_key is not None:
             command += ["--manifest", str(manifest), "--release-key", str(release_key)]
-        KioskWebServer(shlex.join(command), port).serve()
+        KioskWebServer(shlex.join(command), port or 8470).serve()
         return
-    port = find_port() if board == "auto" else None if board == "none" else board
-    io_board = IOBoard(port).start() if port else None  # reconnects by itself when unplugged
+    board_port = find_port() if board == "auto" else None if board == "none" else board
+    # The staff app does not drive the board's buzzer or thermometer (the resident kiosk does): no board.
+    io_board = IOBoard(board_port).start() if board_port and not staff else None  # reconnects when unplugged
     try:
         services = KioskServices(
             Appliance(data_dir), reader, board=io_board, scanner=Scanner(scanner) if scanner else None
         )
-        app = KioskApp(services, idle_timeout=idle_timeout)
+        app: App[None]
+        if staff:
+            app = StaffApp(services, idle_timeout=staff_idle_timeout)
+        else:
+            app = KioskApp(services, idle_timeout=idle_timeout)
         app.run()
     finally:
         if io_board is not None:
             io_board.close()
     # A kiosk never quits by itself: 1 after an unhandled error, so systemd records a failure and restarts it.
     sys.exit(app.return_code or 0)
+
+
+def serve_staff(
+    data_dir: Path,
+    reader: str | None,
+    board: str,
+    scanner: str | None,
+    bind: str,
+    port: int,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    staff_idle_timeout: float,
+) -> None:
+    """The staff app for the staff PC's browser, over TLS; each connection runs its own staff app process."""
+    from yoshin.tui.staff_web import StaffWebServer, TlsFiles, ensure_certificate
+
+    if (tls_cert is None) != (tls_key is None):
+        raise click.BadParameter("--tls-cert and --tls-key go together", param_hint="--tls-key")
+    tls = TlsFiles(tls_cert, tls_key) if tls_cert and tls_key else ensure_certificate(data_dir / "staff-tls", [bind])
+    command = [sys.executable, "-m", "yoshin.tui.cli", "--staff", "--data-dir", str(data_dir), "--board", "none"]
+    command += ["--staff-idle-timeout", str(staff_idle_timeout)]
+    command += (["--reader", reader] if reader else []) + (["--scanner", scanner] if scanner else [])
+    click.echo(f"yoshin staff: https://{bind}:{port}/  certificate SHA-256 {tls.fingerprint()}")
+    StaffWebServer(shlex.join(command), bind, port, tls).serve()
 
 
 if __name__ == "__main__":

@@ -12,24 +12,35 @@ from datetime import UTC, datetime
 from typing import Any
 
 from yoshin.device.appliance import Appliance, DeviceStatus
-from yoshin.device.hostclient import HostUnreachable
+from yoshin.device.hostclient import HostRefused, HostUnreachable
 from yoshin.device.ioboard import BoardStatus, IOBoard, IOBoardError
 from yoshin.device.outbox import QueueStatus, seal_payload
 from yoshin.device.scanner import Scanner
+from yoshin.device.staff_calls import StaffCalls
 from yoshin.device.visit import Clinic, PendingVisit, StaffMember, face_body
 from yoshin.domain.bundle import Rules, load_rules, verify_bundle
 from yoshin.domain.catalogue import default_catalogue
 from yoshin.domain.templates import default_templates
 from yoshin.protocol import api
 from yoshin.smartcard.card import FaceRead, Pin, open_card
-from yoshin.smartcard.errors import CardError, NoReaderError
+from yoshin.smartcard.errors import CardError
 from yoshin.smartcard.transport import PcscContext
+from yoshin.tui.staff_view import DoneVisit, done_summary
 
 
 @dataclass(frozen=True, slots=True)
 class StaffSession:
     member: StaffMember
     token: str
+    attestation: str | None = None  # the host-signed proof of who this is (seam 5), put into records
+
+
+@dataclass(frozen=True, slots=True)
+class Attestation:
+    """A second person verified by the host without opening or closing any session (seam 5)."""
+
+    member: StaffMember
+    token: str | None
 
 
 @dataclass
@@ -46,16 +57,11 @@ class KioskServices:
     # --- card ---------------------------------------------------------------------------------------
 
     def reader_name(self) -> str:
-        """The configured reader (or the first one); NoReaderError when pcscd or the reader is gone."""
+        """The configured reader (name, part of a name, or number), or the only one attached. NoReaderError
+        when pcscd or the reader is gone; its subclass ReaderChoiceError (a bilingual list of the readers)
+        when several are attached and none is configured, or the configured one is not among them."""
         with PcscContext() as context:
-            names = context.reader_names()
-        if self.reader:
-            if self.reader not in names:
-                raise NoReaderError(self.reader)
-            return self.reader
-        if not names:
-            raise NoReaderError()
-        return names[0]
+            return context.resolve_reader(self.reader)
 
     def reader_ready(self) -> bool:
         """Whether pcscd runs and lists the reader: the kiosk's screens depend on it."""
@@ -144,7 +150,23 @@ class KioskServices:
     def pending_visits(self) -> list[PendingVisit]:
         pending = self.appliance.pending()
         try:
-            return [PendingVisit.from_json(visit) for _, visit in pending.list()]
+            return [PendingVisit.from_json(visit) for _, visit in pending.list() if "done" not in visit]
+        finally:
+            pending.close()
+
+    def finish_pending(self, visit: PendingVisit, outcome: str, at: datetime) -> None:
+        """Replace a finished visit by its summary for the day's 完了 list: the name, vaccine, dose, outcome
+        and time only (no answers, no birth date); destroyed at day end with the rest."""
+        pending = self.appliance.pending()
+        try:
+            pending.put(visit.visit_id, {"done": done_summary(visit, outcome, at)})
+        finally:
+            pending.close()
+
+    def done_visits(self) -> list[DoneVisit]:
+        pending = self.appliance.pending()
+        try:
+            return [DoneVisit.from_json(visit["done"]) for _, visit in pending.list() if "done" in visit]
         finally:
             pending.close()
 
@@ -167,33 +189,58 @@ class KioskServices:
 
     # --- staff --------------------------------------------------------------------------------------
 
-    def staff_login(self, staff_id: str, password: str, card_pin: str | None = None) -> StaffSession:
-        """The host checks the password (and lockout, one session per ID); with `card_pin`, also the staff
-        member's own card on the reader, which signs a host challenge (JPKI user auth). Raises a BilingualError."""
+    def staff_login(self, staff_id: str, password: str | None, card_pin: str | None = None) -> StaffSession:
+        """The host checks the credentials (lockout, one session per ID). With a password: the password, and
+        the staff member's own card when one is registered (`card_pin` given). Without a password: the card
+        alone, which signs a host challenge (JPKI user auth, a card and its PIN: two factors). Raises a
+        BilingualError."""
         client = self.appliance.client()
-        body = {"staff_id": staff_id, "password": password}
+        body: dict[str, Any] = {"staff_id": staff_id}
         if card_pin:
-            challenge = client.call("POST", api.JPKI_CHALLENGE)
-            with self._card_lock, open_card(self.reader_name()) as card:
-                auth = card.jpki_authenticate(card_pin, bytes.fromhex(challenge["challenge"]))
-            body |= {
-                "challenge_id": challenge["challenge_id"],
-                "certificate": base64.b64encode(auth.certificate).decode(),
-                "signature": base64.b64encode(auth.signature).decode(),
-            }
-        answer = client.call("POST", api.STAFF_LOGIN, body)
-        member = StaffMember(answer["staff_id"], answer["name"], answer["role"], answer.get("attestation"))
-        return StaffSession(member, answer["token"])
+            body |= self._card_proof(client, card_pin)
+        if password is None:
+            answer = client.call("POST", api.STAFF_LOGIN_CARD, body)
+        else:
+            answer = client.call("POST", api.STAFF_LOGIN, body | {"password": password})
+        member = StaffMember(answer["staff_id"], answer["name"], answer["role"])
+        return StaffSession(member, answer["token"], answer.get("attestation"))
+
+    def _card_proof(self, client: Any, card_pin: str) -> dict[str, str]:
+        """The card on the reader signs a fresh host challenge with its JPKI auth key."""
+        challenge = client.call("POST", api.JPKI_CHALLENGE)
+        with self._card_lock, open_card(self.reader_name()) as card:
+            auth = card.jpki_authenticate(card_pin, bytes.fromhex(challenge["challenge"]))
+        return {
+            "challenge_id": challenge["challenge_id"],
+            "certificate": base64.b64encode(auth.certificate).decode(),
+            "signature": base64.b64encode(auth.signature).decode(),
+        }
 
     def staff_logout(self, session: StaffSession) -> None:
         with contextlib.suppress(HostUnreachable):  # the host expires the session by itself
             self.appliance.client().call("POST", api.STAFF_LOGOUT, {"token": session.token})
 
-    def second_person(self, staff_id: str, password: str) -> StaffMember:
-        """The second person's own credentials, checked by the host, for the double check (ダブルチェック);
-        the host's attestation comes back and no session is opened or closed (seam 5)."""
-        answer = self.appliance.client().call("POST", api.STAFF_ATTEST, {"staff_id": staff_id, "password": password})
-        return StaffMember(answer["staff_id"], answer["name"], answer["role"], answer["attestation"])
+    def attest(self, staff_id: str, password: str | None = None, card_pin: str | None = None) -> Attestation:
+        """The second person's own password, or their own card and PIN, checked by the host for the double
+        check (ダブルチェック) without logging anyone in or out (POST /staff/attest)."""
+        client = self.appliance.client()
+        body: dict[str, Any] = {"staff_id": staff_id}
+        body |= self._card_proof(client, card_pin) if card_pin else {"password": password or ""}
+        try:
+            answer = client.call("POST", api.STAFF_ATTEST, body)
+        except HostRefused as refused:
+            if refused.status != 404 or card_pin:
+                raise
+            # A host without /staff/attest yet (seam 5 is being built): the old login-and-logout check.
+            session = self.staff_login(staff_id, password or "")
+            self.staff_logout(session)
+            return Attestation(session.member, session.attestation)
+        return Attestation(StaffMember(answer["staff_id"], answer["name"], answer["role"]), answer["attestation"])
+
+    # --- staff calls (職員を呼ぶ) ----------------------------------------------------------------------
+
+    def staff_calls(self) -> StaffCalls:
+        return StaffCalls(self.appliance.data_dir)
 
     # --- I/O board (optional) -------------------------------------------------------------------------
 

@@ -17,9 +17,8 @@ class Visit:
     face: FaceRead | None = None
     subject: dict[str, Any] | None = None
     offline: bool = False
-    vaccine_code: str | None = None
-    dose_number: int | None = None
-    answers: dict[str, Any] = field(default_factory=dict)
+    vaccines: list[tuple[str, int]] = field(default_factory=list)  # today's choice: (vaccine code, dose)
+    answers: dict[str, Any] = field(default_factory=dict)  # by tui.plan.Step.key, in the order given
     temperature: float | None = None  # from the I/O board's thermometer, to prefill the question
     started_at: datetime | None = None
     submitted: bool = False

@@ -37,8 +37,21 @@ T = {
     ),
     "reading": Bilingual("読み取っています。カードを動かさないでください", "Reading. Please do not move the card"),
     "confirm_identity": Bilingual("ご本人の確認", "Please confirm it is you"),
-    "is_this_you": Bilingual("{name} さん ({birth}) でよろしいですか?", "Are you {name} (born {birth})?"),
-    "choose_vaccine": Bilingual("本日受ける予防接種を選んでください", "Choose today's vaccination"),
+    "is_this_you": Bilingual("{name} さん\n{birth}生まれ\nでよろしいですか?", "Are you {name}, born {birth}?"),
+    "is_this_your_child": Bilingual(
+        "お子さま: {name} さん ({birth}生まれ)\n保護者: {guardian} さん\nでよろしいですか?",
+        "Child: {name}, born {birth}\nGuardian: {guardian}\nIs this right?",
+    ),
+    "choose_vaccine": Bilingual(
+        "本日受ける予防接種を選んでください (いくつでも)", "Choose today's vaccinations (one or more)"
+    ),
+    "choose_one": Bilingual("受ける予防接種を1つ以上選んでください", "Choose at least one vaccination"),
+    "combination": Bilingual(
+        "{first} と {second} は同じ日に受けられません ({reason})",
+        "{first} and {second} cannot be given on the same day ({reason})",
+    ),
+    "for_vaccine": Bilingual("【{name}】について", "About {name}"),
+    "shared_answers": Bilingual("すべての予防接種に共通", "For every vaccination"),
     "offline": Bilingual("接種対象の確認ができません (オフライン)", "Eligibility not verified (offline)"),
     "nothing_due": Bilingual(
         "本日受けられる定期接種はありません。受付にお声がけください",
@@ -52,10 +65,20 @@ T = {
     "idle_warning": Bilingual(
         "操作がないため、まもなく最初の画面に戻ります", "No activity: returning to the start soon"
     ),
+    "idle_countdown": Bilingual(
+        "あと {n} 秒で入力した内容を消去します", "What you entered will be erased in {n} seconds"
+    ),
+    "continue": Bilingual("続ける", "Continue"),
     "refer": Bilingual("受付の職員にお声がけください", "Please speak to the reception staff"),
     "guardian_note": Bilingual(
         "お子さまの予診票です。保護者の方がお答えください", "This is your child's questionnaire: the guardian answers"
     ),
+    "guardian_note_named": Bilingual(
+        "{child} さんの予診票です。保護者の {guardian} さんがお答えください",
+        "This is {child}'s questionnaire: {guardian}, the guardian, answers",
+    ),
+    "flag_notice": Bilingual("{reason}のため、医師が判断します", "Because of {reason}, the doctor will decide"),
+    "date_hint": Bilingual("年-月-日 の順に数字で (例 2026-10-01)", "Year-month-day in digits (e.g. 2026-10-01)"),
     # --- faults: shown in both languages (the resident may not have chosen one yet) ---------------------
     "reader_missing": Bilingual(
         "カードリーダーが使えません。係員にお知らせください",

@@ -1,6 +1,7 @@
 # Board application logic. It only talks to a `board` object (hal.Board on the RP2040, a fake in
 # tests), so it runs unchanged under MicroPython and CPython.
 import framing
+import maintlog
 import patterns
 import protocol as P
 
@@ -49,8 +50,9 @@ def mlx_celsius(raw3, addr=MLX_ADDR, reg=MLX_TOBJ1):
 
 
 class App:
-    def __init__(self, board):
+    def __init__(self, board, log=None):
         self.board = board
+        self.log = log or maintlog.NULL
         now = board.ticks_ms()
         self.led = patterns.Player(board.ticks_diff, board.ticks_add)
         self.beep = patterns.Player(board.ticks_diff, board.ticks_add)
@@ -143,6 +145,7 @@ class App:
         if mtype == P.HELLO:
             proto = body.get("proto")
             if proto != P.PROTO_VERSION:
+                self.log.warning("host speaks protocol %s, board %d", proto, P.PROTO_VERSION)
                 raise BoardError("version", "protocol %s not supported (board speaks %d)" % (proto, P.PROTO_VERSION))
             return self.identity()
         if mtype == P.PING:
@@ -171,6 +174,7 @@ class App:
             if self.tamper_open:
                 raise BoardError("tamper_open", "enclosure is still open")
             self.tamper_latched = False
+            self.log.info("tamper latch cleared")
             return {"tamper": False}
         if mtype == P.MAINT:
             if body.get("confirm") != "MAINT":
@@ -196,6 +200,7 @@ class App:
             if raw:
                 self.tamper_latched = True
                 self.set_led("error")
+            self.log.warning("tamper: enclosure %s", "opened" if raw else "closed")
             out.append(self.event({"event": "tamper", "open": raw}))
         if self.host_seen and not self.offline and self.board.ticks_diff(now, self.last_rx) > HOST_SILENCE_MS:
             # Host gone quiet: show offline and never leave the buzzer sounding.

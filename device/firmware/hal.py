@@ -18,6 +18,7 @@ I2C_SCL = 5
 I2C_SDA = 4
 WDT_TIMEOUT_MS = 5000  # RP2040 accepts at most 8388 ms
 MAINT_FLAG = "maint.flag"
+LOG_FILE = "maint.log"
 
 
 class StdioLink:
@@ -48,8 +49,9 @@ class StdioLink:
 
 
 class Board:
-    def __init__(self, maint_flag=None):
+    def __init__(self, maint_flag=None, log_file=None):
         self.maint_flag = maint_flag or MAINT_FLAG
+        self.log_file = log_file or LOG_FILE
         self._led = machine.Pin(LED_PIN, machine.Pin.OUT, value=0)
         self._buzzer = machine.PWM(machine.Pin(BUZZER_PIN))
         self._buzzer.duty_u16(0)

@@ -6,15 +6,19 @@ import micropython
 
 import app
 import hal
+import maintlog
 
 
 def main(board=None):
     if board is None:
         board = hal.Board()
+    log = maintlog.open_log(board.log_file)
     if board.take_maint_flag():
         micropython.kbd_intr(3)
+        log.info("boot fw %s: maintenance mode, REPL open", app.FW_VERSION)
         return "maint"
-    a = app.App(board)
+    log.info("boot fw %s", app.FW_VERSION)
+    a = app.App(board, log)
     link = board.link()
     board.start_watchdog()
     micropython.kbd_intr(-1)
@@ -23,6 +27,7 @@ def main(board=None):
     finally:
         micropython.kbd_intr(3)
     if a.maint:
+        log.warning("maintenance requested by the host: resetting")
         board.set_maint_flag()
         board.reset()
     return "stopped"

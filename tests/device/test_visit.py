@@ -18,6 +18,7 @@ from yoshin.device.visit import (
     Clinic,
     Finding,
     Override,
+    PendingEntry,
     PendingVisit,
     Proofs,
     StaffMember,
@@ -209,7 +210,7 @@ def test_a_vaccination_is_recorded_after_the_decision_and_completes_the_visit() 
     assert services.kinds()[-1] == RecordKind.VACCINATION_RECORD and services.pending == {}
     assert record["vaccination_date"] == "2026-10-15" and record["doctor_id"] == "D0001"
     assert (record["entered_by"], record["checked_by"], record["site"]) == ("N0001", "N0002", "left_upper_arm")
-    assert record["questionnaire_record_id"] == pending.visit_id and not record.get("proofs")
+    assert record["questionnaire_record_id"] == pending.visit_id and "proofs" not in record
 
 
 def test_the_vaccination_date_is_the_jst_day() -> None:
@@ -275,14 +276,6 @@ def test_staff_proofs_go_into_the_record_when_present() -> None:
     assert record["proofs"] == {"entered_by": "tok-e", "checked_by": "tok-c"}
 
 
-def test_the_members_own_attestations_are_the_default_proofs() -> None:
-    services = Recorder()
-    pending = proceed(services, answered(services))
-    nurse, checker = replace(NURSE, attestation="yat1.e"), replace(CHECKER, attestation="yat1.c")
-    record = record_vaccination(services, pending, given(), nurse, checker, now=NOW)
-    assert record["proofs"] == {"entered_by": "yat1.e", "checked_by": "yat1.c"}
-
-
 def test_a_pending_visit_survives_its_json_form() -> None:
     services = Recorder()
     pending = proceed(services, answered(services))
@@ -291,3 +284,26 @@ def test_a_pending_visit_survives_its_json_form() -> None:
     assert isinstance(again.birth_date, date) and again.dose_number == 1
     assert again.decision is not None and again.decision.decision is Decision.PROCEED
     assert Decimal(str(given().dose_amount_ml)) == given().dose_amount_ml
+
+
+def test_a_deferral_needs_only_its_reason_and_records_no_explanation() -> None:
+    services = Recorder()
+    record_decision(
+        services, answered(services), DOCTOR, Decision.DEFER, reason="本人の希望", override_reason="ignored",
+        explanation_given=False, now=NOW,
+    )  # fmt: skip
+    kind, body = services.submitted[-1]
+    assert kind == RecordKind.DOCTOR_DECISION
+    assert (body["explanation_given"], body["override_reason"]) == (False, None)
+
+
+def test_an_entry_waiting_for_its_checker_survives_the_store() -> None:
+    services = Recorder()
+    entry = PendingEntry.of(given(), NURSE, "attestation-token")
+    pending = replace(proceed(services, answered(services)), entry=entry)
+    again = PendingVisit.from_json(pending.to_json())
+    assert again.entry == entry
+    products = default_catalogue().products_for("flu_elderly", date(2026, 10, 15))
+    assert again.entry is not None and again.entry.administration(products) == given()
+    with pytest.raises(VisitError):
+        again.entry.administration([])

@@ -31,10 +31,12 @@ HEALTHY = {
     "unwell_today": False,
     "ill_last_month": False,
     "temperature": 36.5,
+    "severe_acute_illness": False,
     "vaccinated_last_month": False,
     "chronic_illness": False,
     "convulsions": False,
     "allergy": False,
+    "anaphylaxis_to_component": False,
     "previous_reaction": False,
     "wants_vaccination": True,
 }
@@ -123,6 +125,7 @@ def test_guardian_section_for_minors_only() -> None:
         "development_concerns": False,
         "family_immunodeficiency": False,
         "transfusion_6_months": False,
+        "measles_rubella_history": "none",
         "guardian_relationship": "mother",
         "guardian_consent": False,
     }

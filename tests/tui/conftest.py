@@ -17,6 +17,7 @@ from yoshin.tools.virtual_reader import VirtualReader
 from yoshin.tui.app import KioskApp
 from yoshin.tui.screens.pin import PinScreen
 from yoshin.tui.screens.questionnaire import QuestionnaireScreen
+from yoshin.tui.screens.vaccine import VaccineScreen
 from yoshin.tui.services import KioskServices
 
 STAFF_PASSWORD = "correct-horse-battery"
@@ -82,9 +83,21 @@ class Drive:
             app.screen.query_one("#pin").focus()
             await pilot.press(*pin, "enter")
 
+    async def choose(self, pilot, app: KioskApp, *selectors: str) -> None:
+        """Tick today's vaccinations on the vaccine screen (one or several), then 次へ."""
+        await self.until(pilot, lambda: isinstance(app.screen, VaccineScreen), app)
+        for selector in selectors:
+            await self.click(pilot, app, selector)
+        await self.click(pilot, app, "#vaccines-next")
+        await self.until(pilot, lambda: isinstance(app.screen, QuestionnaireScreen), app)
+
     async def answer_all(self, pilot, app: KioskApp, yes: set[str], temperature: str = "３６．５") -> None:
-        """Answer every question shown: `yes` for those in `yes`, "no" otherwise, the first choice, a temperature."""
-        for _ in range(40):
+        """Answer every question shown: `yes` for those in `yes`, "no" otherwise, the first choice, a temperature.
+        Started on the vaccine screen with a vaccination ticked, it goes on with 次へ first."""
+        if isinstance(app.screen, VaccineScreen) and app.screen.selected:
+            await self.click(pilot, app, "#vaccines-next")
+            await self.until(pilot, lambda: isinstance(app.screen, QuestionnaireScreen), app)
+        for _ in range(80):
             screen = app.screen
             if not isinstance(screen, QuestionnaireScreen):
                 return

@@ -1,4 +1,4 @@
-"""Every kiosk screen in Japanese and English at 80×24, compared with the SVGs in docs/kiosk/ (which
+"""Every resident kiosk screen in Japanese and English at 80×24, compared with the SVGs in docs/kiosk/ (which
 docs/kiosk.md shows). The flow is the real one (card in pcscd, host on loopback, clock injected), so
 what the screenshots show is what a resident, a nurse or a technician sees.
 
@@ -22,11 +22,6 @@ from yoshin.tui.screens.identity import IdentityScreen
 from yoshin.tui.screens.questionnaire import QuestionnaireScreen
 from yoshin.tui.screens.remove_card import RemoveCardScreen
 from yoshin.tui.screens.review import ReviewScreen
-from yoshin.tui.screens.staff_home import StaffHomeScreen
-from yoshin.tui.screens.staff_login import StaffLoginScreen
-from yoshin.tui.screens.staff_vaccination import SecondCheckScreen, VaccinationEntryScreen
-from yoshin.tui.screens.staff_visit import StaffVisitScreen
-from yoshin.tui.screens.technician import TechnicianScreen
 from yoshin.tui.screens.thanks import ThanksScreen
 from yoshin.tui.screens.vaccine import VaccineScreen
 
@@ -36,10 +31,54 @@ SIZE = (80, 24)
 PASSWORD = "correct-horse-battery"
 
 
+def luminance(rgb: tuple[int, int, int]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour."""
+
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(first: tuple[int, int, int], second: tuple[int, int, int]) -> float:
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def low_contrast_text(screen, region: Region | None = None) -> set[tuple[str, str, str, float]]:
+    """Every (text, foreground, background) the screen draws below WCAG's 4.5:1, as rendered: the
+    stylesheet and the theme's colours together, reverse video and focus included."""
+    found = set()
+    for y, strip in enumerate(screen._compositor.render_strips()):
+        x = 0
+        for segment in strip:
+            text, style = segment.text, segment.style
+            width = len(text)
+            inside = region is None or region.contains(x, y)
+            x += width
+            if not text.strip() or style is None or not inside or not any(ch.isalnum() for ch in text):
+                continue
+            fg = style.color.get_truecolor() if style.color else None
+            bg = style.bgcolor.get_truecolor() if style.bgcolor else None
+            if fg is None or bg is None:
+                continue
+            if style.reverse:
+                fg, bg = bg, fg
+            if fg == bg:
+                continue  # not drawn at all: an unchecked box's mark is hidden this way
+            ratio = contrast(tuple(fg), tuple(bg))
+            if ratio < 4.5:
+                found.add((text.strip(), fg.hex, bg.hex, round(ratio, 2)))
+    return found
+
+
 class Camera:
     def __init__(self, pilot, app: KioskApp, drive, lang: str) -> None:
         self.pilot, self.app, self.drive, self.lang = pilot, app, drive, lang
         self.mismatches: list[str] = []
+        self.low_contrast: list[tuple[str, list[tuple[str, str, str, float]]]] = []
 
     async def shoot(self, name: str, screen_type: type) -> None:
         app = self.app
@@ -51,6 +90,9 @@ class Camera:
         for button in app.screen.query(Button):
             if button.display and button.region:  # every button of the screen fits in 80×24
                 assert visible.contains_region(button.region), f"{name}: {button.id} is off screen"
+        low = low_contrast_text(app.screen)
+        if low:
+            self.low_contrast.append((name, sorted(low)))
         svg = normalize_svg(app.export_screenshot(title="yoshin"))
         path = SHOTS / f"{self.lang}-{name}.svg"
         if os.environ.get("YOSHIN_UPDATE_SNAPSHOTS") == "1":
@@ -79,7 +121,7 @@ async def test_every_screen_matches_its_screenshot(kiosk, card, drive, host, sta
         await camera.shoot("05-identity", IdentityScreen)
         await pilot.click("#yes")
         await camera.shoot("06-vaccine", VaccineScreen)
-        await pilot.click("#v-flu_elderly-1")
+        await drive.choose(pilot, app, "#v-flu_elderly-1")
         await camera.shoot("07-question", QuestionnaireScreen)
         fever = "37.6"  # 接種不可 unless the doctor overrides with a reason
         await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination", "unwell_today"}, temperature=fever)
@@ -89,34 +131,5 @@ async def test_every_screen_matches_its_screenshot(kiosk, card, drive, host, sta
         card.remove(emulator)
         await camera.shoot("10-thanks", ThanksScreen)
         app.reset()
-
-        await pilot.pause()
-        await pilot.click("#staff")
-        await camera.shoot("11-staff-login", StaffLoginScreen)
-        app.screen.query_one("#staff_id").value = "D0001"
-        app.screen.query_one("#password").value = PASSWORD
-        await pilot.click(f"#login-{lang}")
-        await camera.shoot("12-staff-home", StaffHomeScreen)
-        await pilot.click(app.screen.query("#visits Button").first())
-        await camera.shoot("13-staff-visit", StaffVisitScreen)
-        app.screen.query_one("#explained").value = True
-        app.screen.query_one("#override").value = "本日は問題なし" if lang == "ja" else "fine today"
-        await pilot.click("#proceed")
-        await camera.shoot("14-vaccination-entry", VaccinationEntryScreen)
-        product = app.screen.products()[0]
-        await pilot.click(f"#p-{product.gtin}")
-        app.screen.query_one("#lot").value = "FLU26A01"
-        app.screen.query_one("#expiry").value = "2027-06-30"
-        await pilot.click("#s-left_upper_arm")
-        await drive.click(pilot, app, "#next")
-        await camera.shoot("15-second-check", SecondCheckScreen)
-        app.end_staff()
-
-        await pilot.pause()
-        await drive.click(pilot, app, "#staff")
-        app.screen.query_one("#staff_id").value = "T0001"
-        app.screen.query_one("#password").value = PASSWORD
-        await drive.click(pilot, app, f"#login-{lang}")
-        await drive.until(pilot, lambda: "yoshin" in str(app.screen.query("#status").first().render()), app)
-        await camera.shoot("16-technician", TechnicianScreen)
+    assert not camera.low_contrast, f"text below 4.5:1: {camera.low_contrast}"
     assert not camera.mismatches, f"screens differ from docs/kiosk/ (see *.actual.svg there): {camera.mismatches}"

@@ -7,6 +7,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from yoshin.domain.age import age_in_years
+from yoshin.domain.clock import today as jst_today
+from yoshin.domain.templates import SubjectContext
+from yoshin.tui.plan import Chosen
 from yoshin.tui.text import t
 
 if TYPE_CHECKING:
@@ -17,6 +21,8 @@ if TYPE_CHECKING:
 
 class KioskScreen(Screen[Any], inherit_bindings=False):
     BINDINGS: ClassVar[list[Any]] = []
+    # The first field or button has the focus when a screen opens (never a scroll container).
+    AUTO_FOCUS = "Input, Button, Checkbox"
     # The idle timeout ends the visit from this screen (the fault and card-removal screens have their own end).
     idle_resets: ClassVar[bool] = True
     # The resident's card must stay on the reader while this screen shows: pulling it ends the visit.
@@ -32,6 +38,29 @@ class KioskScreen(Screen[Any], inherit_bindings=False):
 
     def text(self, key: str, **values: object) -> str:
         return t(key, self.visit.lang, **values)
+
+    # --- the visit's vaccines (one or several) and the person they are for -----------------------------
+
+    def chosen(self) -> list[Chosen]:
+        """Today's vaccines with their templates (the vaccine screen offers only those with one in force)."""
+        templates = self.kiosk.services.rules().templates
+        today = jst_today(self.kiosk.clock())
+        chosen = []
+        for code, dose in self.visit.vaccines:
+            template = templates.for_vaccine(code, today)
+            assert template is not None, code
+            chosen.append(Chosen(code, dose, template))
+        return chosen
+
+    def context(self) -> SubjectContext:
+        face = self.visit.face
+        assert face is not None
+        birth = face.basic_info.birth_date
+        return SubjectContext(age_in_years(birth, jst_today(self.kiosk.clock())), face.basic_info.sex)
+
+    def vaccine_name(self, code: str) -> str:
+        vaccine = self.kiosk.services.rules().catalogue.vaccine(code, jst_today(self.kiosk.clock()))
+        return vaccine.name.get(self.visit.lang) if vaccine else code
 
     def go(self, screen: Screen[Any]) -> None:
         """Replace this screen with the next one (the stack stays one deep above the base)."""

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Button, Static
+from textual.widgets import Button
 from textual.worker import get_current_worker
 
 from yoshin.smartcard.errors import CardError
 from yoshin.tui.screens.base import KioskScreen
+from yoshin.tui.widgets import Words
 from yoshin.tui.workers import kiosk_work
 
 
 class CardScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.text("insert_card"), classes="title")
+            yield Words(self.text("insert_card"), classes="title")
             yield Button(self.text("back"), id="back")
 
     def on_mount(self) -> None:

@@ -7,7 +7,9 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button
+
+from yoshin.tui.widgets import Words
 
 
 class ConfirmDialog(ModalScreen[bool], inherit_bindings=False):
@@ -21,7 +23,7 @@ class ConfirmDialog(ModalScreen[bool], inherit_bindings=False):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.message, classes="message warning")
+            yield Words(self.message, classes="message warning")
             with Horizontal():
                 yield Button(self.yes, id="yes", classes="primary")
                 yield Button(self.no, id="no")

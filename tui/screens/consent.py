@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from yoshin.tui.screens.base import KioskScreen
+from yoshin.tui.widgets import Words
 
 
 class ConsentScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.text("consent_title"), classes="title")
-            yield Static(self.text("consent_body"), classes="message")
+            yield Words(self.text("consent_title"), classes="title")
+            yield Words(self.text("consent_body"), classes="message")
             with Horizontal():
                 yield Button(self.text("agree"), id="agree", classes="primary")
                 yield Button(self.text("decline"), id="decline")

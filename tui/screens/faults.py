@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.text import both
+from yoshin.tui.widgets import Words
 
 NOTICE_SECONDS = 10.0
 
@@ -22,8 +23,8 @@ class ReaderMissingScreen(KioskScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(both("reader_missing"), classes="title warning", id="reader-missing")
-            yield Static(both("reader_wait"), classes="message")
+            yield Words(both("reader_missing"), classes="title warning", id="reader-missing")
+            yield Words(both("reader_wait"), classes="message")
 
 
 class CardPulledScreen(KioskScreen):
@@ -33,7 +34,7 @@ class CardPulledScreen(KioskScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(both("card_pulled"), classes="title warning", id="card-pulled")
+            yield Words(both("card_pulled"), classes="title warning", id="card-pulled")
             yield Button(both("to_start"), id="to-start", classes="primary")
 
     def on_mount(self) -> None:
@@ -52,7 +53,7 @@ class ErrorScreen(KioskScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(both("kiosk_error"), classes="title warning", id="kiosk-error")
+            yield Words(both("kiosk_error"), classes="title warning", id="kiosk-error")
             yield Button(both("to_start"), id="to-start", classes="primary")
 
     def on_mount(self) -> None:

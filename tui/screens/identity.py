@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from yoshin.tui.screens.base import KioskScreen
+from yoshin.tui.widgets import Words
+from yoshin.tui.words import long_date
 
 
 class IdentityScreen(KioskScreen):
@@ -17,12 +19,17 @@ class IdentityScreen(KioskScreen):
         assert face is not None
         answer = self.visit.subject
         with Vertical():
-            yield Static(self.text("confirm_identity"), classes="title")
-            birth = face.basic_info.birth_date.isoformat()
-            yield Static(self.text("is_this_you", name=face.basic_info.name, birth=birth), classes="message", id="who")
+            yield Words(self.text("confirm_identity"), classes="title")
+            birth = long_date(face.basic_info.birth_date, self.visit.lang)
+            guardian = ((answer or {}).get("subject") or {}).get("guardian_name")
+            if guardian:  # a child's card: the guardian answers, and is named, too
+                who = self.text("is_this_your_child", name=face.basic_info.name, birth=birth, guardian=guardian)
+            else:
+                who = self.text("is_this_you", name=face.basic_info.name, birth=birth)
+            yield Words(who, classes="message", id="who")
             if answer is not None and answer.get("status") != "ok":
                 text = answer.get("message_ja" if self.visit.lang == "ja" else "message_en", self.text("refer"))
-                yield Static(str(text), classes="message error", id="refusal")
+                yield Words(str(text), classes="message error", id="refusal")
                 yield Button(self.text("next"), id="finish", classes="primary")
             else:
                 with Horizontal():

@@ -15,7 +15,7 @@ from yoshin.device.hostclient import DeviceRevoked
 from yoshin.smartcard.errors import CardError, LastTryConfirmationRequired, PinBlockedError, WrongPinError
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.screens.confirm import ConfirmDialog
-from yoshin.tui.widgets import KioskInput
+from yoshin.tui.widgets import KioskInput, Words
 from yoshin.tui.workers import kiosk_work
 
 
@@ -28,10 +28,10 @@ class PinScreen(KioskScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.text("enter_pin"), classes="title")
+            yield Words(self.text("enter_pin"), classes="title")
             yield KioskInput(password=True, max_length=4, restrict=r"[0-9０-９]*", id="pin")
-            yield Static("", id="tries", classes="message")
-            yield Static("", id="error", classes="message error")
+            yield Words("", id="tries", classes="message")
+            yield Words("", id="error", classes="message error")
             with Grid(id="keypad"):
                 for digit in "123456789":
                     yield Button(digit, id=f"k{digit}")

@@ -13,36 +13,26 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Static
 
-from yoshin.domain.age import age_in_years
-from yoshin.domain.clock import today as jst_today
-from yoshin.domain.templates import AnswerError, Question, SubjectContext, Template, normalize_answer, visible_questions
+from yoshin.domain.templates import AnswerError, Question, normalize_answer
+from yoshin.tui.plan import Step, steps
 from yoshin.tui.screens.base import KioskScreen
-from yoshin.tui.widgets import KioskInput
+from yoshin.tui.widgets import KioskInput, NumericKeypad, Words, keypad_apply
+from yoshin.tui.words import number_range
 
 
 class QuestionnaireScreen(KioskScreen):
     card_expected = True
 
-    @property
-    def template(self) -> Template:
-        code = self.visit.vaccine_code or ""
-        template = self.kiosk.services.rules().templates.for_vaccine(code, jst_today(self.kiosk.clock()))
-        assert template is not None, code
-        return template
-
-    def context(self) -> SubjectContext:
-        face = self.visit.face
-        assert face is not None
-        return SubjectContext(
-            age_in_years(face.basic_info.birth_date, jst_today(self.kiosk.clock())), face.basic_info.sex
-        )
+    def current_step(self) -> tuple[Step | None, int, int]:
+        shown = steps(self.chosen(), self.visit.answers, self.context())
+        for index, step in enumerate(shown):
+            if step.key not in self.visit.answers:
+                return step, index + 1, len(shown)
+        return None, len(shown), len(shown)
 
     def current(self) -> tuple[Question | None, int, int]:
-        shown = visible_questions(self.template, self.visit.answers, self.context())
-        for index, question in enumerate(shown):
-            if question.id not in self.visit.answers:
-                return question, index + 1, len(shown)
-        return None, len(shown), len(shown)
+        step, index, total = self.current_step()
+        return (step.question if step else None), index, total
 
     def compose(self) -> ComposeResult:
         yield Vertical(id="body")
@@ -54,19 +44,26 @@ class QuestionnaireScreen(KioskScreen):
     async def show(self) -> None:
         from yoshin.tui.screens.review import ReviewScreen
 
-        question, index, total = self.current()
-        if question is None:
+        step, index, total = self.current_step()
+        if step is None:
             self.go(ReviewScreen())
             return
+        question = step.question
         body = self.query_one("#body", Vertical)
         await body.remove_children()
         lang = self.visit.lang
         widgets: list[Any] = [
-            Static(self.text("question_progress", i=index, n=total), classes="message", id="progress"),
+            Words(self.text("question_progress", i=index, n=total), classes="message", id="progress"),
         ]
-        if self.context().needs_guardian(self.template):
-            widgets.append(Static(self.text("guardian_note"), classes="message warning", id="guardian"))
-        widgets.append(Static(question.text.get(lang), classes="title", id="question"))
+        if any(self.context().needs_guardian(item.template) for item in self.chosen()):
+            widgets.append(Words(self.guardian_note(), classes="message warning", id="guardian"))
+        if step.vaccine_code is not None:  # a question about one of several vaccines: say which
+            name = self.vaccine_name(step.vaccine_code)
+            widgets.append(Words(self.text("for_vaccine", name=name), classes="message notice", id="for-vaccine"))
+        notice = self.flag_notice()
+        if notice:
+            widgets.append(Words(notice, classes="message notice", id="notice"))
+        widgets.append(Words(question.text.get(lang), classes="title", id="question"))
         if question.type == "yes_no":
             widgets.append(
                 Horizontal(Button(self.text("yes"), id="a-yes", classes="primary"), Button(self.text("no"), id="a-no"))
@@ -77,19 +74,50 @@ class QuestionnaireScreen(KioskScreen):
             widgets += [Checkbox(choice.text.get(lang), id=f"m-{choice.value}") for choice in question.choices]
             widgets.append(Button(self.text("next"), id="multi", classes="primary"))
         else:
-            hint = (
-                f"{question.minimum}–{question.maximum} {question.unit}" if question.type == "number" else "YYYY-MM-DD"
-            )
+            hint = number_range(question, lang) if question.type == "number" else self.text("date_hint")
             prefill = self.visit.temperature if question.id == "temperature" else None
             value = "" if prefill is None else f"{prefill:.1f}"
-            widgets.append(KioskInput(value, placeholder=hint, id="value", restrict=r"[0-9０-９.．\-－]*"))
-            widgets.append(Static("", id="error", classes="message error"))
-            widgets.append(Button(self.text("next"), id="value-next", classes="primary"))
+            widgets.append(Words(hint, classes="message", id="hint"))
+            field = KioskInput(value, placeholder=hint, id="value", restrict=r"[0-9０-９.．\-－/]*")
+            widgets.append(Horizontal(field, Button(self.text("next"), id="value-next", classes="primary")))
+            widgets.append(Words("", id="error", classes="message error"))
+            widgets.append(NumericKeypad(separator=question.type == "date", id="numpad"))
         widgets.append(Button(self.text("back"), id="back"))
         await body.mount_all(widgets)
+        self.focus_first()
+
+    def focus_first(self) -> None:
+        """The answer's first control has the focus (the field, or the first answer button)."""
+        for selector in ("#value", "#a-yes", "Button", "Checkbox"):
+            found = self.query(selector)
+            if found:
+                found.first().focus()
+                return
+
+    def guardian_note(self) -> str:
+        face = self.visit.face
+        guardian = ((self.visit.subject or {}).get("subject") or {}).get("guardian_name")
+        if face is not None and guardian:
+            return self.text("guardian_note_named", child=face.basic_info.name, guardian=guardian)
+        return self.text("guardian_note")
+
+    def flag_notice(self) -> str:
+        """The resident is told when the answer just given needs the doctor (the doctor decides, not the kiosk)."""
+        if not self.visit.answers:
+            return ""
+        last = next(reversed(self.visit.answers))
+        question_id = last.rpartition("/")[2]
+        question = next((q for item in self.chosen() for q in item.template.questions if q.id == question_id), None)
+        if question is None:
+            return ""
+        value = self.visit.answers[last]
+        reasons = [rule.text.get(self.visit.lang) for rule in question.rules if rule.matches(value)]
+        return "\n".join(self.text("flag_notice", reason=reason) for reason in reasons)
 
     async def answer(self, question: Question, value: Any) -> None:
-        self.visit.answers[question.id] = value  # the answers' order is the way back, one question a step
+        step, _, _ = self.current_step()
+        assert step is not None and step.question.id == question.id
+        self.visit.answers[step.key] = value  # the answers' order is the way back, one question a step
         await self.show()
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -105,6 +133,10 @@ class QuestionnaireScreen(KioskScreen):
                 self.go(VaccineScreen())
             return
         if question is None:
+            return
+        if button.startswith("kp-"):
+            field = self.query_one("#value", Input)
+            field.value = keypad_apply(field.value, button[3:])
             return
         if button in ("a-yes", "a-no"):
             await self.answer(question, button == "a-yes")
@@ -123,10 +155,10 @@ class QuestionnaireScreen(KioskScreen):
             await self.submit_value(question)
 
     async def submit_value(self, question: Question) -> None:
-        text = unicodedata.normalize("NFKC", self.query_one("#value", Input).value).replace("－", "-")
+        text = unicodedata.normalize("NFKC", self.query_one("#value", Input).value).replace("－", "-").replace("/", "-")
         try:
             value = normalize_answer(question, text)
         except AnswerError as error:
-            self.query_one("#error", Static).update(error.message.get(self.visit.lang))
+            self.query_one("#error", Static).update(error.reason.get(self.visit.lang))
             return
         await self.answer(question, value)

@@ -11,6 +11,7 @@ from textual.worker import get_current_worker
 from yoshin.smartcard.errors import CardError
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.state import Visit
+from yoshin.tui.widgets import Words
 from yoshin.tui.workers import kiosk_work
 
 
@@ -25,7 +26,7 @@ class RemoveCardScreen(KioskScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.text("remove_card"), classes="title warning", id="reminder")
+            yield Words(self.text("remove_card"), classes="title warning", id="reminder")
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -4,28 +4,45 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from yoshin.device.visit import submit_answers
+from yoshin.domain.templates import validate_answers
+from yoshin.tui.plan import answers_for, steps
 from yoshin.tui.screens.base import KioskScreen
+from yoshin.tui.widgets import Words
+from yoshin.tui.words import answer_text
 
 
 class ReviewScreen(KioskScreen):
     card_expected = True
 
     def compose(self) -> ComposeResult:
-        from yoshin.tui.screens.questionnaire import QuestionnaireScreen
-
         lang = self.visit.lang
-        template = QuestionnaireScreen.template.fget(self)  # type: ignore[attr-defined]
+        chosen, context = self.chosen(), self.context()
+        several = len(chosen) > 1
+        heading: str | None = None
         with Vertical():
-            yield Static(self.text("review"), classes="title")
+            yield Words(self.text("review"), classes="title")
             with VerticalScroll(id="answers"):
-                for question in template.questions:
-                    if question.id in self.visit.answers:
-                        value = self.visit.answers[question.id]
-                        shown = self.text("yes") if value is True else self.text("no") if value is False else str(value)
-                        yield Static(f"{question.text.get(lang)}: {shown}")
+                for step in steps(chosen, self.visit.answers, context):
+                    if step.key not in self.visit.answers:
+                        continue
+                    if several:
+                        name = (
+                            self.text("shared_answers")
+                            if step.vaccine_code is None
+                            else self.text("for_vaccine", name=self.vaccine_name(step.vaccine_code))
+                        )
+                        if name != heading:
+                            heading = name
+                            yield Words(name, classes="heading")
+                    question, value = step.question, self.visit.answers[step.key]
+                    yield Words(f"{question.text.get(lang)}: {answer_text(question, value, lang)}", classes="answer")
+                    for rule in question.rules:
+                        if rule.matches(value):
+                            reason = rule.text.get(lang)
+                            yield Words(f"  → {self.text('flag_notice', reason=reason)}", classes="notice")
             with Horizontal():
                 yield Button(self.text("submit"), id="submit", classes="primary")
                 yield Button(self.text("back"), id="back")
@@ -42,23 +59,27 @@ class ReviewScreen(KioskScreen):
         self.go(RemoveCardScreen(completed=True))
 
     def submit(self) -> None:
-        """Seal the answers into the outbox and keep the visit for staff under today's day key."""
-        from yoshin.tui.screens.questionnaire import QuestionnaireScreen
-
+        """One questionnaire record per vaccine, sealed into the outbox and kept for staff under today's
+        day key. Every questionnaire is checked before the first is sent, so none goes alone."""
         face = self.visit.face
         assert face is not None
         subject = (self.visit.subject or {}).get("subject", {})
-        submit_answers(
-            self.kiosk.services,
-            face=face,
-            template=QuestionnaireScreen.template.fget(self),  # type: ignore[attr-defined]
-            answers=self.visit.answers,
-            context=QuestionnaireScreen.context(self),  # type: ignore[arg-type]
-            subject_id=None if self.visit.offline else subject["subject_id"],
-            guardian_name=subject.get("guardian_name"),
-            dose_number=self.visit.dose_number or 1,
-            language=self.visit.lang,
-            started_at=self.visit.started_at,
-            now=self.kiosk.clock(),
-        )
+        chosen, context = self.chosen(), self.context()
+        answers = {item.vaccine_code: answers_for(item, chosen, self.visit.answers) for item in chosen}
+        for item in chosen:
+            validate_answers(item.template, answers[item.vaccine_code], {}, context)
+        for item in chosen:
+            submit_answers(
+                self.kiosk.services,
+                face=face,
+                template=item.template,
+                answers=answers[item.vaccine_code],
+                context=context,
+                subject_id=None if self.visit.offline else subject["subject_id"],
+                guardian_name=subject.get("guardian_name"),
+                dose_number=item.dose_number,
+                language=self.visit.lang,
+                started_at=self.visit.started_at,
+                now=self.kiosk.clock(),
+            )
         self.visit.submitted = True

@@ -1,35 +1,51 @@
-"""Vaccination entry: the pack (a scanned GS1 DataMatrix, or the product picked and the lot typed), the
-site; an expired lot is refused. Then a second person checks with their own credentials and the record
-is sealed into the outbox (control: ダブルチェック; the contract refuses entered_by == checked_by).
-The rules are the visit layer's (`yoshin.device.visit`): this screen collects and shows."""
+"""Vaccination entry: the pack (a scanned GS1 DataMatrix fills product, lot and expiry; or the product
+tapped and the lot typed), the site tapped; an expired lot is refused. Then a second person checks
+(control: ダブルチェック; the contract refuses entered_by == checked_by), in one of two ways that log
+nobody in or out:
+
+- here, with their own card on the reader and its PIN, or their ID and password (POST /staff/attest);
+- on their own staff screen: the entry waits in the day's pending store as 確認待ち and the checker, logged
+  in there, opens it from their list and confirms.
+
+The record is sealed into the outbox by whichever screen completes the check.
+"""
 
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from datetime import date
 
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Button, Input, Static
 from textual.worker import get_current_worker
 
 from yoshin.device.gs1 import ScanError, parse_scan
 from yoshin.device.visit import (
     Administration,
+    PendingEntry,
     PendingVisit,
+    Proofs,
     StaffMember,
     check_administration,
     record_vaccination,
 )
 from yoshin.domain.catalogue import Product
 from yoshin.domain.clock import today as jst_today
-from yoshin.domain.contract import INJECTION_SITES, Route, Site
-from yoshin.domain.i18n import Bilingual, BilingualError
-from yoshin.tui.screens.base import StaffScreen
+from yoshin.domain.contract import INJECTION_SITES, Site
+from yoshin.domain.dates import DateError, parse_date
+from yoshin.domain.i18n import BilingualError
+from yoshin.tui.screens.staff_base import StaffScreen
 from yoshin.tui.screens.staff_login import both
+from yoshin.tui.screens.staff_visit import flags_panel
 from yoshin.tui.widgets import KioskInput
+
+
+def _products(screen: StaffScreen, pending: PendingVisit) -> list[Product]:
+    code = pending.questionnaire.vaccine_code
+    return screen.kiosk.services.rules().catalogue.products_for(code, jst_today(screen.kiosk.clock()))
 
 
 class VaccinationEntryScreen(StaffScreen):
@@ -44,26 +60,24 @@ class VaccinationEntryScreen(StaffScreen):
         return jst_today(self.kiosk.clock())
 
     def products(self) -> list[Product]:
-        code = self.pending.questionnaire.vaccine_code
-        return self.kiosk.services.rules().catalogue.products_for(code, self.today)
+        return _products(self, self.pending)
 
     def compose(self) -> ComposeResult:
         dose = self.text("dose", n=self.pending.dose_number)
         with Vertical():
             yield Static(f"{self.text('vaccination')}: {self.pending.name}  {dose}", classes="title")
+            yield flags_panel(self, self.pending)
             yield KioskInput(placeholder=self.text("scan"), id="scan")
-            yield Static(self.text("or_choose"), classes="message")
             with Horizontal():
                 for product in self.products():
                     yield Button(product.brand_name, id=f"p-{product.gtin}")
             with Horizontal():
                 yield KioskInput(placeholder=self.text("lot"), id="lot", max_length=20)
-                yield KioskInput(placeholder=self.text("expiry"), id="expiry", max_length=10)
+                yield KioskInput(placeholder=self.text("expiry_hint"), id="expiry", max_length=16)
             with Horizontal():
-                oral = any(product.route == Route.ORAL for product in self.products())
+                oral = any(product.route == "oral" for product in self.products())
                 for site in (Site.ORAL,) if oral else INJECTION_SITES:
                     yield Button(self.text(f"site_{site}"), id=f"s-{site}")
-            yield Static("", id="chosen", classes="message")
             yield Static("", id="error", classes="message error")
             with Horizontal():
                 yield Button(self.text("next"), id="next", classes="primary")
@@ -72,6 +86,15 @@ class VaccinationEntryScreen(StaffScreen):
     def on_mount(self) -> None:
         if self.kiosk.services.scanner is not None:
             self.read_scanner()
+        products = self.products()
+        if len(products) == 1:  # nothing to choose
+            self.product = products[0]
+        if len(self.site_buttons()) == 1:
+            self.site = Site(self.site_buttons()[0].removeprefix("s-"))
+        self.show_choice()
+
+    def site_buttons(self) -> list[str]:
+        return [button.id or "" for button in self.query("Button") if (button.id or "").startswith("s-")]
 
     @work(thread=True, exclusive=True, group="scanner")
     def read_scanner(self) -> None:
@@ -85,9 +108,14 @@ class VaccinationEntryScreen(StaffScreen):
         self.query_one("#error", Static).update(message)
 
     def show_choice(self) -> None:
-        product = self.product.brand_name if self.product else "-"
-        site = self.text(f"site_{self.site}") if self.site else "-"
-        self.query_one("#chosen", Static).update(f"{product} / {site}")
+        """The chosen product and site look pressed, and say so in words for a screen reader or a glance."""
+        chosen = {f"p-{self.product.gtin}" if self.product else "", f"s-{self.site}" if self.site else ""}
+        for button in self.query(Button):
+            if button.id and button.id[:2] in ("p-", "s-"):
+                base = str(button.label).removeprefix("● ")
+                selected = button.id in chosen
+                button.set_class(selected, "-selected")
+                button.label = f"● {base}" if selected else base
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "scan":
@@ -107,7 +135,7 @@ class VaccinationEntryScreen(StaffScreen):
             return
         self.product = product
         self.query_one("#lot", Input).value = pack.lot
-        self.query_one("#expiry", Input).value = pack.expiry.isoformat()
+        self.query_one("#expiry", Input).value = pack.expiry.strftime("%Y/%m/%d")
         self.show_error("" if pack.expiry >= self.today else self.text("expired", expiry=pack.expiry.isoformat()))
         self.show_choice()
 
@@ -122,14 +150,15 @@ class VaccinationEntryScreen(StaffScreen):
             return
         elif button == "next":
             self.next()
+            return
         self.show_choice()
 
     def next(self) -> None:
         lot = unicodedata.normalize("NFKC", self.query_one("#lot", Input).value).strip().upper()
         try:
-            expiry = date.fromisoformat(unicodedata.normalize("NFKC", self.query_one("#expiry", Input).value).strip())
-        except ValueError:
-            self.show_error(self.text("bad_date"))
+            expiry = parse_date(self.query_one("#expiry", Input).value)
+        except DateError as error:
+            self.show_error(error.message.get(self.kiosk.staff_lang))
             return
         if self.product is None or not lot or self.site is None:
             self.show_error(self.text("need_lot"))
@@ -140,81 +169,118 @@ class VaccinationEntryScreen(StaffScreen):
         except BilingualError as error:
             self.show_error(error.message.get(self.kiosk.staff_lang))
             return
-        self.app.switch_screen(SecondCheckScreen(self.pending, given))
+        self.app.switch_screen(SecondCheckScreen(self.pending, given, self.member, own_screen=False))
 
 
 class SecondCheckScreen(StaffScreen):
-    class Checked(Message):
-        """The host confirmed the second person's credentials."""
-
-        def __init__(self, checker: StaffMember) -> None:
-            super().__init__()
-            self.checker = checker
-
-    class Refused(Message):
-        """The host refused them (wrong password, locked, unreachable)."""
-
-        def __init__(self, reason: Bilingual) -> None:
-            super().__init__()
-            self.reason = reason
-
-    def __init__(self, pending: PendingVisit, given: Administration) -> None:
+    def __init__(
+        self,
+        pending: PendingVisit,
+        given: Administration,
+        entered_by: StaffMember,
+        own_screen: bool,
+        entered_proof: str | None = None,
+    ) -> None:
         super().__init__()
         self.pending, self.given = pending, given
+        self.entered_by, self.own_screen, self.entered_proof = entered_by, own_screen, entered_proof
+
+    @classmethod
+    def from_pending(cls, pending: PendingVisit, products: list[Product]) -> SecondCheckScreen:
+        """The checker's own screen: the entry as the nurse left it in the pending store."""
+        entry = pending.entry
+        assert entry is not None
+        given = entry.administration(products)
+        return cls(pending, given, entry.entered_by, own_screen=True, entered_proof=entry.entered_proof)
 
     def compose(self) -> ComposeResult:
         given = self.given
         with Vertical():
             yield Static(self.text("second_check"), classes="title")
             summary = (
-                f"{self.pending.name} ({self.pending.birth_date.isoformat()})\n"
+                f"{self.pending.name} ({self.pending.birth_date.strftime('%Y/%m/%d')})\n"
                 f"{given.product.brand_name}  {self.text('lot')}: {given.lot_number}  "
-                f"{self.text('expiry')}: {given.expiry_date.isoformat()}\n"
+                f"{self.text('expiry')}: {given.expiry_date.strftime('%Y/%m/%d')}\n"
                 f"{self.text(f'site_{given.site}')}  {given.dose_amount_ml} mL  "
-                f"{self.text('dose', n=self.pending.dose_number)}"
+                f"{self.text('dose', n=self.pending.dose_number)}  "
+                f"{self.text('entered_by', name=self.entered_by.name)}"
             )
             yield Static(summary, classes="message", id="summary")
-            yield KioskInput(placeholder=both("staff_id"), id="checker", max_length=32)
+            if self.own_screen:
+                yield Static("", id="error", classes="message error")
+                with Horizontal():
+                    yield Button(self.text("confirm_check"), id="confirm", classes="primary")
+                    yield Button(self.text("back"), id="back")
+                return
+            yield Static(self.text("check_with_card"), classes="message")
+            with Horizontal():
+                yield KioskInput(placeholder=both("staff_id"), id="checker", max_length=32)
+                yield KioskInput(
+                    placeholder=self.text("checker_pin"), id="checker_pin", password=True, max_length=4,
+                    restrict=r"[0-9０-９]*",
+                )  # fmt: skip
             yield KioskInput(placeholder=both("password"), id="password", password=True, max_length=128)
             yield Static("", id="error", classes="message error")
             with Horizontal():
                 yield Button(self.text("confirm_submit"), id="confirm", classes="primary")
+                yield Button(self.text("check_on_own_screen"), id="elsewhere")
                 yield Button(self.text("back"), id="back")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "back":
+        button = event.button.id
+        if button == "back":
             self.app.pop_screen()
-            return
-        checker = unicodedata.normalize("NFKC", self.query_one("#checker", Input).value).strip()
-        password = self.query_one("#password", Input).value
-        if checker == self.member.staff_id:
-            self.show_error(self.text("same_person"))
-        elif checker and password:
-            self.check(checker, password)
+        elif button == "elsewhere":
+            self.leave_for_checker()
+        elif button == "confirm" and self.own_screen:
+            if self.member.staff_id == self.entered_by.staff_id:
+                self.show_error(self.text("same_person"))
+            else:
+                self.record(self.member, self.own_proof())
+        elif button == "confirm":
+            checker = unicodedata.normalize("NFKC", self.query_one("#checker", Input).value).strip()
+            password = self.query_one("#password", Input).value or None
+            pin = unicodedata.normalize("NFKC", self.query_one("#checker_pin", Input).value) or None
+            if checker == self.entered_by.staff_id:
+                self.show_error(self.text("same_person"))
+            elif checker and (password or pin):
+                self.check(checker, password, pin)
+
+    def own_proof(self) -> str | None:
+        return self.kiosk.staff.attestation if self.kiosk.staff else None
+
+    def leave_for_checker(self) -> None:
+        entry = PendingEntry.of(self.given, self.member, self.own_proof())
+        self.kiosk.services.keep_pending(replace(self.pending, entry=entry))
+        self.notify(self.text("waiting_for_checker"))
+        self.app.pop_screen()
 
     def show_error(self, message: str) -> None:
-        self.query_one("#password", Input).value = ""
+        for field in self.query("#password, #checker_pin"):
+            field.value = ""  # type: ignore[attr-defined]
         self.query_one("#error", Static).update(message)
 
     @work(thread=True, exclusive=True, group="check")
-    def check(self, checker_id: str, password: str) -> None:
+    def check(self, checker_id: str, password: str | None, pin: str | None) -> None:
         try:
-            checker = self.kiosk.services.second_person(checker_id, password)
+            checked = self.kiosk.services.attest(checker_id, password, pin)
         except BilingualError as error:
-            self.post_message(self.Refused(error.message))  # post_message is safe from a worker thread
+            self.app.call_from_thread(self.show_error, error.message.get(self.kiosk.staff_lang))
             return
-        self.post_message(self.Checked(checker))
+        self.app.call_from_thread(self.record, checked.member, checked.token)
 
-    def on_second_check_screen_refused(self, message: Refused) -> None:
-        self.show_error(message.reason.get(self.kiosk.staff_lang))
-
-    def on_second_check_screen_checked(self, message: Checked) -> None:
+    def record(self, checker: StaffMember, checker_proof: str | None) -> None:
+        services = self.kiosk.services
+        now = self.kiosk.clock()
+        entered_proof = self.entered_proof if self.own_screen else self.own_proof()
         try:
             record_vaccination(
-                self.kiosk.services, self.pending, self.given, self.member, message.checker, now=self.kiosk.clock()
-            )
+                services, self.pending, self.given, self.entered_by, checker, now=now,
+                proofs=Proofs(entered_by=entered_proof, checked_by=checker_proof),
+            )  # fmt: skip
         except BilingualError as error:  # a VisitError, or the contract refusing a field
             self.show_error(error.message.get(self.kiosk.staff_lang))
             return
+        services.finish_pending(self.pending, "vaccinated", now)
         self.notify(self.text("recorded"))
         self.app.pop_screen()

@@ -1,23 +1,26 @@
-"""One visit for staff: the answers with raised flags highlighted, then the doctor's decision (可 / 見合わせ).
+"""One visit for the doctor: its flags first (they cannot scroll out of sight), then every answer, then
+the decision (接種可 / 見合わせ).
 
-Only a doctor's login records a decision; the visit layer (`yoshin.device.visit.record_decision`)
-enforces it and the other rules (a 接種不可 flag needs a reason, a deferral needs a reason, the
-explanation must be confirmed). A deferral ends the visit, "proceed" leads to the entry.
+Only a doctor's login records a decision; overriding a 接種不可 flag needs a reason (domain rule); a
+deferral needs only its reason; proceeding needs the explanation confirmed. The decision is sealed into
+the outbox at once; the visit then moves to 接種待ち (or 完了 when deferred) and the list shows again.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Static
 
-from yoshin.device.visit import DOCTOR, PendingVisit, record_decision
+from yoshin.device.visit import DOCTOR, PendingVisit, Proofs, record_decision
 from yoshin.domain.clock import today as jst_today
-from yoshin.domain.contract import Decision
+from yoshin.domain.contract import Decision, FlagKind
 from yoshin.domain.i18n import BilingualError
-from yoshin.tui.screens.base import StaffScreen
+from yoshin.tui import staff_view
+from yoshin.tui.screens.staff_base import StaffScreen
 from yoshin.tui.widgets import KioskInput
 
 
@@ -25,6 +28,32 @@ def free_text(widget: Input) -> str | None:
     """A designated free-text field: NFKC, trimmed, None when empty."""
     text = unicodedata.normalize("NFKC", widget.value).strip()
     return text or None
+
+
+class FlagsPanel(Static):
+    """The visit's raised flags in words and colour; shown on every screen that opens the visit."""
+
+
+def flags_panel(screen: StaffScreen, pending: PendingVisit) -> FlagsPanel:
+    lang = screen.kiosk.staff_lang
+    record = pending.questionnaire
+    rules = screen.kiosk.services.rules()
+    template = rules.templates.for_vaccine(record.vaccine_code, jst_today(screen.kiosk.clock()))
+    lines = staff_view.flag_lines(record, template)
+    if not lines:
+        return FlagsPanel(screen.text("no_flags"), id="flags")
+    shown = []
+    for line in lines:
+        value = line.answer
+        answer = screen.text("yes") if value is True else screen.text("no") if value is False else value
+        flag = screen.text("flag_" + line.flag)
+        shown.append(f"{flag} {line.reason.get(lang)} ({line.question.get(lang)}: {answer})")
+    kind = "not-eligible" if any(line.flag is FlagKind.NOT_ELIGIBLE for line in lines) else "doctor-review"
+    return FlagsPanel("\n".join(shown), id="flags", classes=kind)
+
+
+def birth_text(born: date) -> str:
+    return born.strftime("%Y/%m/%d")
 
 
 class StaffVisitScreen(StaffScreen):
@@ -42,68 +71,60 @@ class StaffVisitScreen(StaffScreen):
         with Vertical():
             name = vaccine.name.get(lang) if vaccine else record.vaccine_code
             dose = self.text("dose", n=self.pending.dose_number)
-            header = f"{self.pending.name} ({self.pending.birth_date.isoformat()})  {name} {dose}"
+            header = f"{self.pending.name} ({birth_text(self.pending.birth_date)})  {name} {dose}"
             yield Static(header, classes="title", id="subject")
             if self.pending.offline:
                 yield Static(self.text("offline_visit"), classes="message warning", id="offline")
+            yield flags_panel(self, self.pending)
             with VerticalScroll(id="answers"):
                 for question_id, value in record.answers.items():
                     text = template.question(question_id).text.get(lang) if template else question_id
                     shown = self.text("yes") if value is True else self.text("no") if value is False else str(value)
-                    mark = f"  ⚠ {self.text('flag_' + flagged[question_id])}" if question_id in flagged else ""
+                    mark = f"  {self.text('flag_' + flagged[question_id])}" if question_id in flagged else ""
                     yield Static(f"{text}: {shown}{mark}", classes="flagged" if mark else "")
             yield Static("", id="error", classes="message error")
-            decision = self.pending.decision
-            if decision is not None:
-                yield Static(f"{self.text('decision')}: {self.text(decision.decision)}", classes="message")
-                with Horizontal():
-                    yield Button(self.text("vaccination"), id="entry", classes="primary")
-                    yield Button(self.text("back"), id="back")
-            elif self.member.role != DOCTOR:
+            if self.member.role != DOCTOR:
                 yield Static(self.text("doctor_only"), classes="message warning", id="doctor-only")
                 yield Button(self.text("back"), id="back")
-            else:
-                with Horizontal():
-                    yield KioskInput(placeholder=self.text("reason"), id="reason", max_length=200)
-                    if self.pending.not_eligible_flagged:
-                        yield KioskInput(placeholder=self.text("override_reason"), id="override", max_length=200)
-                with Horizontal():
-                    yield Checkbox(self.text("explained"), id="explained")
-                    yield Button(self.text("proceed"), id="proceed", classes="primary")
-                    yield Button(self.text("defer"), id="defer")
-                    yield Button(self.text("back"), id="back")
+                return
+            with Horizontal():
+                yield KioskInput(placeholder=self.text("reason"), id="reason", max_length=200)
+                if self.pending.not_eligible_flagged:
+                    yield KioskInput(placeholder=self.text("override_reason"), id="override", max_length=200)
+            with Horizontal(id="decide"):
+                yield Checkbox(self.text("explained"), id="explained")
+                yield Button(self.text("proceed"), id="proceed", classes="primary")
+                yield Button(self.text("defer"), id="defer")
+                yield Button(self.text("back"), id="back")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        from yoshin.tui.screens.staff_vaccination import VaccinationEntryScreen
-
         button = event.button.id or ""
         if button == "back":
             self.app.pop_screen()
-        elif button == "entry":
-            self.app.switch_screen(VaccinationEntryScreen(self.pending))
         elif button in ("proceed", "defer"):
             self.decide(Decision(button))
 
     def decide(self, decision: Decision) -> None:
-        from yoshin.tui.screens.staff_vaccination import VaccinationEntryScreen
-
+        services = self.kiosk.services
         overrides = self.query("#override")
+        now = self.kiosk.clock()
+        session = self.kiosk.staff
         try:
-            self.pending = record_decision(
-                self.kiosk.services,
+            decided = record_decision(
+                services,
                 self.pending,
                 self.member,
                 decision,
                 reason=free_text(self.query_one("#reason", Input)),
                 override_reason=free_text(overrides.first(Input)) if overrides else None,
                 explanation_given=self.query_one("#explained", Checkbox).value,
-                now=self.kiosk.clock(),
+                now=now,
+                proofs=Proofs(decided_by=session.attestation if session else None),
             )
         except BilingualError as error:  # a VisitError, or the contract refusing a field
             self.query_one("#error", Static).update(error.message.get(self.kiosk.staff_lang))
             return
         if decision is Decision.DEFER:
-            self.notify(self.text("recorded"))
-            self.app.pop_screen()
-            return
-        self.app.switch_screen(VaccinationEntryScreen(self.pending))
+            services.finish_pending(decided, "defer", now)
+        self.notify(self.text("recorded"))
+        self.app.pop_screen()

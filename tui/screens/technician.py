@@ -1,8 +1,10 @@
-"""Technician screen: the appliance's status (reader, I/O board, host, queue, certificate, versions),
-the self-test, certificate renewal, and the way to provisioning."""
+"""Technician screen, in the language chosen at login: the appliance's status (reader, I/O board, host,
+queue, certificate, versions), the self-test (each check in words, never a raw exception), certificate
+renewal, and the way to provisioning."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from importlib.metadata import version
 
 from textual import work
@@ -11,9 +13,19 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from yoshin.device import provisioning
+from yoshin.domain.clock import now_jst
 from yoshin.domain.i18n import BilingualError
 from yoshin.smartcard.errors import CardError
-from yoshin.tui.screens.base import StaffScreen
+from yoshin.tui.screens.staff_base import StaffScreen
+
+
+def jst_text(stamp: str) -> str:
+    """An ISO timestamp as a JST wall-clock time (the technician reads local time, not UTC)."""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    return now_jst(moment).strftime("%Y/%m/%d %H:%M JST") if moment.tzinfo else stamp
 
 
 class TechnicianScreen(StaffScreen):
@@ -31,30 +43,38 @@ class TechnicianScreen(StaffScreen):
     def on_mount(self) -> None:
         self.load_status()
 
-    @work(thread=True, exclusive=True, group="status")
-    def load_status(self) -> None:
+    def status_lines(self) -> list[str]:
         lang = self.kiosk.staff_lang
         services = self.kiosk.services
-        lines = []
         try:
-            lines.append(f"reader: {services.reader_name() or '-'}")
+            reader = services.reader_name() or "-"
         except CardError as error:
-            lines.append(f"reader: {error.message.get(lang)}")
+            reader = error.message.get(lang)
+        lines = [f"{self.text('tech_reader')}: {reader}"]
         board = services.board_status()
         lines.append(
-            "I/O board: -"
+            f"{self.text('tech_board')}: -"
             if board is None
-            else f"I/O board: {board.message.get(lang)} (firmware {board.firmware or '-'})"
+            else f"{self.text('tech_board')}: {board.message.get(lang)} ({self.text('tech_firmware')} "
+            f"{board.firmware or '-'})"
         )
         status = services.device_status()
         queue = status.queue
         if queue is not None:
-            lines.append(
-                f"queue: {queue.depth} queued, {queue.dead_letters} dead letters, last sent {queue.last_success or '-'}"
-            )
-        lines.append(f"device: {status.device_id}  certificate until {status.certificate_not_after}")
-        lines.append(f"app: yoshin {version('yoshin')}")
-        self.app.call_from_thread(self.query_one("#status", Static).update, "\n".join(lines))
+            last = jst_text(queue.last_success) if queue.last_success else "-"
+            lines.append(self.text("tech_queue", depth=queue.depth, dead=queue.dead_letters, last=last))
+        if status.device_id is None:
+            lines.append(self.text("tech_not_enrolled"))
+        else:
+            until = jst_text(status.certificate_not_after or "")
+            lines.append(self.text("tech_device", device=status.device_id, until=until))
+        lines.append(self.text("tech_app", version=version("yoshin")))
+        return lines
+
+    @work(thread=True, exclusive=True, group="status")
+    def load_status(self) -> None:
+        text = "\n".join(self.status_lines())
+        self.app.call_from_thread(self.query_one("#status", Static).update, text)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         button = event.button.id or ""
@@ -65,14 +85,19 @@ class TechnicianScreen(StaffScreen):
 
     @work(thread=True, exclusive=True, group="technician")
     def run(self, what: str) -> None:
+        lang = self.kiosk.staff_lang
         appliance = self.kiosk.services.appliance
         try:
             if what == "renew":
                 appliance.client().renew()
-                text = f"{self.text('renew')}: ok"
+                text = f"{self.text('renew')}: {self.text('recorded')}"
             else:
-                text = "\n".join(f"{name}: {result}" for name, result in provisioning.self_test(appliance).items())
+                checks = provisioning.self_test_checks(appliance)
+                text = "\n".join(
+                    f"{'✔' if check.ok else '✖'} {self.text('test_' + name)}: {check.message.get(lang)}"
+                    for name, check in checks.items()
+                )
         except BilingualError as error:
-            text = error.message.get(self.kiosk.staff_lang)
+            text = error.message.get(lang)
         self.app.call_from_thread(self.query_one("#result", Static).update, text)
         self.load_status()

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Static
 
 from yoshin.tui.screens.base import KioskScreen
+from yoshin.tui.widgets import Words
 
 THANKS_SECONDS = 8.0
 
 
 class ThanksScreen(KioskScreen):
     def compose(self) -> ComposeResult:
-        yield Static(self.text("thanks"), classes="title")
+        yield Words(self.text("thanks"), classes="title")
 
     def on_mount(self) -> None:
         super().on_mount()

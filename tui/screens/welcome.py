@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Checkbox, Static
+from textual.widgets import Button, Checkbox
 
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.text import T
+from yoshin.tui.widgets import Words
 
 
 class WelcomeScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"{T['title'].ja} / {T['title'].en}", classes="title")
-            yield Static(f"{T['choose_language'].ja} / {T['choose_language'].en}", classes="message")
+            yield Words(f"{T['title'].ja} / {T['title'].en}", classes="title")
+            yield Words(f"{T['choose_language'].ja} / {T['choose_language'].en}", classes="message")
             with Horizontal():
                 yield Button("日本語", id="ja", classes="primary")
                 yield Button("English", id="en", classes="primary")

@@ -1,0 +1,82 @@
+"""Exclusions of 予防接種法施行規則 第2条 and prior disease (施行令 第3条): asked in each vaccine's template,
+flagged 接種不可, and carried into the engine where they change eligibility."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from yoshin.domain.series import Case, Subject, evaluate, questionnaire_conditions, questionnaire_history
+from yoshin.domain.templates import FLAG_NOT_ELIGIBLE, SubjectContext, default_templates
+
+TEMPLATES = default_templates()
+TODAY = date(2026, 10, 15)
+KIYAKU = "https://iuris.jp/予防接種法施行規則-第二条-予防接種の対象者から除かれる者/jpn/a/58777"
+
+# (vaccine, question, answer that excludes, the rule it implements)
+EXCLUSIONS = [
+    *[(v, "temperature", 37.5, "施行規則2条2号 明らかな発熱") for v in ("hib", "mr", "flu_elderly", "hpv")],
+    *[(v, "severe_acute_illness", True, "施行規則2条3号 重篤な急性疾患") for v in ("pcv", "je", "zoster")],
+    *[
+        (v, "anaphylaxis_to_component", True, "施行規則2条4号 アナフィラキシー")
+        for v in ("dpt_ipv_hib", "dt", "covid_elderly")
+    ],
+    ("mr", "pregnant_known", True, "施行規則2条5号 麻しん・風しん: 妊娠"),
+    ("bcg", "keloid", True, "施行規則2条6号 BCG: ケロイド"),
+    ("hepb", "hbv_prophylaxis", True, "施行規則2条7号 B型肝炎: 母子感染予防で接種済み"),
+    ("rota", "intussusception", True, "施行規則2条8号 ロタ: 腸重積症の既往"),
+    ("rota", "congenital_gi_disorder", True, "施行規則2条8号 ロタ: 先天性消化管障害"),
+    ("rota", "scid", True, "施行規則2条8号 ロタ: 重症複合免疫不全症"),
+    ("pneumo_elderly", "pneumo_before", True, "施行規則2条9号 高齢者肺炎球菌: 接種歴"),
+    ("bcg", "had_tb", True, "施行令3条 結核の既往"),
+    ("varicella", "had_varicella", True, "施行令3条 水痘の既往"),
+    ("mr", "measles_rubella_history", "both", "施行令3条 麻しん・風しんの既往"),
+    ("zoster", "zoster_vaccine_before", "rzv_two", "生涯1回 (https://mykoho.jp/article/204501/9316793/9441684)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("vaccine", "question", "answer", "rule"), EXCLUSIONS, ids=[f"{e[0]}-{e[1]}" for e in EXCLUSIONS]
+)
+def test_the_exclusion_is_asked_and_flagged_not_eligible(
+    vaccine: str, question: str, answer: object, rule: str
+) -> None:
+    template = TEMPLATES.for_vaccine(vaccine, TODAY)
+    assert template is not None
+    asked = {q.id: q for q in template.questions}
+    assert question in asked, f"{vaccine} does not ask {question} ({rule})"
+    flags = {r.flag for r in asked[question].rules if r.matches(answer)}
+    assert FLAG_NOT_ELIGIBLE in flags, rule
+
+
+def test_the_mr_pregnancy_question_is_shown_only_where_it_applies() -> None:
+    template = TEMPLATES.for_vaccine("mr", TODAY)
+    assert template is not None
+    from yoshin.domain.templates import visible_questions
+
+    assert "pregnant_known" not in [q.id for q in visible_questions(template, {}, SubjectContext(1, "female"))]
+    assert "pregnant_known" in [q.id for q in visible_questions(template, {}, SubjectContext(30, "female"))]
+
+
+def test_prior_disease_answers_become_conditions_the_engine_uses() -> None:
+    child = date(2025, 1, 10)
+    both = questionnaire_conditions({"measles_rubella_history": "both"})
+    assert both == {"had_measles", "had_rubella"}
+    verdict = evaluate(Case(Subject(child, "female", both), (), date(2026, 6, 1), "mr"))
+    assert not verdict.eligible and "had_disease" in verdict.codes
+    one = questionnaire_conditions({"measles_rubella_history": "measles"})
+    assert evaluate(Case(Subject(child, "female", one), (), date(2026, 6, 1), "mr")).eligible
+
+
+def test_a_voluntary_live_vaccine_from_the_questionnaire_counts_for_27_days() -> None:
+    answers = {
+        "last_vaccination_kind": "live_injectable",
+        "last_live_vaccine": "yellow_fever",
+        "last_vaccination_date": "2026-06-01",
+    }
+    history = tuple(questionnaire_history(answers))
+    subject = Subject(date(2025, 1, 10), "male")
+    assert not evaluate(Case(subject, history, date(2026, 6, 28), "varicella")).eligible
+    assert evaluate(Case(subject, history, date(2026, 6, 29), "varicella")).eligible
+    assert questionnaire_history({"last_live_vaccine": "other_live", "last_vaccination_date": "2026-06-01"}) == []
