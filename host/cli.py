@@ -258,6 +258,23 @@ def staff_register_card(data_dir: Path, staff_id: str, certificate: Path, actor:
         _fail(error)
 
 
+@staff_group.command("unlock")
+@data_dir_option
+@click.argument("staff_id")
+@click.option("--by", "admin_id", required=True, help="The municipal administrator asking.")
+@click.option("--approved-by", "approver_id", required=True, help="A second municipal administrator approving.")
+def staff_unlock(data_dir: Path, staff_id: str, admin_id: str, approver_id: str) -> None:
+    """Unlock a locked ID now (else it opens by itself after its delay). Standard input: the asking
+    administrator's password, then the approving administrator's, one a line."""
+    admin_password = sys.stdin.readline().rstrip("\n")
+    approver_password = sys.stdin.readline().rstrip("\n")
+    try:
+        staff.unlock(_service(data_dir).db, staff_id, admin_id, admin_password, approver_id, approver_password, _now())
+    except BilingualError as error:
+        _fail(error)
+    click.echo(json.dumps({"unlocked": staff_id, "by": admin_id, "approved_by": approver_id}))
+
+
 @staff_group.command("deactivate")
 @data_dir_option
 @click.argument("staff_id")

@@ -27,9 +27,10 @@ from yoshin.domain.bundle import build_bundle, sign_bundle
 from yoshin.domain.catalogue import Catalogue, default_catalogue
 from yoshin.domain.clock import today as jst_today
 from yoshin.domain.i18n import Bilingual, BilingualError
-from yoshin.host import attest, devices, identity, intake, staff, store
+from yoshin.host import attest, audit, devices, identity, intake, ratelimit, staff, store
 from yoshin.host.keys import HostKeys, public_pem
 from yoshin.host.pki import EnrollmentError, HostPki
+from yoshin.host.ratelimit import RateLimiter
 from yoshin.host.registry import Registry
 from yoshin.protocol import api, safejson
 from yoshin.protocol.sealing import SealedEnvelope, SealError
@@ -38,6 +39,30 @@ from yoshin.smartcard.verify import JpkiVerificationError, RevocationChecker, ve
 log = logging.getLogger("yoshin.host")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DEVICE = web.RequestKey("device", devices.Device)
+
+
+class RateLimited(Exception):
+    def __init__(self, wait: int) -> None:
+        super().__init__(f"rate limited for {wait} s")
+        self.wait = wait
+
+
+def _too_many(wait: int) -> web.Response:
+    response = _error(
+        429, "rate_limited", "しばらく待ってからもう一度お試しください", "too many requests: wait and retry"
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+LIMITED = {  # path -> (bucket kind, rate) per device
+    api.IDENTITY: ("identity", ratelimit.IDENTITY_PER_DEVICE),
+    api.JPKI_IDENTITY: ("identity", ratelimit.IDENTITY_PER_DEVICE),
+    api.JPKI_CHALLENGE: ("identity", ratelimit.IDENTITY_PER_DEVICE),
+    api.STAFF_LOGIN: ("login", ratelimit.LOGIN_PER_DEVICE),
+    api.STAFF_LOGIN_CARD: ("login", ratelimit.LOGIN_PER_DEVICE),
+    api.STAFF_ATTEST: ("login", ratelimit.LOGIN_PER_DEVICE),
+}
 
 
 class NotInitialised(BilingualError):
@@ -65,6 +90,21 @@ class HostService:
     jpki_anchors: list[x509.Certificate] = field(default_factory=list)
     revocation: RevocationChecker | None = None
     signed_bundle: dict[str, Any] = field(default_factory=dict)
+    limiter: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(lambda: self.clock())
+
+    def rate_limit(self, device: devices.Device, kind: str, key: str, rate: ratelimit.Rate) -> int:
+        """0 when the request may go on; else the seconds to wait (the first refusal of a run is audited)."""
+        allowed, wait, first = self.limiter.take(kind, key, rate)
+        if not allowed and first:
+            with self.db.transaction(device.municipality_code) as tx:
+                audit.append(
+                    tx, self.clock(), device.municipality_code, device.device_id, device.device_id,
+                    f"ratelimit.{kind}", key, f"refused: more than {rate.capacity:g} at once",
+                )  # fmt: skip
+        return 0 if allowed else wait
 
     @classmethod
     def open(
@@ -132,8 +172,14 @@ class HostService:
         )
         return {"attestation": token, "attestation_expires_at": claim.expires_at.isoformat()}
 
+    def _staff_id_limit(self, device: devices.Device, staff_id: str) -> None:
+        wait = self.rate_limit(device, "staff_id", staff_id, ratelimit.LOGIN_PER_STAFF_ID)
+        if wait:
+            raise RateLimited(wait)
+
     def staff_login(self, device: devices.Device, body: dict[str, Any], card_only: bool = False) -> dict[str, Any]:
         """A session (and an attestation) for a password login, a password and card login, or a card login."""
+        self._staff_id_limit(device, str(body["staff_id"]))
         card = self.card_fingerprint(device, body) if "certificate" in body else None
         password = None if card_only else str(body["password"])
         session = staff.login(
@@ -150,6 +196,7 @@ class HostService:
 
     def staff_attest(self, device: devices.Device, body: dict[str, Any]) -> dict[str, Any]:
         """Verify a second person (password, or their own card) without opening or closing any session."""
+        self._staff_id_limit(device, str(body["staff_id"]))
         card = self.card_fingerprint(device, body) if "certificate" in body else None
         password = str(body["password"]) if "password" in body else None
         member = staff.authenticate(
@@ -245,7 +292,15 @@ def main_app(service: HostService) -> web.Application:
         if isinstance(device, web.Response):
             return device
         request[DEVICE] = device
-        return await handler(request)
+        limited = LIMITED.get(request.path)
+        if limited is not None:
+            wait = await asyncio.to_thread(service.rate_limit, device, limited[0], device.device_id, limited[1])
+            if wait:
+                return _too_many(wait)
+        try:
+            return await handler(request)
+        except RateLimited as limited_id:
+            return _too_many(limited_id.wait)
 
     app = web.Application(middlewares=[busy_is_503, identify], client_max_size=api.MAX_BODY)
     app.on_response_prepare.append(_no_version_header)

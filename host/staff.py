@@ -104,8 +104,52 @@ _DUMMY_HASH = _hash("not a password of anyone", _DUMMY_SALT)
 
 def _locked() -> StaffError:
     return StaffError(
-        "ログイン失敗が続いたためロックされています。管理者に連絡してください", "locked after repeated failures"
+        "ログイン失敗が続いたため一時的にロックされています。しばらく待つか管理者に連絡してください",
+        "locked for a while after repeated failures: wait, or ask an administrator to unlock it",
     )
+
+
+LOCKOUT_BASE = timedelta(minutes=1)
+LOCKOUT_MAX = timedelta(hours=24)
+
+
+def lockout_delay(failures: int) -> timedelta:
+    """1 minute at the MAX_FAILURES-th failure, then doubling with each further failure, at most a day:
+    guessing stays slow, and no device can lock a colleague out for good (finding 6)."""
+    return min(LOCKOUT_BASE * 2 ** max(0, failures - MAX_FAILURES), LOCKOUT_MAX)
+
+
+def unlock(
+    db: Database, staff_id: str, admin_id: str, admin_password: str, approver_id: str, approver_password: str,
+    now: datetime,
+) -> None:  # fmt: skip
+    """Unlock an ID at once: an administrator asks, a second administrator approves, both verified by
+    their own passwords, two different people (control 14); audited with both names."""
+    with db.read() as tx:
+        row = tx.one("SELECT municipality_code FROM staff WHERE staff_id = ?", [staff_id])
+    if row is None:
+        raise StaffError("その職員IDはありません", "no such staff ID")
+    municipality = row[0]
+    admin = authenticate(db, admin_id, admin_password, "cli", municipality, now, action="staff.unlock.request")
+    approver = authenticate(db, approver_id, approver_password, "cli", municipality, now, action="staff.approve")
+    second_admin(admin, approver)
+    with db.transaction(municipality) as tx:
+        tx.execute(
+            "UPDATE staff SET failed_attempts = 0, locked = 0, locked_until = NULL WHERE staff_id = ?", [staff_id]
+        )
+        audit.append(tx, now, municipality, admin_id, "cli", "staff.unlock", staff_id, f"ok, approved by {approver_id}")
+
+
+def second_admin(admin: Member, approver: Member) -> None:
+    """Both municipal administrators, and two people (another record, name and card)."""
+    if admin.role != "municipal_admin" or approver.role != "municipal_admin":
+        raise StaffError("管理者2名の承認が必要です", "this needs two municipal administrators")
+    if (
+        admin.staff_id.casefold() == approver.staff_id.casefold()
+        or admin.name.replace(" ", "").replace("　", "") == approver.name.replace(" ", "").replace("　", "")
+        or (admin.card_fingerprint is not None and admin.card_fingerprint == approver.card_fingerprint)
+    ):
+        raise StaffError("承認は別の管理者が行う必要があります", "the approval must come from another administrator")
 
 
 def authenticate(
@@ -146,17 +190,22 @@ def authenticate(
         right = hmac.compare_digest(_hash(password, bytes(salt)), bytes(stored))  # outside the tx
     error: StaffError | None = None
     with db.transaction(municipality_code) as tx:  # the count and the audit line commit; raised after
-        state = tx.one("SELECT locked, active FROM staff WHERE staff_id = ?", [staff_id])
+        state = tx.one("SELECT locked, active, locked_until FROM staff WHERE staff_id = ?", [staff_id])
+        locked = state is not None and bool(state[0]) and (state[2] is None or now.isoformat() < str(state[2]))
         if state is None or not state[1]:
             outcome, error = "refused: deactivated", _bad_login()
-        elif state[0]:  # locked (here or by a concurrent attempt): not counted; said only to the right password
+        elif locked:  # (here or by a concurrent attempt): not counted; said only to the right password
             outcome, error = "refused: locked", _locked() if right else _bad_login()
         elif not right:
-            tx.execute(
-                "UPDATE staff SET failed_attempts = failed_attempts + 1, "
-                "locked = CASE WHEN failed_attempts + 1 >= ? THEN 1 ELSE 0 END WHERE staff_id = ?",
-                [MAX_FAILURES, staff_id],
+            (failures,) = tx.one(
+                "UPDATE staff SET failed_attempts = failed_attempts + 1 WHERE staff_id = ? RETURNING failed_attempts",
+                [staff_id],
             )
+            if failures >= MAX_FAILURES:  # locked for a delay that doubles with every lock after the first
+                until = now + lockout_delay(failures)
+                tx.execute(
+                    "UPDATE staff SET locked = 1, locked_until = ? WHERE staff_id = ?", [until.isoformat(), staff_id]
+                )
             outcome, error = f"refused: {'card' if password is None else 'password'}", _bad_login()
         elif password is not None and registered_card and card_fingerprint != registered_card:
             outcome = "refused: card"
@@ -165,7 +214,9 @@ def authenticate(
             )
         else:
             outcome = "ok"
-            tx.execute("UPDATE staff SET failed_attempts = 0 WHERE staff_id = ?", [staff_id])
+            tx.execute(
+                "UPDATE staff SET failed_attempts = 0, locked = 0, locked_until = NULL WHERE staff_id = ?", [staff_id]
+            )
         if error is not None or action != "staff.login":  # a login's "ok" is written with its session
             audit.append(tx, now, municipality_code, staff_id, device_id, action, staff_id, outcome)
     if error is not None:

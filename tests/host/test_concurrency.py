@@ -165,7 +165,7 @@ def test_sixty_concurrent_wrong_passwords_are_each_counted_once(make_device, hos
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         statuses = list(pool.map(attempt, range(60)))
-    assert set(statuses) == {401}
+    assert set(statuses) <= {401, 429}  # 429: the per-device and per-ID login rate limits (finding 8)
     (counter, locked) = service.db.execute("SELECT failed_attempts, locked FROM staff WHERE staff_id = 'N0060'")[0]
     (checked,) = service.db.execute(
         "SELECT count(*) FROM audit WHERE action = 'staff.login' AND target = 'N0060' AND outcome = 'refused: password'"
