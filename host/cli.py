@@ -231,11 +231,60 @@ def staff_group() -> None:
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice(staff.ROLES), required=True)
 @click.option("--municipality", required=True)
-def staff_add(data_dir: Path, staff_id: str, name: str, role: str, municipality: str) -> None:
-    """Add a staff member; the password is read from standard input."""
+@click.option("--by", "admin_id", help="The municipal administrator asking.")
+@click.option("--approved-by", "approver_id", help="A second municipal administrator approving (control 14).")
+@click.option(
+    "--first-admin", is_flag=True, help="Only for a municipality's first two administrators: no approval yet."
+)
+def staff_add(
+    data_dir: Path, staff_id: str, name: str, role: str, municipality: str, admin_id: str | None,
+    approver_id: str | None, first_admin: bool,
+) -> None:  # fmt: skip
+    """Add a staff member. Standard input: the new member's password, then (with --by/--approved-by) the
+    asking and the approving administrators' passwords, one a line."""
     password = sys.stdin.readline().rstrip("\n")
+    service = _service(data_dir)
     try:
-        staff.add(_service(data_dir).db, staff_id, name, role, municipality, password, _now())
+        approval = None
+        if first_admin:
+            if role != "municipal_admin" or staff.admin_count(service.db, municipality) >= 2:
+                raise staff.StaffError(
+                    "承認なしで追加できるのは最初の管理者2名だけです",
+                    "--first-admin is only for a municipality's first two municipal_admins",
+                )
+        elif not (admin_id and approver_id):
+            raise staff.StaffError(
+                "追加には管理者2名（--by と --approved-by）が必要です",
+                "adding staff needs --by and --approved-by (two municipal administrators)",
+            )
+        else:
+            approval = staff.approve(
+                service.db, municipality, admin_id, sys.stdin.readline().rstrip("\n"), approver_id,
+                sys.stdin.readline().rstrip("\n"), _now(),
+            )  # fmt: skip
+        staff.add(service.db, staff_id, name, role, municipality, password, _now(), approval)
+    except BilingualError as error:
+        _fail(error)
+
+
+@staff_group.command("set-role")
+@data_dir_option
+@click.argument("staff_id")
+@click.option("--role", type=click.Choice(staff.ROLES), required=True)
+@click.option("--municipality", required=True)
+@click.option("--by", "admin_id", required=True)
+@click.option("--approved-by", "approver_id", required=True)
+def staff_set_role(
+    data_dir: Path, staff_id: str, role: str, municipality: str, admin_id: str, approver_id: str
+) -> None:
+    """Change a member's role with a second administrator's approval. Standard input: both passwords."""
+    service = _service(data_dir)
+    try:
+        approval = staff.approve(
+            service.db, municipality, admin_id, sys.stdin.readline().rstrip("\n"), approver_id,
+            sys.stdin.readline().rstrip("\n"), _now(),
+        )  # fmt: skip
+        staff.set_role(service.db, staff_id, role, approval, _now())
     except BilingualError as error:
         _fail(error)
 

@@ -47,9 +47,59 @@ def _hash(password: str, salt: bytes) -> bytes:
     return Scrypt(salt=salt, length=32, n=2**14, r=8, p=1).derive(password.encode())
 
 
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """A grant asked by one municipal administrator and approved by a second one (control 14)."""
+
+    admin: Member
+    approver: Member
+
+    def audit_text(self) -> str:
+        return f"by {self.admin.staff_id}, approved by {self.approver.staff_id}"
+
+
+def approve(
+    db: Database, municipality_code: str, admin_id: str, admin_password: str, approver_id: str,
+    approver_password: str, now: datetime,
+) -> Approval:  # fmt: skip
+    """Both administrators verified by their own passwords, and two different people."""
+    admin = authenticate(db, admin_id, admin_password, "cli", municipality_code, now, action="staff.grant.request")
+    approver = authenticate(db, approver_id, approver_password, "cli", municipality_code, now, action="staff.approve")
+    second_admin(admin, approver)
+    return Approval(admin, approver)
+
+
+def admin_count(db: Database, municipality_code: str) -> int:
+    with db.read(municipality_code) as tx:
+        row = tx.one(
+            "SELECT count(*) FROM staff WHERE municipality_code = ? AND role = 'municipal_admin' AND active = 1",
+            [municipality_code],
+        )
+    return int(row[0])
+
+
+def set_role(db: Database, staff_id: str, role: str, approval: Approval, now: datetime) -> None:
+    """Change a member's rights: only with a second administrator's approval, audited with both."""
+    if role not in ROLES:
+        raise StaffError("不明な役割です", f"role must be one of {', '.join(ROLES)}")
+    municipality = approval.admin.municipality_code
+    with db.transaction(municipality) as tx:
+        row = tx.one("SELECT role FROM staff WHERE staff_id = ? AND municipality_code = ?", [staff_id, municipality])
+        if row is None:
+            raise StaffError("その職員IDはありません", "no such staff ID")
+        tx.execute("UPDATE staff SET role = ? WHERE staff_id = ?", [role, staff_id])
+        audit.append(
+            tx, now, municipality, approval.admin.staff_id, "cli", "staff.set_role", staff_id,
+            f"{row[0]} -> {role}, {approval.audit_text()}",
+        )  # fmt: skip
+
+
 def add(
-    db: Database, staff_id: str, name: str, role: str, municipality_code: str, password: str, now: datetime
-) -> None:
+    db: Database, staff_id: str, name: str, role: str, municipality_code: str, password: str, now: datetime,
+    approval: Approval | None = None,
+) -> None:  # fmt: skip
+    """Add a member. `yoshin-host staff add` always passes a second administrator's approval (control 14)
+    except for a municipality's first administrator; the audit line says which."""
     if role not in ROLES:
         raise StaffError("不明な役割です", f"role must be one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
@@ -73,7 +123,9 @@ def add(
                 "created_at": now.isoformat(),
             },
         )
-        audit.append(tx, now, municipality_code, "admin", "cli", "staff.add", staff_id, f"role={role}")
+        granted = approval.audit_text() if approval else "without approval (first administrator or library)"
+        actor = approval.admin.staff_id if approval else "admin"
+        audit.append(tx, now, municipality_code, actor, "cli", "staff.add", staff_id, f"role={role}, {granted}")
 
 
 def register_card(db: Database, staff_id: str, certificate_der: bytes, actor: str, now: datetime) -> None:
@@ -130,9 +182,7 @@ def unlock(
     if row is None:
         raise StaffError("その職員IDはありません", "no such staff ID")
     municipality = row[0]
-    admin = authenticate(db, admin_id, admin_password, "cli", municipality, now, action="staff.unlock.request")
-    approver = authenticate(db, approver_id, approver_password, "cli", municipality, now, action="staff.approve")
-    second_admin(admin, approver)
+    approve(db, municipality, admin_id, admin_password, approver_id, approver_password, now)
     with db.transaction(municipality) as tx:
         tx.execute(
             "UPDATE staff SET failed_attempts = 0, locked = 0, locked_until = NULL WHERE staff_id = ?", [staff_id]

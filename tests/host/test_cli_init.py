@@ -44,11 +44,28 @@ def test_init_makes_one_once_and_admin_lines_carry_the_os_user(tmp_path: Path) -
     assert made.returncode == 0 and json.loads(made.stdout)["ca_fingerprint"]
     again = _run("init", "--data-dir", str(data))
     assert again.returncode == 1 and "already" in again.stderr
-    added = _run(
-        "staff", "add", "N0100", "--name", "看護 百", "--role", "nurse", "--municipality", "141305",
-        "--data-dir", str(data), stdin="a long enough password\n",
-    )  # fmt: skip
+
+    def add(staff_id: str, role: str, *options: str, stdin: str) -> subprocess.CompletedProcess[str]:
+        name = f"職員 {staff_id}"
+        command = ["staff", "add", staff_id, "--name", name, "--role", role, "--municipality", "141305"]
+        return _run(*command, *options, "--data-dir", str(data), stdin=stdin)
+
+    pw = "a long enough password\n"
+    assert add("A0001", "municipal_admin", "--first-admin", stdin=pw).returncode == 0
+    assert add("A0002", "municipal_admin", "--first-admin", stdin=pw).returncode == 0
+    third = add("A0003", "municipal_admin", "--first-admin", stdin=pw)
+    assert third.returncode == 1 and "first two" in third.stderr
+    unapproved = add("N0100", "nurse", stdin=pw)
+    assert unapproved.returncode == 1 and "--approved-by" in unapproved.stderr
+    alone = add("N0100", "nurse", "--by", "A0001", "--approved-by", "A0001", stdin=pw * 3)
+    assert alone.returncode == 1 and "another administrator" in alone.stderr
+    added = add("N0100", "nurse", "--by", "A0001", "--approved-by", "A0002", stdin=pw * 3)
     assert added.returncode == 0, added.stderr
+    role = _run(
+        "staff", "set-role", "N0100", "--role", "doctor", "--municipality", "141305", "--by", "A0002",
+        "--approved-by", "A0001", "--data-dir", str(data), stdin=pw * 2,
+    )  # fmt: skip
+    assert role.returncode == 0, role.stderr
     assert _run("device", "list", "--data-dir", str(data)).returncode == 0
     verified = _run("audit", "verify", "--data-dir", str(data))
     assert verified.returncode == 0 and "audit log intact" in verified.stdout
@@ -57,3 +74,9 @@ def test_init_makes_one_once_and_admin_lines_carry_the_os_user(tmp_path: Path) -
     rows = sqlite3.connect(data / "host.db").execute("SELECT action, terminal FROM audit ORDER BY seq").fetchall()
     user = pwd.getpwuid(os.geteuid()).pw_name
     assert ("host.init", f"cli:{user}") in rows and ("staff.add", f"cli:{user}") in rows
+    outcomes = dict(
+        sqlite3.connect(data / "host.db").execute("SELECT target, outcome FROM audit WHERE action LIKE 'staff.%' "
+                                                  "AND action IN ('staff.add', 'staff.set_role') AND target = 'N0100'")
+        .fetchall()
+    )  # fmt: skip
+    assert outcomes["N0100"].endswith("by A0002, approved by A0001")
