@@ -355,6 +355,7 @@ def main_app(service: HostService) -> web.Application:
             service.today(),
             service.catalogue,
             service.jlis_key,
+            service.jpki_anchors,
         )
         return web.json_response(answer)
 
