@@ -172,6 +172,24 @@ class HostService:
         )
         return {"attestation": token, "attestation_expires_at": claim.expires_at.isoformat()}
 
+    def record_erasure(self, device: devices.Device, certificate: dict[str, Any]) -> None:
+        """The device's erasure certificate and its decommissioning, in one transaction."""
+        now = self.clock()
+        with self.db.transaction(device.municipality_code) as tx:
+            tx.insert(
+                "erasures",
+                {
+                    "municipality_code": device.municipality_code,
+                    "kind": "device_decommission",
+                    "device_id": device.device_id,
+                    "recorded_at": now.isoformat(),
+                    "detail": json.dumps(certificate, ensure_ascii=False, sort_keys=True),
+                },
+            )
+            devices.revoke_in(
+                tx, device.device_id, "decommissioned with erasure certificate", device.device_id, now, "decommissioned"
+            )
+
     def _staff_id_limit(self, device: devices.Device, staff_id: str) -> None:
         wait = self.rate_limit(device, "staff_id", staff_id, ratelimit.LOGIN_PER_STAFF_ID)
         if wait:
@@ -400,26 +418,7 @@ def main_app(service: HostService) -> web.Application:
         payload = await _sealed_payload(request, device, "erasure_certificate")
         if isinstance(payload, web.Response):
             return payload
-        now = service.clock()
-        with service.db.transaction(device.municipality_code) as tx:
-            tx.insert(
-                "erasures",
-                {
-                    "municipality_code": device.municipality_code,
-                    "kind": "device_decommission",
-                    "device_id": device.device_id,
-                    "recorded_at": now.isoformat(),
-                    "detail": json.dumps(payload["body"], ensure_ascii=False, sort_keys=True),
-                },
-            )
-        devices.revoke(
-            service.db,
-            device.device_id,
-            "decommissioned with erasure certificate",
-            device.device_id,
-            now,
-            "decommissioned",
-        )
+        await asyncio.to_thread(service.record_erasure, device, payload["body"])
         return web.json_response({"status": "recorded"})
 
     async def staff_login(request: web.Request) -> web.Response:
