@@ -157,7 +157,7 @@ def main() -> None:
         face_commands, sent[:] = list(sent), []
         auth()
         auth_commands, sent[:] = list(sent), []
-        results = {}
+        results: dict[str, dict[str, object]] = {}
         for name, ours, commands, minimal in (
             ("face_read", face, face_commands, minimal_face(kenhojo)),
             ("jpki_auth", auth, auth_commands, minimal_auth(jpki)),

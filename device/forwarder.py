@@ -2,7 +2,9 @@
 
 Per-record results decide each row (accepted or duplicate: deleted; rejected: dead letter). A failure
 to reach the host postpones the batch with exponential backoff and full jitter (clock and randomness
-are injected, so tests never sleep). A revoked device stops, saying so.
+are injected, so tests never sleep); a busy host's 503 Retry-After is the floor of that delay, so after
+an outage the appliances' retries spread out instead of arriving together. A revoked device stops,
+saying so.
 """
 
 from __future__ import annotations
@@ -44,10 +46,11 @@ class Forwarder:
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
         self.failures = 0
         self.revoked = False
+        self.delay = 0.0  # the last postponement, which `run` waits
 
-    def backoff(self) -> float:
-        """Full jitter: uniform in [0, min(cap, base * 2^failures)]."""
-        return self.rng.uniform(0, min(MAX_DELAY, BASE_DELAY * 2 ** max(0, self.failures - 1)))
+    def backoff(self, floor: float = 0.0) -> float:
+        """Full jitter: `floor` (a 503's Retry-After) + uniform in [0, min(cap, base * 2^failures)]."""
+        return min(MAX_DELAY, floor) + self.rng.uniform(0, min(MAX_DELAY, BASE_DELAY * 2 ** max(0, self.failures - 1)))
 
     def run_once(self) -> Round:
         leased = self.outbox.lease(self.batch)
@@ -61,7 +64,8 @@ class Forwarder:
             raise
         except (HostUnreachable, HostRefused, KeyError, ValueError, TypeError) as error:
             self.failures += 1
-            self.outbox.postpone([item.record_id for item in leased], timedelta(seconds=self.backoff()))
+            self.delay = self.backoff(getattr(error, "retry_after", None) or 0.0)
+            self.outbox.postpone([item.record_id for item in leased], timedelta(seconds=self.delay))
             return Round(sent=len(leased), error=str(getattr(error, "message", error)))
         if _KILL_BEFORE_ACK:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -91,6 +95,6 @@ class Forwarder:
             except DeviceRevoked:
                 return
             if result.error:
-                wait(self.backoff())
+                wait(self.delay)
             elif result.sent == 0:
                 wait(IDLE_POLL)

@@ -71,6 +71,7 @@ def enroll(
     if not serial or not serial.isascii() or not all(c.isalnum() or c in "-_" for c in serial) or len(serial) > 32:
         raise EnrollmentError("the device serial must be 1-32 letters, digits, '-' or '_'")
     with db.transaction() as tx:
+        tx.lock(f"enrollment:{_token_hash(token)}")  # a token is used once, even by concurrent requests
         row = tx.one(
             "SELECT municipality_code, clinic_code, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?",
             [_token_hash(token)],

@@ -200,6 +200,7 @@ def new_challenge(db: Database, device: Device, now: datetime, host_id: str = "y
 def consume_challenge(db: Database, device: Device, challenge_id: object, now: datetime) -> bytes | None:
     """The challenge's message if it was issued to this device, unused and unexpired; it is used up now."""
     with db.transaction(device.municipality_code) as tx:
+        tx.lock(f"challenge:{challenge_id}")  # used once, even by concurrent requests on several workers
         row = tx.one(
             "SELECT challenge, expires_at, used FROM challenges WHERE challenge_id = ? AND device_id = ?",
             [str(challenge_id), device.device_id],

@@ -90,6 +90,9 @@ class HostService:
     jpki_anchors: list[x509.Certificate] = field(default_factory=list)
     revocation: RevocationChecker | None = None
     signed_bundle: dict[str, Any] = field(default_factory=dict)
+    # Record batches verified at once by this worker; more are shed with 503 Retry-After (a reconnect
+    # storm queues at the appliances, with jittered backoff, not in the host's memory and threads).
+    intake_limit: int = 32
     limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -294,11 +297,15 @@ async def busy_is_503(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except store.StoreBusy as busy:
         log.warning("503 for %s: %s", request.path, busy)
-        response = _error(
-            503, "busy", "ホストが混み合っています。しばらくして再送します", "the host is busy; retry shortly"
-        )
-        response.headers["Retry-After"] = str(busy.retry_after)
-        return response
+        return _busy(busy.retry_after)
+
+
+def _busy(retry_after: int) -> web.Response:
+    response = _error(
+        503, "busy", "ホストが混み合っています。しばらくして再送します", "the host is busy; retry shortly"
+    )
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def main_app(service: HostService) -> web.Application:
@@ -340,7 +347,19 @@ def main_app(service: HostService) -> web.Application:
             {"status": "ok", "device_id": device.device_id, "certificate_not_after": device.certificate_not_after}
         )
 
+    inflight = 0
+
     async def records(request: web.Request) -> web.Response:
+        nonlocal inflight  # only the event loop's thread touches it
+        if inflight >= service.intake_limit:
+            return _busy(store.RETRY_AFTER_SECONDS)
+        inflight += 1
+        try:
+            return await _records(request)
+        finally:
+            inflight -= 1
+
+    async def _records(request: web.Request) -> web.Response:
         body = await _json(request)
         envelopes = body.get("envelopes")
         if set(body) != {"envelopes"} or not isinstance(envelopes, list) or not 0 < len(envelopes) <= api.MAX_BATCH:

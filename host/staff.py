@@ -240,6 +240,7 @@ def authenticate(
         right = hmac.compare_digest(_hash(password, bytes(salt)), bytes(stored))  # outside the tx
     error: StaffError | None = None
     with db.transaction(municipality_code) as tx:  # the count and the audit line commit; raised after
+        tx.lock(f"staff:{staff_id}")  # PostgreSQL: concurrent attempts on one ID take turns (SQLite always does)
         state = tx.one("SELECT locked, active, locked_until FROM staff WHERE staff_id = ?", [staff_id])
         locked = state is not None and bool(state[0]) and (state[2] is None or now.isoformat() < str(state[2]))
         if state is None or not state[1]:

@@ -1,28 +1,29 @@
-"""The kiosk App: its modes, its global rules (lockdown, idle reset) and nothing else.
+"""The resident kiosk App: its global rules (lockdown, idle reset, faults, the staff call) and nothing else.
 
-Lockdown: no key binding is inherited (no ctrl+q quit, no ctrl+c copy), no command palette (no Quit,
-no Screenshot), no text selection, quit does nothing. Idle reset: any input restarts the idle clock;
-after the timeout every screen is dropped and the visit in memory wiped. The clock is injected, so tests
-move time instead of waiting.
+Residents only: the staff and technician screens are a separate app (`yoshin-kiosk --staff`,
+tui/staff_app.py), so nothing here can show staff data or another resident's. Lockdown (tui/lockdown.py):
+no inherited key binding (no ctrl+q quit, no ctrl+c copy), no command palette, no text selection, quit
+does nothing. Idle reset: any input restarts the idle clock; after the timeout the visit in memory is
+wiped. The clock is injected, so tests move time instead of waiting.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import events
-from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from yoshin.smartcard.errors import CardError, NoReaderError
-from yoshin.tui.services import KioskServices, StaffSession
+from yoshin.tui.lockdown import LockedDownApp
+from yoshin.tui.services import KioskServices
 from yoshin.tui.state import Visit
 from yoshin.tui.text import t
 from yoshin.tui.workers import kiosk_work
@@ -31,14 +32,11 @@ log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT = 90.0
 IDLE_WARNING = 15.0
-STAFF_IDLE_TIMEOUT = 300.0
 READER_POLL = 0.5
 
 
-class KioskApp(App[None], inherit_bindings=False):
+class KioskApp(LockedDownApp):
     CSS_PATH = Path(__file__).parent / "kiosk.tcss"  # absolute: subclasses (the demo) live elsewhere
-    ENABLE_COMMAND_PALETTE = False
-    ALLOW_SELECT = False
     # Only moving the focus is bound (Tab / Shift+Tab, for a keyboard or a switch interface); Enter and
     # Space press the focused button (the widgets' own bindings). Nothing quits, copies or opens a palette.
     BINDINGS: ClassVar[list[Any]] = [
@@ -46,26 +44,19 @@ class KioskApp(App[None], inherit_bindings=False):
         Binding("shift+tab", "focus_previous", show=False),
     ]
     TITLE = "yoshin"
-    # Three screen stacks: residents by default; "staff" and "technician" are added at login, dropped at logout.
-    DEFAULT_MODE = "resident"
-    MODES: ClassVar[dict[str, Any]] = {"resident": Screen}
 
     def __init__(
         self,
         services: KioskServices,
         idle_timeout: float = IDLE_TIMEOUT,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        staff_idle_timeout: float = STAFF_IDLE_TIMEOUT,
     ) -> None:
         super().__init__()
         self.theme = "textual-light"  # the widgets' own defaults light too, under the kiosk's colours
         self.services = services
         self.idle_timeout = idle_timeout
-        self.staff_idle_timeout = staff_idle_timeout
         self.clock = clock
         self.visit = Visit()
-        self.staff: StaffSession | None = None
-        self.staff_lang = "ja"
         self.last_input = clock()
         self.idle_warning_shown = False
         self.reader_missing = False  # set by whoever sees the reader go first, cleared by the monitor
@@ -74,17 +65,6 @@ class KioskApp(App[None], inherit_bindings=False):
         self.reset()
         self.set_interval(1.0, self.check_inactivity)
         self._monitor_reader()
-
-    # --- lockdown -----------------------------------------------------------------------------------
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        return iter(())
-
-    async def action_quit(self) -> None:
-        """A kiosk does not quit."""
-
-    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
-        """No screenshots: a screen may show personal data."""
 
     # --- idle reset -------------------------------------------------------------------------------
 
@@ -103,10 +83,6 @@ class KioskApp(App[None], inherit_bindings=False):
 
     def check_inactivity(self) -> None:
         idle = (self.clock() - self.last_input).total_seconds()
-        if self.staff is not None:
-            if idle >= self.staff_idle_timeout:
-                self.end_staff()
-            return
         if not self.visit_in_progress():
             return
         from yoshin.tui.screens.idle import IdleWarning
@@ -177,7 +153,7 @@ class KioskApp(App[None], inherit_bindings=False):
         from yoshin.tui.screens.faults import ReaderMissingScreen
 
         self.reader_missing = True
-        if self.staff is not None or isinstance(self.screen, ReaderMissingScreen):
+        if isinstance(self.screen, ReaderMissingScreen):
             return
         self.stop_watching_card()
         self.visit = Visit()
@@ -199,9 +175,6 @@ class KioskApp(App[None], inherit_bindings=False):
         if isinstance(error, NoReaderError):
             self.reader_lost()
             return
-        if self.staff is not None:
-            self.notify(t("kiosk_error", self.staff_lang), severity="error")
-            return
         self.stop_watching_card()
         self.visit = Visit()
         self._show_only(ErrorScreen())
@@ -210,33 +183,14 @@ class KioskApp(App[None], inherit_bindings=False):
         if event.state == WorkerState.ERROR:
             self.worker_failed(event.worker)
 
-    # --- staff and technician modes: their own screen stacks, dropped at logout -----------------------
+    def call_staff(self, screen: str) -> None:
+        """職員を呼ぶ: recorded for the staff app and signalled on the board; the visit goes on as it was."""
+        self._call_staff(screen)
+        self.notify(t("staff_called", self.visit.lang), timeout=10)
 
-    def start_staff(self, session: StaffSession, lang: str) -> None:
-        from yoshin.tui.screens.staff_home import StaffHomeScreen
-        from yoshin.tui.screens.technician import TechnicianScreen
-
-        self.staff, self.staff_lang = session, lang
-        self.last_input = self.clock()
-        mode = "technician" if session.member.role == "technician" else "staff"
-        self.add_mode(mode, TechnicianScreen if mode == "technician" else StaffHomeScreen)
-        self.switch_mode(mode)
-        self.visit = Visit()
-
-    def end_staff(self) -> None:
-        """Log out: back to the resident stack; the staff stack and everything it showed are dropped."""
-        session, self.staff = self.staff, None
-        if session is not None:
-            self._logout(session)
-        mode = self.current_mode
-        self.switch_mode(self.DEFAULT_MODE)
-        if mode != self.DEFAULT_MODE:
-            self.remove_mode(mode)
-        self.reset()
-
-    @kiosk_work("logout", exclusive=False)
-    def _logout(self, session: StaffSession) -> None:
-        self.services.staff_logout(session)
+    @kiosk_work("staff-call", exclusive=False)
+    def _call_staff(self, screen: str) -> None:
+        self.services.call_staff(screen)
 
     @kiosk_work("thermometer", exclusive=False)
     def measure_temperature(self) -> None:

@@ -28,7 +28,9 @@ PATH = click.Path(dir_okay=False, path_type=Path)
     "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/device"), show_default=True
 )
 @click.option(
-    "--reader", help="Card reader: name, a unique part of it, or number (`yoshin-card readers`); needed if several."
+    "--reader",
+    envvar="YOSHIN_READER",
+    help="Card reader: name, a unique part of it, or number (`yoshin-card readers`); needed if several.",
 )
 @click.option(
     "--idle-timeout", type=float, default=IDLE_TIMEOUT, show_default=True, help="Seconds before an idle visit is wiped."

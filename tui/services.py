@@ -242,6 +242,19 @@ class KioskServices:
     def staff_calls(self) -> StaffCalls:
         return StaffCalls(self.appliance.data_dir)
 
+    # --- 職員を呼ぶ (seam 6) ---------------------------------------------------------------------------
+
+    def call_staff(self, screen: str) -> str:
+        """A resident asks for help: the call (the screen's name and the time, nothing personal) goes to the
+        staff app's list, and the I/O board's attention light comes on when a board is connected."""
+        from yoshin.device.staff_calls import StaffCalls
+
+        call_id = StaffCalls(self.appliance.data_dir).raise_call(screen, self.clock())
+        if self.board is not None:
+            with contextlib.suppress(IOBoardError):
+                self.board.led("attention")
+        return call_id
+
     # --- I/O board (optional) -------------------------------------------------------------------------
 
     def beep(self, pattern: str) -> None:

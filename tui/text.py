@@ -95,6 +95,8 @@ T = {
         "エラーが発生しました。係員にお知らせください", "Something went wrong. Please tell a staff member"
     ),
     "to_start": Bilingual("最初に戻る", "Back to the start"),
+    "call_staff": Bilingual("職員を呼ぶ", "Call staff"),
+    "staff_called": Bilingual("職員を呼びました。そのままお待ちください", "A staff member is coming. Please wait"),
     # --- staff and technician screens ------------------------------------------------------------------
     "staff": Bilingual("職員", "Staff"),
     "staff_login": Bilingual("職員ログイン", "Staff login"),
@@ -164,6 +166,6 @@ def t(key: str, lang: str, **values: object) -> str:
     return T[key].get(lang).format(**values)
 
 
-def both(key: str, **values: object) -> str:
+def both(key: str, sep: str = "\n", **values: object) -> str:
     """Japanese, then English: for screens shown before (or regardless of) the resident's choice."""
-    return f"{t(key, 'ja', **values)}\n{t(key, 'en', **values)}"
+    return f"{t(key, 'ja', **values)}{sep}{t(key, 'en', **values)}"

@@ -40,6 +40,14 @@ class Words(Static):
         return Content(wrap_phrases(text, width) if width else text)
 
 
+class CallStaffButton(Button):
+    """職員を呼ぶ, on every resident screen. It handles its own press, so no screen's buttons see it."""
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.app.call_staff(type(self.screen).__name__)  # type: ignore[attr-defined]
+
+
 class NumericKeypad(Grid):
     """Digits, the decimal point and a separator for touch: a value can be entered without a keyboard.
     Its buttons are `kp-0` … `kp-9`, `kp-dot`, `kp-sep` (a date's "-") and `kp-del` (one character back)."""

@@ -68,8 +68,9 @@ class Drive:
         await pilot.click(selector)
 
     async def start_visit(self, pilot, app: KioskApp, lang: str = "ja") -> None:
-        await pilot.click(f"#{lang}")
-        await pilot.click("#agree")
+        await self.click(pilot, app, f"#{lang}")
+        await self.until(pilot, lambda: bool(app.screen.query("#agree")), app)
+        await self.click(pilot, app, "#agree")
         await self.until(pilot, lambda: isinstance(app.screen, PinScreen), app)
 
     async def type_pin(self, pilot, app: KioskApp, pin: str, keypad: bool = False) -> None:

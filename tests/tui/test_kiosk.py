@@ -52,12 +52,12 @@ async def test_a_resident_visit_reaches_the_host(kiosk, card, drive, host: HostS
         await drive.until(pilot, lambda: isinstance(app.screen, IdentityScreen), app)
         shown = str(app.screen.query_one("#who").render())
         assert "多摩 一郎" in shown and "3 September 1951 (Showa 26)" in shown and "739041628575" not in shown
-        await pilot.click("#yes")
+        await drive.click(pilot, app, "#yes")
         await pilot.pause()
         await drive.choose(pilot, app, "#v-flu_elderly-1")
         await drive.until(pilot, lambda: isinstance(app.screen, QuestionnaireScreen), app)
         await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination"})
-        await pilot.click("#submit")
+        await drive.click(pilot, app, "#submit")
         await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
         assert not app.visit.has_personal_data()  # sealed in the outbox, wiped from memory
         card.remove(emulator)
@@ -81,7 +81,7 @@ async def test_wrong_pin_shows_the_tries_left_and_the_last_try_needs_confirming(
             )
         await pilot.press(*"２５８０", "enter")  # full-width digits from an IME are normalised
         await drive.until(pilot, lambda: isinstance(app.screen, ConfirmDialog), app)
-        await pilot.click("#yes")
+        await drive.click(pilot, app, "#yes")
         await drive.until(pilot, lambda: isinstance(app.screen, IdentityScreen), app)
 
 
@@ -119,7 +119,7 @@ async def test_a_card_pulled_mid_questionnaire_has_its_own_screen_and_wipes_the_
         await drive.click(pilot, app, "#yes")
         await drive.choose(pilot, app, "#v-flu_elderly-1")
         await drive.until(pilot, lambda: isinstance(app.screen, QuestionnaireScreen), app)
-        await pilot.click("#a-no")
+        await drive.click(pilot, app, "#a-no")
         assert app.visit.answers
         card.remove(emulator)
         await drive.until(pilot, lambda: isinstance(app.screen, CardPulledScreen), app)
@@ -147,11 +147,11 @@ async def test_every_way_out_with_a_card_present_goes_through_the_reminder(kiosk
     app = kiosk()
     emulator = card("elderly")  # placed before consent, as residents often do
     async with app.run_test(size=(100, 34)) as pilot:
-        await pilot.click("#ja")
+        await drive.click(pilot, app, "#ja")
         if exit_path == "decline":
-            await pilot.click("#decline")
+            await drive.click(pilot, app, "#decline")
         else:
-            await pilot.click("#agree")
+            await drive.click(pilot, app, "#agree")
             await drive.until(pilot, lambda: isinstance(app.screen, PinScreen), app)
             if exit_path == "pin_back":
                 await drive.click(pilot, app, "#back")
@@ -212,8 +212,8 @@ async def test_back_from_the_review_walks_back_one_question_at_a_time(kiosk, car
 async def test_card_screen_waits_for_the_card(kiosk, card, drive) -> None:
     app = kiosk()
     async with app.run_test(size=(100, 34)) as pilot:
-        await pilot.click("#ja")
-        await pilot.click("#agree")
+        await drive.click(pilot, app, "#ja")
+        await drive.click(pilot, app, "#agree")
         await pilot.pause()
         assert isinstance(app.screen, CardScreen)
         card("adult")
@@ -227,13 +227,13 @@ async def test_a_guardian_answers_for_a_child(kiosk, card, drive, host: HostServ
         await drive.start_visit(pilot, app, "ja")
         await drive.type_pin(pilot, app, "9876")
         await drive.until(pilot, lambda: isinstance(app.screen, IdentityScreen), app)
-        await pilot.click("#yes")
+        await drive.click(pilot, app, "#yes")
         await pilot.pause()
         await drive.choose(pilot, app, "#choices Button")  # the first vaccination due
         assert "保護者の 中原 美咲 さんがお答えください" in str(app.screen.query_one("#guardian").render())
         await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination", "guardian_consent"})
         assert {"guardian_relationship", "guardian_consent"} <= set(app.visit.answers)  # the guardian section
-        await pilot.click("#submit")
+        await drive.click(pilot, app, "#submit")
         await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
     outbox = app.services.appliance.outbox()
     assert Forwarder(outbox, app.services.appliance.client()).drain()[0].accepted == 1
@@ -267,7 +267,7 @@ async def test_the_board_prefills_the_temperature_and_sounds_the_card_reminder(k
         await drive.until(pilot, lambda: app.visit.temperature is not None, app)
         await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination"}, temperature=None)
         assert app.visit.answers["temperature"] == 37.9  # as measured, not typed
-        await pilot.click("#submit")
+        await drive.click(pilot, app, "#submit")
         await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
         await drive.until(pilot, lambda: board.board_status()["beep"] == "remove_card", app)
         card.remove(emulator)
@@ -292,7 +292,7 @@ async def test_an_offline_visit_is_delivered_and_linked_when_the_host_returns(
         await drive.until(pilot, lambda: bool(app.screen.query("#offline")), app)  # the catalogue, unverified
         await drive.choose(pilot, app, "#v-flu_elderly-1")
         await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination"})
-        await pilot.click("#submit")
+        await drive.click(pilot, app, "#submit")
         await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
     assert app.services.queue_status().depth == 2  # the sealed identity claim, then the answers
     assert personal_data_in(appliance.data_dir, persona("elderly")) == []  # card data, answers: all sealed

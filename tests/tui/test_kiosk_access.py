@@ -6,8 +6,10 @@ from datetime import timedelta
 
 import pytest
 
+from yoshin.device.staff_calls import StaffCalls
 from yoshin.tui.screens.identity import IdentityScreen
 from yoshin.tui.screens.idle import IdleWarning
+from yoshin.tui.screens.pin import PinScreen
 from yoshin.tui.screens.questionnaire import QuestionnaireScreen
 from yoshin.tui.screens.remove_card import RemoveCardScreen
 from yoshin.tui.screens.review import ReviewScreen
@@ -164,3 +166,28 @@ async def test_large_text_is_kept_through_the_visit(kiosk, card, drive) -> None:
         await drive.click(pilot, app, "#ja")
         await drive.until(pilot, lambda: not isinstance(app.screen, WelcomeScreen), app)
         assert app.visit.large_text and app.screen.has_class("large")
+
+
+async def test_call_staff_is_on_every_screen_records_the_call_and_lights_the_board(
+    kiosk, card, drive, io_board
+) -> None:
+    board, _ = io_board
+    app = kiosk(board=board)
+    card("elderly")
+    calls = StaffCalls(app.services.appliance.data_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "職員を呼ぶ / Call staff" in str(app.screen.query_one("#call-staff").label)  # before a language
+        await drive.start_visit(pilot, app, "ja")
+        await drive.until(pilot, lambda: str(app.screen.query_one("#tries").render()) != "", app)
+        await pilot.press("2", "5")
+        await drive.click(pilot, app, "#call-staff")
+        await drive.until(pilot, lambda: len(calls.pending()) == 1, app)
+        (call,) = calls.pending()
+        assert call.screen == "PinScreen"  # the screen's name and the time only: nothing personal
+        assert isinstance(app.screen, PinScreen) and app.screen.query_one("#pin").value == "25"  # the visit goes on
+        await drive.until(pilot, lambda: board.board_status()["led"] == "attention", app)
+        app.screen.query_one("#pin").focus()  # (focusing selects the field's text: typed again whole)
+        await pilot.press("2", "5", "8", "0", "enter")
+        await drive.until(pilot, lambda: isinstance(app.screen, IdentityScreen), app)
+        assert len(calls.pending()) == 1 and app.screen.query_one("#call-staff").label.plain == "職員を呼ぶ"

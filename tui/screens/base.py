@@ -11,7 +11,8 @@ from yoshin.domain.age import age_in_years
 from yoshin.domain.clock import today as jst_today
 from yoshin.domain.templates import SubjectContext
 from yoshin.tui.plan import Chosen
-from yoshin.tui.text import t
+from yoshin.tui.text import both, t
+from yoshin.tui.widgets import CallStaffButton
 
 if TYPE_CHECKING:
     from yoshin.device.visit import StaffMember
@@ -69,6 +70,9 @@ class KioskScreen(Screen[Any], inherit_bindings=False):
     def on_mount(self) -> None:
         if self.visit.large_text:
             self.add_class("large")
+        if not self.query("#call-staff"):  # (a subclass's on_mount calling this one runs it twice)
+            label = self.text("call_staff") if self.visit.consent else both("call_staff", sep=" / ")
+            self.mount(CallStaffButton(label, id="call-staff"))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:

@@ -1,4 +1,4 @@
-"""Welcome: the language (日本語 or English) and large text."""
+"""Welcome: the language (日本語 or English) and large text. No staff button: staff use their own app."""
 
 from __future__ import annotations
 
@@ -20,15 +20,10 @@ class WelcomeScreen(KioskScreen):
                 yield Button("日本語", id="ja", classes="primary")
                 yield Button("English", id="en", classes="primary")
             yield Checkbox(f"{T['large_text'].ja} / {T['large_text'].en}", id="large")
-            yield Button(f"{T['staff'].ja} / {T['staff'].en}", id="staff", classes="small")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         from yoshin.tui.screens.consent import ConsentScreen
-        from yoshin.tui.screens.staff_login import StaffLoginScreen
 
-        if event.button.id == "staff":
-            self.app.push_screen(StaffLoginScreen())
-            return
         self.visit.lang = event.button.id or "ja"
         self.visit.large_text = self.query_one("#large", Checkbox).value
         self.app.push_screen(ConsentScreen())
