@@ -396,9 +396,12 @@ def restore_command(data_dir: Path, source: Path) -> None:
         click.echo(str(error), err=True)
         sys.exit(1)
     db = store.open_database(store.configured_url(data_dir))  # a backup from an older version is migrated
-    problems = audit.verify(db)
-    click.echo(json.dumps({"restored": str(source), "audit_problems": len(problems)}))
-    sys.exit(1 if problems else 0)
+    db.data_dir = data_dir  # the audit key and the external anchor are outside the database
+    report = audit.verify(db)
+    for problem in report.problems:
+        click.echo(f"line {problem.seq}: {problem.problem}", err=True)
+    click.echo(json.dumps({"restored": str(source), "audit_problems": len(report.problems)}))
+    sys.exit(0 if report.intact else 1)
 
 
 @main.command()
