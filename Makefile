@@ -50,4 +50,4 @@ clean:
 # Fuzzing with the large budget (10,000 generated inputs per parser and for the host API); the normal
 # test run uses a small one. Prints hypothesis' statistics (examples run, time) per target.
 fuzz: setup
-	YOSHIN_FUZZ_EXAMPLES=10000 $(BIN)/pytest tests/security/test_fuzz.py -q -p no:cacheprovider --hypothesis-show-statistics
+	YOSHIN_FUZZ_EXAMPLES=10000 $(BIN)/pytest tests/security/test_fuzz.py -q -p no:cacheprovider --timeout=0 --hypothesis-show-statistics
