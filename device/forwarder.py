@@ -9,9 +9,7 @@ saying so.
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,8 +23,6 @@ from yoshin.protocol.api import RecordResult
 BASE_DELAY = 2.0
 MAX_DELAY = 300.0
 IDLE_POLL = 5.0
-# Crash test hook (tests/device): die by SIGKILL after the host answered but before the local delete.
-_KILL_BEFORE_ACK = os.environ.get("YOSHIN_TEST_KILL_BEFORE_ACK") == "1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,19 +63,18 @@ class Forwarder:
             self.delay = self.backoff(getattr(error, "retry_after", None) or 0.0)
             self.outbox.postpone([item.record_id for item in leased], timedelta(seconds=self.delay))
             return Round(sent=len(leased), error=str(getattr(error, "message", error)))
-        if _KILL_BEFORE_ACK:
-            os.kill(os.getpid(), signal.SIGKILL)
         known = {item.record_id for item in leased}
         self.outbox.acknowledge(result for result in results if result.record_id in known)
         self.failures = 0
-        counts = {
-            status: sum(1 for r in results if r.status == status) for status in ("accepted", "duplicate", "rejected")
-        }
-        return Round(sent=len(leased), **counts)
+
+        def count(status: str) -> int:
+            return sum(1 for result in results if result.status == status)
+
+        return Round(len(leased), count("accepted"), count("duplicate"), count("rejected"))
 
     def drain(self) -> list[Round]:
         """Send until nothing is due (tests and decommissioning)."""
-        rounds = []
+        rounds: list[Round] = []
         while True:
             result = self.run_once()
             if result.sent == 0 or result.error:

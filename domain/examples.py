@@ -87,6 +87,7 @@ def vaccination_record(record_id: str, questionnaire_record_id: str, **changes: 
         "vaccinated_abroad": False,
         "entered_by": "N0001",
         "checked_by": "N0002",
+        "guard_overrides": [],
         "proofs": {},
     }
     data.update(changes)

@@ -22,54 +22,52 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from yoshin.domain import normalize
 from yoshin.domain.age import age_in_years
 from yoshin.domain.catalogue import Catalogue
+from yoshin.domain.i18n import Bilingual
 from yoshin.domain.series import Subject, due_list
 from yoshin.host import audit
 from yoshin.host.devices import Device
 from yoshin.host.registry import Registry, Resident
 from yoshin.host.store import Database
+from yoshin.protocol.api import DueItem, HistoryItem, IdentityAnswer, IdentityStatus, SubjectInfo
 from yoshin.protocol.binding import face_bound
 from yoshin.smartcard.carddata import hashes_match, parse_basic_info, parse_my_number, verify_face_signature
 from yoshin.smartcard.errors import CardDataError
 from yoshin.smartcard.verify import JpkiVerificationError, RevocationChecker, verify_jpki_auth
 
 CHALLENGE_SECONDS = 120
-NOT_FOUND = {
-    "status": "not_found",
-    "message_ja": "ご本人の確認ができませんでした。受付の職員にお声がけください",
-    "message_en": "We could not confirm who you are. Please speak to the reception staff",
-}
-REFER = {
-    "status": "refer_to_staff",
-    "message_ja": "受付の職員がご案内します。職員にお声がけください",
-    "message_en": "A staff member will help you. Please speak to the reception staff",
-}
+NOT_FOUND = IdentityAnswer(
+    IdentityStatus.NOT_FOUND,
+    message=Bilingual(
+        ja="ご本人の確認ができませんでした。受付の職員にお声がけください",
+        en="We could not confirm who you are. Please speak to the reception staff",
+    ),
+)
+REFER = IdentityAnswer(
+    IdentityStatus.REFER_TO_STAFF,
+    message=Bilingual(
+        ja="受付の職員がご案内します。職員にお声がけください",
+        en="A staff member will help you. Please speak to the reception staff",
+    ),
+)
 
 
-def _subject_answer(registry: Registry, resident: Resident, today: date, catalogue: Catalogue) -> dict[str, Any]:
+def _subject_answer(registry: Registry, resident: Resident, today: date, catalogue: Catalogue) -> IdentityAnswer:
     subject = Subject(resident.birth_date, resident.sex, resident.conditions)
-    due = due_list(subject, registry.history(resident.id), today, catalogue)
+    history = registry.history(resident.id)
+    due = due_list(subject, history, today, catalogue)
     age = age_in_years(resident.birth_date, today)
-    return {
-        "status": "ok",
-        "subject": {
-            "subject_id": resident.subject_id,
-            "display_name": resident.name,
-            "birth_date": resident.birth_date.isoformat(),
-            "age": age,
-            "sex": resident.sex,
-            "is_minor": age < 18,
-            "guardian_name": resident.guardian_name,
-            "due": [
-                {
-                    "vaccine_code": item.vaccine_code,
-                    "dose_number": item.dose_number,
-                    "reason_ja": item.reasons[0].text.ja,
-                    "reason_en": item.reasons[0].text.en,
-                }
-                for item in due
-            ],
-        },
-    }
+    info = SubjectInfo(
+        subject_id=resident.subject_id,
+        display_name=resident.name,
+        birth_date=resident.birth_date,
+        age=age,
+        sex=resident.sex,
+        is_minor=age < 18,
+        guardian_name=resident.guardian_name,
+        due=tuple(DueItem(item.vaccine_code, item.dose_number, item.reasons[0].text) for item in due),
+        history=tuple(HistoryItem(item.vaccine_code, item.dose_number, item.date) for item in history),
+    )
+    return IdentityAnswer(IdentityStatus.OK, info)
 
 
 def resolve_face(
@@ -82,19 +80,19 @@ def resolve_face(
     catalogue: Catalogue,
     jlis_key: rsa.RSAPublicKey | None = None,
     jpki_anchors: Sequence[x509.Certificate] = (),
-) -> dict[str, Any]:
+) -> IdentityAnswer:
     """Answer a face-read identity blob from `device` (only residents of the device's municipality).
 
     With `ef_auth_certificate`, `auth_challenge_id` and `auth_signature` the card's JPKI certificate is
     linked to the resident for later JPKI-mode visits, but only if that certificate's key signed this
     device's unused host challenge bound to this very read (`yoshin.protocol.binding.face_bound`)."""
 
-    def refuse(answer: dict[str, str], outcome: str, target: str = "-") -> dict[str, Any]:
+    def refuse(answer: IdentityAnswer, outcome: str, target: str = "-") -> IdentityAnswer:
         with db.transaction(device.municipality_code) as tx:
             audit.append(
                 tx, now, device.municipality_code, "resident", device.device_id, "identity.face", target, outcome
             )
-        return dict(answer)
+        return answer
 
     try:
         ef1, ef2, ef3 = (
@@ -222,11 +220,11 @@ def resolve_jpki(
     catalogue: Catalogue,
     anchors: Sequence[x509.Certificate],
     revocation: RevocationChecker | None = None,
-) -> dict[str, Any]:
-    def refuse(outcome: str) -> dict[str, Any]:
+) -> IdentityAnswer:
+    def refuse(outcome: str) -> IdentityAnswer:
         with db.transaction(device.municipality_code) as tx:
             audit.append(tx, now, device.municipality_code, "resident", device.device_id, "identity.jpki", "-", outcome)
-        return dict(NOT_FOUND)
+        return NOT_FOUND
 
     message = consume_challenge(db, device, body.get("challenge_id"), now)
     if message is None:
@@ -262,12 +260,10 @@ def resolve_jpki(
                 resident.subject_id,
                 "referred",
             )
-        return dict(REFER)
+        return REFER
     with db.transaction(device.municipality_code) as tx:
         audit.append(
             tx, now, device.municipality_code, "resident", device.device_id, "identity.jpki", resident.subject_id,
             f"ok (revocation {verified.revocation.value})",
         )  # fmt: skip
-    answer = _subject_answer(registry, resident, today, catalogue)
-    answer["revocation"] = verified.revocation.value
-    return answer
+    return _subject_answer(registry, resident, today, catalogue).with_revocation(verified.revocation.value)

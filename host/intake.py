@@ -21,9 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-import signal
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -46,7 +44,7 @@ from yoshin.host import audit, proofs
 from yoshin.host.devices import Device
 from yoshin.host.store import Database, StoreBusy, Tx
 from yoshin.protocol import safejson
-from yoshin.protocol.api import RecordResult
+from yoshin.protocol.api import IdentityAnswer, RecordResult
 from yoshin.protocol.sealing import PayloadKind, SealedEnvelope, SealError, open_sealed
 
 
@@ -69,13 +67,8 @@ PROVISIONAL_ID = re.compile(r"P-[0-9a-f]{30}")
 CLOCK_SKEW = timedelta(minutes=5)  # a device clock slightly ahead of the host's
 
 
-# Crash test hook (tests/host/test_intake.py): die by SIGKILL after this many records committed, to prove
-# that a host killed mid-batch leaves no partial record and the retried batch lands exactly once.
-_KILL_AFTER = int(os.environ.get("YOSHIN_TEST_KILL_AFTER_RECORDS", "0"))
-
-
 # What the online identity call answers for a card's face data (yoshin.host.identity.resolve_face).
-ResolveFace = Callable[[Device, dict[str, Any]], dict[str, Any]]
+ResolveFace = Callable[[Device, dict[str, Any]], IdentityAnswer]
 
 
 def accept_batch(
@@ -99,8 +92,6 @@ def accept_batch(
             log.exception("record could not be processed")
             record_id = str(item.get("header", {}).get("record_id", "?"))[:64] if isinstance(item, dict) else "?"
             results.append(RecordResult(record_id, "rejected", "the record could not be processed"))
-        if _KILL_AFTER and len(results) == _KILL_AFTER:
-            os.kill(os.getpid(), signal.SIGKILL)
     return results
 
 
@@ -294,11 +285,10 @@ def _resolve_claim(claim: IdentityClaim, device: Device, resolve_face: ResolveFa
         device,
         {"ef_my_number": claim.ef_my_number, "ef_basic_info": claim.ef_basic_info, "ef_signature": claim.ef_signature},
     )
-    resolved = answer.get("status") == "ok"
     return {
         "provisional_id": claim.subject_id,
-        "outcome": "resolved" if resolved else str(answer.get("status", "not_found")),
-        "subject_id": answer["subject"]["subject_id"] if resolved else None,
+        "outcome": "resolved" if answer.subject is not None else answer.status.value,
+        "subject_id": answer.subject.subject_id if answer.subject is not None else None,
     }
 
 

@@ -346,7 +346,7 @@ def _batches(items: Iterable[tuple[dict[str, object], list[tuple[str, int, str]]
 def _resident(columns: list[str], row: tuple[object, ...]) -> Resident:
     data = dict(zip(columns, row, strict=True))
     return Resident(
-        id=int(data["id"]),  # type: ignore[call-overload]
+        id=int(str(data["id"])),
         municipality_code=str(data["municipality_code"]),
         subject_id=str(data["subject_id"]),
         kana=str(data["kana"]),

@@ -365,7 +365,7 @@ def main_app(service: HostService) -> web.Application:
         if set(body) != {"envelopes"} or not isinstance(envelopes, list) or not 0 < len(envelopes) <= api.MAX_BATCH:
             return _schema_error(f"the body is {{'envelopes': [1..{api.MAX_BATCH} sealed envelopes]}}")
 
-        def resolve_face(device: devices.Device, body: dict[str, Any]) -> dict[str, Any]:  # offline claims
+        def resolve_face(device: devices.Device, body: dict[str, Any]) -> api.IdentityAnswer:  # offline claims
             return identity.resolve_face(
                 service.db, service.registry, device, body, service.clock(), service.today(), service.catalogue,
                 service.jlis_key,
@@ -394,7 +394,7 @@ def main_app(service: HostService) -> web.Application:
             service.jlis_key,
             service.jpki_anchors,
         )
-        return web.json_response(answer)
+        return web.json_response(answer.to_json())
 
     async def jpki_challenge(request: web.Request) -> web.Response:
         answer = await asyncio.to_thread(identity.new_challenge, service.db, request[DEVICE], service.clock())
@@ -414,7 +414,7 @@ def main_app(service: HostService) -> web.Application:
             service.jpki_anchors,
             service.revocation,
         )
-        return web.json_response(answer)
+        return web.json_response(answer.to_json())
 
     async def templates(request: web.Request) -> web.Response:
         return web.json_response({"bundle": service.signed_bundle})

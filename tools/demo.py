@@ -32,7 +32,6 @@ from yoshin.device import provisioning, visit
 from yoshin.device.appliance import Appliance
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
-from yoshin.domain.age import age_in_years
 from yoshin.domain.clock import today
 from yoshin.domain.contract import Decision, Route, Site
 from yoshin.domain.templates import SubjectContext, default_templates, visible_questions
@@ -44,7 +43,7 @@ from yoshin.tools.personas import Persona, all_personas, persona, registry_csv
 from yoshin.tools.test_pki import TestPki
 from yoshin.tools.virtual_reader import VirtualReader
 from yoshin.tui.app import KioskApp
-from yoshin.tui.services import KioskServices
+from yoshin.tui.services import ApplianceServices
 
 MUNICIPALITY, CLINIC = "141305", "1410000001"
 DEMO_STAFF = (
@@ -187,32 +186,31 @@ def run_visit(chain: Chain, pin: str, drain: bool = True) -> dict[str, Any]:
     host, records): returns what the host answered and what was delivered (with `drain`; otherwise the
     records stay queued for the forwarder)."""
     appliance = chain.appliance
-    services = KioskServices(appliance, chain.slot)
+    services = ApplianceServices(appliance, chain.slot)
     face = services.read_face(pin, confirm_last_try=False)
     answer = services.resolve(face)
     if answer is None:
         return {"identity": {"status": "offline"}}
-    if answer["status"] != "ok":
-        return {"identity": answer}
-    subject = answer["subject"]
-    due = subject["due"]
+    subject = answer.subject
+    if subject is None:
+        return {"identity": answer.to_json()}
+    due = subject.due
     if not due:
-        return {"identity": {"status": "ok", "subject_id": subject["subject_id"], "due": []}}
-    vaccine = due[0]["vaccine_code"]
+        return {"identity": {"status": "ok", "subject_id": subject.subject_id, "due": []}}
+    vaccine = due[0].vaccine_code
     now = datetime.now(UTC)
     on = today(now)
     template = default_templates().for_vaccine(vaccine, on)
     assert template is not None
-    context = SubjectContext(age_in_years(face.basic_info.birth_date, on), face.basic_info.sex)
+    context = visit.subject_context(face.basic_info.birth_date, face.basic_info.sex, now)
     pending = visit.submit_answers(
         services,
         face=face,
         template=template,
         answers=healthy_answers(template, context),
         context=context,
-        subject_id=subject["subject_id"],
-        guardian_name=subject.get("guardian_name"),
-        dose_number=due[0]["dose_number"],
+        subject=subject,
+        dose_number=due[0].dose_number or 1,
         language="ja",
         started_at=now,
         now=now,
@@ -227,12 +225,15 @@ def run_visit(chain: Chain, pin: str, drain: bool = True) -> dict[str, Any]:
     site = Site.ORAL if product.route == Route.ORAL else Site.LEFT_UPPER_ARM
     given = visit.Administration(product, "DEMO001", on.replace(year=on.year + 1), site, product.dose_ml)
     proofs = visit.Proofs(entered_by=nurse.token, checked_by=checker.token)
-    visit.record_vaccination(services, pending, given, nurse.member, checker.member, now=now, proofs=proofs)
+    visit.record_vaccination(
+        services, pending, given, nurse.member, checker.member, now=now, catalogue=services.rules().catalogue,
+        proofs=proofs,
+    )  # fmt: skip
     outbox = appliance.outbox()
     try:
         rounds = Forwarder(outbox, appliance.client()).drain() if drain else None
         return {
-            "identity": {"status": "ok", "subject_id": subject["subject_id"], "due": [d["vaccine_code"] for d in due]},
+            "identity": {"status": "ok", "subject_id": subject.subject_id, "due": [d.vaccine_code for d in due]},
             "vaccine": vaccine,
             "flags": [f"{f.question_id}:{f.flag}" for f in pending.questionnaire.flags],
             "delivered": None
@@ -254,7 +255,7 @@ class DemoKioskApp(KioskApp):
     ]
 
     def __init__(self, chain: Chain) -> None:
-        super().__init__(KioskServices(chain.appliance, chain.slot))
+        super().__init__(ApplianceServices(chain.appliance, chain.slot))
         self.chain = chain
 
     def on_mount(self) -> None:

@@ -95,6 +95,7 @@ def two_workers(tmp_path: Path, open_service) -> Iterator[tuple[Any, list[subpro
         service.db.close()
 
 
+@pytest.mark.timeout(900)  # a load test on a shared 2-core machine: bounded, but slow
 def test_a_worker_killed_during_the_load_loses_nothing(tmp_path: Path, two_workers) -> None:
     service, processes, addresses = two_workers
     victim = processes[0]
@@ -137,6 +138,7 @@ def test_a_worker_killed_during_the_load_loses_nothing(tmp_path: Path, two_worke
     assert audit.verify(service.db) == []
 
 
+@pytest.mark.timeout(900)  # a load test on a shared 2-core machine: bounded, but slow
 def test_a_reconnect_storm_is_shed_with_503_and_drained_by_backoff(
     make_device, host: HostServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -53,6 +53,7 @@ def database_url(primary_and_standby) -> str:  # the `host` fixture's backend: b
     )
 
 
+@pytest.mark.timeout(900)  # a load test on a shared 2-core machine: bounded, but slow
 def test_the_primary_killed_during_the_load_loses_no_acknowledged_record(
     primary_and_standby, make_device, host: HostServer, tmp_path: Path
 ) -> None:

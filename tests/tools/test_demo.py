@@ -31,6 +31,7 @@ def test_check_runs_a_whole_visit(
     assert result.returncode == 0, result.stderr
     visit = json.loads(result.stdout.splitlines()[-1])
     assert visit["identity"]["status"] == "ok" and visit["vaccine"] in vaccines
+    assert visit["vaccine"] == visit["identity"]["due"][0]
     assert visit["delivered"] == {"accepted": 3, "duplicate": 0, "rejected": 0}
     assert visit["queue_depth_after"] == 0
 
