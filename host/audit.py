@@ -63,7 +63,7 @@ class AuditKeyMissing(RuntimeError):
 
 def data_dir_of(db: Database | Tx) -> Path:
     """The host data directory whose keys/audit.key and audit/anchor.jsonl this database's log uses."""
-    database = db.database if isinstance(db, Tx) else db
+    database = db if isinstance(db, Database) else getattr(db, "database", None)  # a Tx, or a wrapper of one
     if database is None or database.data_dir is None:
         raise AuditKeyMissing("the audit log needs the host data directory (its key and anchor file)")
     return database.data_dir
