@@ -23,6 +23,7 @@ class WelcomeScreen(KioskScreen):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         from yoshin.tui.screens.consent import ConsentScreen
+
         self.visit.lang = event.button.id or "ja"
         self.visit.large_text = self.query_one("#large", Checkbox).value
         self.app.push_screen(ConsentScreen())
