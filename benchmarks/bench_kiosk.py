@@ -51,9 +51,9 @@ def minimal_app():  # the baseline: one screen, one input, one button, no yoshin
 def kiosk_app(data_dir: Path, reader: str | None = None):
     from yoshin.device.appliance import Appliance
     from yoshin.tui.app import KioskApp
-    from yoshin.tui.services import KioskServices
+    from yoshin.tui.services import ApplianceServices
 
-    return KioskApp(KioskServices(Appliance(data_dir), reader))
+    return KioskApp(ApplianceServices(Appliance(data_dir), reader))
 
 
 async def until(pilot, condition, timeout: float = 30.0) -> None:

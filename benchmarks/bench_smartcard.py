@@ -54,13 +54,13 @@ def kiosk_visit(workdir: Path, reader: VirtualReader) -> dict[str, object]:
     from yoshin.tui.screens.questionnaire import QuestionnaireScreen
     from yoshin.tui.screens.remove_card import RemoveCardScreen
     from yoshin.tui.screens.thanks import ThanksScreen
-    from yoshin.tui.services import KioskServices
+    from yoshin.tui.services import ApplianceServices
 
     server, appliance = host_and_appliance(workdir / "visit")
     server.service.registry.import_csv(registry_csv([persona("elderly")]))
     slot = reader.slot_name(0)
     emulator = emulator_for("elderly", workdir / "pki", reader.port(0))
-    app = KioskApp(KioskServices(appliance, slot))
+    app = KioskApp(ApplianceServices(appliance, slot))
 
     async def until(pilot, condition, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -157,7 +157,7 @@ def main() -> None:
         face_commands, sent[:] = list(sent), []
         auth()
         auth_commands, sent[:] = list(sent), []
-        results = {}
+        results: dict[str, dict[str, object]] = {}
         for name, ours, commands, minimal in (
             ("face_read", face, face_commands, minimal_face(kenhojo)),
             ("jpki_auth", auth, auth_commands, minimal_auth(jpki)),

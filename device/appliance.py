@@ -2,14 +2,15 @@
 
 <data_dir>/keys/      the key store (0700; files 0600)
 <data_dir>/queue.db   the sealed outbox and the pending visits (with -wal and -shm beside it)
-<data_dir>/host.json  where the host is (address and ports; no secret)
+<data_dir>/host.json  where the host is (address and ports; no secret): one object, or a list of the
+                      nodes of one host (same CA), tried in turn
 <data_dir>/clinic.json the clinic's settings from provisioning (the place name printed on records)
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,11 +39,17 @@ class Appliance:
     def queue_path(self) -> Path:
         return self.data_dir / "queue.db"
 
-    def save_host(self, address: HostAddress) -> None:
-        (self.data_dir / "host.json").write_text(json.dumps(asdict(address)))
+    def save_host(self, address: HostAddress | Sequence[HostAddress]) -> None:
+        saved = asdict(address) if isinstance(address, HostAddress) else [asdict(node) for node in address]
+        (self.data_dir / "host.json").write_text(json.dumps(saved))
+
+    def host_addresses(self) -> list[HostAddress]:
+        saved = json.loads((self.data_dir / "host.json").read_text())
+        return [HostAddress(**node) for node in (saved if isinstance(saved, list) else [saved])]
 
     def host_address(self) -> HostAddress:
-        return HostAddress(**json.loads((self.data_dir / "host.json").read_text()))
+        """The first node (enrollment and the CA fetch go there)."""
+        return self.host_addresses()[0]
 
     def save_place(self, place: str) -> None:
         (self.data_dir / "clinic.json").write_text(json.dumps({"place": place}, ensure_ascii=False))
@@ -62,7 +69,7 @@ class Appliance:
         return PendingVisits(self.queue_path, self.keystore, self.clock)
 
     def client(self) -> HostClient:
-        return HostClient(self.keystore, self.host_address())
+        return HostClient(self.keystore, self.host_addresses())
 
     def status(self) -> DeviceStatus:
         if not self.keystore.is_enrolled():

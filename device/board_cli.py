@@ -174,7 +174,7 @@ def check_version(board: IOBoard, manifest: dict[str, object], timeout: float) -
     while found != manifest["firmware"] and time.monotonic() < deadline:
         board.wait_for(lambda b: b.status.connected and b.status.firmware == manifest["firmware"], 0.5)
         found = board.status.firmware
-    if found != manifest["firmware"]:
+    if found is None or found != manifest["firmware"]:
         raise VersionMismatch(str(manifest["firmware"]), found)
     return found
 

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import IO
 
 import click
 
@@ -72,7 +73,7 @@ def forward(data_dir: Path, once: bool) -> None:
 @data_dir_option
 @click.argument("kind")
 @click.argument("body_file", type=click.File("r", encoding="utf-8"))
-def enqueue(data_dir: Path, kind: str, body_file: click.utils.LazyFile) -> None:
+def enqueue(data_dir: Path, kind: str, body_file: IO[str]) -> None:
     """Seal a record (JSON, validated against the contract) into the outbox; prints its id."""
     outbox = Appliance(data_dir).outbox()
     try:

@@ -2,14 +2,14 @@
 
 Per-record results decide each row (accepted or duplicate: deleted; rejected: dead letter). A failure
 to reach the host postpones the batch with exponential backoff and full jitter (clock and randomness
-are injected, so tests never sleep). A revoked device stops, saying so.
+are injected, so tests never sleep); a busy host's 503 Retry-After is the floor of that delay, so after
+an outage the appliances' retries spread out instead of arriving together. A revoked device stops,
+saying so.
 """
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,8 +23,6 @@ from yoshin.protocol.api import RecordResult
 BASE_DELAY = 2.0
 MAX_DELAY = 300.0
 IDLE_POLL = 5.0
-# Crash test hook (tests/device): die by SIGKILL after the host answered but before the local delete.
-_KILL_BEFORE_ACK = os.environ.get("YOSHIN_TEST_KILL_BEFORE_ACK") == "1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +42,11 @@ class Forwarder:
         self.rng = rng or random.Random()  # noqa: S311 (jitter, not cryptography)
         self.failures = 0
         self.revoked = False
+        self.delay = 0.0  # the last postponement, which `run` waits
 
-    def backoff(self) -> float:
-        """Full jitter: uniform in [0, min(cap, base * 2^failures)]."""
-        return self.rng.uniform(0, min(MAX_DELAY, BASE_DELAY * 2 ** max(0, self.failures - 1)))
+    def backoff(self, floor: float = 0.0) -> float:
+        """Full jitter: `floor` (a 503's Retry-After) + uniform in [0, min(cap, base * 2^failures)]."""
+        return min(MAX_DELAY, floor) + self.rng.uniform(0, min(MAX_DELAY, BASE_DELAY * 2 ** max(0, self.failures - 1)))
 
     def run_once(self) -> Round:
         leased = self.outbox.lease(self.batch)
@@ -61,21 +60,21 @@ class Forwarder:
             raise
         except (HostUnreachable, HostRefused, KeyError, ValueError, TypeError) as error:
             self.failures += 1
-            self.outbox.postpone([item.record_id for item in leased], timedelta(seconds=self.backoff()))
+            self.delay = self.backoff(getattr(error, "retry_after", None) or 0.0)
+            self.outbox.postpone([item.record_id for item in leased], timedelta(seconds=self.delay))
             return Round(sent=len(leased), error=str(getattr(error, "message", error)))
-        if _KILL_BEFORE_ACK:
-            os.kill(os.getpid(), signal.SIGKILL)
         known = {item.record_id for item in leased}
         self.outbox.acknowledge(result for result in results if result.record_id in known)
         self.failures = 0
-        counts = {
-            status: sum(1 for r in results if r.status == status) for status in ("accepted", "duplicate", "rejected")
-        }
-        return Round(sent=len(leased), **counts)
+
+        def count(status: str) -> int:
+            return sum(1 for result in results if result.status == status)
+
+        return Round(len(leased), count("accepted"), count("duplicate"), count("rejected"))
 
     def drain(self) -> list[Round]:
         """Send until nothing is due (tests and decommissioning)."""
-        rounds = []
+        rounds: list[Round] = []
         while True:
             result = self.run_once()
             if result.sent == 0 or result.error:
@@ -91,6 +90,6 @@ class Forwarder:
             except DeviceRevoked:
                 return
             if result.error:
-                wait(self.backoff())
+                wait(self.delay)
             elif result.sent == 0:
                 wait(IDLE_POLL)

@@ -2,6 +2,11 @@
 
 Synchronous stdlib `http.client` on purpose: the forwarder and the kiosk's workers call it from threads,
 and one request at a time is all a clinic needs.
+
+A host may run as several nodes (workers against one PostgreSQL database): the client takes a list of
+addresses, all with the same CA and the same device certificate, and fails over to the next when one
+cannot be reached, remembering the one that answered. Resending after a failure is safe because intake
+is idempotent (a record already stored is answered `duplicate`).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import hashlib
 import http.client
 import json
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,9 +47,10 @@ class DeviceRevoked(BilingualError):
 
 
 class HostRefused(BilingualError):
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
+    def __init__(self, status: int, body: dict[str, Any], retry_after: float | None = None) -> None:
         self.status = status
         self.body = body
+        self.retry_after = retry_after  # seconds, from a 503's Retry-After
         super().__init__(
             Bilingual(
                 ja=str(body.get("message_ja", "ホストが要求を拒否しました")),
@@ -72,7 +79,7 @@ def _context(ca_pem: str, keystore: FileKeyStore | None) -> ssl.SSLContext:
 
 def _request(
     host: str, port: int, context: ssl.SSLContext, method: str, path: str, body: Any = None
-) -> tuple[int, Any]:
+) -> tuple[int, Any, float | None]:
     connection = http.client.HTTPSConnection(host, port, context=context, timeout=TIMEOUT)
     try:
         payload = None if body is None else json.dumps(body, ensure_ascii=False).encode()
@@ -81,12 +88,20 @@ def _request(
         response = connection.getresponse()
         raw = response.read()
         status = response.status
+        retry_after = _seconds(response.getheader("Retry-After"))
     except (OSError, http.client.HTTPException) as error:
         raise HostUnreachable(type(error).__name__ + (f": {error}" if str(error) else "")) from None
     finally:
         connection.close()
     content = response.getheader("Content-Type") or ""
-    return status, json.loads(raw) if "json" in content and raw else raw.decode("utf-8", "replace")
+    return status, json.loads(raw) if "json" in content and raw else raw.decode("utf-8", "replace"), retry_after
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date: the forwarder's own backoff applies
 
 
 def fetch_ca(address: HostAddress, fingerprint: str) -> str:
@@ -94,7 +109,7 @@ def fetch_ca(address: HostAddress, fingerprint: str) -> str:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # bootstrap only: the answer is checked against the pin below
-    status, text = _request(address.host, address.enroll_port, context, "GET", api.CACERTS)
+    status, text, _ = _request(address.host, address.enroll_port, context, "GET", api.CACERTS)
     if status != 200 or not isinstance(text, str):
         raise HostUnreachable(f"cacerts answered {status}")
     certificate = x509.load_pem_x509_certificate(text.encode())
@@ -116,7 +131,7 @@ def enroll(
         "signing_public_key": keystore.signing_public_pem(),
         "serial": serial,
     }
-    status, answer = _request(address.host, address.enroll_port, _context(ca_pem, None), "POST", api.ENROLL, body)
+    status, answer, _ = _request(address.host, address.enroll_port, _context(ca_pem, None), "POST", api.ENROLL, body)
     if status != 200:
         raise HostRefused(status, answer if isinstance(answer, dict) else {})
     keystore.store_enrollment(answer)
@@ -124,12 +139,24 @@ def enroll(
 
 
 class HostClient:
-    """Mutual-TLS calls on the main port. A 403 'device_revoked' raises DeviceRevoked."""
+    """Mutual-TLS calls on the main port. A 403 'device_revoked' raises DeviceRevoked.
 
-    def __init__(self, keystore: FileKeyStore, address: HostAddress) -> None:
+    `address` is one host or a list of nodes of the same host; a node that cannot be reached is skipped
+    for the next one within the same call, and the node that answered is tried first next time.
+    """
+
+    def __init__(self, keystore: FileKeyStore, address: HostAddress | Sequence[HostAddress]) -> None:
         self.keystore = keystore
-        self.address = address
+        self.addresses = [address] if isinstance(address, HostAddress) else list(address)
+        if not self.addresses:
+            raise ValueError("at least one host address")
+        self._current = 0
         self._context: ssl.SSLContext | None = None
+
+    @property
+    def address(self) -> HostAddress:
+        """The node tried first."""
+        return self.addresses[self._current]
 
     def context(self) -> ssl.SSLContext:
         if self._context is None:
@@ -137,12 +164,23 @@ class HostClient:
         return self._context
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
-        status, answer = _request(self.address.host, self.address.port, self.context(), method, path, body)
-        if status == 403 and isinstance(answer, dict) and answer.get("error") == "device_revoked":
-            raise DeviceRevoked()
-        if status != 200:
-            raise HostRefused(status, answer if isinstance(answer, dict) else {})
-        return answer
+        unreachable: HostUnreachable | None = None
+        for step in range(len(self.addresses)):
+            index = (self._current + step) % len(self.addresses)
+            node = self.addresses[index]
+            try:
+                status, answer, retry_after = _request(node.host, node.port, self.context(), method, path, body)
+            except HostUnreachable as error:
+                unreachable = error
+                continue
+            self._current = index
+            if status == 403 and isinstance(answer, dict) and answer.get("error") == "device_revoked":
+                raise DeviceRevoked()
+            if status != 200:
+                raise HostRefused(status, answer if isinstance(answer, dict) else {}, retry_after)
+            return answer
+        assert unreachable is not None
+        raise unreachable
 
     def renew(self) -> str:
         identity = self.keystore.identity()

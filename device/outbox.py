@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
@@ -146,12 +145,10 @@ class Outbox:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.path = path
-        self.keystore = keystore
         self.device_id = device_id
         self.max_bytes = max_bytes
         self.clock = clock
         self.connection = connect(path)
-        self.db = sqlite_utils.Database(self.connection)
         try:
             self.connection.executescript(SCHEMA)
             check = self.connection.execute("PRAGMA integrity_check").fetchone()[0]

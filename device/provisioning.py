@@ -16,6 +16,7 @@ import contextlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from cryptography import x509
@@ -117,12 +118,32 @@ def deploy_firmware_if_attached() -> str:
     return f"board found at {boards[0].device}; firmware deployment is not built yet (issue 7)"
 
 
+class SelfTestItem(StrEnum):
+    """What the self-test checks."""
+
+    HOST = "host"
+    QUEUE = "queue"
+    TEMPLATES = "templates"
+    CERTIFICATE = "certificate"
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    RENEW = "renew"  # works, but the certificate is due for renewal
+    NOT_PULLED = "not_pulled"  # running on the shipped templates
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     """One self-test result, for a technician to read in either language."""
 
-    ok: bool
+    outcome: Outcome
     message: Bilingual
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
 
     def english(self) -> str:
         return self.message.en
@@ -130,27 +151,31 @@ class Check:
 
 def self_test(appliance: Appliance) -> dict[str, str]:
     """The self-test in English (the provisioning report, the CLI)."""
-    return {name: check.english() for name, check in self_test_checks(appliance).items()}
+    return {item.value: check.english() for item, check in self_test_checks(appliance).items()}
 
 
-def self_test_checks(appliance: Appliance) -> dict[str, Check]:
-    results: dict[str, Check] = {}
+def _failed(error: BilingualError) -> Check:
+    return Check(Outcome.FAILED, Bilingual(f"異常: {error.message.ja}", f"FAILED: {error.message.en}"))
+
+
+def self_test_checks(appliance: Appliance) -> dict[SelfTestItem, Check]:
+    results: dict[SelfTestItem, Check] = {}
     try:
         appliance.client().call("GET", api.HEALTH)
-        results["host"] = Check(True, Bilingual("正常", "ok"))
+        results[SelfTestItem.HOST] = Check(Outcome.OK, Bilingual("正常", "ok"))
     except BilingualError as error:
-        results["host"] = Check(False, Bilingual(f"異常: {error.message.ja}", f"FAILED: {error.message.en}"))
+        results[SelfTestItem.HOST] = _failed(error)
     try:
         outbox = appliance.outbox()
         depth = outbox.status().depth
         outbox.close()
-        results["queue"] = Check(True, Bilingual(f"正常 (送信待ち{depth}件)", f"ok ({depth} queued)"))
+        results[SelfTestItem.QUEUE] = Check(Outcome.OK, Bilingual(f"正常 (送信待ち{depth}件)", f"ok ({depth} queued)"))
     except BilingualError as error:
-        results["queue"] = Check(False, Bilingual(f"異常: {error.message.ja}", f"FAILED: {error.message.en}"))
+        results[SelfTestItem.QUEUE] = _failed(error)
     path = appliance.data_dir / "templates.json"
     if not path.exists():
-        results["templates"] = Check(
-            False,
+        results[SelfTestItem.TEMPLATES] = Check(
+            Outcome.NOT_PULLED,
             Bilingual(
                 "未取得: 出荷時のテンプレートで動作中です。ホストから取得してください (再設置)",
                 "not pulled yet: running on the shipped templates; pull them from the host (re-provision)",
@@ -159,18 +184,20 @@ def self_test_checks(appliance: Appliance) -> dict[str, Check]:
     else:
         try:
             verify_bundle(json.loads(path.read_text()), appliance.keystore.template_key())
-            results["templates"] = Check(True, Bilingual("正常 (署名を確認)", "ok (signature verified)"))
+            results[SelfTestItem.TEMPLATES] = Check(
+                Outcome.OK, Bilingual("正常 (署名を確認)", "ok (signature verified)")
+            )
         except (OSError, ValueError) as error:
-            results["templates"] = Check(
-                False, Bilingual(f"異常: 読めません ({type(error).__name__})", f"FAILED: {error}")
+            results[SelfTestItem.TEMPLATES] = Check(
+                Outcome.FAILED, Bilingual(f"異常: 読めません ({type(error).__name__})", f"FAILED: {error}")
             )
         except BilingualError as error:
-            results["templates"] = Check(False, Bilingual(f"異常: {error.message.ja}", f"FAILED: {error.message.en}"))
+            results[SelfTestItem.TEMPLATES] = _failed(error)
     days = (appliance.keystore.certificate().not_valid_after_utc - appliance.clock()).days
-    results["certificate"] = (
-        Check(True, Bilingual(f"正常 (残り{days}日)", f"ok ({days} days left)"))
+    results[SelfTestItem.CERTIFICATE] = (
+        Check(Outcome.OK, Bilingual(f"正常 (残り{days}日)", f"ok ({days} days left)"))
         if days > RENEW_DAYS_BEFORE
-        else Check(False, Bilingual(f"要更新 (残り{days}日)", f"RENEW ({days} days left)"))
+        else Check(Outcome.RENEW, Bilingual(f"要更新 (残り{days}日)", f"RENEW ({days} days left)"))
     )
     return results
 

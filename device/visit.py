@@ -7,7 +7,8 @@ module owns what a visit *is* once the resident presses "submit":
   outbox, and the visit kept for staff as a typed `PendingVisit` under the day key;
 - `record_decision`: the doctor's decision (only a doctor decides; a 接種不可 flag needs a reason);
 - `record_vaccination`: the vaccination record after the second person's check, refused while the rules
-  guard has a finding not overridden by a doctor with a reason.
+  guard (`yoshin.domain.rules_guard.guard`) has a finding not overridden by the deciding doctor with a
+  reason; the overrides go into the record (`guard_overrides`).
 
 Every function takes a `VisitServices` (the kiosk's services satisfy it; the demo passes the same), the
 time as an argument (JST through `yoshin.domain.clock`), and raises `VisitError` with a bilingual
@@ -24,12 +25,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from yoshin.domain.catalogue import Product
+from yoshin.domain.age import age_in_years
+from yoshin.domain.catalogue import Catalogue, Product
 from yoshin.domain.clock import now_jst, today
 from yoshin.domain.contract import (
     Decision,
     DoctorDecision,
     FlagKind,
+    GuardOverride,
     ImplementationType,
     QuestionnaireResponse,
     RecordKind,
@@ -41,7 +44,10 @@ from yoshin.domain.contract import (
     record_to_json,
 )
 from yoshin.domain.i18n import Bilingual, BilingualError
+from yoshin.domain.rules_guard import Given, GuardFinding, guard
+from yoshin.domain.series import HistoryEntry, Subject
 from yoshin.domain.templates import SubjectContext, Template, decision_problem, evaluate_flags, validate_answers
+from yoshin.protocol.api import HistoryItem, SubjectInfo
 from yoshin.protocol.sealing import new_record_id
 from yoshin.smartcard.card import FaceRead
 
@@ -53,6 +59,18 @@ class VisitError(BilingualError):
 
     def __init__(self, ja: str, en: str) -> None:
         super().__init__(Bilingual(ja=ja, en=en))
+
+
+class GuardRefused(VisitError):
+    """The rules guard found something not overridden: the screen shows `findings` and may ask the doctor."""
+
+    def __init__(self, findings: Sequence[GuardFinding]) -> None:
+        first = findings[0].message
+        more = len(findings) - 1
+        super().__init__(
+            first.ja + (f" (他 {more} 件)" if more else ""), first.en + (f" (and {more} more)" if more else "")
+        )
+        self.findings = tuple(findings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +154,8 @@ class PendingVisit:
     """A submitted questionnaire waiting for the doctor and the nurse: what the staff screens show.
 
     Kept encrypted under the day key (`device/pending.py`) and destroyed at day end. It holds the name
-    and birth date from the card (staff must see whom they vaccinate), never the My Number."""
+    and birth date from the card (staff must see whom they vaccinate) and the host's record of earlier doses
+    (for the guard), never the My Number."""
 
     questionnaire: QuestionnaireResponse
     name: str
@@ -146,6 +165,7 @@ class PendingVisit:
     offline: bool
     language: str
     decision: DoctorDecision | None = None
+    history: tuple[HistoryItem, ...] = ()
     entry: PendingEntry | None = None  # the nurse's entry while it waits for the checker's own screen
 
     @property
@@ -169,6 +189,7 @@ class PendingVisit:
             "offline": self.offline,
             "language": self.language,
             "decision": record_to_json(self.decision) if self.decision is not None else None,
+            "history": [item.to_json() for item in self.history],
             "entry": self.entry.to_json() if self.entry is not None else None,
         }
 
@@ -187,28 +208,9 @@ class PendingVisit:
             offline=bool(data["offline"]),
             language=str(data["language"]),
             decision=decision,
+            history=tuple(HistoryItem.from_json(item) for item in data.get("history", [])),
             entry=PendingEntry.from_json(data["entry"]) if data.get("entry") else None,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Override:
-    """A doctor's override of one guard finding: which finding, who, why. It goes into the record."""
-
-    code: str
-    doctor_id: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """A finding of the rules guard, as this layer needs it (code, message, whether a doctor may override).
-
-    Seam 3: `yoshin.domain.guard` (rules helper) returns `GuardFinding`s of this shape."""
-
-    code: str
-    message: Bilingual
-    overridable: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +277,12 @@ def _attach_proofs(record: dict[str, Any], proofs: Proofs) -> dict[str, Any]:
 # --- the resident's answers ------------------------------------------------------------------------------
 
 
+def subject_context(birth_date: date, sex: str, now: datetime) -> SubjectContext:
+    """What the questionnaire's rules know of the person at the instant `now`: the age on the JST day,
+    as the host counts it (`yoshin.domain.age`), so the kiosk and the host agree on the guardian section."""
+    return SubjectContext(age_in_years(birth_date, today(now)), sex)
+
+
 def submit_answers(
     services: VisitServices,
     *,
@@ -282,8 +290,7 @@ def submit_answers(
     template: Template,
     answers: Mapping[str, Any],
     context: SubjectContext,
-    subject_id: str | None,
-    guardian_name: str | None,
+    subject: SubjectInfo | None,
     dose_number: int,
     language: str,
     started_at: datetime | None,
@@ -291,18 +298,20 @@ def submit_answers(
 ) -> PendingVisit:
     """Seal the questionnaire into the outbox and keep the visit for staff under today's day key.
 
-    `subject_id` is the host's answer for the card; None means offline: the visit then names a fresh
+    `subject` is the host's answer for the card; None means offline: the visit then names a fresh
     provisional subject and the card's sealed face data goes first, as an identity claim the host resolves
-    when the queue drains. `guardian_name` (the host's registry entry) is recorded only when the template
-    asks a guardian for this person's age."""
+    when the queue drains. The registry's guardian is recorded only when the template asks a guardian for
+    this person's age."""
     checked, details = validate_answers(template, dict(answers), {}, context)
     flags = evaluate_flags(template, checked, context)
     clinic = services.clinic()
-    offline = subject_id is None
-    if subject_id is None:
+    offline = subject is None
+    if subject is None:
         subject_id = new_provisional_subject_id()
         services.submit(RecordKind.IDENTITY_CLAIM, {**_common(clinic, subject_id, now), **face_body(face)})
-    guardian = guardian_name if context.needs_guardian(template) else None
+    else:
+        subject_id = subject.subject_id
+    guardian = subject.guardian_name if subject is not None and context.needs_guardian(template) else None
     body = {
         **_common(clinic, subject_id, now),
         "template_id": template.id,
@@ -322,7 +331,10 @@ def submit_answers(
     assert isinstance(questionnaire, QuestionnaireResponse)
     services.submit(RecordKind.QUESTIONNAIRE_RESPONSE, record_to_json(questionnaire))
     basic = face.basic_info
-    visit = PendingVisit(questionnaire, basic.name, basic.birth_date, basic.sex, dose_number, offline, language)
+    history = subject.history if subject is not None else ()
+    visit = PendingVisit(
+        questionnaire, basic.name, basic.birth_date, basic.sex, dose_number, offline, language, history=history
+    )
     services.keep_pending(visit)
     return visit
 
@@ -393,15 +405,25 @@ def check_administration(given: Administration, on: date) -> None:
         )
 
 
-def guard_findings(visit: PendingVisit, given: Administration, on: date) -> list[Finding]:
-    """The rules guard's findings for this vaccination.
+def guard_findings(
+    visit: PendingVisit, given: Administration, on: date, catalogue: Catalogue | None = None
+) -> list[GuardFinding]:
+    """The rules guard's findings for this pack, this person, today (seam 3: `rules_guard.guard`).
 
-    STUB (seam 3): returns no findings until the rules helper's `yoshin.domain` `guard(subject, history,
-    given, on)` exists; then this calls it with `Subject(visit.birth_date, visit.sex)`, the history of the
-    host's identity answer (none offline) and the product code/GTIN, dose number, dose amount, route,
-    site and lot expiry of `given`."""
-    del visit, given, on
-    return []
+    The history is the host's record of earlier doses from the identity answer; offline there is none,
+    and the kiosk then offers first doses only."""
+    history = [HistoryEntry(item.vaccine_code, item.dose_number, item.date) for item in visit.history]
+    product = given.product
+    pack = Given(
+        product=product.gtin,
+        dose_number=visit.dose_number,
+        dose_ml=given.dose_amount_ml,
+        route=product.route,
+        site=given.site,
+        lot_expiry=given.expiry_date,
+        vaccine_code=visit.questionnaire.vaccine_code,
+    )
+    return guard(Subject(visit.birth_date, visit.sex), history, pack, on, catalogue)
 
 
 def record_vaccination(
@@ -412,13 +434,15 @@ def record_vaccination(
     checked_by: StaffMember,
     *,
     now: datetime,
-    overrides: Sequence[Override] = (),
+    overrides: Sequence[GuardOverride] = (),
     proofs: Proofs = NO_PROOFS,
+    catalogue: Catalogue | None = None,
 ) -> dict[str, Any]:
     """Seal the vaccination record and complete the visit; returns the record as sealed.
 
     Refused without a "proceed" decision, with an expired lot, when the checker is the person who
-    entered it, or while a guard finding is not overridden by a doctor with a reason."""
+    entered it, or (`GuardRefused`) while a guard finding is not overridden by the deciding doctor with a
+    reason. `catalogue` is the kiosk's verified one (the shipped default when None)."""
     decision = visit.decision
     if decision is None or decision.decision is not Decision.PROCEED:
         raise VisitError("医師の「接種可」の判断がありません", "There is no doctor's decision to proceed")
@@ -426,12 +450,12 @@ def record_vaccination(
         raise VisitError("入力者とは別の職員が確認してください", "The checker must be another person")
     on = today(now)
     check_administration(given, on)
-    overridden = {o.code for o in overrides if o.reason.strip() and o.doctor_id == decision.doctor_id}
-    for finding in guard_findings(visit, given, on):
-        if not finding.overridable or finding.code not in overridden:
-            raise VisitError(finding.message.ja, finding.message.en)
-    # Seam 3: the overrides go into the record with the guard's contract field; until then the decision's
-    # override reason is the record's special circumstances, as before.
+    valid = {o.code: o for o in overrides if o.reason.strip() and o.doctor_id == decision.doctor_id}
+    findings = guard_findings(visit, given, on, catalogue)
+    open_findings = [f for f in findings if not f.overridable or f.code not in valid]
+    if open_findings:
+        raise GuardRefused(open_findings)
+    used = [valid[code] for code in dict.fromkeys(f.code for f in findings)]  # only what was found, once each
     questionnaire, product, clinic = visit.questionnaire, given.product, services.clinic()
     body = {
         **_common(clinic, questionnaire.subject_id, now),
@@ -459,6 +483,7 @@ def record_vaccination(
         "vaccinated_abroad": False,
         "entered_by": entered_by.staff_id,
         "checked_by": checked_by.staff_id,
+        "guard_overrides": [{"code": o.code, "doctor_id": o.doctor_id, "reason": o.reason} for o in used],
     }
     record = record_to_json(parse_record(RecordKind.VACCINATION_RECORD, body))
     record = _attach_proofs(record, proofs)

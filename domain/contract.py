@@ -139,6 +139,15 @@ class Flag:
     flag: str
 
 
+@dataclass(frozen=True, slots=True)
+class GuardOverride:
+    """A doctor's override of one finding of the vaccination-error guard (`domain/rules_guard.py`)."""
+
+    code: str
+    doctor_id: str
+    reason: str
+
+
 def new_provisional_subject_id() -> str:
     """A subject id for an offline visit: "P-" and 30 random hex digits (32 characters, like any id)."""
     return PROVISIONAL_PREFIX + secrets.token_hex(15)
@@ -345,6 +354,19 @@ def _flags(value: Any) -> tuple[Flag, ...]:
     return tuple(flags)
 
 
+def _overrides(value: Any) -> tuple[GuardOverride, ...]:
+    if not isinstance(value, list) or len(value) > 16:
+        raise ValueError("must be a list of at most 16 overrides")
+    out = []
+    for item in value:
+        if not isinstance(item, Mapping) or set(item) != {"code", "doctor_id", "reason"}:
+            raise ValueError("each override has exactly code, doctor_id and reason")
+        out.append(
+            GuardOverride(_code(32)(item["code"]), _code()(item["doctor_id"]), _text("override_reason")(item["reason"]))
+        )
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class _Common:
     """The fields every record has, first in every record."""
@@ -417,6 +439,7 @@ class VaccinationRecord(_Common):
     vaccinated_abroad: Annotated[bool, _bool]
     entered_by: Annotated[str, _code()]
     checked_by: Annotated[str, _code()]
+    guard_overrides: Annotated[tuple[GuardOverride, ...], _overrides]  # findings the deciding doctor overrode
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,6 +514,12 @@ def _check_rules(record: Record) -> None:
                 "the second check must be by another person",
                 "確認は別の職員が行う必要があります",
             )
+        if any(override.doctor_id != record.doctor_id for override in record.guard_overrides):
+            raise ContractError(
+                "guard_overrides",
+                "only the deciding doctor overrides a finding",
+                "判断した医師のみが警告を解除できます",
+            )
     elif isinstance(record, DoctorDecision):
         if record.decision is Decision.DEFER and record.reason is None:
             raise ContractError("reason", "a deferral needs a reason", "見合わせには理由が必要です")
@@ -527,6 +556,8 @@ def record_to_json(record: Record) -> dict[str, Any]:
             value = str(value)
         elif item.name == "flags":
             value = [{"question_id": flag.question_id, "flag": str(flag.flag)} for flag in value]
+        elif item.name == "guard_overrides":
+            value = [{"code": o.code, "doctor_id": o.doctor_id, "reason": o.reason} for o in value]
         elif isinstance(value, Mapping):
             value = dict(value)
         out[item.name] = value

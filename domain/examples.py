@@ -86,6 +86,7 @@ def vaccination_record(record_id: str, questionnaire_record_id: str, **changes: 
         "vaccinated_abroad": False,
         "entered_by": "N0001",
         "checked_by": "N0002",
+        "guard_overrides": [],
     }
     data.update(changes)
     return data

@@ -85,14 +85,19 @@ def _finding(code: GuardCode, ja: str, en: str) -> GuardFinding:
 
 def guard(
     subject: Subject,
-    history: Iterable[HistoryEntry],
+    history: Iterable[HistoryEntry] | None,
     given: Given,
     on: date,
     catalogue: Catalogue | None = None,
 ) -> list[GuardFinding]:
-    """Every reason this pack should not be given to this person today (empty: nothing found)."""
+    """Every reason this pack should not be given to this person today (empty: nothing found).
+
+    `history=None` means the history is not known (an offline visit): the checks that depend on it
+    (series, dose number, interval, same-day duplicate) are not made, rather than judged against an empty
+    history that would call every dose a first dose; the pack, amount, route, site and lot still are."""
     catalogue = catalogue or _default_catalogue()
-    history = list(history)
+    known = history is not None
+    history = list(history or ())
     findings: list[GuardFinding] = []
     product: Product | None = catalogue.product(given.product, on)
     kind: Kind | None = catalogue.kinds.get(product.kind) if product else catalogue.kinds.get(given.product)
@@ -134,6 +139,8 @@ def guard(
                 f"the questionnaire is for {given.vaccine_code} but the pack is {programme}",
             )
         )
+    if not known:
+        return findings + _administration_findings(kind, product, subject, given, on)
     if programme is None:
         return findings
     # Today's earlier doses are the same-day finding's business; the series is judged on the days before.

@@ -52,6 +52,7 @@ class HistoryEntry:
     vaccine_code: str  # a kind, a programme code or a GTIN
     dose_number: int
     date: date
+    product: str | None = None  # the pack's GTIN when known: its kind wins over the programme code
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +130,7 @@ def evaluate_series(case: Case, series_code: str, catalogue: Catalogue | None = 
             reasons=(_reason("not_in_catalogue", "対象の接種スケジュールがありません", "no series in force"),),
         )
     doses, _ = _doses(list(case.history), case.on, catalogue)
-    steps: list[Step] = []
-    result = _series(series, case.subject, doses, case.on, steps)
+    result = _series(series, case.subject, doses, case.on)
     eligible = result.status == "due"
     ok = (
         _reason(
@@ -227,7 +227,7 @@ def _programme(
     if programme.sex is not None and subject.sex != programme.sex:
         pre.append(_reason("sex", "性別の対象外です", "not a target of this vaccine by sex", programme.source))
     pre.extend(_target_reasons(programme, subject, conditions, on, steps))
-    results = [_series(s, subject, doses, on, steps) for s in _series_of(programme, doses, on, catalogue, steps)]
+    results = [_series(s, subject, doses, on) for s in _series_of(programme, doses, on, catalogue, steps)]
     if not results:
         return Verdict(
             code,
@@ -315,7 +315,8 @@ def _programme(
 def _doses(history: list[HistoryEntry], on: date, catalogue: Catalogue) -> tuple[list[_Dose], set[str]]:
     doses, unknown = [], set()
     for entry in sorted(history, key=lambda e: e.date):
-        kind = catalogue.kind(entry.vaccine_code)
+        # A record of the rotavirus programme given with RotaTeq is a rota5 dose: the product tells.
+        kind = (catalogue.kind(entry.product) if entry.product else None) or catalogue.kind(entry.vaccine_code)
         if kind is None:
             unknown.add(entry.vaccine_code)
         elif entry.date <= on:
@@ -469,7 +470,7 @@ def _extended(series: Series, birth: date, last: date | None) -> tuple[date | No
     return last, None
 
 
-def _series(series: Series, subject: Subject, all_doses: list[_Dose], on: date, outer: list[Step]) -> _SeriesResult:
+def _series(series: Series, subject: Subject, all_doses: list[_Dose], on: date) -> _SeriesResult:
     birth = subject.birth_date
     steps: list[Step] = [Step(f"series {series.code} ({series.name.en})", series.source)]
     if series.unconfirmed:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import app as firmware_app  # device/firmware/app.py (path set up by conftest)
+import pytest
 from click.testing import CliRunner
 from fwsupport import Simulator, needs_micropython, needs_socat
 
 from yoshin.device.board_cli import board
 
-pytestmark = [needs_micropython, needs_socat]
+pytestmark = [needs_micropython, needs_socat, pytest.mark.micropython]
 
 
 def test_status_temperature_beep(simulator: Simulator) -> None:

@@ -77,6 +77,7 @@ def test_dry_run_prints_the_manifest_and_the_command() -> None:
 
 @needs_micropython
 @needs_socat
+@pytest.mark.micropython
 def test_a_deployed_copy_boots_and_passes_the_version_check(tmp_path: Path) -> None:
     flash = tmp_path / "flash"
     manifest = build_manifest()

@@ -10,7 +10,7 @@ from fwsupport import Simulator, needs_micropython, needs_socat
 from yoshin.device import ioboard
 from yoshin.device.ioboard import DISCONNECTED, IOBoard, IOBoardError
 
-pytestmark = [needs_micropython, needs_socat]
+pytestmark = [needs_micropython, needs_socat, pytest.mark.micropython]
 
 
 @pytest.fixture

@@ -88,6 +88,7 @@ def test_frames_interoperate(payload: bytes) -> None:
 
 @given(st.binary(max_size=host.MIN_PAYLOAD - 1))
 @example(b"")
+@example(b"\xff")  # CI's failing payload: it can no longer be framed, nor a frame of it accepted
 def test_payload_shorter_than_a_header_is_never_sent_nor_accepted(payload: bytes) -> None:
     with pytest.raises(host.FrameError):
         host.encode_frame(payload)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fwsupport import FIRMWARE, needs_micropython, run_micropython
 
-pytestmark = [needs_micropython]
+pytestmark = [needs_micropython, pytest.mark.micropython]
 
 
 def test_logic_suite_passes_under_micropython_at_rp2040_heap() -> None:

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -18,12 +19,21 @@ from yoshin.host.store import Database
 TOKEN_HOURS = 24
 
 
+class DeviceState(StrEnum):
+    """A device's standing at its host: only an active device is served (a revoked one may still send its
+    erasure certificate)."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    DECOMMISSIONED = "decommissioned"
+
+
 @dataclass(frozen=True, slots=True)
 class Device:
     device_id: str
     municipality_code: str
     clinic_code: str
-    status: str
+    status: DeviceState
     certificate_serial: str
     certificate_not_after: str
     signing_key: Ed25519PublicKey
@@ -71,6 +81,7 @@ def enroll(
     if not serial or not serial.isascii() or not all(c.isalnum() or c in "-_" for c in serial) or len(serial) > 32:
         raise EnrollmentError("the device serial must be 1-32 letters, digits, '-' or '_'")
     with db.transaction() as tx:
+        tx.lock(f"enrollment:{_token_hash(token)}")  # a token is used once, even by concurrent requests
         row = tx.one(
             "SELECT municipality_code, clinic_code, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?",
             [_token_hash(token)],
@@ -105,7 +116,7 @@ def enroll(
                     "signing_public_key": signing.public_bytes(
                         serialization.Encoding.Raw, serialization.PublicFormat.Raw
                     ),
-                    "status": "active",
+                    "status": DeviceState.ACTIVE.value,
                     "enrolled_at": now.isoformat(),
                 },
             )
@@ -136,14 +147,16 @@ def renew(db: Database, pki: HostPki, device: Device, csr_pem: str, now: datetim
     return _pem(certificate)
 
 
-def revoke(db: Database, device_id: str, reason: str, actor: str, now: datetime, status: str = "revoked") -> None:
+def revoke(
+    db: Database, device_id: str, reason: str, actor: str, now: datetime, status: str = DeviceState.REVOKED
+) -> None:
     with db.transaction() as tx:
         row = tx.one("SELECT municipality_code FROM devices WHERE device_id = ?", [device_id])
         if row is None:
             raise EnrollmentError(f"no device {device_id}")
         tx.execute(
             "UPDATE devices SET status = ?, revoked_at = ?, revoked_reason = ? WHERE device_id = ?",
-            [status, now.isoformat(), reason, device_id],
+            [DeviceState(status).value, now.isoformat(), reason, device_id],
         )
         audit.append(tx, now, row[0], actor, "cli", f"device.{status}", device_id, reason)
 
@@ -156,7 +169,16 @@ def get(db: Database, device_id: str) -> Device | None:
     ).fetchone()
     if row is None:
         return None
-    return Device(*row[:6], signing_key=Ed25519PublicKey.from_public_bytes(row[6]))
+    device_id, municipality_code, clinic_code, status, serial, not_after, key = row
+    return Device(
+        device_id,
+        municipality_code,
+        clinic_code,
+        DeviceState(status),
+        serial,
+        not_after,
+        Ed25519PublicKey.from_public_bytes(key),
+    )
 
 
 def list_devices(db: Database, municipality_code: str | None = None) -> list[dict[str, object]]:

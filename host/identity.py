@@ -23,53 +23,51 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from yoshin.domain import normalize
 from yoshin.domain.age import age_in_years
 from yoshin.domain.catalogue import Catalogue
+from yoshin.domain.i18n import Bilingual
 from yoshin.domain.series import Subject, due_list
 from yoshin.host import audit
 from yoshin.host.devices import Device
 from yoshin.host.registry import Registry, Resident
 from yoshin.host.store import Database
+from yoshin.protocol.api import DueItem, HistoryItem, IdentityAnswer, IdentityStatus, SubjectInfo
 from yoshin.smartcard.carddata import hashes_match, parse_basic_info, parse_my_number, verify_face_signature
 from yoshin.smartcard.errors import CardDataError
 from yoshin.smartcard.verify import JpkiVerificationError, RevocationChecker, verify_jpki_auth
 
 CHALLENGE_SECONDS = 120
-NOT_FOUND = {
-    "status": "not_found",
-    "message_ja": "ご本人の確認ができませんでした。受付の職員にお声がけください",
-    "message_en": "We could not confirm who you are. Please speak to the reception staff",
-}
-REFER = {
-    "status": "refer_to_staff",
-    "message_ja": "受付の職員がご案内します。職員にお声がけください",
-    "message_en": "A staff member will help you. Please speak to the reception staff",
-}
+NOT_FOUND = IdentityAnswer(
+    IdentityStatus.NOT_FOUND,
+    message=Bilingual(
+        ja="ご本人の確認ができませんでした。受付の職員にお声がけください",
+        en="We could not confirm who you are. Please speak to the reception staff",
+    ),
+)
+REFER = IdentityAnswer(
+    IdentityStatus.REFER_TO_STAFF,
+    message=Bilingual(
+        ja="受付の職員がご案内します。職員にお声がけください",
+        en="A staff member will help you. Please speak to the reception staff",
+    ),
+)
 
 
-def _subject_answer(registry: Registry, resident: Resident, today: date, catalogue: Catalogue) -> dict[str, Any]:
+def _subject_answer(registry: Registry, resident: Resident, today: date, catalogue: Catalogue) -> IdentityAnswer:
     subject = Subject(resident.birth_date, resident.sex, resident.conditions)
-    due = due_list(subject, registry.history(resident.id), today, catalogue)
+    history = registry.history(resident.id)
+    due = due_list(subject, history, today, catalogue)
     age = age_in_years(resident.birth_date, today)
-    return {
-        "status": "ok",
-        "subject": {
-            "subject_id": resident.subject_id,
-            "display_name": resident.name,
-            "birth_date": resident.birth_date.isoformat(),
-            "age": age,
-            "sex": resident.sex,
-            "is_minor": age < 18,
-            "guardian_name": resident.guardian_name,
-            "due": [
-                {
-                    "vaccine_code": item.vaccine_code,
-                    "dose_number": item.dose_number,
-                    "reason_ja": item.reasons[0].text.ja,
-                    "reason_en": item.reasons[0].text.en,
-                }
-                for item in due
-            ],
-        },
-    }
+    info = SubjectInfo(
+        subject_id=resident.subject_id,
+        display_name=resident.name,
+        birth_date=resident.birth_date,
+        age=age,
+        sex=resident.sex,
+        is_minor=age < 18,
+        guardian_name=resident.guardian_name,
+        due=tuple(DueItem(item.vaccine_code, item.dose_number, item.reasons[0].text) for item in due),
+        history=tuple(HistoryItem(item.vaccine_code, item.dose_number, item.date) for item in history),
+    )
+    return IdentityAnswer(IdentityStatus.OK, info)
 
 
 def resolve_face(
@@ -81,15 +79,15 @@ def resolve_face(
     today: date,
     catalogue: Catalogue,
     jlis_key: rsa.RSAPublicKey | None = None,
-) -> dict[str, Any]:
+) -> IdentityAnswer:
     """Answer a face-read identity blob from `device` (only residents of the device's municipality)."""
 
-    def refuse(answer: dict[str, str], outcome: str, target: str = "-") -> dict[str, Any]:
+    def refuse(answer: IdentityAnswer, outcome: str, target: str = "-") -> IdentityAnswer:
         with db.transaction(device.municipality_code) as tx:
             audit.append(
                 tx, now, device.municipality_code, "resident", device.device_id, "identity.face", target, outcome
             )
-        return dict(answer)
+        return answer
 
     try:
         ef1, ef2, ef3 = (
@@ -169,6 +167,7 @@ def new_challenge(db: Database, device: Device, now: datetime, host_id: str = "y
 def consume_challenge(db: Database, device: Device, challenge_id: object, now: datetime) -> bytes | None:
     """The challenge's message if it was issued to this device, unused and unexpired; it is used up now."""
     with db.transaction(device.municipality_code) as tx:
+        tx.lock(f"challenge:{challenge_id}")  # used once, even by concurrent requests on several workers
         row = tx.one(
             "SELECT challenge, expires_at, used FROM challenges WHERE challenge_id = ? AND device_id = ?",
             [str(challenge_id), device.device_id],
@@ -190,11 +189,11 @@ def resolve_jpki(
     catalogue: Catalogue,
     anchors: Sequence[x509.Certificate],
     revocation: RevocationChecker | None = None,
-) -> dict[str, Any]:
-    def refuse(outcome: str) -> dict[str, Any]:
+) -> IdentityAnswer:
+    def refuse(outcome: str) -> IdentityAnswer:
         with db.transaction(device.municipality_code) as tx:
             audit.append(tx, now, device.municipality_code, "resident", device.device_id, "identity.jpki", "-", outcome)
-        return dict(NOT_FOUND)
+        return NOT_FOUND
 
     message = consume_challenge(db, device, body.get("challenge_id"), now)
     if message is None:
@@ -230,12 +229,10 @@ def resolve_jpki(
                 resident.subject_id,
                 "referred",
             )
-        return dict(REFER)
+        return REFER
     with db.transaction(device.municipality_code) as tx:
         audit.append(
             tx, now, device.municipality_code, "resident", device.device_id, "identity.jpki", resident.subject_id,
             f"ok (revocation {verified.revocation.value})",
         )  # fmt: skip
-    answer = _subject_answer(registry, resident, today, catalogue)
-    answer["revocation"] = verified.revocation.value
-    return answer
+    return _subject_answer(registry, resident, today, catalogue).with_revocation(verified.revocation.value)

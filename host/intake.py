@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -39,7 +37,7 @@ from yoshin.domain.contract import (
 from yoshin.host import audit
 from yoshin.host.devices import Device
 from yoshin.host.store import Database, Tx
-from yoshin.protocol.api import RecordResult
+from yoshin.protocol.api import IdentityAnswer, RecordResult
 from yoshin.protocol.sealing import PayloadKind, SealedEnvelope, SealError, open_sealed
 
 
@@ -57,13 +55,8 @@ def open_payload(envelope: SealedEnvelope, device: Device, host_key: X25519Priva
     return payload
 
 
-# Crash test hook (tests/host/test_intake.py): die by SIGKILL after this many records committed, to prove
-# that a host killed mid-batch leaves no partial record and the retried batch lands exactly once.
-_KILL_AFTER = int(os.environ.get("YOSHIN_TEST_KILL_AFTER_RECORDS", "0"))
-
-
 # What the online identity call answers for a card's face data (yoshin.host.identity.resolve_face).
-ResolveFace = Callable[[Device, dict[str, Any]], dict[str, Any]]
+ResolveFace = Callable[[Device, dict[str, Any]], IdentityAnswer]
 
 
 def accept_batch(
@@ -77,8 +70,6 @@ def accept_batch(
     results = []
     for item in envelopes:
         results.append(_accept_one(db, device, item, host_key, now, resolve_face))
-        if _KILL_AFTER and len(results) == _KILL_AFTER:
-            os.kill(os.getpid(), signal.SIGKILL)
     return results
 
 
@@ -204,11 +195,10 @@ def _resolve_claim(claim: IdentityClaim, device: Device, resolve_face: ResolveFa
         device,
         {"ef_my_number": claim.ef_my_number, "ef_basic_info": claim.ef_basic_info, "ef_signature": claim.ef_signature},
     )
-    resolved = answer.get("status") == "ok"
     return {
         "provisional_id": claim.subject_id,
-        "outcome": "resolved" if resolved else str(answer.get("status", "not_found")),
-        "subject_id": answer["subject"]["subject_id"] if resolved else None,
+        "outcome": "resolved" if answer.subject is not None else answer.status.value,
+        "subject_id": answer.subject.subject_id if answer.subject is not None else None,
     }
 
 

@@ -54,6 +54,9 @@ class HostService:
     jpki_anchors: list[x509.Certificate] = field(default_factory=list)
     revocation: RevocationChecker | None = None
     signed_bundle: dict[str, Any] = field(default_factory=dict)
+    # Record batches verified at once by this worker; more are shed with 503 Retry-After (a reconnect
+    # storm queues at the appliances, with jittered backoff, not in the host's memory and threads).
+    intake_limit: int = 32
 
     @classmethod
     def open(
@@ -138,11 +141,15 @@ async def busy_is_503(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except store.StoreBusy as busy:
         log.warning("503 for %s: %s", request.path, busy)
-        response = _error(
-            503, "busy", "ホストが混み合っています。しばらくして再送します", "the host is busy; retry shortly"
-        )
-        response.headers["Retry-After"] = str(busy.retry_after)
-        return response
+        return _busy(busy.retry_after)
+
+
+def _busy(retry_after: int) -> web.Response:
+    response = _error(
+        503, "busy", "ホストが混み合っています。しばらくして再送します", "the host is busy; retry shortly"
+    )
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def main_app(service: HostService) -> web.Application:
@@ -175,13 +182,25 @@ def main_app(service: HostService) -> web.Application:
             {"status": "ok", "device_id": device.device_id, "certificate_not_after": device.certificate_not_after}
         )
 
+    inflight = 0
+
     async def records(request: web.Request) -> web.Response:
+        nonlocal inflight  # only the event loop's thread touches it
+        if inflight >= service.intake_limit:
+            return _busy(store.RETRY_AFTER_SECONDS)
+        inflight += 1
+        try:
+            return await _records(request)
+        finally:
+            inflight -= 1
+
+    async def _records(request: web.Request) -> web.Response:
         body = await _json(request)
         envelopes = body.get("envelopes")
         if set(body) != {"envelopes"} or not isinstance(envelopes, list) or not 0 < len(envelopes) <= api.MAX_BATCH:
             return _schema_error(f"the body is {{'envelopes': [1..{api.MAX_BATCH} sealed envelopes]}}")
 
-        def resolve_face(device: devices.Device, body: dict[str, Any]) -> dict[str, Any]:  # offline claims
+        def resolve_face(device: devices.Device, body: dict[str, Any]) -> api.IdentityAnswer:  # offline claims
             return identity.resolve_face(
                 service.db, service.registry, device, body, service.clock(), service.today(), service.catalogue,
                 service.jlis_key,
@@ -209,7 +228,7 @@ def main_app(service: HostService) -> web.Application:
             service.catalogue,
             service.jlis_key,
         )
-        return web.json_response(answer)
+        return web.json_response(answer.to_json())
 
     async def jpki_challenge(request: web.Request) -> web.Response:
         answer = await asyncio.to_thread(identity.new_challenge, service.db, request[DEVICE], service.clock())
@@ -229,7 +248,7 @@ def main_app(service: HostService) -> web.Application:
             service.jpki_anchors,
             service.revocation,
         )
-        return web.json_response(answer)
+        return web.json_response(answer.to_json())
 
     async def templates(request: web.Request) -> web.Response:
         return web.json_response({"bundle": service.signed_bundle})

@@ -120,6 +120,7 @@ def login(
         raise _locked()
     password_ok = hmac.compare_digest(_hash(password, bytes(salt)), bytes(stored))  # outside the tx
     with db.transaction(municipality_code) as tx:
+        tx.lock(f"staff:{staff_id}")  # PostgreSQL: concurrent attempts on one ID take turns (SQLite always does)
         state = tx.one("SELECT locked, active FROM staff WHERE staff_id = ?", [staff_id])
         if state is None or not state[1]:
             raise StaffError("このIDは無効化されています", "this staff ID has been deactivated")

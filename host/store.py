@@ -25,6 +25,7 @@ import re
 import sqlite3
 import threading
 import tomllib
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -42,6 +43,37 @@ class StoreBusy(Exception):
     def __init__(self, detail: str, retry_after: int = RETRY_AFTER_SECONDS) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class _FairLock:
+    """A lock handed over in arrival order, so no writer waits past the bound while later ones pass it."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Event] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held and not self._waiters:
+                self._held = True
+                return True
+            turn = threading.Event()
+            self._waiters.append(turn)
+        if turn.wait(timeout):
+            return True
+        with self._mutex:
+            if turn.is_set():  # handed over just as the wait ended
+                return True
+            self._waiters.remove(turn)
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().set()  # still held: now by the next in line
+            else:
+                self._held = False
 
 
 class Rows(list):  # type: ignore[type-arg]
@@ -130,7 +162,7 @@ class Database:
         self.postgresql = url.startswith(("postgresql://", "postgres://"))
         self.path = None if self.postgresql else Path(url.removeprefix("sqlite:///"))
         self._local = threading.local()
-        self._write_lock = threading.Lock()  # SQLite: this process's writers queue here, not in busy polling
+        self._write_lock = _FairLock()  # SQLite: this process's writers queue here, in order, not busy polling
         self._connections: list[Any] = []
         self._connections_lock = threading.Lock()
 
@@ -169,11 +201,11 @@ class Database:
             return connection
         assert self.path is not None
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_SECONDS)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")  # per connection, never persisted: nothing acknowledged is lost
-        connection.execute("PRAGMA foreign_keys=ON")
-        return connection
+        lite = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_SECONDS)
+        lite.execute("PRAGMA journal_mode=WAL")
+        lite.execute("PRAGMA synchronous=FULL")  # per connection, never persisted: nothing acknowledged is lost
+        lite.execute("PRAGMA foreign_keys=ON")
+        return lite
 
     def _drop_connection(self) -> None:
         connection = getattr(self._local, "connection", None)
@@ -252,21 +284,72 @@ class Database:
 
     @contextmanager
     def _postgres_unit(self, municipality: str | None) -> Iterator[Tx]:
+        """BEGIN ... COMMIT bound to a municipality, in as few round trips as possible.
+
+        The binding (and the lock wait bound) is a session setting sent with the BEGIN only when it
+        differs from the connection's last one: a unit is BEGIN, its statements, COMMIT. A rolled-back
+        transaction also undoes a setting made in it, so after ROLLBACK the next unit sends it again.
+        """
         import psycopg
+        from psycopg import sql
 
         connection = self._connection()
+        wanted = (municipality or ALL_MUNICIPALITIES, f"{int(BUSY_SECONDS * 1000)}ms")
+        begin: str | sql.Composed = "BEGIN"
+        if getattr(connection, "yoshin_binding", None) != wanted:
+            begin = sql.SQL(
+                "BEGIN; SELECT set_config('yoshin.municipality', {}, false), set_config('lock_timeout', {}, false)"
+            ).format(sql.Literal(wanted[0]), sql.Literal(wanted[1]))
         try:
-            with connection.transaction():
-                tx = Tx(connection, postgresql=True)
-                tx.execute(  # the RLS binding and the lock wait bound, both for this transaction only
-                    "SELECT set_config('yoshin.municipality', ?, true), set_config('lock_timeout', ?, true)",
-                    [municipality or ALL_MUNICIPALITIES, f"{int(BUSY_SECONDS * 1000)}ms"],
-                )
-                yield tx
+            try:
+                connection.execute(begin)
+                connection.yoshin_binding = wanted
+                yield Tx(connection, postgresql=True)
+            except BaseException:
+                connection.yoshin_binding = None
+                if not connection.closed and not connection.broken:
+                    connection.execute("ROLLBACK")
+                raise
+            try:
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.yoshin_binding = None  # a failed COMMIT rolled the settings back too
+                raise
         except psycopg.OperationalError as error:  # the server went away (restart, failover): reconnect next time
             self._drop_connection()
             raise StoreBusy(str(error)) from error
+        except StoreBusy:
+            if connection.closed or connection.broken:  # the same, noticed by a statement
+                self._drop_connection()
+            raise
         except psycopg.Error as error:
+            _raise_if_busy(error)
+            raise
+
+    def query(self, sql: str, params: Sequence[Any] = (), municipality: str | None = None) -> tuple[Rows, list[str]]:
+        """One SELECT outside any transaction (a single statement is its own snapshot): rows and column
+        names, in one round trip when the connection's binding is already this municipality's."""
+        if getattr(self._local, "active", False):
+            raise RuntimeError("a unit of work is already open on this thread: use its `tx`")
+        connection = self._connection()
+        try:
+            if self.postgresql:
+                wanted = (municipality or ALL_MUNICIPALITIES, f"{int(BUSY_SECONDS * 1000)}ms")
+                if getattr(connection, "yoshin_binding", None) != wanted:
+                    connection.execute(
+                        "SELECT set_config('yoshin.municipality', %s, false), set_config('lock_timeout', %s, false)",
+                        list(wanted),
+                    )
+                    connection.yoshin_binding = wanted
+                cursor = connection.execute(_postgres_sql(sql), params or None)
+            else:
+                cursor = connection.execute(sql, params)
+            rows = Rows(cursor.fetchall())
+            return rows, [column[0] for column in cursor.description or []]
+        except Exception as error:
+            if self.postgresql and (connection.closed or connection.broken):
+                self._drop_connection()
+                raise StoreBusy(str(error)) from error
             _raise_if_busy(error)
             raise
 

@@ -27,7 +27,7 @@ class ReaderLostError(NoReaderError):
     same reader works again once it is plugged back (and pcscd lists it), with a new context."""
 
     def __init__(self, detail: str = "") -> None:
-        CardError.__init__(
+        BilingualError.__init__(
             self,
             Bilingual(
                 ja="カードリーダーの接続が切れました。ケーブルを確認してください。接続し直すと続けられます",
@@ -53,7 +53,7 @@ class ReaderChoiceError(NoReaderError):
                 ja=f"設定されたカードリーダー「{wanted}」が見つかりません。接続中: {listed or 'なし'}",
                 en=f"The configured card reader {wanted!r} is not attached. Attached: {listed or 'none'}",
             )
-        CardError.__init__(self, text)
+        BilingualError.__init__(self, text)
 
 
 class NoCardError(CardError):

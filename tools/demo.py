@@ -14,6 +14,7 @@ import contextlib
 import json
 import shutil
 import signal
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -27,11 +28,10 @@ import click
 from textual import work
 from textual.binding import Binding
 
-from yoshin.device import visit
+from yoshin.device import provisioning, visit
 from yoshin.device.appliance import Appliance
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
-from yoshin.domain.age import age_in_years
 from yoshin.domain.clock import today
 from yoshin.domain.contract import Decision, Route, Site
 from yoshin.domain.templates import SubjectContext, default_templates, visible_questions
@@ -43,14 +43,16 @@ from yoshin.tools.personas import Persona, all_personas, persona, registry_csv
 from yoshin.tools.test_pki import TestPki
 from yoshin.tools.virtual_reader import VirtualReader
 from yoshin.tui.app import KioskApp
-from yoshin.tui.services import KioskServices
+from yoshin.tui.services import ApplianceServices
 
 MUNICIPALITY, CLINIC = "141305", "1410000001"
 DEMO_STAFF = (
     ("D0001", "医師 一郎 (demo)", "doctor"),
     ("N0001", "看護 花子 (demo)", "nurse"),
     ("N0002", "看護 次郎 (demo)", "nurse"),
+    ("T0001", "技術 三郎 (demo)", "technician"),
 )
+STAFF_PORT = 8471
 DEMO_PASSWORD = "demo-password-not-secret"  # noqa: S105 (synthetic demo accounts, printed on purpose)
 
 
@@ -91,11 +93,13 @@ class Chain:
 
 
 @contextmanager
-def running_chain(workdir: Path, reader: VirtualReader | None = None) -> Iterator[Chain]:
+def running_chain(workdir: Path, reader: VirtualReader | None = None, forward: bool = False) -> Iterator[Chain]:
     """Start everything in `workdir` (wiped first: demo data is synthetic and disposable).
 
     A process has one pcscd (libpcsclite picks its socket once), so a caller that already runs a
-    VirtualReader passes it; otherwise the chain starts its own.
+    VirtualReader passes it; otherwise the chain starts its own. With `forward`, the appliance's
+    forwarder runs as on a real appliance (`yoshin-device forward`, its own process), so records reach
+    the host with no manual step.
     """
     workdir = workdir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
@@ -124,11 +128,41 @@ def running_chain(workdir: Path, reader: VirtualReader | None = None) -> Iterato
             )
             appliance.save_host(address)
             appliance.save_place("デモ診療所 (synthetic)")
+            provisioning.pull_templates(appliance, appliance.client())  # as yoshin-provision does
             chain = Chain(workdir, reader, pki, host, appliance)
+            if forward:
+                stack.enter_context(_child([_tool("yoshin-device"), "forward", "--data-dir", str(appliance.data_dir)]))
             try:
                 yield chain
             finally:
                 chain.remove()
+
+
+def _tool(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+@contextmanager
+def _child(command: list[str]) -> Iterator[subprocess.Popen[bytes]]:
+    """A part of the demo in its own process (it inherits the demo's pcscd socket), stopped with the demo."""
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_staff_app(chain: Chain, stack: contextlib.ExitStack, port: int = STAFF_PORT) -> str:
+    """The staff app for a browser, as a clinic runs it (yoshin-kiosk --staff --serve, TLS on loopback)."""
+    command = [_tool("yoshin-kiosk"), "--staff", "--serve", "--port", str(port)]
+    command += ["--data-dir", str(chain.appliance.data_dir), "--reader", chain.slot, "--board", "none"]
+    stack.enter_context(_child(command))
+    return f"https://127.0.0.1:{port}/"
 
 
 def healthy_answers(template: Any, context: SubjectContext) -> dict[str, Any]:
@@ -147,58 +181,58 @@ def healthy_answers(template: Any, context: SubjectContext) -> dict[str, Any]:
     return answers
 
 
-def run_visit(chain: Chain, pin: str) -> dict[str, Any]:
+def run_visit(chain: Chain, pin: str, drain: bool = True) -> dict[str, Any]:
     """One visit without a screen, through the kiosk's own services and visit layer (card, sealed identity,
-    host, records): returns what the host answered and what was delivered."""
+    host, records): returns what the host answered and what was delivered (with `drain`; otherwise the
+    records stay queued for the forwarder)."""
     appliance = chain.appliance
-    services = KioskServices(appliance, chain.slot)
+    services = ApplianceServices(appliance, chain.slot)
     face = services.read_face(pin, confirm_last_try=False)
     answer = services.resolve(face)
     if answer is None:
         return {"identity": {"status": "offline"}}
-    if answer["status"] != "ok":
-        return {"identity": answer}
-    subject = answer["subject"]
-    due = subject["due"]
+    subject = answer.subject
+    if subject is None:
+        return {"identity": answer.to_json()}
+    due = subject.due
     if not due:
-        return {"identity": {"status": "ok", "subject_id": subject["subject_id"], "due": []}}
-    vaccine = due[0]["vaccine_code"]
+        return {"identity": {"status": "ok", "subject_id": subject.subject_id, "due": []}}
+    vaccine = due[0].vaccine_code
     now = datetime.now(UTC)
     on = today(now)
     template = default_templates().for_vaccine(vaccine, on)
     assert template is not None
-    context = SubjectContext(age_in_years(face.basic_info.birth_date, on), face.basic_info.sex)
+    context = visit.subject_context(face.basic_info.birth_date, face.basic_info.sex, now)
     pending = visit.submit_answers(
         services,
         face=face,
         template=template,
         answers=healthy_answers(template, context),
         context=context,
-        subject_id=subject["subject_id"],
-        guardian_name=subject.get("guardian_name"),
-        dose_number=due[0]["dose_number"],
+        subject=subject,
+        dose_number=due[0].dose_number or 1,
         language="ja",
         started_at=now,
         now=now,
     )
-    doctor, nurse, checker = (visit.StaffMember(*member) for member in DEMO_STAFF)
+    doctor, nurse, checker = (visit.StaffMember(*member) for member in DEMO_STAFF[:3])
     pending = visit.record_decision(
         services, pending, doctor, Decision.PROCEED, reason=None, override_reason=None, explanation_given=True, now=now
     )
     product = chain.host.service.catalogue.products_for(vaccine, on)[0]
     site = Site.ORAL if product.route == Route.ORAL else Site.LEFT_UPPER_ARM
     given = visit.Administration(product, "DEMO001", on.replace(year=on.year + 1), site, product.dose_ml)
-    visit.record_vaccination(services, pending, given, nurse, checker, now=now)
+    visit.record_vaccination(services, pending, given, nurse, checker, now=now, catalogue=services.rules().catalogue)
     outbox = appliance.outbox()
     try:
-        rounds = Forwarder(outbox, appliance.client()).drain()
+        rounds = Forwarder(outbox, appliance.client()).drain() if drain else None
         return {
-            "identity": {"status": "ok", "subject_id": subject["subject_id"], "due": [d["vaccine_code"] for d in due]},
+            "identity": {"status": "ok", "subject_id": subject.subject_id, "due": [d.vaccine_code for d in due]},
             "vaccine": vaccine,
             "flags": [f"{f.question_id}:{f.flag}" for f in pending.questionnaire.flags],
-            "delivered": {
-                status: sum(getattr(r, status) for r in rounds) for status in ("accepted", "duplicate", "rejected")
-            },
+            "delivered": None
+            if rounds is None
+            else {status: sum(getattr(r, status) for r in rounds) for status in ("accepted", "duplicate", "rejected")},
             "queue_depth_after": outbox.status().depth,
         }
     finally:
@@ -215,7 +249,7 @@ class DemoKioskApp(KioskApp):
     ]
 
     def __init__(self, chain: Chain) -> None:
-        super().__init__(KioskServices(chain.appliance, chain.slot))
+        super().__init__(ApplianceServices(chain.appliance, chain.slot))
         self.chain = chain
 
     def on_mount(self) -> None:
@@ -257,7 +291,8 @@ HELP = """Commands (type and press Enter):  visit | remove | insert | persona NA
 )
 @click.option("--check", is_flag=True, help="Run one visit, print the result as JSON and stop (for tests and CI).")
 @click.option("--no-kiosk", is_flag=True, help="Type commands instead of running the kiosk in this terminal.")
-def main(persona_id: str, data_dir: Path, check: bool, no_kiosk: bool) -> None:
+@click.option("--staff-port", type=int, default=STAFF_PORT, show_default=True, help="Staff app's port; 0: none.")
+def main(persona_id: str, data_dir: Path, check: bool, no_kiosk: bool, staff_port: int) -> None:
     """Start the end-to-end demo: virtual reader, card emulator, host, enrolled appliance, and visits.
 
     All data is synthetic. Stop everything with Ctrl-C.
@@ -265,16 +300,20 @@ def main(persona_id: str, data_dir: Path, check: bool, no_kiosk: bool) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())  # Ctrl-C: a clean stop of every part, exit 0
-    with running_chain(data_dir) as chain:
+    with running_chain(data_dir, forward=not check) as chain, contextlib.ExitStack() as parts:
         who = chain.insert(persona_id)
         if check:
             click.echo(json.dumps(run_visit(chain, who.pins["face"]), ensure_ascii=False))
             return
         host = chain.host
+        staff_url = start_staff_app(chain, parts, staff_port) if staff_port else None
         click.echo("yoshin demo: ALL DATA IS SYNTHETIC.")
         click.echo(f"  host: https://127.0.0.1:{host.port} (mutual TLS), enrollment port {host.enroll_port}")
         click.echo(f"  reader: {chain.slot}; card: persona {who.id} ({who.label_en}), PIN {who.pins['face']}")
         click.echo(f"  staff logins: {', '.join(s[0] for s in DEMO_STAFF)}, password {DEMO_PASSWORD}")
+        click.echo("  (D0001 doctor, N0001 and N0002 nurses, T0001 technician); the forwarder sends records by itself")
+        if staff_url:
+            click.echo(f"  staff app: {staff_url} in a browser (self-signed certificate: accept it once)")
         if sys.stdin.isatty() and sys.stdout.isatty() and not no_kiosk:
             click.echo("  starting the kiosk: F5 card in/out, F6 next persona, Ctrl-C stops everything")
             DemoKioskApp(chain).run()

@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
@@ -82,6 +83,42 @@ class PostgresCluster:
         with self.admin() as connection:
             connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
+    def standby(self, name: str = "standby1") -> PostgresCluster:
+        """A streaming-replication standby of this cluster, made with pg_basebackup, started.
+
+        This cluster must have been started with `replicated()` settings; `require_synchronous(name)`
+        then makes its commits wait for the standby."""
+        standby = PostgresCluster.__new__(PostgresCluster)
+        standby.root, standby.data, standby.port = self.root, self.root / name, _free_port()
+        standby.settings, standby._as_postgres, standby.user = {}, self._as_postgres, self.user
+        self._run(str(BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
+                  "-D", str(standby.data), "-R", "-X", "stream", "-c", "fast")  # fmt: skip
+        with (standby.data / "postgresql.auto.conf").open("a") as conf:
+            conf.write(
+                f"primary_conninfo = 'host=127.0.0.1 port={self.port} user={self.user} application_name={name}'\n"
+            )
+        with (standby.data / "postgresql.conf").open("a") as conf:
+            conf.write(f"port = {standby.port}\n")
+        self._run(str(BIN / "pg_ctl"), "-D", str(standby.data), "-l", str(self.root / f"{name}.log"), "-w", "start")
+        return standby
+
+    def require_synchronous(self, name: str = "standby1") -> str:
+        """From now on a commit returns only once standby `name` has flushed it; the standby's sync_state."""
+        with self.admin() as connection:
+            connection.execute(f"ALTER SYSTEM SET synchronous_standby_names = '{name}'")
+            connection.execute("SELECT pg_reload_conf()")
+            for _ in range(600):  # the walsender picks up the reload: bounded wait on the real server
+                row = connection.execute(
+                    "SELECT sync_state FROM pg_stat_replication WHERE application_name = %s", [name]
+                ).fetchone()
+                if row and row[0] == "sync":
+                    return "sync"
+                time.sleep(0.05)
+        return row[0] if row else "absent"
+
+    def promote(self) -> None:
+        self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "-w", "promote")
+
     def stop(self, mode: str = "fast") -> None:
         if (self.data / "postmaster.pid").exists():
             self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
@@ -97,3 +134,8 @@ class PostgresCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def replicated() -> dict[str, str]:
+    """Primary settings for streaming replication; `require_synchronous` then makes commits wait."""
+    return {"wal_level": "replica", "max_wal_senders": "5", "synchronous_commit": "on"}

@@ -86,10 +86,10 @@ def renew(data_dir: Path, if_due: bool) -> None:
 @data_dir_option
 def self_test(data_dir: Path) -> None:
     """Host, queue, templates and certificate checks. Exit 1 when one fails."""
-    results = provisioning.self_test(Appliance(data_dir))
-    for name, result in results.items():
-        click.echo(f"{name}: {result}")
-    sys.exit(1 if any(result.startswith("FAILED") for result in results.values()) else 0)
+    checks = provisioning.self_test_checks(Appliance(data_dir))
+    for item, check in checks.items():
+        click.echo(f"{item}: {check.english()}")
+    sys.exit(1 if any(check.outcome is provisioning.Outcome.FAILED for check in checks.values()) else 0)
 
 
 @main.command()

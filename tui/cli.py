@@ -16,7 +16,7 @@ from yoshin.device.scanner import Scanner
 from yoshin.domain.i18n import BilingualError
 from yoshin.smartcard.transport import production_mode
 from yoshin.tui.app import IDLE_TIMEOUT, KioskApp
-from yoshin.tui.services import KioskServices
+from yoshin.tui.services import ApplianceServices
 from yoshin.tui.staff_app import STAFF_IDLE_TIMEOUT, StaffApp
 
 PATH = click.Path(dir_okay=False, path_type=Path)
@@ -28,7 +28,9 @@ PATH = click.Path(dir_okay=False, path_type=Path)
     "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/device"), show_default=True
 )
 @click.option(
-    "--reader", help="Card reader: name, a unique part of it, or number (`yoshin-card readers`); needed if several."
+    "--reader",
+    envvar="YOSHIN_READER",
+    help="Card reader: name, a unique part of it, or number (`yoshin-card readers`); needed if several.",
 )
 @click.option(
     "--idle-timeout", type=float, default=IDLE_TIMEOUT, show_default=True, help="Seconds before an idle visit is wiped."
@@ -102,7 +104,7 @@ def main(
     # The staff app does not drive the board's buzzer or thermometer (the resident kiosk does): no board.
     io_board = IOBoard(board_port).start() if board_port and not staff else None  # reconnects when unplugged
     try:
-        services = KioskServices(
+        services = ApplianceServices(
             Appliance(data_dir), reader, board=io_board, scanner=Scanner(scanner) if scanner else None
         )
         app: App[None]

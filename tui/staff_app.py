@@ -22,6 +22,7 @@ from textual import events, work
 from textual.widgets import Static
 
 from yoshin.tui.lockdown import LockedDownApp
+from yoshin.tui.offline_resume import ResumeKey
 from yoshin.tui.services import KioskServices, StaffSession
 from yoshin.tui.staff_text import ts
 
@@ -50,6 +51,7 @@ class StaffApp(LockedDownApp):
         self.staff_lang = "ja"
         self.locked = False
         self.last_input = clock()
+        self.resume_key: ResumeKey | None = None  # offline unlock (tui/offline_resume.py), in memory only
 
     def on_mount(self) -> None:
         self.show_login()
@@ -118,9 +120,20 @@ class StaffApp(LockedDownApp):
         self._drop_screens()
         self.push_screen(TechnicianScreen() if session.member.role == "technician" else StaffHomeScreen())
 
+    def remember_password(self, staff_id: str, password: str) -> None:
+        """After a password login the host accepted (called from the login worker: scrypt takes a while)."""
+        self.resume_key = ResumeKey.of(staff_id, password, self.clock())
+
+    def resume_offline(self, staff_id: str, password: str) -> bool:
+        """The host is unreachable: unlock the locked session of this same member with the same password."""
+        key, session = self.resume_key, self.staff
+        if not self.locked or session is None or session.member.staff_id != staff_id or key is None:
+            return False
+        return key.matches(staff_id, password, self.clock())
+
     def end_staff(self) -> None:
         """Log out: every screen and everything it showed is dropped; the login screen again."""
-        session, self.staff = self.staff, None
+        session, self.staff, self.resume_key = self.staff, None, None
         if session is not None and not self.locked:
             self._logout(session)
         self.locked = False

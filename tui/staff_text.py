@@ -13,6 +13,10 @@ STAFF_T = {
     "checking": Bilingual("確認しています…", "Checking…"),
     "locked": Bilingual("ロック中: {name}", "Locked: {name}"),
     "another_person": Bilingual("別の職員", "Another person"),
+    "login_offline": Bilingual(
+        "ホストに接続できないためログインできません。ロック中の方は同じパスワードで再開できます",
+        "The host cannot be reached: no login now. A locked session resumes with the same password",
+    ),
     "lock_countdown": Bilingual(
         "操作がないため あと{seconds}秒でロックします (入力中の内容は保持されます)",
         "No activity: locking in {seconds} s (what you typed is kept)",

@@ -70,7 +70,24 @@ class FlagLine:
     flag: FlagKind
     question: Bilingual
     reason: Bilingual
-    answer: Any
+    answer: Bilingual
+
+
+YES, NO = Bilingual("はい", "Yes"), Bilingual("いいえ", "No")
+
+
+def answer_text(template: Template | None, question_id: str, value: Any) -> Bilingual:
+    """An answer in words: はい/いいえ, a choice by its own text, a number with its unit; never a raw code."""
+    if value is True or value is False:
+        return YES if value else NO
+    question = next((q for q in template.questions if q.id == question_id), None) if template else None
+    if question is not None:
+        choice = next((c for c in question.choices if c.value == value), None)
+        if choice is not None:
+            return choice.text
+        if question.unit and isinstance(value, int | float):
+            return Bilingual(f"{value} {question.unit}", f"{value} {question.unit}")
+    return Bilingual(str(value), str(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +125,8 @@ def flag_lines(record: QuestionnaireResponse, template: Template | None) -> list
                 question_text = question.text
                 rule = next((r for r in question.rules if r.flag == flag.flag and r.matches(answer)), None)
                 reason = rule.text if rule is not None else reason
-        lines.append(FlagLine(FlagKind(flag.flag), question_text, reason, answer))
+        shown = answer_text(template, flag.question_id, answer)
+        lines.append(FlagLine(FlagKind(flag.flag), question_text, reason, shown))
     return sorted(lines, key=lambda line: line.flag is not FlagKind.NOT_ELIGIBLE)
 
 

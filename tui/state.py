@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from yoshin.protocol.api import IdentityAnswer
 from yoshin.smartcard.card import FaceRead
 
 
@@ -15,7 +16,7 @@ class Visit:
     large_text: bool = False
     consent: bool = False
     face: FaceRead | None = None
-    subject: dict[str, Any] | None = None
+    identity: IdentityAnswer | None = None  # the host's answer; None before it, and offline
     offline: bool = False
     vaccines: list[tuple[str, int]] = field(default_factory=list)  # today's choice: (vaccine code, dose)
     answers: dict[str, Any] = field(default_factory=dict)  # by tui.plan.Step.key, in the order given
@@ -24,4 +25,4 @@ class Visit:
     submitted: bool = False
 
     def has_personal_data(self) -> bool:
-        return self.face is not None or self.subject is not None or bool(self.answers)
+        return self.face is not None or self.identity is not None or bool(self.answers)

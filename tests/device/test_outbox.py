@@ -112,11 +112,8 @@ def test_kill_after_the_host_commits_then_resend_is_a_duplicate(make_device, hos
     outbox = device.appliance.outbox()
     _fill(outbox, 5)
     outbox.close()
-    script = Path(sys.executable).parent / "yoshin-device"
-    env = {"YOSHIN_TEST_KILL_BEFORE_ACK": "1", "PATH": "/usr/bin:/bin"}
-    killed = subprocess.run(
-        [script, "forward", "--once", "--data-dir", str(device.appliance.data_dir)], env=env, capture_output=True
-    )
+    script = Path(__file__).with_name("crashing_forwarder.py")  # dies after the answer, before the delete
+    killed = subprocess.run([sys.executable, script, str(device.appliance.data_dir)], capture_output=True)
     assert killed.returncode == -signal.SIGKILL
     assert _inbox(host) == 5
     outbox = device.appliance.outbox()

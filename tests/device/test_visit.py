@@ -12,12 +12,10 @@ from typing import Any
 
 import pytest
 
-from yoshin.device import visit
 from yoshin.device.visit import (
     Administration,
     Clinic,
-    Finding,
-    Override,
+    GuardRefused,
     PendingEntry,
     PendingVisit,
     Proofs,
@@ -29,9 +27,10 @@ from yoshin.device.visit import (
 )
 from yoshin.domain.catalogue import default_catalogue
 from yoshin.domain.codes import my_number_check_digit
-from yoshin.domain.contract import Decision, FlagKind, RecordKind, Site, is_provisional, parse_record
-from yoshin.domain.i18n import Bilingual
+from yoshin.domain.contract import Decision, FlagKind, GuardOverride, RecordKind, Site, is_provisional, parse_record
+from yoshin.domain.rules_guard import GuardCode
 from yoshin.domain.templates import SubjectContext, default_templates, visible_questions
+from yoshin.protocol.api import HistoryItem, SubjectInfo
 from yoshin.smartcard.card import FaceEFs, FaceRead
 from yoshin.smartcard.carddata import BasicInfo, MyNumber
 
@@ -98,8 +97,7 @@ def answered(services: Recorder, **changes: Any) -> PendingVisit:
         "template": TEMPLATE,
         "answers": answers(changes.get("context", ADULT)),
         "context": ADULT,
-        "subject_id": "S000102",
-        "guardian_name": "多摩 太郎",
+        "subject": SubjectInfo("S000102", "多摩 花子", date(1950, 4, 1), 76, "female", False, "多摩 太郎", ()),
         "dose_number": 1,
         "language": "ja",
         "started_at": NOW - timedelta(minutes=5),
@@ -134,7 +132,7 @@ def test_answers_online_are_one_questionnaire_kept_for_staff() -> None:
 
 def test_answers_offline_claim_the_identity_first_under_a_provisional_subject() -> None:
     services = Recorder()
-    pending = answered(services, subject_id=None)
+    pending = answered(services, subject=None)
     assert services.kinds() == [RecordKind.IDENTITY_CLAIM, RecordKind.QUESTIONNAIRE_RESPONSE]
     claim, questionnaire = (record for _, record in services.submitted)
     assert is_provisional(claim["subject_id"]) and questionnaire["subject_id"] == claim["subject_id"]
@@ -239,32 +237,48 @@ def test_a_vaccination_is_refused_without_decision_by_the_same_person_or_from_an
     assert RecordKind.VACCINATION_RECORD not in services.kinds() and pending.visit_id in services.pending
 
 
-def test_a_guard_finding_refuses_the_vaccination_until_a_doctor_overrides_it(monkeypatch) -> None:
-    finding = Finding("interval", Bilingual(ja="接種間隔が不足しています", en="too soon after the last dose"), True)
-    monkeypatch.setattr(visit, "guard_findings", lambda *_: [finding])  # the rules guard is seam 3
+def test_a_guard_finding_refuses_the_vaccination_until_the_deciding_doctor_overrides_it() -> None:
     services = Recorder()
-    pending = proceed(services, answered(services))
-    with pytest.raises(VisitError, match="too soon"):
+    this_season = (HistoryItem("flu_elderly", 1, date(2026, 10, 1)),)  # the host's record: done this year
+    pending = proceed(services, replace(answered(services), history=this_season))
+    with pytest.raises(GuardRefused, match="already vaccinated this fiscal year") as refused:
         record_vaccination(services, pending, given(), NURSE, CHECKER, now=NOW)
-    with pytest.raises(VisitError, match="too soon"):  # an override by someone else than the deciding doctor
-        record_vaccination(
-            services, pending, given(), NURSE, CHECKER, now=NOW, overrides=[Override("interval", "N0001", "x")]
-        )
-    record_vaccination(
-        services, pending, given(), NURSE, CHECKER, now=NOW, overrides=[Override("interval", "D0001", "前回は海外接種")]
-    )
-    assert services.kinds()[-1] == RecordKind.VACCINATION_RECORD
+    assert [f.code for f in refused.value.findings] == [GuardCode.SERIES_COMPLETE]
+    by_a_nurse = GuardOverride(GuardCode.SERIES_COMPLETE, "N0001", "x")
+    with pytest.raises(GuardRefused):  # only the doctor who decided overrides
+        record_vaccination(services, pending, given(), NURSE, CHECKER, now=NOW, overrides=[by_a_nurse])
+    reason = GuardOverride(GuardCode.SERIES_COMPLETE, "D0001", "前回は別の年度の記録の誤り")
+    unrelated = GuardOverride(GuardCode.INTERVAL, "D0001", "nothing found for this")
+    record = record_vaccination(services, pending, given(), NURSE, CHECKER, now=NOW, overrides=[reason, unrelated])
+    assert record["guard_overrides"] == [
+        {"code": "series_complete", "doctor_id": "D0001", "reason": "前回は別の年度の記録の誤り"}
+    ]  # only what the guard found goes into the record
 
 
-def test_a_finding_no_one_may_override_always_refuses(monkeypatch) -> None:
-    finding = Finding("wrong_vaccine", Bilingual(ja="別のワクチンです", en="not the vaccine decided"), False)
-    monkeypatch.setattr(visit, "guard_findings", lambda *_: [finding])
+def test_a_finding_no_one_may_override_always_refuses() -> None:
+    services = Recorder()
+    today = (HistoryItem("flu_elderly", 1, date(2026, 10, 15)),)  # already given today
+    pending = proceed(services, replace(answered(services), history=today))
+    override = GuardOverride(GuardCode.SAME_DAY_DUPLICATE, "D0001", "x")
+    with pytest.raises(GuardRefused) as refused:
+        record_vaccination(services, pending, given(), NURSE, CHECKER, now=NOW, overrides=[override])
+    assert [(f.code, f.overridable) for f in refused.value.findings] == [(GuardCode.SAME_DAY_DUPLICATE, False)]
+
+
+def test_the_wrong_amount_is_a_finding() -> None:
     services = Recorder()
     pending = proceed(services, answered(services))
-    with pytest.raises(VisitError, match="not the vaccine"):
-        record_vaccination(
-            services, pending, given(), NURSE, CHECKER, now=NOW, overrides=[Override("wrong_vaccine", "D0001", "x")]
-        )
+    half = replace(given(), dose_amount_ml=Decimal("0.25"))
+    with pytest.raises(GuardRefused, match=r"0\.25 mL entered"):
+        record_vaccination(services, pending, half, NURSE, CHECKER, now=NOW)
+
+
+def test_the_host_history_travels_with_the_pending_visit() -> None:
+    services = Recorder()
+    history = (HistoryItem("flu_elderly", 1, date(2025, 10, 20)),)
+    subject = SubjectInfo("S000102", "多摩 花子", date(1950, 4, 1), 76, "female", False, None, (), history)
+    pending = answered(services, subject=subject)
+    assert services.pending[pending.visit_id].history == history
 
 
 def test_staff_proofs_go_into_the_record_when_present() -> None:
@@ -283,7 +297,6 @@ def test_a_pending_visit_survives_its_json_form() -> None:
     assert again == pending and replace(again, decision=None) != pending
     assert isinstance(again.birth_date, date) and again.dose_number == 1
     assert again.decision is not None and again.decision.decision is Decision.PROCEED
-    assert Decimal(str(given().dose_amount_ml)) == given().dose_amount_ml
 
 
 def test_a_deferral_needs_only_its_reason_and_records_no_explanation() -> None:

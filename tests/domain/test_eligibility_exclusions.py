@@ -80,3 +80,22 @@ def test_a_voluntary_live_vaccine_from_the_questionnaire_counts_for_27_days() ->
     assert not evaluate(Case(subject, history, date(2026, 6, 28), "varicella")).eligible
     assert evaluate(Case(subject, history, date(2026, 6, 29), "varicella")).eligible
     assert questionnaire_history({"last_live_vaccine": "other_live", "last_vaccination_date": "2026-06-01"}) == []
+
+
+@pytest.mark.parametrize("vaccine", ["hpv", "je"])
+def test_13_to_15_year_olds_may_come_alone_with_the_guardians_signed_form(vaccine: str) -> None:
+    from yoshin.domain.templates import visible_questions
+
+    template = TEMPLATES.for_vaccine(vaccine, TODAY)
+    assert template is not None
+    for age, asked_alone, guardian_section in [
+        (12, False, True),
+        (13, True, False),
+        (15, True, False),
+        (16, False, False),
+    ]:
+        ids = [q.id for q in visible_questions(template, {}, SubjectContext(age, "female"))]
+        assert ("guardian_consent_13_15" in ids) is asked_alone, age
+        assert ("guardian_consent" in ids) is guardian_section, age
+    question = next(q for q in template.questions if q.id == "guardian_consent_13_15")
+    assert {r.flag for r in question.rules if r.matches(False)} == {FLAG_NOT_ELIGIBLE}

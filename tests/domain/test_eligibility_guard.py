@@ -140,3 +140,12 @@ def test_every_finding_is_bilingual_and_only_the_listed_codes_are_final() -> Non
         assert finding.message.ja and finding.message.en
         assert finding.overridable == (finding.code not in NOT_OVERRIDABLE)
     assert {GuardCode.EXPIRED_LOT, GuardCode.SAME_DAY_DUPLICATE, GuardCode.UNKNOWN_PRODUCT} == NOT_OVERRIDABLE
+
+
+def test_an_unknown_history_skips_the_series_checks_but_not_the_pack() -> None:
+    # Offline: no history. A Hib booster would look like a first dose covered by 5種混合; it is not judged.
+    toddler = Subject(date(2025, 1, 10), "female")
+    assert guard(toddler, None, Given(HIB, dose_number=4, dose_ml=Decimal("0.5")), TODAY, CATALOGUE) == []
+    assert GuardCode.WRONG_VACCINE in codes(guard(toddler, [], Given(HIB, dose_number=4), TODAY, CATALOGUE))
+    late = guard(toddler, None, Given(HIB, dose_ml=Decimal("0.25"), lot_expiry=date(2026, 1, 1)), TODAY, CATALOGUE)
+    assert codes(late) == {GuardCode.EXPIRED_LOT, GuardCode.DOSE_AMOUNT}

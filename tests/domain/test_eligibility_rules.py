@@ -69,3 +69,13 @@ def test_golden_row(row: dict[str, str]) -> None:
     assert mismatch(row, verdict) is None, (mismatch(row, verdict), [s.text for s in verdict.steps])
     for reason in verdict.reasons:
         assert reason.text.ja and reason.text.en
+
+
+def test_a_recorded_product_decides_the_kind_over_the_programme_code() -> None:
+    subject = Subject(date(2026, 3, 1), "female")
+    rota5_pack = HistoryEntry("rota", 1, date(2026, 4, 30), product="02000000000169")  # RotaTeq-like product
+    verdict = evaluate(Case(subject, (rota5_pack,), date(2026, 6, 1), "rota"), CATALOGUE)
+    assert verdict.eligible and verdict.series == "rota5" and verdict.kinds == ("rota5",)
+    unknown_pack = HistoryEntry("rota", 1, date(2026, 4, 30), product="02999999999996")  # not in the catalogue
+    fallback = evaluate(Case(subject, (unknown_pack,), date(2026, 6, 1), "rota"), CATALOGUE)
+    assert fallback.series == "rota1" and fallback.dose_number == 2  # the programme code still counts the dose

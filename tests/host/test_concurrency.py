@@ -48,6 +48,7 @@ def _post(device: Any, host: HostServer, envelopes: list[dict[str, Any]]) -> tup
         connection.close()
 
 
+@pytest.mark.timeout(900)  # a load test on a shared 2-core machine: bounded, but slow
 def test_twenty_devices_at_once_lose_nothing_and_store_nothing_twice(make_device, host: HostServer) -> None:
     devices = [make_device(serial=f"LOAD{n:02d}") for n in range(DEVICES)]
     work = [(device, batch) for device in devices for batch in _batches(device, RECORDS)]

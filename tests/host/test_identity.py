@@ -33,6 +33,7 @@ def test_face_read_resolves_to_a_pseudonym_with_the_due_list(make_device, test_p
     assert "flu_elderly" in due and "covid_elderly" in due
     assert all(item["reason_ja"] and item["reason_en"] for item in subject["due"])
     assert who.my_number not in json.dumps(answer)
+    assert api.IdentityAnswer.from_json(answer).subject.subject_id == who.subject_id  # as the kiosk reads it
     lines = host.service.db.execute(
         "SELECT action, target, outcome FROM audit WHERE action = 'identity.face'"
     ).fetchall()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -148,12 +147,14 @@ def test_fuzzed_envelopes_are_answered_per_record(make_device, host: HostServer,
 def test_sigkill_mid_batch_then_retry_lands_exactly_once(tmp_path: Path, clock, open_service) -> None:
     data = tmp_path / "host"
     service = open_service(data, lambda: datetime.now(UTC))  # as `serve` sees it; host.toml names the backend
-    script = Path(sys.executable).parent / "yoshin-host"
 
     def start(kill_after: int) -> tuple[subprocess.Popen[bytes], HostAddress]:
-        env = {**os.environ, "YOSHIN_TEST_KILL_AFTER_RECORDS": str(kill_after)}
-        command = [script, "serve", "--data-dir", str(data), "--port", "0", "--enroll-port", "0"]
-        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE)
+        if kill_after:  # a host whose store kills it after that many committed records (tests/host/crashing_host.py)
+            command = [sys.executable, str(Path(__file__).with_name("crashing_host.py")), str(data), str(kill_after)]
+        else:
+            command = [Path(sys.executable).parent / "yoshin-host", "serve", "--data-dir", str(data)]
+            command += ["--port", "0", "--enroll-port", "0"]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE)
         assert process.stdout is not None
         process.stdout.readline()  # printed once both listeners are up
         ports = json.loads((data / "serve.json").read_text())

@@ -18,7 +18,7 @@ from yoshin.smartcard.card import Pin, open_card
 from yoshin.smartcard.errors import NoReaderError, ReaderChoiceError, ReaderLostError
 from yoshin.smartcard.transport import PcscContext, card_in, select_reader
 from yoshin.tools.virtual_reader import VirtualReader
-from yoshin.tui.services import KioskServices
+from yoshin.tui.services import ApplianceServices
 
 SLOT0 = "Test Virtual PCD 00 00"
 SLOT1 = "Test Virtual PCD 00 01"
@@ -71,11 +71,11 @@ def test_two_readers_need_a_configured_one(virtual_reader: VirtualReader, insert
         assert error.value.names == [SLOT0, SLOT1]
         assert context.resolve_reader("1") == context.resolve_reader("00 01") == context.resolve_reader(SLOT1) == SLOT1
         assert context.choose_reader() == SLOT1  # the CLI's default: the one reader holding a card
-    services = KioskServices(Appliance(tmp_path))
+    services = ApplianceServices(Appliance(tmp_path))
     assert not services.reader_ready()
     with pytest.raises(ReaderChoiceError):
         services.reader_name()
-    configured = KioskServices(Appliance(tmp_path), reader="1")
+    configured = ApplianceServices(Appliance(tmp_path), reader="1")
     assert configured.reader_ready() and configured.face_tries() == 3
 
 
@@ -114,7 +114,7 @@ def test_a_reader_unplugged_and_plugged_back_during_a_visit(virtual_reader: Virt
                 with pytest.raises(NoReaderError):
                     PcscContext()
                 with pytest.raises(NoReaderError):
-                    KioskServices(Appliance(Path("/nonexistent"))).reader_name()
+                    ApplianceServices(Appliance(Path("/nonexistent"))).reader_name()
     finally:
         context.release()
     # Plugged back: the same process carries on with fresh contexts, no restart.

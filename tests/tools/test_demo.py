@@ -7,11 +7,12 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from yoshin.tools.demo import DemoKioskApp, running_chain
+from yoshin.tools.demo import DemoKioskApp, run_visit, running_chain
 from yoshin.tools.virtual_reader import VirtualReader
 
 pytestmark = pytest.mark.pcsc
@@ -30,6 +31,7 @@ def test_check_runs_a_whole_visit(
     assert result.returncode == 0, result.stderr
     visit = json.loads(result.stdout.splitlines()[-1])
     assert visit["identity"]["status"] == "ok" and visit["vaccine"] in vaccines
+    assert visit["vaccine"] == visit["identity"]["due"][0]
     assert visit["delivered"] == {"accepted": 3, "duplicate": 0, "rejected": 0}
     assert visit["queue_depth_after"] == 0
 
@@ -74,3 +76,17 @@ async def test_the_demo_kiosk_switches_cards_and_stops_with_ctrl_c(
             await until(lambda: chain.emulator is not None)
             await pilot.press("ctrl+c")
             await until(lambda: not app.is_running)
+
+
+def test_the_demo_forwards_by_itself(virtual_reader: VirtualReader, tmp_path: Path) -> None:
+    """The demo's appliance runs its forwarder as a real one does: a visit's records reach the host unprompted."""
+    with running_chain(tmp_path / "demo", virtual_reader, forward=True) as chain:
+        who = chain.insert("elderly")
+        result = run_visit(chain, who.pins["face"], drain=False)
+        assert result["delivered"] is None  # nothing sent from here
+        db = chain.host.service.db
+        deadline = time.monotonic() + 60
+        while db.execute("SELECT count(*) FROM inbox").fetchone()[0] < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)  # the forwarder process polls every few seconds; its delivery ends this wait
+        kinds = sorted(row[0] for row in db.execute("SELECT kind FROM inbox"))
+        assert kinds == ["doctor_decision", "questionnaire_response", "vaccination_record"]

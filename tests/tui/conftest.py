@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import textual
+from textual.css.query import NoMatches
 
 from yoshin.host import staff
 from yoshin.smartcard.transport import PcscContext
@@ -18,7 +21,7 @@ from yoshin.tui.app import KioskApp
 from yoshin.tui.screens.pin import PinScreen
 from yoshin.tui.screens.questionnaire import QuestionnaireScreen
 from yoshin.tui.screens.vaccine import VaccineScreen
-from yoshin.tui.services import KioskServices
+from yoshin.tui.services import ApplianceServices
 
 STAFF_PASSWORD = "correct-horse-battery"
 
@@ -27,7 +30,7 @@ STAFF_PASSWORD = "correct-horse-battery"
 def kiosk(make_device, virtual_reader: VirtualReader, clock) -> Callable[..., KioskApp]:
     def build(idle_timeout: float = 90.0, **devices: object) -> KioskApp:
         device = make_device()
-        services = KioskServices(device.appliance, virtual_reader.slot_name(0), clock, **devices)  # type: ignore[arg-type]
+        services = ApplianceServices(device.appliance, virtual_reader.slot_name(0), clock, **devices)  # type: ignore[arg-type]
         return KioskApp(services, idle_timeout=idle_timeout, clock=clock)
 
     return build
@@ -52,8 +55,9 @@ class Drive:
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
             await pilot.pause()
-            if condition():
-                return
+            with contextlib.suppress(NoMatches):  # the widget asked about may not be mounted yet
+                if condition():
+                    return
             await asyncio.sleep(0.02)  # yield to the worker threads; the condition, not this, ends the wait
         raise AssertionError(
             f"condition not reached on {app.screen!r}: {[str(w.render()) for w in app.screen.query('Static')]}"
@@ -189,3 +193,45 @@ def pcscd_outage(virtual_reader: VirtualReader):
     yield Outage()
     if virtual_reader.process is None:
         virtual_reader.start()
+
+
+# --- screenshots (test_screens.py, test_staff_screens.py) ----------------------------------------------------
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "kiosk"
+BASELINE_VERSION = SHOTS / "textual-version.txt"  # the Textual that rendered the committed SVGs
+
+
+class Snapshots:
+    """Compares each screen with its SVG in docs/kiosk/; rewrites them only when asked by the flag."""
+
+    def __init__(self, update: bool, out: Path) -> None:
+        self.update, self.out = update, out
+        self.mismatches: list[str] = []
+
+    def check(self, name: str, svg: str) -> None:
+        path = SHOTS / f"{name}.svg"
+        if self.update:
+            path.write_text(svg)
+        elif not path.exists() or path.read_text() != svg:
+            self.mismatches.append(name)
+            (self.out / path.name).write_text(svg)  # the test's tmp dir: docs/ keeps only the baselines
+
+    def failure(self) -> str:
+        baseline = BASELINE_VERSION.read_text().strip()
+        return (
+            f"screens differ from docs/kiosk/ (made with Textual {baseline}, this is {textual.__version__}); "
+            f"the screens as rendered are in {self.out}: {self.mismatches}"
+        )
+
+
+@pytest.fixture
+def snapshots(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Snapshots]:
+    """`pytest --update-snapshots` rewrites the baselines, refused unless Textual is their version: another
+    version renders differently, and its SVGs must not replace the baselines silently."""
+    update = bool(request.config.getoption("--update-snapshots"))
+    baseline = BASELINE_VERSION.read_text().strip()
+    if update and textual.__version__ != baseline:
+        pytest.fail(f"--update-snapshots refused: the baselines are from Textual {baseline}, not {textual.__version__}")
+    yield Snapshots(update, tmp_path)
+    if update:
+        BASELINE_VERSION.write_text(textual.__version__ + "\n")

@@ -27,7 +27,8 @@ async def test_the_kiosk_is_served_to_a_browser_on_loopback(virtual_reader, tmp_
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [KIOSK, "--serve", "--port", str(port), "--data-dir", str(tmp_path / "device")],
+        # The run's vpcd shows two readers: a kiosk must be told which one (it never guesses).
+        [KIOSK, "--serve", "--port", str(port), "--data-dir", str(tmp_path / "device"), "--reader", "0"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

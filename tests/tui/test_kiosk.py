@@ -251,7 +251,7 @@ async def test_a_revoked_device_says_so_and_sends_nothing(kiosk, card, drive, ho
         await drive.start_visit(pilot, app, "ja")
         await drive.type_pin(pilot, app, "2580")
         await drive.until(pilot, lambda: "失効" in str(app.screen.query_one("#error").render()), app)
-        assert isinstance(app.screen, PinScreen) and app.visit.subject is None
+        assert isinstance(app.screen, PinScreen) and app.visit.identity is None
 
 
 async def test_the_board_prefills_the_temperature_and_sounds_the_card_reminder(kiosk, card, drive, io_board) -> None:

@@ -7,6 +7,7 @@ the host. Real pcscd, real host over mutual TLS, real outbox and pending store."
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ import pytest
 
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.gs1 import GS
+from yoshin.device.hostclient import HostAddress
 from yoshin.device.scanner import Scanner
 from yoshin.device.staff_calls import StaffCalls
 from yoshin.domain.catalogue import default_catalogue
@@ -25,7 +27,7 @@ from yoshin.tui.screens.staff_vaccination import SecondCheckScreen, VaccinationE
 from yoshin.tui.screens.staff_visit import StaffVisitScreen
 from yoshin.tui.screens.technician import TechnicianScreen
 from yoshin.tui.screens.thanks import ThanksScreen
-from yoshin.tui.services import KioskServices
+from yoshin.tui.services import ApplianceServices
 from yoshin.tui.staff_app import StaffApp
 
 pytestmark = pytest.mark.pcsc
@@ -49,11 +51,11 @@ def appliance_pair(make_device, virtual_reader, clock):
 
         @staticmethod
         def resident() -> KioskApp:
-            return KioskApp(KioskServices(device.appliance, slot, clock), clock=clock)
+            return KioskApp(ApplianceServices(device.appliance, slot, clock), clock=clock)
 
         @staticmethod
         def staff(**devices: object) -> StaffApp:
-            return StaffApp(KioskServices(device.appliance, slot, clock, **devices), clock=clock)  # type: ignore[arg-type]
+            return StaffApp(ApplianceServices(device.appliance, slot, clock, **devices), clock=clock)  # type: ignore[arg-type]
 
     return Pair
 
@@ -110,7 +112,7 @@ async def test_staff_record_a_vaccination_from_a_scanned_pack(
         await login(pilot, app, drive, "D0001")
         await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
         assert "医師" in shown(app, "#who") and "(doctor)" not in shown(app, "#who")
-        assert "送信待ち 1件" in shown(app, "#queue")
+        await drive.until(pilot, lambda: "送信待ち 1件" in shown(app, "#queue"), app)
         listing = shown(app, "#visits Static")
         assert "診察待ち (1)" in listing and "接種待ち (0)" in listing and "完了 (0)" in listing
         assert len(rows(app)) == 1 and "多摩 一郎" in str(rows(app)[0].label)
@@ -336,3 +338,169 @@ async def test_technician_on_a_fresh_appliance_sees_words_not_exceptions(
         # Enrolled but the templates never pulled (as the demo left it): said in words, not as an OSError.
         assert "Errno" not in result and "templates.json" not in result
         assert ("✖ 予診票テンプレート: 未取得" if lang == "ja" else "✖ templates: not pulled yet") in result
+
+
+class Counted:
+    """A pilot that counts what a person does: each tap, each key pressed, each pack scanned."""
+
+    def __init__(self, pilot, app: StaffApp, drive) -> None:
+        self.pilot, self.app, self.drive, self.actions = pilot, app, drive, 0
+
+    async def tap(self, selector: str) -> None:
+        self.actions += 1
+        await self.drive.click(self.pilot, self.app, selector)
+
+    def scan(self, cable, line: bytes) -> None:
+        self.actions += 1  # one pull of the scanner's trigger
+        cable.feed.write(line)
+        cable.feed.flush()
+
+
+async def test_one_vaccination_takes_few_taps_and_the_check_logs_nobody_out(
+    appliance_pair, card, drive, host, staff_accounts, cable
+) -> None:
+    """Doctor, nurse and checker each on their own staff screen (three apps at once, as three browsers)."""
+    await one_resident_visit(appliance_pair, card, drive)
+    scanner = Scanner(port=str(cable.port))
+    assert scanner.connect()
+    doctor, nurse, checker = appliance_pair.staff(), appliance_pair.staff(scanner=scanner), appliance_pair.staff()
+    product = default_catalogue().products_for("flu_elderly", host.service.today())[0]
+    logged_in = lambda: {  # noqa: E731
+        row[0] for row in host.service.db.execute("SELECT staff_id FROM staff_sessions").fetchall()
+    }
+    async with (
+        doctor.run_test(size=(100, 40)) as doctor_pilot,
+        nurse.run_test(size=(100, 40)) as nurse_pilot,
+        checker.run_test(size=(100, 40)) as checker_pilot,
+    ):
+        counters = []
+        for app, pilot, staff_id in ((doctor, doctor_pilot, "D0001"), (nurse, nurse_pilot, "N0001"),
+                                     (checker, checker_pilot, "N0002")):  # fmt: skip
+            with app._context():  # logins are not counted: each is logged in for the day's work
+                await login(pilot, app, drive, staff_id)
+                await drive.until(pilot, lambda app=app: isinstance(app.screen, StaffHomeScreen), app)
+            counters.append(Counted(pilot, app, drive))
+        by_doctor, by_nurse, by_checker = counters
+        assert logged_in() == {"D0001", "N0001", "N0002"}
+
+        with doctor._context():
+            await by_doctor.tap("#visits Button")
+            await drive.until(doctor_pilot, lambda: isinstance(doctor.screen, StaffVisitScreen), doctor)
+            await by_doctor.tap("#explained")
+            await by_doctor.tap("#proceed")
+            await drive.until(doctor_pilot, lambda: isinstance(doctor.screen, StaffHomeScreen), doctor)
+        with nurse._context():
+            await by_nurse.tap("#refresh")
+            await drive.until(nurse_pilot, lambda: "接種待ち (1)" in shown(nurse, "#visits Static"), nurse)
+            await by_nurse.tap("#visits Button")
+            await drive.until(nurse_pilot, lambda: isinstance(nurse.screen, VaccinationEntryScreen), nurse)
+            by_nurse.scan(cable, pack(product.gtin, "270630", "FLU26A01"))
+            await drive.until(nurse_pilot, lambda: nurse.screen.query_one("#lot").value == "FLU26A01", nurse)
+            await by_nurse.tap("#s-left_upper_arm")
+            await by_nurse.tap("#next")
+            await drive.until(nurse_pilot, lambda: isinstance(nurse.screen, SecondCheckScreen), nurse)
+            await by_nurse.tap("#elsewhere")
+            await drive.until(nurse_pilot, lambda: isinstance(nurse.screen, StaffHomeScreen), nurse)
+            assert "確認待ち" in str(rows(nurse)[0].label)
+        with checker._context():
+            await by_checker.tap("#refresh")
+            await drive.until(checker_pilot, lambda: "確認待ち" in str(rows(checker)[0].label), checker)
+            await by_checker.tap("#visits Button")
+            await drive.until(checker_pilot, lambda: isinstance(checker.screen, SecondCheckScreen), checker)
+            assert "FLU26A01" in shown(checker, "#summary")
+            await by_checker.tap("#confirm")
+            await drive.until(checker_pilot, lambda: isinstance(checker.screen, StaffHomeScreen), checker)
+            await drive.until(checker_pilot, lambda: "完了 (1)" in shown(checker, "#visits Static"), checker)
+        with nurse._context():  # the nurse cannot check her own entry on her own screen either
+            assert nurse.staff is not None and isinstance(nurse.screen, StaffHomeScreen)
+
+        actions = sum(counter.actions for counter in counters)
+        print(json.dumps({"taps_and_keys_for_one_vaccination": actions, "doctor": by_doctor.actions,
+                          "nurse": by_nurse.actions, "checker": by_checker.actions}))  # fmt: skip
+        assert actions <= 30
+        assert logged_in() == {"D0001", "N0001", "N0002"}  # the check logged nobody in or out
+
+    appliance = appliance_pair.appliance
+    outbox = appliance.outbox()
+    try:
+        assert sum(r.accepted for r in Forwarder(outbox, appliance.client()).drain()) == 3
+    finally:
+        outbox.close()
+    body = json.loads(host.service.db.execute("SELECT body FROM inbox WHERE kind = 'vaccination_record'").fetchone()[0])
+    assert (body["entered_by"], body["checked_by"], body["doctor_id"]) == ("N0001", "N0002", "D0001")
+
+
+async def test_the_checker_cannot_be_the_one_who_entered(appliance_pair, card, drive, host, staff_accounts) -> None:
+    await one_resident_visit(appliance_pair, card, drive)
+    app = appliance_pair.staff()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await login(pilot, app, drive, "D0001")
+        await drive.until(pilot, lambda: len(rows(app)) == 1, app)
+        await pilot.click("#visits Button")
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffVisitScreen), app)
+        await pilot.click("#explained")
+        await drive.click(pilot, app, "#proceed")
+        await drive.until(pilot, lambda: "接種待ち (1)" in shown(app, "#visits Static"), app)
+        await drive.click(pilot, app, "#visits Button")
+        await drive.until(pilot, lambda: isinstance(app.screen, VaccinationEntryScreen), app)
+        await drive.click(pilot, app, "#products Button")
+        app.screen.query_one("#lot").value = "FLU26A01"
+        app.screen.query_one("#expiry").value = "2027/06/30"
+        await drive.click(pilot, app, "#s-left_upper_arm")
+        await drive.click(pilot, app, "#next")
+        await drive.until(pilot, lambda: isinstance(app.screen, SecondCheckScreen), app)
+        await drive.click(pilot, app, "#elsewhere")
+        await drive.until(pilot, lambda: "確認待ち" in str(rows(app)[0].label), app)
+        await drive.click(pilot, app, "#visits Button")  # the one who entered it opens the check
+        await drive.until(pilot, lambda: isinstance(app.screen, SecondCheckScreen), app)
+        await drive.click(pilot, app, "#confirm")
+        await drive.until(pilot, lambda: "別の職員" in shown(app, "#error"), app)
+
+
+async def test_offline_a_locked_session_resumes_and_its_records_wait_for_the_host(
+    appliance_pair, card, drive, host, staff_accounts, clock
+) -> None:
+    await one_resident_visit(appliance_pair, card, drive)
+    appliance = appliance_pair.appliance
+    address = appliance.host_address()
+    app = appliance_pair.staff()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await login(pilot, app, drive, "D0001")
+        await drive.until(pilot, lambda: len(rows(app)) == 1, app)
+        attestation = app.staff.attestation if app.staff else None
+        with socket.socket() as probe:  # the host goes away: a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            closed = probe.getsockname()[1]
+        appliance.save_host(HostAddress("127.0.0.1", closed, closed))
+
+        await pilot.click(f"#{rows(app)[0].id}")  # the doctor decides offline: no host needed
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffVisitScreen), app)
+        await pilot.click("#explained")
+        await drive.click(pilot, app, "#proceed")
+        await drive.until(pilot, lambda: "接種待ち (1)" in shown(app, "#visits Static"), app)
+
+        clock.now += timedelta(seconds=app.idle_timeout + 1)
+        app.check_inactivity()
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffLockScreen), app)
+        await login(pilot, app, drive, "D0001", "not-the-password")
+        await drive.until(pilot, lambda: "ホストに接続できない" in shown(app, "#error"), app)
+        assert isinstance(app.screen, StaffLockScreen)
+        await login(pilot, app, drive, "D0001")  # the same password as at the login: resumes offline
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
+        assert app.staff is not None and app.staff.attestation == attestation
+
+        await drive.click(pilot, app, "#logout")
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffLoginScreen), app)
+        await login(pilot, app, drive, "D0001")  # a new login needs the host
+        await drive.until(pilot, lambda: "ホストに接続できない" in shown(app, "#error"), app)
+        assert app.staff is None
+
+    appliance.save_host(address)  # the host is back: the queue drains and the host checks what it gets
+    outbox = appliance.outbox()
+    try:
+        assert sum(r.accepted for r in Forwarder(outbox, appliance.client()).drain()) == 2
+    finally:
+        outbox.close()
+    body = json.loads(host.service.db.execute("SELECT body FROM inbox WHERE kind = 'doctor_decision'").fetchone()[0])
+    assert body["doctor_id"] == "D0001"
+    assert body.get("proofs", {}).get("decided_by") == attestation  # the login's attestation, when the host gave one

@@ -2,15 +2,13 @@
 (which docs/kiosk.md shows). The flow is the real one: a resident's visit on the resident kiosk (card in
 pcscd, host on loopback, clock injected), then the staff app on the same appliance.
 
-After an intended change of a screen: YOSHIN_UPDATE_SNAPSHOTS=1 pytest tests/tui/test_staff_screens.py,
-then look at the SVGs before committing them.
+After an intended change of a screen: `pytest tests/tui/test_staff_screens.py --update-snapshots` (refused
+unless Textual is the baselines' version, tests/tui/conftest.py), then look at the SVGs before committing them.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from pytest_textual_snapshot import normalize_svg
@@ -25,16 +23,15 @@ from yoshin.tui.screens.staff_vaccination import SecondCheckScreen, VaccinationE
 from yoshin.tui.screens.staff_visit import StaffVisitScreen
 from yoshin.tui.screens.technician import TechnicianScreen
 from yoshin.tui.screens.thanks import ThanksScreen
-from yoshin.tui.services import KioskServices
+from yoshin.tui.services import ApplianceServices
 from yoshin.tui.staff_app import StaffApp
 
 pytestmark = pytest.mark.pcsc
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "kiosk"
 SIZE = (80, 24)
 PASSWORD = "correct-horse-battery"
 
 
-async def shoot(pilot, app, drive, name: str, screen_type: type, mismatches: list[str]) -> None:
+async def shoot(pilot, app, drive, name: str, screen_type: type, snapshots) -> None:
     await drive.until(pilot, lambda: isinstance(app.screen, screen_type), app)
     await drive.until(pilot, lambda: not app.screen.query(".-active"), app)  # no press effect
     await pilot.wait_for_scheduled_animations()
@@ -44,17 +41,12 @@ async def shoot(pilot, app, drive, name: str, screen_type: type, mismatches: lis
         if button.display and button.region:  # every button of the screen fits in 80×24
             assert visible.contains_region(button.region), f"{name}: {button.id} is off screen"
     svg = normalize_svg(app.export_screenshot(title="yoshin staff"))
-    path = SHOTS / f"{name}.svg"
-    if os.environ.get("YOSHIN_UPDATE_SNAPSHOTS") == "1":
-        path.write_text(svg)
-    elif not path.exists() or path.read_text() != svg:
-        mismatches.append(name)
-        path.with_suffix(".actual.svg").write_text(svg)
+    snapshots.check(name, svg)
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 async def test_every_staff_screen_matches_its_screenshot(
-    kiosk, card, drive, host, staff_accounts, virtual_reader, clock, lang: str
+    kiosk, card, drive, host, staff_accounts, virtual_reader, clock, lang: str, snapshots
 ) -> None:
     resident = kiosk()
     async with resident.run_test(size=(100, 40)) as pilot:  # a feverish resident, answered on the kiosk
@@ -73,17 +65,16 @@ async def test_every_staff_screen_matches_its_screenshot(
         await drive.until(pilot, lambda: isinstance(resident.screen, ThanksScreen), resident)
     appliance = resident.services.appliance
     StaffCalls(appliance.data_dir).raise_call("questionnaire", clock())
-    app = StaffApp(KioskServices(appliance, virtual_reader.slot_name(0), clock), clock=clock)
-    mismatches: list[str] = []
+    app = StaffApp(ApplianceServices(appliance, virtual_reader.slot_name(0), clock), clock=clock)
     async with app.run_test(size=SIZE) as pilot:
-        await shoot(pilot, app, drive, f"staff-{lang}-01-login", StaffLoginScreen, mismatches)
+        await shoot(pilot, app, drive, f"staff-{lang}-01-login", StaffLoginScreen, snapshots)
         app.screen.query_one("#staff_id").value = "D0001"
         app.screen.query_one("#password").value = PASSWORD
         await drive.click(pilot, app, f"#login-{lang}")
         await drive.until(pilot, lambda: app.screen.query("#visits Button"), app)
-        await shoot(pilot, app, drive, f"staff-{lang}-02-home", StaffHomeScreen, mismatches)
+        await shoot(pilot, app, drive, f"staff-{lang}-02-home", StaffHomeScreen, snapshots)
         await pilot.click(app.screen.query("#visits Button").first())
-        await shoot(pilot, app, drive, f"staff-{lang}-03-visit", StaffVisitScreen, mismatches)
+        await shoot(pilot, app, drive, f"staff-{lang}-03-visit", StaffVisitScreen, snapshots)
         app.screen.query_one("#override").value = "本日は問題なし" if lang == "ja" else "fine today"
         await pilot.click("#explained")
         await drive.click(pilot, app, "#proceed")
@@ -96,12 +87,12 @@ async def test_every_staff_screen_matches_its_screenshot(
         app.screen.query_one("#lot").value = "FLU26A01"
         app.screen.query_one("#expiry").value = "2027/06/30"
         await pilot.click("#s-left_upper_arm")
-        await shoot(pilot, app, drive, f"staff-{lang}-04-entry", VaccinationEntryScreen, mismatches)
+        await shoot(pilot, app, drive, f"staff-{lang}-04-entry", VaccinationEntryScreen, snapshots)
         await drive.click(pilot, app, "#next")
-        await shoot(pilot, app, drive, f"staff-{lang}-05-second-check", SecondCheckScreen, mismatches)
+        await shoot(pilot, app, drive, f"staff-{lang}-05-second-check", SecondCheckScreen, snapshots)
         clock.now += timedelta(seconds=app.idle_timeout + 1)
         app.check_inactivity()
-        await shoot(pilot, app, drive, f"staff-{lang}-06-locked", StaffLockScreen, mismatches)
+        await shoot(pilot, app, drive, f"staff-{lang}-06-locked", StaffLockScreen, snapshots)
         await drive.click(pilot, app, "#another")
 
         await drive.until(pilot, lambda: isinstance(app.screen, StaffLoginScreen), app)
@@ -109,5 +100,5 @@ async def test_every_staff_screen_matches_its_screenshot(
         app.screen.query_one("#password").value = PASSWORD
         await drive.click(pilot, app, f"#login-{lang}")
         await drive.until(pilot, lambda: "yoshin" in str(app.screen.query("#status").first().render()), app)
-        await shoot(pilot, app, drive, f"staff-{lang}-07-technician", TechnicianScreen, mismatches)
-    assert not mismatches, f"screens differ from docs/kiosk/ (see *.actual.svg there): {mismatches}"
+        await shoot(pilot, app, drive, f"staff-{lang}-07-technician", TechnicianScreen, snapshots)
+    assert not snapshots.mismatches, snapshots.failure()

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import pytest
 from cryptography import x509
 
 from yoshin.tui.staff_web import ensure_certificate
@@ -35,6 +36,7 @@ def test_the_certificate_is_made_once_and_remade_for_a_new_address(tmp_path: Pat
     assert late.fingerprint() != second
 
 
+@pytest.mark.functional  # a TLS server (textual-serve) on loopback
 async def test_the_staff_app_is_served_over_tls_and_opens_on_the_login(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

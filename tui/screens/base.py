@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from yoshin.domain.age import age_in_years
+from yoshin.device.visit import subject_context
 from yoshin.domain.clock import today as jst_today
 from yoshin.domain.templates import SubjectContext
 from yoshin.tui.plan import Chosen
@@ -15,7 +16,6 @@ from yoshin.tui.text import both, t
 from yoshin.tui.widgets import CallStaffButton
 
 if TYPE_CHECKING:
-    from yoshin.device.visit import StaffMember
     from yoshin.tui.app import KioskApp
     from yoshin.tui.state import Visit
 
@@ -56,8 +56,7 @@ class KioskScreen(Screen[Any], inherit_bindings=False):
     def context(self) -> SubjectContext:
         face = self.visit.face
         assert face is not None
-        birth = face.basic_info.birth_date
-        return SubjectContext(age_in_years(birth, jst_today(self.kiosk.clock())), face.basic_info.sex)
+        return subject_context(face.basic_info.birth_date, face.basic_info.sex, self.kiosk.clock())
 
     def vaccine_name(self, code: str) -> str:
         vaccine = self.kiosk.services.rules().catalogue.vaccine(code, jst_today(self.kiosk.clock()))
@@ -67,28 +66,14 @@ class KioskScreen(Screen[Any], inherit_bindings=False):
         """Replace this screen with the next one (the stack stays one deep above the base)."""
         self.app.switch_screen(screen)
 
-    def on_mount(self) -> None:
+    def on_mount(self) -> Awaitable[None] | None:  # a screen may mount asynchronously
         if self.visit.large_text:
             self.add_class("large")
         if not self.query("#call-staff"):  # (a subclass's on_mount calling this one runs it twice)
             label = self.text("call_staff") if self.visit.consent else both("call_staff", sep=" / ")
             self.mount(CallStaffButton(label, id="call-staff"))
+        return None
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             self.kiosk.worker_failed(event.worker)
-
-
-class StaffScreen(KioskScreen):
-    """A screen of the staff or technician stack: in the language chosen at login, for the member logged in."""
-
-    @property
-    def member(self) -> StaffMember:
-        assert self.kiosk.staff is not None
-        return self.kiosk.staff.member
-
-    def text(self, key: str, **values: object) -> str:
-        return t(key, self.kiosk.staff_lang, **values)
-
-    def on_mount(self) -> None:
-        """Staff screens are never in large text (that is the resident's choice)."""

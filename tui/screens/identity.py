@@ -17,19 +17,19 @@ class IdentityScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         face = self.visit.face
         assert face is not None
-        answer = self.visit.subject
+        answer = self.visit.identity
         with Vertical():
             yield Words(self.text("confirm_identity"), classes="title")
             birth = long_date(face.basic_info.birth_date, self.visit.lang)
-            guardian = ((answer or {}).get("subject") or {}).get("guardian_name")
+            guardian = answer.subject.guardian_name if answer is not None and answer.subject else None
             if guardian:  # a child's card: the guardian answers, and is named, too
                 who = self.text("is_this_your_child", name=face.basic_info.name, birth=birth, guardian=guardian)
             else:
                 who = self.text("is_this_you", name=face.basic_info.name, birth=birth)
             yield Words(who, classes="message", id="who")
-            if answer is not None and answer.get("status") != "ok":
-                text = answer.get("message_ja" if self.visit.lang == "ja" else "message_en", self.text("refer"))
-                yield Words(str(text), classes="message error", id="refusal")
+            if answer is not None and not answer.ok:
+                text = answer.message.get(self.visit.lang) if answer.message else self.text("refer")
+                yield Words(text, classes="message error", id="refusal")
                 yield Button(self.text("next"), id="finish", classes="primary")
             else:
                 with Horizontal():

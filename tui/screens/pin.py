@@ -12,6 +12,8 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Input, Static
 
 from yoshin.device.hostclient import DeviceRevoked
+from yoshin.protocol.api import IdentityAnswer
+from yoshin.smartcard.card import FaceRead
 from yoshin.smartcard.errors import CardError, LastTryConfirmationRequired, PinBlockedError, WrongPinError
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.screens.confirm import ConfirmDialog
@@ -121,10 +123,10 @@ class PinScreen(KioskScreen):
         self._cleared()
         self.show_error(error.message.get(self.visit.lang))
 
-    def _read(self, face: object, answer: dict | None) -> None:  # type: ignore[type-arg]
+    def _read(self, face: FaceRead, answer: IdentityAnswer | None) -> None:
         from yoshin.tui.screens.identity import IdentityScreen
 
-        self.visit.face = face  # type: ignore[assignment]
+        self.visit.face = face
         self.visit.offline = answer is None
-        self.visit.subject = answer
+        self.visit.identity = answer
         self.go(IdentityScreen())

@@ -96,7 +96,8 @@ class QuestionnaireScreen(KioskScreen):
 
     def guardian_note(self) -> str:
         face = self.visit.face
-        guardian = ((self.visit.subject or {}).get("subject") or {}).get("guardian_name")
+        subject = self.visit.identity.subject if self.visit.identity else None
+        guardian = subject.guardian_name if subject else None
         if face is not None and guardian:
             return self.text("guardian_note_named", child=face.basic_info.name, guardian=guardian)
         return self.text("guardian_note")

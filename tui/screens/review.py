@@ -63,7 +63,7 @@ class ReviewScreen(KioskScreen):
         day key. Every questionnaire is checked before the first is sent, so none goes alone."""
         face = self.visit.face
         assert face is not None
-        subject = (self.visit.subject or {}).get("subject", {})
+        subject = None if self.visit.offline or self.visit.identity is None else self.visit.identity.subject
         chosen, context = self.chosen(), self.context()
         answers = {item.vaccine_code: answers_for(item, chosen, self.visit.answers) for item in chosen}
         for item in chosen:
@@ -75,8 +75,7 @@ class ReviewScreen(KioskScreen):
                 template=item.template,
                 answers=answers[item.vaccine_code],
                 context=context,
-                subject_id=None if self.visit.offline else subject["subject_id"],
-                guardian_name=subject.get("guardian_name"),
+                subject=subject,
                 dose_number=item.dose_number,
                 language=self.visit.lang,
                 started_at=self.visit.started_at,

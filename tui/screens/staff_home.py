@@ -5,6 +5,9 @@ or the second person's check (確認待ち)."""
 
 from __future__ import annotations
 
+import asyncio
+from functools import cached_property
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
@@ -66,6 +69,16 @@ class StaffHomeScreen(StaffScreen):
         return f"{row.time} {row.name}  {row.vaccine.get(lang)} {dose}  {' '.join(signals)}".rstrip()
 
     async def refresh_lists(self) -> None:
+        # on_mount and on_screen_resume both refresh at the first show: one at a time, or the second
+        # mounts the same visit buttons while the first is still replacing them (DuplicateIds).
+        async with self._refreshing:
+            await self._refresh_lists()
+
+    @cached_property
+    def _refreshing(self) -> asyncio.Lock:
+        return asyncio.Lock()
+
+    async def _refresh_lists(self) -> None:
         services = self.kiosk.services
         queue = services.queue_status()
         health = self.text(

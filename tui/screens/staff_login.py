@@ -16,6 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Static
 
+from yoshin.device.hostclient import HostUnreachable
 from yoshin.device.visit import StaffMember
 from yoshin.domain.i18n import BilingualError
 from yoshin.tui.screens.staff_base import StaffScreen
@@ -86,9 +87,20 @@ class StaffLoginScreen(StaffScreen):
     def login(self, staff_id: str, password: str, card_pin: str | None, lang: str) -> None:
         try:
             session = self.kiosk.services.staff_login(staff_id, password or None, card_pin)
+        except HostUnreachable as error:
+            resume = getattr(self.app, "resume_offline", None)  # the staff app only
+            if password and resume is not None and resume(staff_id, password):
+                self.app.call_from_thread(self.kiosk.start_staff, self.kiosk.staff, lang)
+                return
+            offline = STAFF_T["login_offline"]
+            self.app.call_from_thread(self.refused, f"{offline.ja}\n{offline.en}\n{error.message.en}")
+            return
         except BilingualError as error:
             self.app.call_from_thread(self.refused, f"{error.message.ja}\n{error.message.en}")
             return
+        remember = getattr(self.app, "remember_password", None)
+        if password and remember is not None:
+            remember(staff_id, password)
         self.app.call_from_thread(self.kiosk.start_staff, session, lang)
 
     def refused(self, message: str) -> None:

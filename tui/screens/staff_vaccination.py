@@ -68,9 +68,11 @@ class VaccinationEntryScreen(StaffScreen):
             yield Static(f"{self.text('vaccination')}: {self.pending.name}  {dose}", classes="title")
             yield flags_panel(self, self.pending)
             yield KioskInput(placeholder=self.text("scan"), id="scan")
-            with Horizontal():
+            with Vertical(id="products"):  # one per line: brand names are long, none may fall off screen
                 for product in self.products():
-                    yield Button(product.brand_name, id=f"p-{product.gtin}")
+                    yield Button(
+                        f"{product.brand_name}  {product.manufacturer}", id=f"p-{product.gtin}", classes="choice"
+                    )
             with Horizontal():
                 yield KioskInput(placeholder=self.text("lot"), id="lot", max_length=20)
                 yield KioskInput(placeholder=self.text("expiry_hint"), id="expiry", max_length=16)
@@ -112,10 +114,10 @@ class VaccinationEntryScreen(StaffScreen):
         chosen = {f"p-{self.product.gtin}" if self.product else "", f"s-{self.site}" if self.site else ""}
         for button in self.query(Button):
             if button.id and button.id[:2] in ("p-", "s-"):
-                base = str(button.label).removeprefix("● ")
+                base = str(button.label).removeprefix("● ").removeprefix("○ ")
                 selected = button.id in chosen
                 button.set_class(selected, "-selected")
-                button.label = f"● {base}" if selected else base
+                button.label = f"{'●' if selected else '○'} {base}"  # same width: no relayout, no clipping
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "scan":
@@ -277,6 +279,7 @@ class SecondCheckScreen(StaffScreen):
             record_vaccination(
                 services, self.pending, self.given, self.entered_by, checker, now=now,
                 proofs=Proofs(entered_by=entered_proof, checked_by=checker_proof),
+                catalogue=services.rules().catalogue,
             )  # fmt: skip
         except BilingualError as error:  # a VisitError, or the contract refusing a field
             self.show_error(error.message.get(self.kiosk.staff_lang))

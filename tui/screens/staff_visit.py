@@ -44,10 +44,8 @@ def flags_panel(screen: StaffScreen, pending: PendingVisit) -> FlagsPanel:
         return FlagsPanel(screen.text("no_flags"), id="flags")
     shown = []
     for line in lines:
-        value = line.answer
-        answer = screen.text("yes") if value is True else screen.text("no") if value is False else value
         flag = screen.text("flag_" + line.flag)
-        shown.append(f"{flag} {line.reason.get(lang)} ({line.question.get(lang)}: {answer})")
+        shown.append(f"{flag} {line.reason.get(lang)} ({line.question.get(lang)}: {line.answer.get(lang)})")
     kind = "not-eligible" if any(line.flag is FlagKind.NOT_ELIGIBLE for line in lines) else "doctor-review"
     return FlagsPanel("\n".join(shown), id="flags", classes=kind)
 
@@ -79,7 +77,7 @@ class StaffVisitScreen(StaffScreen):
             with VerticalScroll(id="answers"):
                 for question_id, value in record.answers.items():
                     text = template.question(question_id).text.get(lang) if template else question_id
-                    shown = self.text("yes") if value is True else self.text("no") if value is False else str(value)
+                    shown = staff_view.answer_text(template, question_id, value).get(lang)
                     mark = f"  {self.text('flag_' + flagged[question_id])}" if question_id in flagged else ""
                     yield Static(f"{text}: {shown}{mark}", classes="flagged" if mark else "")
             yield Static("", id="error", classes="message error")

@@ -33,8 +33,8 @@ class VaccineScreen(KioskScreen):
             found = due_list(subject, [], today, services.rules().catalogue)
             due = [(e.vaccine_code, e.dose_number or 1) for e in found]
         else:
-            items = (self.visit.subject or {}).get("subject", {}).get("due", [])
-            due = [(item["vaccine_code"], item["dose_number"]) for item in items]
+            info = self.visit.identity.subject if self.visit.identity else None
+            due = [(item.vaccine_code, item.dose_number or 1) for item in info.due] if info else []
         templates = services.rules().templates
         return [(code, dose) for code, dose in due if templates.for_vaccine(code, today) is not None]
 
