@@ -155,7 +155,7 @@ def child_visits(kind: str) -> None:
                         yes = question.id in ("read_leaflet", "wants_vaccination")
                         await click(pilot, "#a-yes" if yes else "#a-no")
                 await click(pilot, "#submit")
-                await until(pilot, lambda: app.visit.submitted)
+                await until(pilot, lambda: type(app.screen).__name__ == "RemoveCardScreen")  # sent, and wiped
                 card(False, emulator)
                 await until(pilot, lambda: type(app.screen).__name__ == "ThanksScreen")
                 app.reset()
@@ -188,8 +188,10 @@ def child_keys(kind: str) -> None:
 def run_child(measure: str, kind: str) -> dict:
     started = time.time()
     result = subprocess.run(
-        [sys.executable, __file__, "--child", measure, kind], capture_output=True, text=True, check=True, timeout=600
+        [sys.executable, __file__, "--child", measure, kind], capture_output=True, text=True, timeout=600
     )
+    if result.returncode != 0:
+        raise RuntimeError(f"child {measure} {kind} failed:\n{result.stderr[-3000:]}")
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     if "ready_at" in answer:
         answer["start_s"] = answer["ready_at"] - started
