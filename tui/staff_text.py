@@ -79,6 +79,15 @@ STAFF_T = {
     ),
     "confirm_check": Bilingual("内容を確認した", "I have checked it"),
     "checker_pin": Bilingual("確認者カードの暗証番号", "Checker's card PIN"),
+    "guard_title": Bilingual("接種前の確認: 次の点があります", "Before vaccinating: the guard found"),
+    "guard_no_override": Bilingual("この内容では接種できません", "This cannot be given"),
+    "guard_doctor": Bilingual(
+        "接種する場合は判断した医師 ({doctor}) が理由を記録します",
+        "To proceed, the deciding doctor ({doctor}) records why",
+    ),
+    "guard_reason": Bilingual("医師の理由 (記録に残ります)", "Doctor's reason (kept in the record)"),
+    "guard_need_reason": Bilingual("理由を入力してください", "Give the reason"),
+    "guard_override": Bilingual("医師が確認して続ける", "Doctor confirms, continue"),
     # --- technician ---------------------------------------------------------------------------------------
     "tech_reader": Bilingual("カード読み取り機", "reader"),
     "tech_board": Bilingual("I/Oボード", "I/O board"),

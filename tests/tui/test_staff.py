@@ -23,7 +23,7 @@ from yoshin.tui.app import KioskApp
 from yoshin.tui.screens.remove_card import RemoveCardScreen
 from yoshin.tui.screens.staff_home import StaffHomeScreen
 from yoshin.tui.screens.staff_login import StaffLockScreen, StaffLoginScreen
-from yoshin.tui.screens.staff_vaccination import SecondCheckScreen, VaccinationEntryScreen
+from yoshin.tui.screens.staff_vaccination import GuardScreen, SecondCheckScreen, VaccinationEntryScreen
 from yoshin.tui.screens.staff_visit import StaffVisitScreen
 from yoshin.tui.screens.technician import TechnicianScreen
 from yoshin.tui.screens.thanks import ThanksScreen
@@ -504,3 +504,71 @@ async def test_offline_a_locked_session_resumes_and_its_records_wait_for_the_hos
     body = json.loads(host.service.db.execute("SELECT body FROM inbox WHERE kind = 'doctor_decision'").fetchone()[0])
     assert body["doctor_id"] == "D0001"
     assert body.get("proofs", {}).get("decided_by") == attestation  # the login's attestation, when the host gave one
+
+
+async def test_the_guard_shows_its_findings_in_both_languages_and_only_the_doctor_overrides(
+    appliance_pair, card, drive, host, staff_accounts
+) -> None:
+    """Route/site (MHLW category): a thigh for an older adult's influenza vaccine, caught before sealing."""
+    await one_resident_visit(appliance_pair, card, drive)
+    app = appliance_pair.staff()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await login(pilot, app, drive, "D0001")
+        await drive.until(pilot, lambda: len(rows(app)) == 1, app)
+        await pilot.click("#visits Button")
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffVisitScreen), app)
+        await pilot.click("#explained")
+        await drive.click(pilot, app, "#proceed")
+        await drive.until(pilot, lambda: "接種待ち (1)" in shown(app, "#visits Static"), app)
+        await drive.click(pilot, app, "#visits Button")
+        await drive.until(pilot, lambda: isinstance(app.screen, VaccinationEntryScreen), app)
+        await drive.click(pilot, app, "#products Button")
+        app.screen.query_one("#lot").value = "FLU26A01"
+        app.screen.query_one("#expiry").value = "2027/06/30"
+        await drive.click(pilot, app, "#s-left_thigh")
+        await drive.click(pilot, app, "#next")
+        await drive.until(pilot, lambda: isinstance(app.screen, GuardScreen), app)
+        findings = shown(app, "#findings")
+        finding = app.screen.findings[0]
+        assert finding.code == "route_site" and finding.message.ja in findings and finding.message.en in findings
+        await drive.click(pilot, app, "#override")  # no reason: refused
+        await drive.until(pilot, lambda: "理由" in shown(app, "#error"), app)
+        app.screen.query_one("#reason").value = "上腕に皮膚病変があるため"
+        await drive.click(pilot, app, "#override")
+        await drive.until(pilot, lambda: isinstance(app.screen, SecondCheckScreen), app)
+        app.screen.query_one("#checker").value = "N0002"
+        app.screen.query_one("#password").value = PASSWORD
+        await drive.click(pilot, app, "#confirm")
+        await drive.until(pilot, lambda: "完了 (1)" in shown(app, "#visits Static"), app)
+    appliance = appliance_pair.appliance
+    outbox = appliance.outbox()
+    try:
+        assert sum(r.accepted for r in Forwarder(outbox, appliance.client()).drain()) == 3
+    finally:
+        outbox.close()
+    body = json.loads(host.service.db.execute("SELECT body FROM inbox WHERE kind = 'vaccination_record'").fetchone()[0])
+    assert body["site"] == "left_thigh"
+    assert body["guard_overrides"] == [
+        {"code": "route_site", "doctor_id": "D0001", "reason": "上腕に皮膚病変があるため"}
+    ]
+
+
+async def test_a_registered_staff_card_is_a_required_second_factor(
+    appliance_pair, card, drive, host, staff_accounts, test_pki
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from yoshin.host import staff
+
+    _, certificate = test_pki.auth_credentials("adult")  # the certificate on the "adult" card
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    staff.register_card(host.service.db, "N0001", der, "admin01", host.service.clock())
+    app = appliance_pair.staff()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await login(pilot, app, drive, "N0001", lang="en")  # password alone: refused
+        await drive.until(pilot, lambda: "registered card" in shown(app, "#error"), app)
+        card("adult")  # the nurse's own card on the reader, and its auth PIN
+        app.screen.query_one("#password").value = PASSWORD
+        app.screen.query_one("#card_pin").value = "1234"
+        await drive.click(pilot, app, "#login-en")
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)

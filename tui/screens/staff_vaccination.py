@@ -30,13 +30,15 @@ from yoshin.device.visit import (
     Proofs,
     StaffMember,
     check_administration,
+    guard_findings,
     record_vaccination,
 )
 from yoshin.domain.catalogue import Product
 from yoshin.domain.clock import today as jst_today
-from yoshin.domain.contract import INJECTION_SITES, Site
+from yoshin.domain.contract import INJECTION_SITES, GuardOverride, Site
 from yoshin.domain.dates import DateError, parse_date
 from yoshin.domain.i18n import BilingualError
+from yoshin.domain.rules_guard import GuardFinding
 from yoshin.tui.screens.staff_base import StaffScreen
 from yoshin.tui.screens.staff_login import both
 from yoshin.tui.screens.staff_visit import flags_panel
@@ -171,7 +173,83 @@ class VaccinationEntryScreen(StaffScreen):
         except BilingualError as error:
             self.show_error(error.message.get(self.kiosk.staff_lang))
             return
+        findings = guard_findings(self.pending, given, self.today, self.kiosk.services.rules().catalogue)
+        if findings:  # before anyone checks it: the guard's findings, and the doctor's override
+            self.app.switch_screen(GuardScreen(self.pending, given, self.member, findings))
+            return
         self.app.switch_screen(SecondCheckScreen(self.pending, given, self.member, own_screen=False))
+
+
+class GuardScreen(StaffScreen):
+    """The rules guard's findings before sealing, in Japanese and English. Only the doctor who decided may
+    override them, each with a reason (recorded in the record); a finding nobody may override ends here."""
+
+    def __init__(
+        self, pending: PendingVisit, given: Administration, entered_by: StaffMember, findings: list[GuardFinding]
+    ) -> None:
+        super().__init__()
+        self.pending, self.given, self.entered_by, self.findings = pending, given, entered_by, findings
+
+    @property
+    def doctor_id(self) -> str:
+        assert self.pending.decision is not None
+        return self.pending.decision.doctor_id
+
+    def compose(self) -> ComposeResult:
+        overridable = all(finding.overridable for finding in self.findings)
+        with Vertical():
+            yield Static(both("guard_title"), classes="title")
+            lines = [f"{'⚠' if f.overridable else '✖'} {f.message.ja}\n   {f.message.en}" for f in self.findings]
+            yield Static("\n".join(lines), id="findings", classes="message warning")
+            if not overridable:
+                yield Static(both("guard_no_override"), classes="message error", id="error")
+                yield Button(self.text("back"), id="back")
+                return
+            yield Static(self.text("guard_doctor", doctor=self.doctor_id), classes="message")
+            yield KioskInput(placeholder=self.text("guard_reason"), id="reason", max_length=200)
+            if self.member.staff_id != self.doctor_id:
+                with Horizontal():
+                    yield KioskInput(placeholder=both("password"), id="password", password=True, max_length=128)
+                    yield KioskInput(
+                        placeholder=self.text("checker_pin"), id="doctor_pin", password=True, max_length=4,
+                        restrict=r"[0-9０-９]*",
+                    )  # fmt: skip
+            yield Static("", id="error", classes="message error")
+            with Horizontal():
+                yield Button(self.text("guard_override"), id="override", classes="primary")
+                yield Button(self.text("back"), id="back")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "back":
+            self.app.pop_screen()
+            return
+        reason = unicodedata.normalize("NFKC", self.query_one("#reason", Input).value).strip()
+        if not reason:
+            self.query_one("#error", Static).update(self.text("guard_need_reason"))
+        elif self.member.staff_id == self.doctor_id:
+            self.overridden()
+        else:
+            password = self.query_one("#password", Input).value or None
+            pin = unicodedata.normalize("NFKC", self.query_one("#doctor_pin", Input).value) or None
+            if password or pin:
+                self.doctor_attests(password, pin)
+
+    @work(thread=True, exclusive=True, group="guard")
+    def doctor_attests(self, password: str | None, pin: str | None) -> None:
+        """The deciding doctor confirms on this screen without logging anyone in or out (/staff/attest)."""
+        try:
+            self.kiosk.services.attest(self.doctor_id, password, pin)
+        except BilingualError as error:
+            self.app.call_from_thread(self.query_one("#error", Static).update, error.message.get(self.kiosk.staff_lang))
+            return
+        self.app.call_from_thread(self.overridden)
+
+    def overridden(self) -> None:
+        reason = unicodedata.normalize("NFKC", self.query_one("#reason", Input).value).strip()
+        overrides = tuple(GuardOverride(str(f.code), self.doctor_id, reason) for f in self.findings)
+        self.app.switch_screen(
+            SecondCheckScreen(self.pending, self.given, self.entered_by, own_screen=False, overrides=overrides)
+        )
 
 
 class SecondCheckScreen(StaffScreen):
@@ -182,10 +260,12 @@ class SecondCheckScreen(StaffScreen):
         entered_by: StaffMember,
         own_screen: bool,
         entered_proof: str | None = None,
+        overrides: tuple[GuardOverride, ...] = (),
     ) -> None:
         super().__init__()
         self.pending, self.given = pending, given
         self.entered_by, self.own_screen, self.entered_proof = entered_by, own_screen, entered_proof
+        self.overrides = overrides
 
     @classmethod
     def from_pending(cls, pending: PendingVisit, products: list[Product]) -> SecondCheckScreen:
@@ -225,7 +305,8 @@ class SecondCheckScreen(StaffScreen):
             yield Static("", id="error", classes="message error")
             with Horizontal():
                 yield Button(self.text("confirm_submit"), id="confirm", classes="primary")
-                yield Button(self.text("check_on_own_screen"), id="elsewhere")
+                if not self.overrides:  # a doctor's override is confirmed here, while it is on this screen
+                    yield Button(self.text("check_on_own_screen"), id="elsewhere")
                 yield Button(self.text("back"), id="back")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -279,7 +360,7 @@ class SecondCheckScreen(StaffScreen):
             record_vaccination(
                 services, self.pending, self.given, self.entered_by, checker, now=now,
                 proofs=Proofs(entered_by=entered_proof, checked_by=checker_proof),
-                catalogue=services.rules().catalogue,
+                catalogue=services.rules().catalogue, overrides=self.overrides,
             )  # fmt: skip
         except BilingualError as error:  # a VisitError, or the contract refusing a field
             self.show_error(error.message.get(self.kiosk.staff_lang))
