@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system demo test test-unit lint format check types paths bench clean
+.PHONY: setup system demo test test-unit lint format check types paths bench clean fuzz
 
 setup: system $(STAMP)
 
@@ -64,3 +64,8 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
+
+# Fuzzing with the large budget (10,000 generated inputs per parser and for the host API); the normal
+# test run uses a small one. Prints hypothesis' statistics (examples run, time) per target.
+fuzz: setup
+	YOSHIN_FUZZ_EXAMPLES=10000 $(BIN)/pytest tests/security/test_fuzz.py -q -p no:cacheprovider --timeout=0 --hypothesis-show-statistics

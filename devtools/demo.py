@@ -215,14 +215,20 @@ def run_visit(chain: Chain, pin: str, drain: bool = True) -> dict[str, Any]:
         started_at=now,
         now=now,
     )
-    doctor, nurse, checker = (visit.StaffMember(*member) for member in DEMO_STAFF[:3])
+    # the host verifies each of them and signs their attestations, which the records carry (seam 5)
+    doctor, nurse, checker = (services.attest(member[0], DEMO_PASSWORD) for member in DEMO_STAFF[:3])
     pending = visit.record_decision(
-        services, pending, doctor, Decision.PROCEED, reason=None, override_reason=None, explanation_given=True, now=now
-    )
+        services, pending, doctor.member, Decision.PROCEED, reason=None, override_reason=None,
+        explanation_given=True, now=now, proofs=visit.Proofs(decided_by=doctor.token),
+    )  # fmt: skip
     product = chain.host.service.catalogue.products_for(vaccine, on)[0]
     site = Site.ORAL if product.route == Route.ORAL else Site.LEFT_UPPER_ARM
     given = visit.Administration(product, "DEMO001", on.replace(year=on.year + 1), site, product.dose_ml)
-    visit.record_vaccination(services, pending, given, nurse, checker, now=now, catalogue=services.rules().catalogue)
+    proofs = visit.Proofs(entered_by=nurse.token, checked_by=checker.token)
+    visit.record_vaccination(
+        services, pending, given, nurse.member, checker.member, now=now, catalogue=services.rules().catalogue,
+        proofs=proofs,
+    )  # fmt: skip
     outbox = appliance.outbox()
     try:
         rounds = Forwarder(outbox, appliance.client()).drain() if drain else None

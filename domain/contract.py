@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
+from dataclasses import field as _field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
@@ -107,6 +109,12 @@ FLAG_DOCTOR_REVIEW = FlagKind.DOCTOR_REVIEW
 FLAGS = tuple(FlagKind)
 SITES = tuple(Site)
 ROUTES = tuple(Route)
+
+# Input limits (finding 7): plausible years for every date and time, a vaccine's longest shelf life,
+# and the largest number an answer may carry (a temperature, a weight); all numbers finite.
+MIN_YEAR, MAX_YEAR = 1900, 2100
+MAX_SHELF_LIFE_DAYS = 5 * 365
+MAX_NUMBER = 1e6
 
 # Designated free-text fields and their limits; every other string field is a code.
 TEXT_LIMITS = {
@@ -265,12 +273,19 @@ def _int(minimum: int, maximum: int) -> Callable[[Any], int]:
     return convert
 
 
+def _in_years(day: date) -> None:
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ValueError(f"the year must be {MIN_YEAR}-{MAX_YEAR}")
+
+
 def _date(value: Any) -> date:
     text = normalize.digits(_str(value))
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValueError("must be a real date YYYY-MM-DD") from None
+    _in_years(day)
+    return day
 
 
 def _datetime(value: Any) -> datetime:
@@ -281,6 +296,7 @@ def _datetime(value: Any) -> datetime:
         raise ValueError("must be an ISO 8601 time") from None
     if stamp.utcoffset() is None:
         raise ValueError("must carry a time zone")
+    _in_years(stamp.date())
     return stamp
 
 
@@ -303,6 +319,8 @@ def _dose_ml(value: Any) -> Decimal:
         amount = Decimal(normalize.digits(str(value)))
     except InvalidOperation:
         raise ValueError("must be a number of mL") from None
+    if not amount.is_finite():
+        raise ValueError("must be a finite number of mL")
     if not Decimal("0.01") <= amount <= Decimal("2.0") or amount.as_tuple().exponent < -2:  # type: ignore[operator]
         raise ValueError("must be 0.01-2.0 mL with at most two decimals")
     return amount
@@ -322,15 +340,16 @@ def _answers(value: Any) -> dict[str, Any]:
     for key, answer in value.items():
         question = _code(64)(key)
         if isinstance(answer, str):
-            answer = normalize.nfkc(answer).strip()
+            answer = normalize.nfkc(normalize.refuse_invisible(answer)).strip()
             if len(answer) > 64:
                 raise ValueError(f"answer to {question} is too long")
         elif isinstance(answer, list):
             if not all(isinstance(item, str) and len(item) <= 64 for item in answer) or len(answer) > 32:
                 raise ValueError(f"answer to {question} must be a short list of choices")
-            answer = [normalize.nfkc(item) for item in answer]
+            answer = [normalize.nfkc(normalize.refuse_invisible(item)) for item in answer]
         elif isinstance(answer, float | int) and not isinstance(answer, bool):
-            pass
+            if not math.isfinite(answer) or abs(answer) > MAX_NUMBER:
+                raise ValueError(f"answer to {question} must be a finite number of at most {MAX_NUMBER:g}")
         elif not isinstance(answer, bool):
             raise ValueError(f"answer to {question} has an unsupported type")
         out[question] = answer
@@ -352,6 +371,25 @@ def _flags(value: Any) -> tuple[Flag, ...]:
             raise ValueError("each flag has exactly question_id and flag")
         flags.append(Flag(_code(64)(item["question_id"]), _choice(FlagKind)(item["flag"])))
     return tuple(flags)
+
+
+PROOF_SLOTS = {"doctor_decision": ("decided_by",), "vaccination_record": ("entered_by", "checked_by")}
+MAX_PROOF = 1024
+
+
+def _proofs(slots: tuple[str, ...]) -> Callable[[Any], dict[str, str]]:
+    """The host's attestations by slot (seam 5); their signatures are the host's to check, the contract
+    checks the shape."""
+
+    def convert(value: Any) -> dict[str, str]:
+        if not isinstance(value, Mapping) or not set(value) <= set(slots):
+            raise ValueError(f"must be an object with only {', '.join(slots)}")
+        for token in value.values():
+            if not isinstance(token, str) or not 0 < len(token) <= MAX_PROOF or not token.isascii():
+                raise ValueError(f"each proof is an attestation token of at most {MAX_PROOF} characters")
+        return dict(value)
+
+    return convert
 
 
 def _overrides(value: Any) -> tuple[GuardOverride, ...]:
@@ -409,6 +447,8 @@ class DoctorDecision(_Common):
     explanation_given: Annotated[bool, _bool]
     doctor_id: Annotated[str, _code()]
     doctor_name: Annotated[str, _text("doctor_name")]
+    # the host's attestation of the doctor who decided (seam 5); absent on input means none
+    proofs: Annotated[Mapping[str, str], _proofs(PROOF_SLOTS["doctor_decision"])] = _field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,6 +480,8 @@ class VaccinationRecord(_Common):
     entered_by: Annotated[str, _code()]
     checked_by: Annotated[str, _code()]
     guard_overrides: Annotated[tuple[GuardOverride, ...], _overrides]  # findings the deciding doctor overrode
+    # the host's attestations of who entered and who checked (seam 5); absent on input means none
+    proofs: Annotated[Mapping[str, str], _proofs(PROOF_SLOTS["vaccination_record"])] = _field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,6 +513,10 @@ def _converters(cls: type[Record]) -> dict[str, Callable[[Any], Any]]:
 
 # field name -> converter, in field order, read from the annotations once
 _SPECS: dict[RecordKind, dict[str, Callable[[Any], Any]]] = {kind: _converters(cls) for kind, cls in _TYPES.items()}
+# fields that may be absent on input (they have a default: `proofs`, for records made before it existed)
+_OPTIONAL: dict[RecordKind, set[str]] = {
+    kind: {item.name for item in fields(cls) if item.default_factory is not MISSING} for kind, cls in _TYPES.items()
+}
 
 
 def parse_record(kind: str, data: Mapping[str, Any]) -> Record:
@@ -485,11 +531,13 @@ def parse_record(kind: str, data: Mapping[str, Any]) -> Record:
     unknown = sorted(set(data) - set(spec))
     if unknown:
         raise ContractError(unknown[0], "unknown field", "定義されていない項目です")
-    missing = [name for name in spec if name not in data]
+    missing = [name for name in spec if name not in data and name not in _OPTIONAL[cls.KIND]]
     if missing:
         raise ContractError(missing[0], "missing field", "必須項目がありません")
     values: dict[str, Any] = {}
     for name, convert in spec.items():
+        if name not in data:
+            continue  # optional: the dataclass default
         try:
             values[name] = convert(data[name])
         except ValueError as error:
@@ -507,6 +555,12 @@ def _check_rules(record: Record) -> None:
                 "expiry_date",
                 "the lot expired before the vaccination date",
                 "接種日時点で有効期限切れのロットです",
+            )
+        if (record.expiry_date - record.vaccination_date).days > MAX_SHELF_LIFE_DAYS:
+            raise ContractError(
+                "expiry_date",
+                f"an expiry more than {MAX_SHELF_LIFE_DAYS // 365} years after the vaccination is not plausible",
+                f"有効期限が接種日から{MAX_SHELF_LIFE_DAYS // 365}年を超えています",
             )
         if record.entered_by == record.checked_by:
             raise ContractError(

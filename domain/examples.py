@@ -12,7 +12,7 @@ EXAMPLE_MUNICIPALITY = "141305"  # Kawasaki (valid check digit)
 EXAMPLE_CLINIC = "1410000001"
 
 
-def questionnaire_response(record_id: str, subject_id: str = "S000001", **changes: Any) -> dict[str, Any]:
+def questionnaire_response(record_id: str, subject_id: str = "S000102", **changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "record_id": record_id,
         "municipality_code": EXAMPLE_MUNICIPALITY,
@@ -41,7 +41,7 @@ def doctor_decision(record_id: str, questionnaire_record_id: str, **changes: Any
         "record_id": record_id,
         "municipality_code": EXAMPLE_MUNICIPALITY,
         "clinic_code": EXAMPLE_CLINIC,
-        "subject_id": "S000001",
+        "subject_id": "S000102",
         "created_at": "2026-10-15T09:20:00+09:00",
         "questionnaire_record_id": questionnaire_record_id,
         "decision": "proceed",
@@ -50,6 +50,7 @@ def doctor_decision(record_id: str, questionnaire_record_id: str, **changes: Any
         "explanation_given": True,
         "doctor_id": "D0001",
         "doctor_name": "医師 一郎",
+        "proofs": {},
     }
     data.update(changes)
     return data
@@ -60,7 +61,7 @@ def vaccination_record(record_id: str, questionnaire_record_id: str, **changes: 
         "record_id": record_id,
         "municipality_code": EXAMPLE_MUNICIPALITY,
         "clinic_code": EXAMPLE_CLINIC,
-        "subject_id": "S000001",
+        "subject_id": "S000102",
         "created_at": "2026-10-15T09:30:00+09:00",
         "questionnaire_record_id": questionnaire_record_id,
         "vaccination_date": "2026-10-15",
@@ -87,6 +88,7 @@ def vaccination_record(record_id: str, questionnaire_record_id: str, **changes: 
         "entered_by": "N0001",
         "checked_by": "N0002",
         "guard_overrides": [],
+        "proofs": {},
     }
     data.update(changes)
     return data

@@ -20,11 +20,27 @@ def digits(text: str) -> str:
     return _SPACES.sub("", nfkc(text))
 
 
+# Invisible or unassignable characters (finding 9): format characters such as bidi overrides (U+202E),
+# zero-width space/joiners, the BOM and tag characters, and surrogates and private-use code points.
+# Japanese text needs none of them.
+REFUSED_CATEGORIES = {"Cf": "invisible format characters", "Cs": "surrogates", "Co": "private-use characters"}
+
+
+def refuse_invisible(text: str) -> str:
+    """`text` unchanged, or ValueError when it holds a character of REFUSED_CATEGORIES."""
+    for char in text:
+        what = REFUSED_CATEGORIES.get(unicodedata.category(char))
+        if what:
+            raise ValueError(f"{what} (U+{ord(char):04X}) are not allowed")
+    return text
+
+
 def free_text(text: str, max_length: int) -> str:
-    """Designated free-text fields: NFKC, runs of white space folded, no control characters."""
-    cleaned = _SPACES.sub(" ", nfkc(text)).strip()
+    """Designated free-text fields: NFKC, runs of white space folded, no control or invisible characters."""
+    cleaned = _SPACES.sub(" ", nfkc(refuse_invisible(text))).strip()
     if any(unicodedata.category(char) == "Cc" for char in cleaned):
         raise ValueError("control characters are not allowed")
+    refuse_invisible(cleaned)
     if len(cleaned) > max_length:
         raise ValueError(f"at most {max_length} characters")
     return cleaned

@@ -13,9 +13,9 @@ from pathlib import Path
 import click
 
 from yoshin.domain.i18n import BilingualError
-from yoshin.host import audit, backup, devices, exports, intake, retention, staff, store
+from yoshin.host import audit, backup, devices, exports, intake, retention, staff, store, trust
 from yoshin.host.pki import HostPki
-from yoshin.host.server import HostServer, HostService
+from yoshin.host.server import HostServer, HostService, NotInitialised
 
 data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var/host"), show_default=True,
@@ -28,7 +28,12 @@ def _now() -> datetime:
 
 
 def _service(data_dir: Path) -> HostService:
-    return HostService.open(data_dir)
+    """The existing host in `data_dir`; a directory `init` never made is an error, never created."""
+    try:
+        return HostService.open_existing(data_dir)
+    except NotInitialised as error:
+        _fail(error)
+        raise  # not reached
 
 
 def _fail(error: BilingualError) -> None:
@@ -40,6 +45,24 @@ def _fail(error: BilingualError) -> None:
 @click.version_option(package_name="yoshin")
 def main() -> None:
     """The municipal host service (mutual-TLS intake, identity, registry, staff, audit) and its admin commands."""
+
+
+@main.command()
+@data_dir_option
+@click.option(
+    "--database", help="postgresql://... to record in <data dir>/host.toml (default: the SQLite file host.db)."
+)
+def init(data_dir: Path, database: str | None) -> None:
+    """Create a host data directory: keys, the development CA, the database. Refuses an existing one."""
+    if HostService.initialised(data_dir):
+        click.echo(f"{data_dir} は既に初期化されています / {data_dir} is already a host data directory", err=True)
+        sys.exit(1)
+    if database:
+        store.write_config(data_dir, database)
+    service = HostService.open(data_dir)
+    with service.db.transaction() as tx:
+        audit.append(tx, _now(), "*", "admin", "cli", "host.init", str(data_dir), "ok")
+    click.echo(json.dumps({"data_dir": str(data_dir), "ca_fingerprint": service.pki.ca_fingerprint}))
 
 
 @main.command()
@@ -57,23 +80,48 @@ def main() -> None:
 )
 @click.option("--server-key", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="TLS server key.")
 @click.option(
+    "--jlis-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="J-LIS public key (PEM) that signs the card's face data (else [trust] jlis_key in host.toml).",
+)
+@click.option(
+    "--jpki-ca",
+    "jpki_cas",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JPKI user-auth CA certificate (PEM); repeatable (else [trust] jpki_cas in host.toml).",
+)
+@click.option(
+    "--test-pki",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("var/test-pki"),
+    show_default=True,
+    help="Development only: the card emulator's test anchors, used when none are configured.",
+)
+@click.option(
     "--database",
     help="postgresql://... (default: `database` in <data dir>/host.toml, else the SQLite file <data dir>/host.db).",
 )
 def serve(
     data_dir: Path, host: str, port: int, enroll_port: int, production: bool,
     ca_cert: Path | None, ca_key: Path | None, server_cert: Path | None, server_key: Path | None,
-    database: str | None,
+    jlis_key: Path | None, jpki_cas: tuple[Path, ...], test_pki: Path, database: str | None,
 ) -> None:  # fmt: skip
-    """Run the host. Embedded defaults create a DEVELOPMENT CA and keys in the data directory on first run."""
+    """Run the host. Embedded defaults create a DEVELOPMENT CA and keys in the data directory on first run,
+    and trust the card emulator's test anchors; --production needs the real CA, keys and trust anchors."""
     pki = None
+    if production and not (ca_cert and ca_key and server_cert and server_key):
+        raise click.UsageError("--production needs --ca-cert, --ca-key, --server-cert and --server-key")
+    anchors = _trust_anchors(data_dir, production, jlis_key, list(jpki_cas), test_pki)
     if production:
-        if not (ca_cert and ca_key and server_cert and server_key):
-            raise click.UsageError("--production needs --ca-cert, --ca-key, --server-cert and --server-key")
+        assert ca_cert and ca_key and server_cert and server_key
         pki = HostPki.load(ca_key, ca_cert, server_key, server_cert)
         if pki.development:
             raise click.UsageError("production mode refuses a DEVELOPMENT CA")
+    if not HostService.initialised(data_dir):
+        _fail(NotInitialised(data_dir))
     service = HostService.open(data_dir, production_pki=pki, database=database)
+    service.jlis_key, service.jpki_anchors = anchors.jlis_key, list(anchors.jpki_cas)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -81,9 +129,35 @@ def serve(
         kind = "DEVELOPMENT CA" if service.pki.development else "production CA"
         click.echo(
             f"yoshin host: https://{host}:{server.port} (mutual TLS), "
-            f"enrollment https://{host}:{server.enroll_port} ({kind})"
+            f"enrollment https://{host}:{server.enroll_port} ({kind}); card trust: {anchors.describe()}"
         )
         stop.wait()
+
+
+def _trust_anchors(
+    data_dir: Path, production: bool, jlis_key: Path | None, jpki_cas: list[Path], test_pki: Path
+) -> trust.TrustAnchors:
+    try:
+        source = "the options" if jlis_key or jpki_cas else f"{data_dir / trust.CONFIG_FILE}"
+        configured_jlis, configured_cas = trust.configured(data_dir)
+        jlis_key, jpki_cas = jlis_key or configured_jlis, jpki_cas or configured_cas
+        if jlis_key or jpki_cas:
+            anchors = trust.load(jlis_key, jpki_cas, source)
+        elif production:
+            anchors = trust.TrustAnchors(None)
+        else:
+            from yoshin.devtools.dev_pki import DevPki  # development only: make the emulator's anchors if missing
+
+            DevPki.load_or_create(test_pki)
+            anchors = trust.development(test_pki)
+    except trust.TrustError as error:
+        raise click.UsageError(str(error)) from None
+    if production and not anchors.complete:
+        raise click.UsageError(
+            "production mode needs the J-LIS public key (--jlis-key) and the JPKI CA certificates (--jpki-ca), "
+            "or [trust] jlis_key and jpki_cas in host.toml: without them forged card data would be accepted"
+        )
+    return anchors
 
 
 @main.group()
@@ -157,11 +231,60 @@ def staff_group() -> None:
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice(staff.ROLES), required=True)
 @click.option("--municipality", required=True)
-def staff_add(data_dir: Path, staff_id: str, name: str, role: str, municipality: str) -> None:
-    """Add a staff member; the password is read from standard input."""
+@click.option("--by", "admin_id", help="The municipal administrator asking.")
+@click.option("--approved-by", "approver_id", help="A second municipal administrator approving (control 14).")
+@click.option(
+    "--first-admin", is_flag=True, help="Only for a municipality's first two administrators: no approval yet."
+)
+def staff_add(
+    data_dir: Path, staff_id: str, name: str, role: str, municipality: str, admin_id: str | None,
+    approver_id: str | None, first_admin: bool,
+) -> None:  # fmt: skip
+    """Add a staff member. Standard input: the new member's password, then (with --by/--approved-by) the
+    asking and the approving administrators' passwords, one a line."""
     password = sys.stdin.readline().rstrip("\n")
+    service = _service(data_dir)
     try:
-        staff.add(_service(data_dir).db, staff_id, name, role, municipality, password, _now())
+        approval = None
+        if first_admin:
+            if role != "municipal_admin" or staff.admin_count(service.db, municipality) >= 2:
+                raise staff.StaffError(
+                    "承認なしで追加できるのは最初の管理者2名だけです",
+                    "--first-admin is only for a municipality's first two municipal_admins",
+                )
+        elif not (admin_id and approver_id):
+            raise staff.StaffError(
+                "追加には管理者2名（--by と --approved-by）が必要です",
+                "adding staff needs --by and --approved-by (two municipal administrators)",
+            )
+        else:
+            approval = staff.approve(
+                service.db, municipality, admin_id, sys.stdin.readline().rstrip("\n"), approver_id,
+                sys.stdin.readline().rstrip("\n"), _now(),
+            )  # fmt: skip
+        staff.add(service.db, staff_id, name, role, municipality, password, _now(), approval)
+    except BilingualError as error:
+        _fail(error)
+
+
+@staff_group.command("set-role")
+@data_dir_option
+@click.argument("staff_id")
+@click.option("--role", type=click.Choice(staff.ROLES), required=True)
+@click.option("--municipality", required=True)
+@click.option("--by", "admin_id", required=True)
+@click.option("--approved-by", "approver_id", required=True)
+def staff_set_role(
+    data_dir: Path, staff_id: str, role: str, municipality: str, admin_id: str, approver_id: str
+) -> None:
+    """Change a member's role with a second administrator's approval. Standard input: both passwords."""
+    service = _service(data_dir)
+    try:
+        approval = staff.approve(
+            service.db, municipality, admin_id, sys.stdin.readline().rstrip("\n"), approver_id,
+            sys.stdin.readline().rstrip("\n"), _now(),
+        )  # fmt: skip
+        staff.set_role(service.db, staff_id, role, approval, _now())
     except BilingualError as error:
         _fail(error)
 
@@ -182,6 +305,23 @@ def staff_register_card(data_dir: Path, staff_id: str, certificate: Path, actor:
         staff.register_card(_service(data_dir).db, staff_id, certificate.read_bytes(), actor, _now())
     except BilingualError as error:
         _fail(error)
+
+
+@staff_group.command("unlock")
+@data_dir_option
+@click.argument("staff_id")
+@click.option("--by", "admin_id", required=True, help="The municipal administrator asking.")
+@click.option("--approved-by", "approver_id", required=True, help="A second municipal administrator approving.")
+def staff_unlock(data_dir: Path, staff_id: str, admin_id: str, approver_id: str) -> None:
+    """Unlock a locked ID now (else it opens by itself after its delay). Standard input: the asking
+    administrator's password, then the approving administrator's, one a line."""
+    admin_password = sys.stdin.readline().rstrip("\n")
+    approver_password = sys.stdin.readline().rstrip("\n")
+    try:
+        staff.unlock(_service(data_dir).db, staff_id, admin_id, admin_password, approver_id, approver_password, _now())
+    except BilingualError as error:
+        _fail(error)
+    click.echo(json.dumps({"unlocked": staff_id, "by": admin_id, "approved_by": approver_id}))
 
 
 @staff_group.command("deactivate")
@@ -211,12 +351,23 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @data_dir_option
 def audit_verify(data_dir: Path) -> None:
-    """Detect edited, deleted or reordered lines. Exit 1 when the chain is broken."""
-    problems = audit.verify(_service(data_dir).db)
-    for problem in problems:
+    """Check every line's HMAC, the chain, its start and its head against the external anchor file.
+
+    Says what it checked; exit 1 when anything is wrong (edited, forged, recomputed, cut or moved)."""
+    report = audit.verify(_service(data_dir).db)
+    for line in report.checked:
+        click.echo(f"checked {line}")
+    for problem in report.problems:
         click.echo(f"line {problem.seq}: {problem.problem}", err=True)
-    click.echo("audit log intact" if not problems else f"{len(problems)} problem(s)")
-    sys.exit(1 if problems else 0)
+    click.echo("audit log intact" if report.intact else f"audit log NOT intact: {len(report.problems)} problem(s)")
+    sys.exit(0 if report.intact else 1)
+
+
+@audit_group.command("anchor")
+@data_dir_option
+def audit_anchor(data_dir: Path) -> None:
+    """Print the chain's head (seq, keyed hash) as JSON, to keep with another party as a second anchor."""
+    click.echo(json.dumps(audit.head(_service(data_dir).db)))
 
 
 @main.command("backup")
@@ -245,9 +396,12 @@ def restore_command(data_dir: Path, source: Path) -> None:
         click.echo(str(error), err=True)
         sys.exit(1)
     db = store.open_database(store.configured_url(data_dir))  # a backup from an older version is migrated
-    problems = audit.verify(db)
-    click.echo(json.dumps({"restored": str(source), "audit_problems": len(problems)}))
-    sys.exit(1 if problems else 0)
+    db.data_dir = data_dir  # the audit key and the external anchor are outside the database
+    report = audit.verify(db)
+    for problem in report.problems:
+        click.echo(f"line {problem.seq}: {problem.problem}", err=True)
+    click.echo(json.dumps({"restored": str(source), "audit_problems": len(report.problems)}))
+    sys.exit(0 if report.intact else 1)
 
 
 @main.command()
@@ -278,7 +432,9 @@ def export(data_dir: Path, kind: str, municipality: str, actor: str) -> None:
     else:
         click.echo(
             json.dumps(
-                exports.export_fhir(service.db, municipality, service.catalogue, actor, _now()), ensure_ascii=False
+                exports.export_fhir(service.db, municipality, service.catalogue, actor, _now()),
+                ensure_ascii=False,
+                allow_nan=False,  # always valid JSON: a non-finite number is an error, never written
             )
         )
 

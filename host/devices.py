@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from yoshin.domain.codes import is_valid_municipality_code
 from yoshin.host import audit
 from yoshin.host.pki import EnrollmentError, HostPki
-from yoshin.host.store import Database
+from yoshin.host.store import Database, Tx
 
 TOKEN_HOURS = 24
 
@@ -151,14 +151,20 @@ def revoke(
     db: Database, device_id: str, reason: str, actor: str, now: datetime, status: str = DeviceState.REVOKED
 ) -> None:
     with db.transaction() as tx:
-        row = tx.one("SELECT municipality_code FROM devices WHERE device_id = ?", [device_id])
-        if row is None:
-            raise EnrollmentError(f"no device {device_id}")
-        tx.execute(
-            "UPDATE devices SET status = ?, revoked_at = ?, revoked_reason = ? WHERE device_id = ?",
-            [DeviceState(status).value, now.isoformat(), reason, device_id],
-        )
-        audit.append(tx, now, row[0], actor, "cli", f"device.{status}", device_id, reason)
+        revoke_in(tx, device_id, reason, actor, now, status)
+
+
+def revoke_in(tx: Tx, device_id: str, reason: str, actor: str, now: datetime, status: str = "revoked") -> None:
+    """The revocation inside the caller's transaction (the erasure certificate and the decommission land
+    together or not at all)."""
+    row = tx.one("SELECT municipality_code FROM devices WHERE device_id = ?", [device_id])
+    if row is None:
+        raise EnrollmentError(f"no device {device_id}")
+    tx.execute(
+        "UPDATE devices SET status = ?, revoked_at = ?, revoked_reason = ? WHERE device_id = ?",
+        [DeviceState(status).value, now.isoformat(), reason, device_id],
+    )
+    audit.append(tx, now, row[0], actor, "cli", f"device.{status}", device_id, reason)
 
 
 def get(db: Database, device_id: str) -> Device | None:

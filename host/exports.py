@@ -49,12 +49,24 @@ def _record_provision(db: Database, municipality_code: str, kind: str, count: in
         audit.append(tx, now, municipality_code, actor, "cli", f"export.{kind}", "-", f"records={count}")
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (finding 5); the full-width forms
+# too, since spreadsheets and NFKC turn ＝ into =. Such a cell is written with a leading apostrophe.
+FORMULA_STARTS = tuple("=+-@\t\r") + tuple("＝＋－＠")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell as written to the municipal CSV: text that a spreadsheet would run is escaped."""
+    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def export_csv(db: Database, municipality_code: str, actor: str, now: datetime) -> str:
     records = _records(db, municipality_code, "vaccination_record")
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(records)
+    writer.writerows({name: csv_cell(value) for name, value in record.items()} for record in records)
     _record_provision(db, municipality_code, "csv", len(records), actor, now)
     return out.getvalue()
 

@@ -10,7 +10,6 @@ face-read visit or by an admin. Refusals are non-identifying; only an audit line
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import uuid
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from yoshin.host.devices import Device
 from yoshin.host.registry import Registry, Resident
 from yoshin.host.store import Database
 from yoshin.protocol.api import DueItem, HistoryItem, IdentityAnswer, IdentityStatus, SubjectInfo
+from yoshin.protocol.binding import face_bound
 from yoshin.smartcard.carddata import hashes_match, parse_basic_info, parse_my_number, verify_face_signature
 from yoshin.smartcard.errors import CardDataError
 from yoshin.smartcard.verify import JpkiVerificationError, RevocationChecker, verify_jpki_auth
@@ -79,8 +79,13 @@ def resolve_face(
     today: date,
     catalogue: Catalogue,
     jlis_key: rsa.RSAPublicKey | None = None,
+    jpki_anchors: Sequence[x509.Certificate] = (),
 ) -> IdentityAnswer:
-    """Answer a face-read identity blob from `device` (only residents of the device's municipality)."""
+    """Answer a face-read identity blob from `device` (only residents of the device's municipality).
+
+    With `ef_auth_certificate`, `auth_challenge_id` and `auth_signature` the card's JPKI certificate is
+    linked to the resident for later JPKI-mode visits, but only if that certificate's key signed this
+    device's unused host challenge bound to this very read (`yoshin.protocol.binding.face_bound`)."""
 
     def refuse(answer: IdentityAnswer, outcome: str, target: str = "-") -> IdentityAnswer:
         with db.transaction(device.municipality_code) as tx:
@@ -122,15 +127,41 @@ def resolve_face(
         audit.append(
             tx, now, device.municipality_code, "resident", device.device_id, "identity.face", resident.subject_id, "ok"
         )
-    certificate = body.get("ef_auth_certificate")  # EF 000A needs no PIN: link it for later JPKI-mode visits
-    if isinstance(certificate, str):
-        try:
-            fingerprint = hashlib.sha256(base64.b64decode(certificate, validate=True)).hexdigest()
-        except ValueError:
-            fingerprint = ""
+    if "ef_auth_certificate" in body:
+        fingerprint = _bound_certificate(db, device, body, (ef1, ef2, ef3), jpki_anchors, now)
         if fingerprint:
             link_jpki(db, fingerprint, device.municipality_code, resident.subject_id, now, device.device_id)
+        else:
+            with db.transaction(device.municipality_code) as tx:
+                audit.append(
+                    tx, now, device.municipality_code, "resident", device.device_id, "jpki.link",
+                    resident.subject_id, "refused: the certificate did not sign a challenge bound to this read",
+                )  # fmt: skip
     return _subject_answer(registry, resident, today, catalogue)
+
+
+def _bound_certificate(
+    db: Database,
+    device: Device,
+    body: dict[str, Any],
+    efs: tuple[bytes, bytes, bytes],
+    anchors: Sequence[x509.Certificate],
+    now: datetime,
+) -> str | None:
+    message = consume_challenge(db, device, body.get("auth_challenge_id"), now)
+    if message is None:
+        return None
+    try:
+        verified = verify_jpki_auth(
+            base64.b64decode(str(body.get("ef_auth_certificate")), validate=True),
+            base64.b64decode(str(body.get("auth_signature")), validate=True),
+            face_bound(message, *efs),
+            anchors,
+            now,
+        )
+    except (JpkiVerificationError, ValueError):
+        return None
+    return verified.fingerprint
 
 
 def link_jpki(

@@ -20,23 +20,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from yoshin.domain.clock import today as jst_today
 from yoshin.domain.contract import (
     ContractError,
+    DoctorDecision,
     IdentityClaim,
     RecordKind,
+    VaccinationRecord,
     is_provisional,
     parse_record,
     record_to_json,
 )
-from yoshin.host import audit
+from yoshin.host import audit, proofs
 from yoshin.host.devices import Device
-from yoshin.host.store import Database, Tx
+from yoshin.host.store import Database, StoreBusy, Tx
+from yoshin.protocol import safejson
 from yoshin.protocol.api import IdentityAnswer, RecordResult
 from yoshin.protocol.sealing import PayloadKind, SealedEnvelope, SealError, open_sealed
 
@@ -45,7 +52,7 @@ def open_payload(envelope: SealedEnvelope, device: Device, host_key: X25519Priva
     """Verify, decrypt and check the plaintext's frame. Raises SealError or ValueError."""
     if envelope.header.device_id != device.device_id:
         raise SealError("the envelope names another device")
-    payload = json.loads(open_sealed(envelope, host_key, device.signing_key))
+    payload = safejson.loads(open_sealed(envelope, host_key, device.signing_key))
     if not isinstance(payload, dict) or set(payload) != {"contract_version", "kind", "body"}:
         raise ValueError("the payload must have exactly contract_version, kind and body")
     if payload["kind"] != envelope.header.kind:
@@ -53,6 +60,11 @@ def open_payload(envelope: SealedEnvelope, device: Device, host_key: X25519Priva
     if payload["contract_version"] != "1":
         raise ValueError(f"unsupported contract version {payload['contract_version']!r}")
     return payload
+
+
+log = logging.getLogger("yoshin.host")
+PROVISIONAL_ID = re.compile(r"P-[0-9a-f]{30}")
+CLOCK_SKEW = timedelta(minutes=5)  # a device clock slightly ahead of the host's
 
 
 # What the online identity call answers for a card's face data (yoshin.host.identity.resolve_face).
@@ -66,10 +78,20 @@ def accept_batch(
     host_key: X25519PrivateKey,
     now: datetime,
     resolve_face: ResolveFace,
+    attestation_key: Ed25519PublicKey | None = None,
 ) -> list[RecordResult]:
+    """`attestation_key` checks decision and vaccination proofs (yoshin.host.proofs); without it such
+    records are refused (a host that cannot check who decided accepts no decision)."""
     results = []
     for item in envelopes:
-        results.append(_accept_one(db, device, item, host_key, now, resolve_face))
+        try:
+            results.append(_accept_one(db, device, item, host_key, now, resolve_face, attestation_key))
+        except StoreBusy:
+            raise  # the whole request is answered 503 and retried
+        except Exception:  # one poison envelope never fails the batch: it alone is refused
+            log.exception("record could not be processed")
+            record_id = str(item.get("header", {}).get("record_id", "?"))[:64] if isinstance(item, dict) else "?"
+            results.append(RecordResult(record_id, "rejected", "the record could not be processed"))
     return results
 
 
@@ -80,6 +102,7 @@ def _accept_one(
     host_key: X25519PrivateKey,
     now: datetime,
     resolve_face: ResolveFace,
+    attestation_key: Ed25519PublicKey | None = None,
 ) -> RecordResult:
     record_id = str(item.get("header", {}).get("record_id", "?")) if isinstance(item, dict) else "?"
     try:
@@ -105,12 +128,77 @@ def _accept_one(
             known = _known(tx, record_id, device, digest)
         if known is not None:
             return _answer_known(db, known, device, record_id, now)
-        if isinstance(record, IdentityClaim):
+        # refused only once the insert below shows the id is not another's (that answer comes first)
+        refusal = None if record is None else _host_refusal(db, device, record, now, attestation_key)
+        if isinstance(record, IdentityClaim) and refusal is None:
             body = _resolve_claim(record, device, resolve_face)
     except (SealError, ContractError, ValueError, TypeError, KeyError) as error:
         reason = str(error.message.en) if isinstance(error, SealError | ContractError) else str(error)
         _refuse(db, device, record_id, reason, now)
         return RecordResult(record_id, "rejected", reason)
+    try:
+        return _store(db, device, envelope, record_id, kind, municipality, subject_id, body, digest, now, refusal)
+    except _Refused as refused:  # the insert was rolled back
+        _refuse(db, device, record_id, refused.reason, now)
+        return RecordResult(record_id, "rejected", refused.reason)
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _host_refusal(
+    db: Database, device: Device, record: Any, now: datetime, attestation_key: Ed25519PublicKey | None
+) -> str | None:
+    """What only the host can check (finding 2, 7): the device's own clinic, a subject that exists (or a
+    well-formed provisional id), dates against today in Japan and the birth date, and the staff proofs."""
+    if record.clinic_code != device.clinic_code:
+        return "clinic_code: a device may only send records of its own clinic"
+    birth = None
+    if is_provisional(record.subject_id):
+        if not PROVISIONAL_ID.fullmatch(record.subject_id):
+            return "subject_id: not a provisional id this system makes (P- and 30 hex digits)"
+    elif not isinstance(record, IdentityClaim):
+        with db.read(device.municipality_code) as tx:
+            row = tx.one(
+                "SELECT birth_date FROM residents WHERE municipality_code = ? AND subject_id = ?",
+                [device.municipality_code, record.subject_id],
+            )
+        if row is None:
+            return "subject_id: no such resident in this municipality"
+        birth = date.fromisoformat(str(row[0]))
+    if record.created_at > now + CLOCK_SKEW:
+        return "created_at: in the future"
+    if isinstance(record, VaccinationRecord):
+        if record.vaccination_date > jst_today(now):
+            return "vaccination_date: after today (JST)"
+        if birth is not None and record.vaccination_date < birth:
+            return "vaccination_date: before the resident's birth date"
+    if isinstance(record, DoctorDecision | VaccinationRecord):
+        if attestation_key is None:
+            return "this host checks no proofs, so it accepts no decision or vaccination"
+        try:
+            proofs.check(db, attestation_key, device, record)
+        except proofs.ProofError as error:
+            return str(error)
+    return None
+
+
+def _store(
+    db: Database,
+    device: Device,
+    envelope: SealedEnvelope,
+    record_id: str,
+    kind: str,
+    municipality: str,
+    subject_id: str,
+    body: dict[str, Any],
+    digest: str,
+    now: datetime,
+    refusal: str | None,
+) -> RecordResult:
     with db.transaction(municipality) as tx:
         if kind != RecordKind.IDENTITY_CLAIM and is_provisional(subject_id):
             # looked up inside the transaction, so a claim resolved meanwhile cannot be missed
@@ -129,6 +217,8 @@ def _accept_one(
             if known.status == "rejected":
                 _audit_refusal(tx, device, record_id, known.reason or "", now)
             return known
+        if refusal is not None:
+            raise _Refused(refusal)
         if kind == RecordKind.IDENTITY_CLAIM:
             _link(tx, municipality, body, now)
         audit.append(

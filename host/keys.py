@@ -3,7 +3,10 @@
 - sealing key (X25519): opens the envelopes appliances seal to the host (HPKE);
 - template key (Ed25519): signs the published templates and catalogue;
 - registry master key (256 bits): per-municipality keys for the My Number at rest and its HMAC index
-  are derived from it with HKDF, so each municipality's numbers are encrypted under their own key.
+  are derived from it with HKDF, so each municipality's numbers are encrypted under their own key;
+- attestation key (Ed25519): signs the staff attestations the host hands out at login and at a second
+  person's verification (`yoshin.host.attest`), which decision and vaccination records carry back;
+- audit key (256 bits, `audit.key`): keys the audit chain (`yoshin.host.audit`), never in the database.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ class HostKeys:
     sealing: X25519PrivateKey
     template: Ed25519PrivateKey
     registry_master: bytes
+    attestation: Ed25519PrivateKey
 
     @classmethod
     def load_or_create(cls, directory: Path) -> HostKeys:
@@ -30,11 +34,13 @@ class HostKeys:
         directory.chmod(0o700)
         sealing = _private(directory / "sealing.key", X25519PrivateKey.generate)
         template = _private(directory / "template.key", Ed25519PrivateKey.generate)
-        master_path = directory / "registry-master.key"
-        if not master_path.exists():
-            _write_secret(master_path, os.urandom(32))
+        attestation = _private(directory / "attestation.key", Ed25519PrivateKey.generate)
+        for name in ("registry-master.key", "audit.key"):
+            if not (directory / name).exists():
+                _write_secret(directory / name, os.urandom(32))
         assert isinstance(sealing, X25519PrivateKey) and isinstance(template, Ed25519PrivateKey)
-        return cls(sealing, template, master_path.read_bytes())
+        assert isinstance(attestation, Ed25519PrivateKey)
+        return cls(sealing, template, (directory / "registry-master.key").read_bytes(), attestation)
 
     def municipality_key(self, municipality_code: str, purpose: str) -> bytes:
         """A 256-bit key for one municipality and one purpose ("encrypt" or "index")."""

@@ -22,6 +22,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from yoshin.domain.i18n import Bilingual, BilingualError
 
 DEVELOPMENT_MARK = "DEVELOPMENT"
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!SHA1:!SHA256:!SHA384"  # AEAD with ECDHE only
 DEVICE_CERT_DAYS = 90
 
 
@@ -188,8 +189,12 @@ class HostPki:
         return self._server_context()
 
     def _server_context(self) -> ssl.SSLContext:
+        """TLS 1.3 preferred (the highest both sides speak); TLS 1.2 only with forward-secret AEAD suites,
+        no compression, no renegotiation."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.set_ciphers(TLS12_CIPHERS)  # TLS 1.3 suites are all AEAD and not affected by this
+        context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE | ssl.OP_NO_RENEGOTIATION
         cert_path = self.directory / "server-chain.pem"
         key_path = self.directory / "server.key"
         if not cert_path.exists():

@@ -26,17 +26,53 @@ from cryptography.x509.oid import NameOID
 from yoshin.domain.bundle import build_bundle, sign_bundle
 from yoshin.domain.catalogue import Catalogue, default_catalogue
 from yoshin.domain.clock import today as jst_today
-from yoshin.host import devices, identity, intake, staff, store
+from yoshin.domain.i18n import Bilingual, BilingualError
+from yoshin.host import attest, audit, devices, identity, intake, ratelimit, staff, store
 from yoshin.host.keys import HostKeys, public_pem
 from yoshin.host.pki import EnrollmentError, HostPki
+from yoshin.host.ratelimit import RateLimiter
 from yoshin.host.registry import Registry
-from yoshin.protocol import api
+from yoshin.protocol import api, safejson
 from yoshin.protocol.sealing import SealedEnvelope, SealError
 from yoshin.smartcard.verify import JpkiVerificationError, RevocationChecker, verify_jpki_auth
 
 log = logging.getLogger("yoshin.host")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DEVICE = web.RequestKey("device", devices.Device)
+
+
+class RateLimited(Exception):
+    def __init__(self, wait: int) -> None:
+        super().__init__(f"rate limited for {wait} s")
+        self.wait = wait
+
+
+def _too_many(wait: int) -> web.Response:
+    response = _error(
+        429, "rate_limited", "しばらく待ってからもう一度お試しください", "too many requests: wait and retry"
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+LIMITED = {  # path -> (bucket kind, rate) per device
+    api.IDENTITY: ("identity", ratelimit.IDENTITY_PER_DEVICE),
+    api.JPKI_IDENTITY: ("identity", ratelimit.IDENTITY_PER_DEVICE),
+    api.JPKI_CHALLENGE: ("identity", ratelimit.IDENTITY_PER_DEVICE),
+    api.STAFF_LOGIN: ("login", ratelimit.LOGIN_PER_DEVICE),
+    api.STAFF_LOGIN_CARD: ("login", ratelimit.LOGIN_PER_DEVICE),
+    api.STAFF_ATTEST: ("login", ratelimit.LOGIN_PER_DEVICE),
+}
+
+
+class NotInitialised(BilingualError):
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(
+            Bilingual(
+                ja=f"{data_dir} はホストのデータディレクトリではありません（yoshin-host init で作成します）",
+                en=f"{data_dir} is not a host data directory (create one with `yoshin-host init`)",
+            )
+        )
 
 
 @dataclass
@@ -57,6 +93,21 @@ class HostService:
     # Record batches verified at once by this worker; more are shed with 503 Retry-After (a reconnect
     # storm queues at the appliances, with jittered backoff, not in the host's memory and threads).
     intake_limit: int = 32
+    limiter: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(lambda: self.clock())
+
+    def rate_limit(self, device: devices.Device, kind: str, key: str, rate: ratelimit.Rate) -> int:
+        """0 when the request may go on; else the seconds to wait (the first refusal of a run is audited)."""
+        allowed, wait, first = self.limiter.take(kind, key, rate)
+        if not allowed and first:
+            with self.db.transaction(device.municipality_code) as tx:
+                audit.append(
+                    tx, self.clock(), device.municipality_code, device.device_id, device.device_id,
+                    f"ratelimit.{kind}", key, f"refused: more than {rate.capacity:g} at once",
+                )  # fmt: skip
+        return 0 if allowed else wait
 
     @classmethod
     def open(
@@ -72,8 +123,9 @@ class HostService:
         `postgresql://` URL; without one, the one in `data_dir/host.toml`, else the SQLite file
         `data_dir/host.db`.
         """
+        keys = HostKeys.load_or_create(data_dir / "keys")  # the audit key first: nothing is audited unkeyed
         db = store.open_database(database or store.configured_url(data_dir))
-        keys = HostKeys.load_or_create(data_dir / "keys")
+        db.data_dir = data_dir  # the audit log's key and external anchor live here, whatever the backend
         pki = production_pki or HostPki.load_or_create_development(data_dir / "pki")
         service = cls(data_dir, db, pki, keys, Registry(db, keys), default_catalogue())
         if clock is not None:
@@ -81,8 +133,110 @@ class HostService:
         service.signed_bundle = sign_bundle(build_bundle(service.clock()), keys.template)
         return service
 
+    @classmethod
+    def initialised(cls, data_dir: Path) -> bool:
+        """Whether `yoshin-host init` (or a library `open`) has made this data directory: its keys exist."""
+        return (data_dir / "keys" / "audit.key").is_file() and (data_dir / "keys" / "sealing.key").is_file()
+
+    @classmethod
+    def open_existing(cls, data_dir: Path, database: str | None = None) -> HostService:
+        """Open a data directory made before; never create one (a mistyped path must not become a new host)."""
+        if not cls.initialised(data_dir):
+            raise NotInitialised(data_dir)
+        return cls.open(data_dir, database=database)
+
     def today(self) -> date:
         return jst_today(self.clock())
+
+    # --- staff (seam 5): every answer that verifies a person carries the host's attestation ----------
+
+    def card_fingerprint(self, device: devices.Device, body: dict[str, Any]) -> str | None:
+        """The fingerprint of the JPKI certificate in `body` if it signed this device's unused host
+        challenge and chains to the configured anchors; None otherwise."""
+        message = identity.consume_challenge(self.db, device, body.get("challenge_id"), self.clock())
+        if message is None:
+            return None
+        try:
+            verified = verify_jpki_auth(
+                base64.b64decode(str(body.get("certificate")), validate=True),
+                base64.b64decode(str(body.get("signature")), validate=True),
+                message,
+                self.jpki_anchors,
+                self.clock(),
+                self.revocation,
+            )
+        except (JpkiVerificationError, ValueError):
+            return None
+        return verified.fingerprint
+
+    def attestation(self, device: devices.Device, staff_id: str, role: str) -> dict[str, str]:
+        token, claim = attest.issue(
+            self.keys.attestation, staff_id, role, device.municipality_code, device.device_id, self.clock()
+        )
+        return {"attestation": token, "attestation_expires_at": claim.expires_at.isoformat()}
+
+    def record_erasure(self, device: devices.Device, certificate: dict[str, Any]) -> None:
+        """The device's erasure certificate and its decommissioning, in one transaction."""
+        now = self.clock()
+        with self.db.transaction(device.municipality_code) as tx:
+            tx.insert(
+                "erasures",
+                {
+                    "municipality_code": device.municipality_code,
+                    "kind": "device_decommission",
+                    "device_id": device.device_id,
+                    "recorded_at": now.isoformat(),
+                    "detail": json.dumps(certificate, ensure_ascii=False, sort_keys=True),
+                },
+            )
+            devices.revoke_in(
+                tx, device.device_id, "decommissioned with erasure certificate", device.device_id, now, "decommissioned"
+            )
+
+    def _staff_id_limit(self, device: devices.Device, staff_id: str) -> None:
+        wait = self.rate_limit(device, "staff_id", staff_id, ratelimit.LOGIN_PER_STAFF_ID)
+        if wait:
+            raise RateLimited(wait)
+
+    def staff_login(self, device: devices.Device, body: dict[str, Any], card_only: bool = False) -> dict[str, Any]:
+        """A session (and an attestation) for a password login, a password and card login, or a card login."""
+        self._staff_id_limit(device, str(body["staff_id"]))
+        card = self.card_fingerprint(device, body) if "certificate" in body else None
+        password = None if card_only else str(body["password"])
+        session = staff.login(
+            self.db, str(body["staff_id"]), password, device.device_id, device.municipality_code, self.clock(), card
+        )
+        return {
+            "token": session.token,
+            "staff_id": session.staff_id,
+            "name": session.name,
+            "role": session.role,
+            "expires_at": session.expires_at.isoformat(),
+            **self.attestation(device, session.staff_id, session.role),
+        }
+
+    def staff_attest(self, device: devices.Device, body: dict[str, Any]) -> dict[str, Any]:
+        """Verify a second person (password, or their own card) without opening or closing any session."""
+        self._staff_id_limit(device, str(body["staff_id"]))
+        card = self.card_fingerprint(device, body) if "certificate" in body else None
+        password = str(body["password"]) if "password" in body else None
+        member = staff.authenticate(
+            self.db, str(body["staff_id"]), password, device.device_id, device.municipality_code, self.clock(), card,
+            action="staff.attest",
+        )  # fmt: skip
+        answer = self.attestation(device, member.staff_id, member.role)
+        return {
+            "attestation": answer["attestation"],
+            "staff_id": member.staff_id,
+            "name": member.name,
+            "role": member.role,
+            "expires_at": answer["attestation_expires_at"],
+        }
+
+
+async def _no_version_header(request: web.Request, response: web.StreamResponse) -> None:
+    """No software or version in the Server header (aiohttp would name itself and Python)."""
+    response.headers["Server"] = "yoshin-host"
 
 
 def _error(status: int, code: str, ja: str, en: str) -> web.Response:
@@ -91,10 +245,12 @@ def _error(status: int, code: str, ja: str, en: str) -> web.Response:
 
 async def _json(request: web.Request) -> dict[str, Any]:
     try:
-        body = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = safejson.loads(await request.read())
+    except safejson.JsonRefused as error:
         raise web.HTTPBadRequest(
-            text=json.dumps(api.error_body("malformed_json", "JSONの形式が正しくありません", "the body is not JSON")),
+            text=json.dumps(
+                api.error_body("malformed_json", "JSONの形式が正しくありません", f"the body is refused: {error}")
+            ),
             content_type="application/json",
         ) from None
     if not isinstance(body, dict):
@@ -161,9 +317,18 @@ def main_app(service: HostService) -> web.Application:
         if isinstance(device, web.Response):
             return device
         request[DEVICE] = device
-        return await handler(request)
+        limited = LIMITED.get(request.path)
+        if limited is not None:
+            wait = await asyncio.to_thread(service.rate_limit, device, limited[0], device.device_id, limited[1])
+            if wait:
+                return _too_many(wait)
+        try:
+            return await handler(request)
+        except RateLimited as limited_id:
+            return _too_many(limited_id.wait)
 
     app = web.Application(middlewares=[busy_is_503, identify], client_max_size=api.MAX_BODY)
+    app.on_response_prepare.append(_no_version_header)
 
     async def _sealed_payload(request: web.Request, device: devices.Device, kind: str) -> dict[str, Any] | web.Response:
         """The opened payload of a body `{"envelope": ...}` of `kind`, or the 400 answer saying why not."""
@@ -208,7 +373,7 @@ def main_app(service: HostService) -> web.Application:
 
         results = await asyncio.to_thread(
             intake.accept_batch, service.db, request[DEVICE], envelopes, service.keys.sealing, service.clock(),
-            resolve_face,
+            resolve_face, service.keys.attestation.public_key(),
         )  # fmt: skip
         return web.json_response({"results": [result.to_json() for result in results]})
 
@@ -227,6 +392,7 @@ def main_app(service: HostService) -> web.Application:
             service.today(),
             service.catalogue,
             service.jlis_key,
+            service.jpki_anchors,
         )
         return web.json_response(answer.to_json())
 
@@ -271,72 +437,41 @@ def main_app(service: HostService) -> web.Application:
         payload = await _sealed_payload(request, device, "erasure_certificate")
         if isinstance(payload, web.Response):
             return payload
-        now = service.clock()
-        with service.db.transaction(device.municipality_code) as tx:
-            tx.insert(
-                "erasures",
-                {
-                    "municipality_code": device.municipality_code,
-                    "kind": "device_decommission",
-                    "device_id": device.device_id,
-                    "recorded_at": now.isoformat(),
-                    "detail": json.dumps(payload["body"], ensure_ascii=False, sort_keys=True),
-                },
-            )
-        devices.revoke(
-            service.db,
-            device.device_id,
-            "decommissioned with erasure certificate",
-            device.device_id,
-            now,
-            "decommissioned",
-        )
+        await asyncio.to_thread(service.record_erasure, device, payload["body"])
         return web.json_response({"status": "recorded"})
 
     async def staff_login(request: web.Request) -> web.Response:
         body = await _json(request)
-        device: devices.Device = request[DEVICE]
         if not isinstance(body.get("staff_id"), str) or not isinstance(body.get("password"), str):
             return _schema_error("the body is {'staff_id', 'password'} (+ 'challenge_id', 'certificate', 'signature')")
-        card = None
-        if "certificate" in body:  # the staff member's own card, signing a host challenge
-            message = await asyncio.to_thread(
-                identity.consume_challenge, service.db, device, body.get("challenge_id"), service.clock()
-            )
-            try:
-                verified = verify_jpki_auth(
-                    base64.b64decode(str(body["certificate"]), validate=True),
-                    base64.b64decode(str(body.get("signature")), validate=True),
-                    message or b"",
-                    service.jpki_anchors,
-                    service.clock(),
-                    service.revocation,
-                )
-                card = verified.fingerprint if message else None
-            except (JpkiVerificationError, ValueError):
-                card = None
         try:
-            session = await asyncio.to_thread(
-                staff.login,
-                service.db,
-                body["staff_id"],
-                body["password"],
-                device.device_id,
-                device.municipality_code,
-                service.clock(),
-                card,
-            )
+            answer = await asyncio.to_thread(service.staff_login, request[DEVICE], body)
         except staff.StaffError as error:
             return _error(401, "login_refused", error.message.ja, error.message.en)
-        return web.json_response(
-            {
-                "token": session.token,
-                "staff_id": session.staff_id,
-                "name": session.name,
-                "role": session.role,
-                "expires_at": session.expires_at.isoformat(),
-            }
-        )
+        return web.json_response(answer)
+
+    async def staff_login_card(request: web.Request) -> web.Response:
+        body = await _json(request)
+        card = ("staff_id", "challenge_id", "signature", "certificate")
+        if not all(isinstance(body.get(name), str) for name in card):
+            return _schema_error("the body is {'staff_id', 'challenge_id', 'signature', 'certificate'}")
+        try:
+            answer = await asyncio.to_thread(service.staff_login, request[DEVICE], body, True)
+        except staff.StaffError as error:
+            return _error(401, "login_refused", error.message.ja, error.message.en)
+        return web.json_response(answer)
+
+    async def staff_attest(request: web.Request) -> web.Response:
+        body = await _json(request)
+        card = ("staff_id", "challenge_id", "signature", "certificate")
+        password = isinstance(body.get("staff_id"), str) and isinstance(body.get("password"), str)
+        if not password and not all(isinstance(body.get(name), str) for name in card):
+            return _schema_error("the body is {'staff_id', 'password'} or {'staff_id', 'challenge_id', ...}")
+        try:
+            answer = await asyncio.to_thread(service.staff_attest, request[DEVICE], body)
+        except staff.StaffError as error:
+            return _error(401, "attest_refused", error.message.ja, error.message.en)
+        return web.json_response(answer)
 
     async def staff_logout(request: web.Request) -> web.Response:
         body = await _json(request)
@@ -353,12 +488,15 @@ def main_app(service: HostService) -> web.Application:
     app.router.add_post(api.ERASURE, erasure)
     app.router.add_post(api.STAFF_LOGIN, staff_login)
     app.router.add_post(api.STAFF_LOGOUT, staff_logout)
+    app.router.add_post(api.STAFF_LOGIN_CARD, staff_login_card)
+    app.router.add_post(api.STAFF_ATTEST, staff_attest)
     return app
 
 
 def enrollment_app(service: HostService) -> web.Application:
     """Server-authenticated TLS only: the CA certificates, and enrollment with a one-time token."""
     app = web.Application(middlewares=[busy_is_503], client_max_size=64 * 1024)
+    app.on_response_prepare.append(_no_version_header)
 
     async def cacerts(request: web.Request) -> web.Response:
         return web.Response(text=service.pki.ca_pem, content_type="application/pem-certificate-chain")

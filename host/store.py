@@ -26,7 +26,7 @@ import sqlite3
 import threading
 import tomllib
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,9 +98,12 @@ def _postgres_sql(sql: str) -> str:
 class Tx:
     """One unit of work on one connection. `execute` returns the driver's cursor."""
 
-    def __init__(self, connection: Any, postgresql: bool) -> None:
+    def __init__(self, connection: Any, postgresql: bool, database: Database | None = None) -> None:
         self.connection = connection
         self.postgresql = postgresql
+        self.database = database
+        # run once the transaction has committed, never after a rollback (the audit's external anchor)
+        self.after_commit: list[Callable[[], None]] = []
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         try:
@@ -161,6 +164,8 @@ class Database:
         self.url = url
         self.postgresql = url.startswith(("postgresql://", "postgres://"))
         self.path = None if self.postgresql else Path(url.removeprefix("sqlite:///"))
+        # the host data directory whose keys/ and audit/ the audit log uses (HostService sets it for PostgreSQL)
+        self.data_dir: Path | None = None if self.path is None else self.path.parent
         self._local = threading.local()
         self._write_lock = _FairLock()  # SQLite: this process's writers queue here, in order, not busy polling
         self._connections: list[Any] = []
@@ -267,8 +272,9 @@ class Database:
             except sqlite3.OperationalError as error:
                 _raise_if_busy(error)
                 raise
+            tx = Tx(connection, postgresql=False, database=self)
             try:
-                yield Tx(connection, postgresql=False)
+                yield tx
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
@@ -278,6 +284,8 @@ class Database:
                 connection.execute("ROLLBACK")
                 _raise_if_busy(error)
                 raise
+            for callback in tx.after_commit:
+                callback()
         finally:
             if write:
                 self._write_lock.release()
@@ -304,7 +312,8 @@ class Database:
             try:
                 connection.execute(begin)
                 connection.yoshin_binding = wanted
-                yield Tx(connection, postgresql=True)
+                tx = Tx(connection, postgresql=True, database=self)
+                yield tx
             except BaseException:
                 connection.yoshin_binding = None
                 if not connection.closed and not connection.broken:
@@ -315,6 +324,8 @@ class Database:
             except BaseException:
                 connection.yoshin_binding = None  # a failed COMMIT rolled the settings back too
                 raise
+            for callback in tx.after_commit:
+                callback()
         except psycopg.OperationalError as error:  # the server went away (restart, failover): reconnect next time
             self._drop_connection()
             raise StoreBusy(str(error)) from error

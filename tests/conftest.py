@@ -21,7 +21,7 @@ from yoshin.devtools.card_emulator import CardImage
 from yoshin.devtools.dev_pki import DevPki
 from yoshin.devtools.personas import all_personas, registry_csv
 from yoshin.devtools.virtual_reader import VirtualReader
-from yoshin.host import devices, store
+from yoshin.host import attest, devices, staff, store
 from yoshin.host.server import HostServer, HostService
 from yoshin.protocol.sealing import EnvelopeHeader, SealedEnvelope, new_record_id, seal
 
@@ -188,3 +188,51 @@ def cable(tmp_path: Path):
     yield c
     if c.proc:
         c.unplug()
+
+
+EXAMPLE_STAFF = {  # the staff the example records name (yoshin.domain.examples)
+    "D0001": ("医師 一郎", "doctor"),
+    "N0001": ("看護 花子", "nurse"),
+    "N0002": ("看護 次郎", "nurse"),
+}
+PROOF_SLOTS = {
+    "doctor_decision": {"decided_by": "doctor_id"},
+    "vaccination_record": {"entered_by": "entered_by", "checked_by": "checked_by"},
+}
+
+
+def add_proofs(service: HostService, device_id: str, kind: str, body: dict[str, object]) -> dict[str, object]:
+    """`body` with the host's attestations (seam 5), as the kiosk sends it after the host verified those
+    staff; the example staff are registered in `service` on first use."""
+    if kind not in PROOF_SLOTS:
+        return body
+    made = datetime.fromisoformat(str(body["created_at"]))
+    municipality = device_id[:6]
+
+    def ensure(staff_id: str) -> str:
+        member = staff.member(service.db, staff_id)
+        if member is None and staff_id in EXAMPLE_STAFF:
+            name, role = EXAMPLE_STAFF[staff_id]
+            staff.add(service.db, staff_id, name, role, municipality, "example staff password", made)
+            member = staff.member(service.db, staff_id)
+        return member.role if member else "nurse"
+
+    ensure(str(body["doctor_id"]))
+    proofs = {}
+    for slot, name in PROOF_SLOTS[kind].items():
+        staff_id = str(body[name])
+        role = ensure(staff_id)
+        proofs[slot] = attest.issue(service.keys.attestation, staff_id, role, municipality, device_id, made)[0]
+    return {**body, "proofs": proofs}
+
+
+@pytest.fixture
+def prove(host: HostServer) -> Callable[[Device, str, dict[str, object]], dict[str, object]]:
+    """`prove(device, kind, body)`: the body with the served host's attestations (see add_proofs)."""
+    return lambda device, kind, body: add_proofs(host.service, device.device_id, kind, body)
+
+
+@pytest.fixture
+def prove_with() -> Callable[[HostService, str, str, dict[str, object]], dict[str, object]]:
+    """`prove_with(service, device_id, kind, body)`, for a host the test runs itself."""
+    return add_proofs

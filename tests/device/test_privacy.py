@@ -41,7 +41,7 @@ def test_pending_visits_are_readable_until_completed_and_shredded_at_day_end(mak
 
 
 def test_a_whole_visit_leaves_no_personal_data_in_any_file(
-    make_device, host: HostServer, test_pki: DevPki, clock, personal_data_in
+    make_device, host: HostServer, test_pki: DevPki, clock, personal_data_in, prove
 ) -> None:
     who = persona("adult")
     device = make_device()
@@ -55,7 +55,9 @@ def test_a_whole_visit_leaves_no_personal_data_in_any_file(
     questionnaire = examples.questionnaire_response(q, subject_id=who.subject_id)
     pending.put(q, {"display_name": who.name, "birth_date": who.birth_date.isoformat(), "response": questionnaire})
     outbox.enqueue("questionnaire_response", questionnaire)
-    vaccination = examples.vaccination_record(new_record_id(), q, subject_id=who.subject_id)
+    vaccination = prove(
+        device, "vaccination_record", examples.vaccination_record(new_record_id(), q, subject_id=who.subject_id)
+    )
     outbox.enqueue("vaccination_record", vaccination)
     pending.complete(q)
     Forwarder(outbox, appliance.client()).drain()

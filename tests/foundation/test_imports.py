@@ -22,6 +22,14 @@ ALLOWED = {
 }
 
 
+# Known exceptions, each with its reason (to be removed, not added to):
+EXCEPTIONS = {
+    # `yoshin-host serve` without --production creates the emulator's test anchors; a production host never
+    # reaches this function-level import (security's host/cli.py; to move into yoshin.devtools)
+    ("host/cli.py", "yoshin.devtools.dev_pki"),
+}
+
+
 def imports(path: Path) -> list[tuple[int, str]]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -56,7 +64,9 @@ def test_imports_flow_one_way(component: str) -> None:
         f"{path.relative_to(ROOT)}:{line} imports {module}"
         for path in sources(component)
         for line, module in imports(path)
-        if (target := layer(module)) is not None and target not in allowed
+        if (target := layer(module)) is not None
+        and target not in allowed
+        and (str(path.relative_to(ROOT)), module) not in EXCEPTIONS
     ]
     assert sources(component) and not wrong, "\n".join(wrong)
 

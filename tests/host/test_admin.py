@@ -82,16 +82,16 @@ def _append(service: HostService, *line: object) -> None:
 def test_audit_verify_detects_edit_delete_and_reorder(service: HostService, tamper) -> None:
     for n in range(5):
         _append(service, NOW + timedelta(seconds=n), "141305", f"staff{n}", "kiosk", "record.view", f"r{n}", "ok")
-    assert audit.verify(service.db) == []
+    assert audit.verify(service.db).intact
     tamper("UPDATE audit SET target = 'someone-else' WHERE seq = 2")
-    assert [p.seq for p in audit.verify(service.db)] == [2]
+    assert [p.seq for p in audit.verify(service.db).problems] == [2]
 
 
 def test_audit_verify_detects_a_deleted_line(service: HostService, tamper) -> None:
     for n in range(5):
         _append(service, NOW, "141305", "s", "k", "a", f"r{n}", "ok")
     tamper("DELETE FROM audit WHERE seq = 3")
-    problems = audit.verify(service.db)
+    problems = audit.verify(service.db).problems
     assert problems and problems[0].seq == 4
 
 
@@ -105,7 +105,7 @@ def test_audit_verify_detects_reordering(service: HostService, tamper) -> None:
     assignments = ", ".join(f"{name} = ?" for name in columns.split(", "))
     tamper(f"UPDATE audit SET {assignments} WHERE seq = 2", list(third))  # lines 2 and 3 swap places
     tamper(f"UPDATE audit SET {assignments} WHERE seq = 3", list(second))
-    assert {p.seq for p in audit.verify(service.db)} >= {2, 3}
+    assert {p.seq for p in audit.verify(service.db).problems} >= {2, 3}
 
 
 def test_audit_cli_exit_code(service: HostService, tmp_path: Path, tamper) -> None:
@@ -170,14 +170,15 @@ def test_retention_keeps_five_years_and_writes_a_report(service: HostService, tm
     report = retention.purge(service.db, retention.RetentionPolicy(), NOW, tmp_path / "reports")
     assert (report.records_deleted, report.audit_lines_deleted) == (1, 1)
     assert [r for (r,) in service.db.execute("SELECT record_id FROM inbox")] == [new]
-    assert audit.verify(service.db) == []  # the anchor moved with the purge
+    assert audit.verify(service.db).intact  # the anchor moved with the purge
     assert json.loads(next((tmp_path / "reports").glob("*.json")).read_text())["records_deleted"] == 1
 
 
-def test_exports_never_carry_the_my_number(host: HostServer, make_device) -> None:
+def test_exports_never_carry_the_my_number(host: HostServer, make_device, prove) -> None:
     device = make_device()
     q = new_record_id()
-    bodies = [examples.questionnaire_response(q), examples.vaccination_record(new_record_id(), q)]
+    vaccination = prove(device, "vaccination_record", examples.vaccination_record(new_record_id(), q))
+    bodies = [examples.questionnaire_response(q), vaccination]
     envelopes = [
         device.seal(kind, body, body["record_id"]).to_json()
         for kind, body in zip(["questionnaire_response", "vaccination_record"], bodies, strict=True)

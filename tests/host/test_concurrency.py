@@ -27,10 +27,10 @@ RECORDS = 200
 BATCH = 50
 
 
-def _batches(device: Any, count: int) -> list[list[dict[str, Any]]]:
+def _batches(device: Any, count: int, prove: Any) -> list[list[dict[str, Any]]]:
     envelopes = []
     for _ in range(count):
-        body = examples.vaccination_record(new_record_id(), new_record_id())
+        body = prove(device, "vaccination_record", examples.vaccination_record(new_record_id(), new_record_id()))
         envelopes.append(device.seal("vaccination_record", body, body["record_id"]).to_json())
     return [envelopes[i : i + BATCH] for i in range(0, count, BATCH)]
 
@@ -49,9 +49,9 @@ def _post(device: Any, host: HostServer, envelopes: list[dict[str, Any]]) -> tup
 
 
 @pytest.mark.timeout(900)  # a load test on a shared 2-core machine: bounded, but slow
-def test_twenty_devices_at_once_lose_nothing_and_store_nothing_twice(make_device, host: HostServer) -> None:
+def test_twenty_devices_at_once_lose_nothing_and_store_nothing_twice(make_device, host: HostServer, prove) -> None:
     devices = [make_device(serial=f"LOAD{n:02d}") for n in range(DEVICES)]
-    work = [(device, batch) for device in devices for batch in _batches(device, RECORDS)]
+    work = [(device, batch) for device in devices for batch in _batches(device, RECORDS, prove)]
     sent = {envelope["header"]["record_id"] for _, batch in work for envelope in batch}
 
     def forward(device: Any) -> list[tuple[int, dict[str, Any]]]:
@@ -72,12 +72,12 @@ def test_twenty_devices_at_once_lose_nothing_and_store_nothing_twice(make_device
         "SELECT target, count(*) FROM audit WHERE action = 'record.vaccination_record' GROUP BY target"
     ).fetchall()
     assert dict(lines) == dict.fromkeys(sent, 1)  # exactly one audit line per stored record
-    assert audit.verify(db) == []
+    assert audit.verify(db).intact
 
 
-def test_the_same_batch_sent_at_once_is_accepted_exactly_once(make_device, host: HostServer) -> None:
+def test_the_same_batch_sent_at_once_is_accepted_exactly_once(make_device, host: HostServer, prove) -> None:
     device = make_device()
-    (batch,) = _batches(device, BATCH)
+    (batch,) = _batches(device, BATCH, prove)
     with ThreadPoolExecutor(max_workers=6) as pool:
         answers = list(pool.map(lambda _: _post(device, host, batch), range(6)))
     assert {status for status, _, _ in answers} == {200}
@@ -89,13 +89,13 @@ def test_the_same_batch_sent_at_once_is_accepted_exactly_once(make_device, host:
     db = host.service.db
     assert db.execute("SELECT count(*), count(DISTINCT record_id) FROM inbox").fetchone() == (BATCH, BATCH)
     assert db.execute("SELECT count(*) FROM audit WHERE action = 'record.vaccination_record'").fetchone() == (BATCH,)
-    assert audit.verify(db) == []
+    assert audit.verify(db).intact
 
 
-def test_duplicate_only_for_the_same_body_from_the_same_device(make_device, host: HostServer) -> None:
+def test_duplicate_only_for_the_same_body_from_the_same_device(make_device, host: HostServer, prove) -> None:
     first, second = make_device(serial="K1"), make_device(serial="K2")
     elsewhere = make_device(municipality="141003", serial="K3")
-    body = examples.vaccination_record(new_record_id(), new_record_id())
+    body = prove(first, "vaccination_record", examples.vaccination_record(new_record_id(), new_record_id()))
     record_id = body["record_id"]
 
     def send(device: Any, record: dict[str, Any]) -> dict[str, Any]:
@@ -166,21 +166,21 @@ def test_sixty_concurrent_wrong_passwords_are_each_counted_once(make_device, hos
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         statuses = list(pool.map(attempt, range(60)))
-    assert set(statuses) == {401}
+    assert set(statuses) <= {401, 429}  # 429: the per-device and per-ID login rate limits (finding 8)
     (counter, locked) = service.db.execute("SELECT failed_attempts, locked FROM staff WHERE staff_id = 'N0060'")[0]
     (checked,) = service.db.execute(
         "SELECT count(*) FROM audit WHERE action = 'staff.login' AND target = 'N0060' AND outcome = 'refused: password'"
     )[0]
     assert counter == checked == staff.MAX_FAILURES  # every checked attempt counted, none checked once locked
     assert locked == 1
-    assert audit.verify(service.db) == []
+    assert audit.verify(service.db).intact
 
 
 def test_a_database_locked_past_the_bound_is_503_with_retry_after(
-    make_device, host: HostServer, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    make_device, host: HostServer, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, prove
 ) -> None:
     device = make_device()
-    (batch,) = _batches(device, 3)
+    (batch,) = _batches(device, 3, prove)
     monkeypatch.setattr(store, "BUSY_SECONDS", 0.5)
     db = host.service.db
     if db.postgresql:  # another session holds the inbox table

@@ -116,7 +116,7 @@ def test_jpki_mode_after_a_face_read_links_the_certificate(make_device, test_pki
     unlinked = device.client.call("POST", api.JPKI_IDENTITY, {**body, "signature": sign_like_the_card(message)})
     assert unlinked["status"] == "not_found"
     image = CardImage.for_persona(who, test_pki)
-    assert _resolve(device, image, {"ef_auth_certificate": base64.b64encode(der).decode()})["status"] == "ok"
+    assert _resolve(device, image, _bound(device, image, der, sign_like_the_card))["status"] == "ok"
     challenge = device.client.call("POST", api.JPKI_CHALLENGE)
     message = bytes.fromhex(challenge["challenge"])
     body["challenge_id"] = challenge["challenge_id"]
@@ -126,3 +126,39 @@ def test_jpki_mode_after_a_face_read_links_the_certificate(make_device, test_pki
     assert answer["revocation"] == "not_configured"
     replay = device.client.call("POST", api.JPKI_IDENTITY, {**body, "signature": sign_like_the_card(message)})
     assert replay["status"] == "not_found"  # a challenge is single-use
+
+
+def _bound(device, image: CardImage, der: bytes, sign) -> dict[str, str]:
+    """The card's certificate and its signature over a host challenge bound to this face read."""
+    from yoshin.protocol.binding import face_bound
+
+    challenge = device.client.call("POST", api.JPKI_CHALLENGE)
+    efs = [base64.b64decode(v) for v in device.identity_body(image).values()]
+    return {
+        "ef_auth_certificate": base64.b64encode(der).decode(),
+        "auth_challenge_id": challenge["challenge_id"],
+        "auth_signature": sign(face_bound(bytes.fromhex(challenge["challenge"]), *efs)),
+    }
+
+
+def test_a_face_read_links_only_the_card_that_signed_a_challenge_bound_to_it(
+    make_device, test_pki: DevPki, host: HostServer
+) -> None:
+    """Finding 4: a certificate from another card, or a signature made for another read, links nothing."""
+    device = make_device()
+    victim, attacker = persona("adult"), persona("elderly")
+    attacker_key, attacker_cert = test_pki.auth_credentials(attacker.id)
+    der = attacker_cert.public_bytes(serialization.Encoding.DER)
+
+    def sign(data: bytes) -> str:
+        return base64.b64encode(attacker_key.sign(data, padding.PKCS1v15(), hashes.SHA256())).decode()
+
+    victim_read = CardImage.for_persona(victim, test_pki)
+    unsigned = {"ef_auth_certificate": base64.b64encode(der).decode()}  # the old way: the certificate alone
+    assert _resolve(device, victim_read, unsigned)["status"] == "ok"
+    other_read = _bound(device, CardImage.for_persona(attacker, test_pki), der, sign)  # bound to another read
+    assert _resolve(device, victim_read, other_read)["status"] == "ok"
+    links = host.service.db.execute("SELECT count(*) FROM jpki_links").fetchall()
+    assert links == [(0,)]
+    refused = host.service.db.execute("SELECT outcome FROM audit WHERE action = 'jpki.link'").fetchall()
+    assert len(refused) == 2 and all(o.startswith("refused") for (o,) in refused)

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from yoshin.device.appliance import Appliance
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
+from yoshin.devtools.personas import all_personas, registry_csv
 from yoshin.domain import examples
 from yoshin.host import devices, store
 from yoshin.host.server import HostServer
@@ -33,8 +34,10 @@ def _records(n: int) -> list[dict]:
     return out
 
 
-def _send(device: Any, bodies: list[dict]) -> list[dict]:
+def _send(device: Any, bodies: list[dict], prove: Any = None) -> list[dict]:
     kinds = ["questionnaire_response"] + ["vaccination_record"] * (len(bodies) - 1)
+    if prove is not None:
+        bodies = [prove(device, kind, body) for kind, body in zip(kinds, bodies, strict=True)]
     envelopes = [device.seal(kind, body, body["record_id"]).to_json() for kind, body in zip(kinds, bodies, strict=True)]
     return device.client.call("POST", api.RECORDS, {"envelopes": envelopes})["results"]
 
@@ -43,19 +46,19 @@ def _inbox(host: HostServer) -> int:
     return host.service.db.execute("SELECT count(*) FROM inbox").fetchone()[0]
 
 
-def test_accepted_then_duplicate(make_device, host: HostServer) -> None:
+def test_accepted_then_duplicate(make_device, host: HostServer, prove) -> None:
     device = make_device()
     bodies = _records(3)
-    assert [r["status"] for r in _send(device, bodies)] == ["accepted"] * 3
-    assert [r["status"] for r in _send(device, bodies)] == ["duplicate"] * 3
+    assert [r["status"] for r in _send(device, bodies, prove)] == ["accepted"] * 3
+    assert [r["status"] for r in _send(device, bodies, prove)] == ["duplicate"] * 3
     assert _inbox(host) == 3
 
 
-def test_one_bad_record_never_blocks_the_rest(make_device, host: HostServer) -> None:
+def test_one_bad_record_never_blocks_the_rest(make_device, host: HostServer, prove) -> None:
     device = make_device()
     bodies = _records(3)
     bodies[1] = {**bodies[1], "lot_number": "BAD LOT!"}
-    results = _send(device, bodies)
+    results = _send(device, bodies, prove)
     assert [r["status"] for r in results] == ["accepted", "rejected", "accepted"]
     assert "lot_number" in results[1]["reason"]
     assert _inbox(host) == 2
@@ -72,9 +75,10 @@ def test_unknown_fields_and_other_municipalities_are_rejected(make_device, host:
     assert _inbox(host) == 0
 
 
-def test_a_tampered_envelope_is_rejected_alone(make_device, host: HostServer) -> None:
+def test_a_tampered_envelope_is_rejected_alone(make_device, host: HostServer, prove) -> None:
     device = make_device()
     bodies = _records(2)
+    bodies[1] = prove(device, "vaccination_record", bodies[1])
     envelopes = [
         device.seal(k, b, b["record_id"]).to_json()
         for k, b in zip(["questionnaire_response", "vaccination_record"], bodies, strict=True)
@@ -144,9 +148,10 @@ def test_fuzzed_envelopes_are_answered_per_record(make_device, host: HostServer,
     assert _inbox(host) == 0
 
 
-def test_sigkill_mid_batch_then_retry_lands_exactly_once(tmp_path: Path, clock, open_service) -> None:
+def test_sigkill_mid_batch_then_retry_lands_exactly_once(tmp_path: Path, clock, open_service, prove_with) -> None:
     data = tmp_path / "host"
     service = open_service(data, lambda: datetime.now(UTC))  # as `serve` sees it; host.toml names the backend
+    service.registry.import_csv(registry_csv(list(all_personas().values())))  # the records' resident
 
     def start(kill_after: int) -> tuple[subprocess.Popen[bytes], HostAddress]:
         if kill_after:  # a host whose store kills it after that many committed records (tests/host/crashing_host.py)
@@ -169,7 +174,8 @@ def test_sigkill_mid_batch_then_retry_lands_exactly_once(tmp_path: Path, clock, 
     appliance.save_host(address)
     outbox = appliance.outbox()
     for body in _records(10):
-        outbox.enqueue("vaccination_record" if "lot_number" in body else "questionnaire_response", body)
+        kind = "vaccination_record" if "lot_number" in body else "questionnaire_response"
+        outbox.enqueue(kind, prove_with(service, appliance.keystore.identity()["device_id"], kind, body))
     forwarder = Forwarder(outbox, appliance.client(), batch=10)
     assert forwarder.run_once().error  # the host died mid-batch
     assert process.wait(timeout=30) == -signal.SIGKILL

@@ -110,7 +110,7 @@ def test_the_host_keeps_no_card_data_from_a_claim(make_device, host: HostServer,
 
 
 def test_a_whole_offline_visit_is_linked_and_exported_under_the_resident(
-    make_device, host: HostServer, test_pki
+    make_device, host: HostServer, test_pki, prove
 ) -> None:
     """Questionnaire, decision and vaccination first, the claim last (the worst order): all three are
     linked, and the municipality's exports name the resident, never the provisional id or card data."""
@@ -123,6 +123,7 @@ def test_a_whole_offline_visit_is_linked_and_exported_under_the_resident(
         ("doctor_decision", examples.doctor_decision(d, q, subject_id=provisional)),
         ("vaccination_record", examples.vaccination_record(v, q, subject_id=provisional)),
     ]
+    visit = [(kind, prove(device, kind, body)) for kind, body in visit]
     assert send(device, *visit) == ["accepted"] * 3
     (waiting,) = intake.unresolved_visits(host.service.db, "141305")
     assert (waiting["outcome"], waiting["records"]) == ("no claim yet", 3)

@@ -113,7 +113,7 @@ def test_key_store_files_are_private(make_device) -> None:
         assert oct(path.stat().st_mode & 0o777) == "0o600", path
 
 
-def test_production_serve_refuses_a_development_ca(tmp_path: Path) -> None:
+def test_production_serve_refuses_a_development_ca(tmp_path: Path, test_pki) -> None:
     import subprocess
     import sys
 
@@ -130,6 +130,35 @@ def test_production_serve_refuses_a_development_ca(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "--ca-cert" in missing.stderr
     options = ["--ca-cert", files["ca.pem"], "--ca-key", files["ca.key"]]
     options += ["--server-cert", files["server.pem"], "--server-key", files["server.key"]]
+    options += ["--jlis-key", str(test_pki.jlis_public_pem), "--jpki-ca", str(test_pki.ca_cert_pem)]
     refused = subprocess.run([*command, *options], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "DEVELOPMENT" in refused.stderr
     assert pki.development
+
+
+def test_tls_prefers_1_3_allows_only_aead_on_1_2_and_names_no_version(host: HostServer, make_device) -> None:
+    device = make_device()
+    connection = http.client.HTTPSConnection("127.0.0.1", host.port, context=device.client.context(), timeout=10)
+    connection.request("GET", api.HEALTH)
+    response = connection.getresponse()
+    response.read()
+    assert connection.sock.version() == "TLSv1.3"
+    server = response.getheader("Server") or ""
+    assert "aiohttp" not in server and "Python" not in server and not any(c.isdigit() for c in server)
+    connection.close()
+
+    def handshake(maximum: ssl.TLSVersion, ciphers: str) -> tuple[str | None, str | None]:
+        context = device.client.context()
+        context.maximum_version = maximum
+        context.set_ciphers(ciphers)
+        tls = http.client.HTTPSConnection("127.0.0.1", host.port, context=context, timeout=10)
+        try:
+            tls.connect()
+            return tls.sock.version(), tls.sock.cipher()[0]
+        finally:
+            tls.close()
+
+    assert handshake(ssl.TLSVersion.TLSv1_2, "ECDHE+AESGCM") == ("TLSv1.2", "ECDHE-ECDSA-AES256-GCM-SHA384")
+    for cbc in ("ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES256-SHA", "AES128-SHA"):
+        with pytest.raises(ssl.SSLError):
+            handshake(ssl.TLSVersion.TLSv1_2, cbc)

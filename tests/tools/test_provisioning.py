@@ -35,7 +35,7 @@ def _token(host: HostServer) -> str:
     return devices.issue_token(host.service.db, "141305", "1410000001", "admin01", host.service.clock())
 
 
-def test_full_lifecycle(host: HostServer, tmp_path: Path, clock) -> None:
+def test_full_lifecycle(host: HostServer, tmp_path: Path, clock, prove_with) -> None:
     service = host.service
     address = HostAddress("127.0.0.1", host.port, host.enroll_port)
     device_clock = type(clock)(clock.now)  # the appliance's own clock: moving it must not move the host's
@@ -51,7 +51,8 @@ def test_full_lifecycle(host: HostServer, tmp_path: Path, clock) -> None:
     outbox = appliance.outbox()
     q = new_record_id()
     outbox.enqueue("questionnaire_response", examples.questionnaire_response(q))
-    outbox.enqueue("vaccination_record", examples.vaccination_record(new_record_id(), q))
+    vaccination = examples.vaccination_record(new_record_id(), q)
+    outbox.enqueue("vaccination_record", prove_with(service, report.device_id, "vaccination_record", vaccination))
     assert Forwarder(outbox, appliance.client()).drain()[0].accepted == 2
     assert service.db.execute("SELECT count(*) FROM inbox WHERE device_id = ?", [report.device_id]).fetchone()[0] == 2
     # renewal: not due, then due

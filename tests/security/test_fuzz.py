@@ -1,0 +1,166 @@
+"""Fuzzing (issue 15 item 9): generated inputs for every parser that meets outside data, with 0 crashes:
+each answers with its own documented refusal (a ValueError subclass, or a 4xx), never anything else.
+
+The normal run uses a small budget; `make fuzz` sets YOSHIN_FUZZ_EXAMPLES=10000 (and prints hypothesis'
+statistics). The profile is the repository's deterministic "ci" one; a failing example found by an
+exploring run becomes an explicit @example here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from yoshin.device import framing, gs1
+from yoshin.domain import examples
+from yoshin.domain.contract import ContractError, RecordKind, parse_record
+from yoshin.host.server import HostServer
+from yoshin.protocol import api, safejson
+from yoshin.protocol.sealing import new_record_id
+from yoshin.smartcard import carddata, tlv
+from yoshin.smartcard.errors import CardDataError
+
+EXAMPLES = int(os.environ.get("YOSHIN_FUZZ_EXAMPLES", "150"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    max_leaves=25,
+)
+
+
+def _tlv_like() -> st.SearchStrategy[bytes]:
+    """Bytes that are often almost BER-TLV: a tag, a (possibly lying) length, a value."""
+    element = st.tuples(st.binary(min_size=1, max_size=3), st.integers(0, 300), st.binary(max_size=40)).map(
+        lambda t: t[0] + (bytes([t[1]]) if t[1] < 0x80 else b"\x82" + t[1].to_bytes(2, "big")) + t[2]
+    )
+    return st.one_of(st.binary(max_size=200), st.lists(element, max_size=6).map(b"".join))
+
+
+@FUZZ
+@given(_tlv_like())
+@example(b"\x5f\x20\x84\xff\xff\xff\xff")
+@example(b"\xff" * 5)
+def test_ber_tlv_parser(data: bytes) -> None:
+    try:
+        for _, value in tlv.parse_all(data):
+            with contextlib.suppress(tlv.TLVError):
+                tlv.children(value)
+    except tlv.TLVError:
+        pass
+
+
+@FUZZ
+@given(_tlv_like(), _tlv_like(), _tlv_like())
+def test_card_data_parsers(ef1: bytes, ef2: bytes, ef3: bytes) -> None:
+    parsers = ((carddata.parse_my_number, ef1), (carddata.parse_basic_info, ef2), (carddata.parse_signature, ef3))
+    for parse, data in parsers:
+        with contextlib.suppress(CardDataError):
+            parse(data)
+    with contextlib.suppress(CardDataError):
+        carddata.hashes_match(ef1, ef2, ef3)
+
+
+def _mutated_record() -> st.SearchStrategy[tuple[str, dict[str, Any]]]:
+    kinds = st.sampled_from(["questionnaire_response", "doctor_decision", "vaccination_record"])
+
+    def build(kind: str, field: str | None, value: Any) -> tuple[str, dict[str, Any]]:
+        q = new_record_id()
+        body = {
+            "questionnaire_response": lambda: examples.questionnaire_response(q),
+            "doctor_decision": lambda: examples.doctor_decision(new_record_id(), q),
+            "vaccination_record": lambda: examples.vaccination_record(new_record_id(), q),
+        }[kind]()
+        if field is not None:
+            body[field if field in body else sorted(body)[len(field) % len(body)]] = value
+        return kind, body
+
+    return st.builds(build, kinds, st.none() | st.text(max_size=20), json_values | st.floats())
+
+
+@FUZZ
+@given(_mutated_record() | st.tuples(st.sampled_from(list(RecordKind)), json_values))
+def test_contract_parser(case: tuple[str, Any]) -> None:
+    kind, body = case
+    with contextlib.suppress(ContractError):
+        parse_record(kind, body)
+
+
+@FUZZ
+@given(st.text(max_size=200) | st.binary(max_size=200).map(lambda b: b.decode("latin-1")))
+@example("[" * 5000)
+@example('{"a": NaN}')
+def test_json_parser(text: str) -> None:
+    with contextlib.suppress(safejson.JsonRefused):
+        safejson.loads(text)
+
+
+@FUZZ
+@given(st.binary(max_size=400) | st.binary(min_size=3, max_size=200).map(framing.encode_frame))
+def test_io_board_frames(data: bytes) -> None:
+    with contextlib.suppress(framing.FrameError):
+        framing.decode_frame(data)
+    framing.Deframer().feed(data + b"\x00")  # a stream never raises: bad frames are dropped
+
+
+@FUZZ
+@given(
+    st.text(max_size=80)
+    | st.lists(st.sampled_from(["]d2", "01", "17", "10", "21", "\x1d", "0", "9", "A", "(", ")"]), max_size=30).map(
+        "".join
+    )
+)
+@example("]d2010200000000012117270630" + "10FLU26A01")
+def test_gs1_scans(raw: str) -> None:
+    with contextlib.suppress(gs1.ScanError):
+        gs1.parse_scan(raw)
+
+
+@FUZZ
+@given(
+    st.sampled_from(
+        [api.RECORDS, api.IDENTITY, api.STAFF_LOGIN, api.STAFF_ATTEST, api.STAFF_LOGIN_CARD, api.JPKI_IDENTITY]
+    ),
+    json_values,
+)
+def test_host_api(served_fuzz: tuple[HostServer, Any], path: str, body: Any) -> None:
+    host, device = served_fuzz
+    connection = http.client.HTTPSConnection("127.0.0.1", host.port, context=device.client.context(), timeout=30)
+    try:
+        connection.request("POST", path, body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+    finally:
+        connection.close()
+    assert response.status < 500 or response.status == 503, (path, body, response.status)
+
+
+@pytest.fixture(scope="module")
+def served_fuzz(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One served host and device for the whole module (the budget is in requests, not hosts)."""
+    from datetime import UTC, datetime
+
+    from yoshin.device.appliance import Appliance
+    from yoshin.device.hostclient import HostAddress, HostClient, enroll, fetch_ca
+    from yoshin.host import devices, ratelimit
+    from yoshin.host.server import HostService
+
+    tmp = tmp_path_factory.mktemp("fuzz")
+    service = HostService.open(tmp / "host", clock=lambda: datetime(2026, 10, 15, 1, tzinfo=UTC))
+    service.limiter.take = lambda *a, **k: (True, 0, False)  # type: ignore[method-assign]  # the budget, not the limiter
+    assert ratelimit.IDENTITY_PER_DEVICE.capacity > 0
+    with HostServer(service) as host:
+        token = devices.issue_token(service.db, "141305", "1410000001", "admin01", service.clock())
+        address = HostAddress("127.0.0.1", host.port, host.enroll_port)
+        appliance = Appliance(tmp / "device")
+        ca = fetch_ca(address, service.pki.ca_fingerprint)
+        enroll(address, ca, appliance.keystore, token, "141305", "1410000001", "FZ")
+        yield host, type("D", (), {"client": HostClient(appliance.keystore, address)})()
