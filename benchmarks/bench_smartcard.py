@@ -84,7 +84,8 @@ def kiosk_visit(workdir: Path, reader: VirtualReader) -> dict[str, object]:
             )
             await pilot.press(*"2580", "enter")
             await click(pilot, "#yes")
-            await click(pilot, "#v-flu_elderly-1")
+            await click(pilot, "#v-flu_elderly-1")  # tick today's vaccination, then 次へ
+            await click(pilot, "#vaccines-next")
             while True:
                 await until(pilot, lambda: isinstance(app.screen, QuestionnaireScreen) or app.screen.query("#submit"))
                 if not isinstance(app.screen, QuestionnaireScreen):

@@ -42,7 +42,7 @@ from yoshin.domain.i18n import Bilingual
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CATEGORIES = ("A", "B")  # A類 (mainly children), B類 (older people)
 BASES = ("age_on_day", "age_at_fiscal_year_end")
-RESETS = ("never", "fiscal_year")
+RESETS = ("never", "fiscal_year", "pregnancy")  # pregnancy: only doses of the last 280 days count
 
 
 class CatalogueError(ValueError):

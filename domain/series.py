@@ -38,6 +38,7 @@ DISEASE_SOURCE = (
     "新型コロナを除く) https://iuris.jp/予防接種法施行令-第三条-市町村長が予防接種を行う疾病及びその対象者/jpn/a/58708"
 )
 WINDOWS = ("pre_school_year", "fy_of_age_12_to_fy_of_age_16")
+PREGNANCY_DAYS = 280  # 40 weeks
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,6 +503,8 @@ def _series(series: Series, subject: Subject, all_doses: list[_Dose], on: date) 
     doses = [d for d in all_doses if series.counts(d.kind.code)]
     if series.reset == "fiscal_year":
         doses = [d for d in doses if fiscal_year(d.date) == fiscal_year(on)]
+    elif series.reset == "pregnancy":  # one dose per pregnancy: a dose of an earlier pregnancy does not count
+        doses = [d for d in doses if (on - d.date).days < PREGNANCY_DAYS]
     first_guess = doses[0].date if doses else on
     path = _path(series, birth, first_guess)
     if path is None:

@@ -33,11 +33,18 @@ EXCLUSIONS = [
     ("varicella", "had_varicella", True, "施行令3条 水痘の既往"),
     ("mr", "measles_rubella_history", "both", "施行令3条 麻しん・風しんの既往"),
     ("zoster", "zoster_vaccine_before", "rzv_two", "生涯1回 (https://mykoho.jp/article/204501/9316793/9441684)"),
+    (
+        "rsv_maternal",
+        "gestation_weeks",
+        27,
+        "妊娠28週0日から (https://www.city.okegawa.lg.jp/soshiki/kenkofukushi/kenkozoushin/yobou/14713.html)",
+    ),
+    ("rsv_maternal", "gestation_weeks", 37, "妊娠36週6日まで (同上)"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("vaccine", "question", "answer", "rule"), EXCLUSIONS, ids=[f"{e[0]}-{e[1]}" for e in EXCLUSIONS]
+    ("vaccine", "question", "answer", "rule"), EXCLUSIONS, ids=[f"{e[0]}-{e[1]}-{e[2]}" for e in EXCLUSIONS]
 )
 def test_the_exclusion_is_asked_and_flagged_not_eligible(
     vaccine: str, question: str, answer: object, rule: str
@@ -99,3 +106,10 @@ def test_13_to_15_year_olds_may_come_alone_with_the_guardians_signed_form(vaccin
         assert ("guardian_consent" in ids) is guardian_section, age
     question = next(q for q in template.questions if q.id == "guardian_consent_13_15")
     assert {r.flag for r in question.rules if r.matches(False)} == {FLAG_NOT_ELIGIBLE}
+
+
+def test_the_rsv_window_allows_28_to_36_weeks() -> None:
+    template = TEMPLATES.for_vaccine("rsv_maternal", TODAY)
+    assert template is not None
+    question = next(q for q in template.questions if q.id == "gestation_weeks")
+    assert all(not any(r.matches(w) for r in question.rules) for w in (28, 36))

@@ -11,6 +11,8 @@ test's temporary directory, never into docs/.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from pytest_textual_snapshot import normalize_svg
 from textual.geometry import Region
@@ -18,12 +20,15 @@ from textual.widgets import Button
 
 from yoshin.tui.app import KioskApp
 from yoshin.tui.screens.card import CardScreen
+from yoshin.tui.screens.faults import CardPulledScreen, ReaderMissingScreen
 from yoshin.tui.screens.identity import IdentityScreen
+from yoshin.tui.screens.idle import IdleWarning
 from yoshin.tui.screens.questionnaire import QuestionnaireScreen
 from yoshin.tui.screens.remove_card import RemoveCardScreen
 from yoshin.tui.screens.review import ReviewScreen
 from yoshin.tui.screens.thanks import ThanksScreen
 from yoshin.tui.screens.vaccine import VaccineScreen
+from yoshin.tui.screens.welcome import WelcomeScreen
 
 pytestmark = pytest.mark.pcsc
 SIZE = (80, 24)
@@ -129,3 +134,60 @@ async def test_every_screen_matches_its_screenshot(
         app.reset()
     assert not camera.low_contrast, f"text below 4.5:1: {camera.low_contrast}"
     assert not snapshots.mismatches, snapshots.failure()
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_the_new_resident_screens_match_their_screenshots(
+    kiosk, card, drive, host, clock, pcscd_outage, lang: str, snapshots
+) -> None:
+    """A guardian's 同時接種 visit for an infant (keypad, a flagged answer, a question about one vaccine),
+    the idle warning, a pulled card and a lost reader."""
+    app = kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        camera = Camera(pilot, app, drive, lang, snapshots)
+        emulator = card("infant")
+        await drive.start_visit(pilot, app, lang)
+        await drive.type_pin(pilot, app, "1357")
+        await camera.shoot("11-identity-guardian", IdentityScreen)
+        await drive.click(pilot, app, "#yes")
+        await drive.until(pilot, lambda: isinstance(app.screen, VaccineScreen), app)
+        for code in ("dpt_ipv_hib", "pcv", "hepb", "rota"):
+            await drive.click(pilot, app, f"#v-{code}-1")
+        await camera.shoot("12-vaccines-several", VaccineScreen)
+        await drive.click(pilot, app, "#vaccines-next")
+        shots = {"temperature": "13-question-keypad"}
+        for _ in range(80):
+            if not isinstance(app.screen, QuestionnaireScreen):
+                break
+            step, _, _ = app.screen.current_step()
+            question = step.question
+            if question.id in shots:
+                app.screen.query_one("#value").value = "37.8"
+                await camera.shoot(shots.pop(question.id), QuestionnaireScreen)
+            if step.vaccine_code == "pcv" and question.id == "read_leaflet":
+                await camera.shoot("15-question-for-vaccine", QuestionnaireScreen)
+            if question.type == "number":
+                await drive.click(pilot, app, "#value-next")
+                await drive.until(pilot, lambda: bool(app.screen.query("#notice")), app)
+                await camera.shoot("14-question-notice", QuestionnaireScreen)
+            elif question.type == "single_choice":
+                await drive.click(pilot, app, f"#c-{question.choices[0].value}")
+            else:
+                yes = question.id in ("read_leaflet", "wants_vaccination", "guardian_consent")
+                await drive.click(pilot, app, "#a-yes" if yes else "#a-no")
+            await pilot.pause()
+        await camera.shoot("16-review-several", ReviewScreen)
+        clock.now += timedelta(seconds=80)
+        app.check_inactivity()
+        await camera.shoot("17-idle-warning", IdleWarning)
+        await drive.click(pilot, app, "#continue")
+        await drive.until(pilot, lambda: isinstance(app.screen, ReviewScreen), app)
+        card.remove(emulator)
+        await camera.shoot("18-card-pulled", CardPulledScreen)
+        await drive.click(pilot, app, "#to-start")
+        await drive.until(pilot, lambda: isinstance(app.screen, WelcomeScreen), app)
+        pcscd_outage.stop()
+        await camera.shoot("19-reader-missing", ReaderMissingScreen)
+        pcscd_outage.start()
+        await drive.until(pilot, lambda: isinstance(app.screen, WelcomeScreen), app)
+    assert not camera.low_contrast, f"text below 4.5:1: {camera.low_contrast}"
