@@ -31,12 +31,12 @@ from yoshin.device import hostclient
 from yoshin.device.appliance import Appliance
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
+from yoshin.devtools.personas import all_personas, registry_csv
 from yoshin.domain import examples
 from yoshin.host import audit, devices
 from yoshin.host.server import HostServer
 from yoshin.protocol import api
 from yoshin.protocol.sealing import new_record_id
-from yoshin.tools.personas import all_personas, registry_csv
 
 ROUNDS = 60  # every loop below is bounded
 
