@@ -27,39 +27,33 @@ class ReaderMissingScreen(KioskScreen):
             yield Words(both("reader_wait"), classes="message")
 
 
-class CardPulledScreen(KioskScreen):
+class _NoticeScreen(KioskScreen):
+    """A bilingual notice with a 最初に戻る button; the visit ends by itself after NOTICE_SECONDS."""
+
+    idle_resets = False
+    message = ""  # the text key, also the title's widget id
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Words(both(self.message), classes="title warning", id=self.message.replace("_", "-"))
+            yield Button(both("to_start"), id="to-start", classes="primary")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#to-start", Button).focus()
+        self.set_timer(NOTICE_SECONDS, self.kiosk.end_visit)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.kiosk.end_visit()
+
+
+class CardPulledScreen(_NoticeScreen):
     """The card left the reader before the answers were sent: the answers are already wiped."""
 
-    idle_resets = False
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Words(both("card_pulled"), classes="title warning", id="card-pulled")
-            yield Button(both("to_start"), id="to-start", classes="primary")
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#to-start", Button).focus()
-        self.set_timer(NOTICE_SECONDS, self.kiosk.end_visit)
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.kiosk.end_visit()
+    message = "card_pulled"
 
 
-class ErrorScreen(KioskScreen):
+class ErrorScreen(_NoticeScreen):
     """Something failed that the screens did not expect; the visit is wiped and the kiosk carries on."""
 
-    idle_resets = False
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Words(both("kiosk_error"), classes="title warning", id="kiosk-error")
-            yield Button(both("to_start"), id="to-start", classes="primary")
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#to-start", Button).focus()
-        self.set_timer(NOTICE_SECONDS, self.kiosk.end_visit)
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.kiosk.end_visit()
+    message = "kiosk_error"
