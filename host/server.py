@@ -148,6 +148,58 @@ class HostService:
     def today(self) -> date:
         return jst_today(self.clock())
 
+    # --- devices: identity, records, certificates (the HTTP layer and yoshin-host call these) ------
+
+    def resolve_identity(self, device: devices.Device, body: dict[str, Any]) -> api.IdentityAnswer:
+        """Answer a face read (online, or an offline claim drained later) for `device`'s municipality."""
+        return identity.resolve_face(
+            self.db, self.registry, device, body, self.clock(), self.today(), self.catalogue, self.jlis_key,
+            self.jpki_anchors,
+        )  # fmt: skip
+
+    def resolve_jpki(self, device: devices.Device, body: dict[str, Any]) -> api.IdentityAnswer:
+        return identity.resolve_jpki(
+            self.db, self.registry, device, body, self.clock(), self.today(), self.catalogue, self.jpki_anchors,
+            self.revocation,
+        )  # fmt: skip
+
+    def new_challenge(self, device: devices.Device) -> dict[str, str]:
+        return identity.new_challenge(self.db, device, self.clock())
+
+    def accept_records(self, device: devices.Device, envelopes: list[Any]) -> list[api.RecordResult]:
+        """Verify and store a batch; each record is accepted, a duplicate, or refused on its own."""
+
+        def resolve_claim(claimant: devices.Device, body: dict[str, Any]) -> api.IdentityAnswer:
+            # an offline claim is resolved like an online face read, without the JPKI anchors (no link)
+            return identity.resolve_face(
+                self.db, self.registry, claimant, body, self.clock(), self.today(), self.catalogue, self.jlis_key
+            )
+
+        return intake.accept_batch(
+            self.db, device, envelopes, self.keys.sealing, self.clock(), resolve_claim,
+            self.keys.attestation.public_key(),
+        )  # fmt: skip
+
+    def open_payload(self, device: devices.Device, envelope: SealedEnvelope) -> dict[str, Any]:
+        """The verified, decrypted payload of a sealed envelope from `device`."""
+        return intake.open_payload(envelope, device, self.keys.sealing)
+
+    def enroll(self, token: str, csr_pem: str, signing_public_key: str, serial: str) -> dict[str, Any]:
+        """A new device from a one-time token: its certificate and what it needs to talk to this host."""
+        device_id, certificate, _, _ = devices.enroll(
+            self.db, self.pki, token, csr_pem, signing_public_key, serial, self.clock()
+        )
+        device = devices.get(self.db, device_id)
+        assert device is not None  # enrolled in the call above
+        return _enrollment_answer(self, device_id, certificate, device)
+
+    def renew_certificate(self, device: devices.Device, csr_pem: str) -> dict[str, Any]:
+        certificate = devices.renew(self.db, self.pki, device, csr_pem, self.clock())
+        return _enrollment_answer(self, device.device_id, certificate, device)
+
+    def staff_logout(self, token: str) -> None:
+        staff.logout(self.db, token, self.clock())
+
     # --- staff (seam 5): every answer that verifies a person carries the host's attestation ----------
 
     def card_fingerprint(self, device: devices.Device, body: dict[str, Any]) -> str | None:
@@ -337,7 +389,7 @@ def main_app(service: HostService) -> web.Application:
             envelope = SealedEnvelope.from_json(body.get("envelope"))
             if envelope.header.kind != kind:
                 return _schema_error(f"the envelope must be of kind {kind}")
-            return intake.open_payload(envelope, device, service.keys.sealing)
+            return service.open_payload(device, envelope)
         except (SealError, ValueError) as error:
             return _schema_error(str(getattr(error, "message", error)))
 
@@ -365,16 +417,7 @@ def main_app(service: HostService) -> web.Application:
         if set(body) != {"envelopes"} or not isinstance(envelopes, list) or not 0 < len(envelopes) <= api.MAX_BATCH:
             return _schema_error(f"the body is {{'envelopes': [1..{api.MAX_BATCH} sealed envelopes]}}")
 
-        def resolve_face(device: devices.Device, body: dict[str, Any]) -> api.IdentityAnswer:  # offline claims
-            return identity.resolve_face(
-                service.db, service.registry, device, body, service.clock(), service.today(), service.catalogue,
-                service.jlis_key,
-            )  # fmt: skip
-
-        results = await asyncio.to_thread(
-            intake.accept_batch, service.db, request[DEVICE], envelopes, service.keys.sealing, service.clock(),
-            resolve_face, service.keys.attestation.public_key(),
-        )  # fmt: skip
+        results = await asyncio.to_thread(service.accept_records, request[DEVICE], envelopes)
         return web.json_response({"results": [result.to_json() for result in results]})
 
     async def resolve_identity(request: web.Request) -> web.Response:
@@ -382,38 +425,15 @@ def main_app(service: HostService) -> web.Application:
         payload = await _sealed_payload(request, device, "identity")
         if isinstance(payload, web.Response):
             return payload
-        answer = await asyncio.to_thread(
-            identity.resolve_face,
-            service.db,
-            service.registry,
-            device,
-            payload["body"],
-            service.clock(),
-            service.today(),
-            service.catalogue,
-            service.jlis_key,
-            service.jpki_anchors,
-        )
+        answer = await asyncio.to_thread(service.resolve_identity, device, payload["body"])
         return web.json_response(answer.to_json())
 
     async def jpki_challenge(request: web.Request) -> web.Response:
-        answer = await asyncio.to_thread(identity.new_challenge, service.db, request[DEVICE], service.clock())
-        return web.json_response(answer)
+        return web.json_response(await asyncio.to_thread(service.new_challenge, request[DEVICE]))
 
     async def jpki_identity(request: web.Request) -> web.Response:
         body = await _json(request)
-        answer = await asyncio.to_thread(
-            identity.resolve_jpki,
-            service.db,
-            service.registry,
-            request[DEVICE],
-            body,
-            service.clock(),
-            service.today(),
-            service.catalogue,
-            service.jpki_anchors,
-            service.revocation,
-        )
+        answer = await asyncio.to_thread(service.resolve_jpki, request[DEVICE], body)
         return web.json_response(answer.to_json())
 
     async def templates(request: web.Request) -> web.Response:
@@ -423,14 +443,11 @@ def main_app(service: HostService) -> web.Application:
         body = await _json(request)
         if not isinstance(body.get("csr"), str):
             return _schema_error("the body is {'csr': PEM}")
-        device: devices.Device = request[DEVICE]
         try:
-            certificate = await asyncio.to_thread(
-                devices.renew, service.db, service.pki, device, body["csr"], service.clock()
-            )
+            answer = await asyncio.to_thread(service.renew_certificate, request[DEVICE], body["csr"])
         except EnrollmentError as error:
             return _error(400, "enrollment_refused", error.message.ja, error.message.en)
-        return web.json_response(_enrollment_answer(service, device.device_id, certificate, device))
+        return web.json_response(answer)
 
     async def erasure(request: web.Request) -> web.Response:
         device: devices.Device = request[DEVICE]
@@ -475,7 +492,7 @@ def main_app(service: HostService) -> web.Application:
 
     async def staff_logout(request: web.Request) -> web.Response:
         body = await _json(request)
-        await asyncio.to_thread(staff.logout, service.db, str(body.get("token", "")), service.clock())
+        await asyncio.to_thread(service.staff_logout, str(body.get("token", "")))
         return web.json_response({"status": "ok"})
 
     app.router.add_get(api.HEALTH, health)
@@ -507,22 +524,13 @@ def enrollment_app(service: HostService) -> web.Application:
         if set(body) != set(fields) or not all(isinstance(body[name], str) for name in fields):
             return _schema_error(f"the body has exactly {', '.join(fields)} (text)")
         try:
-            device_id, certificate, _, _ = await asyncio.to_thread(
-                devices.enroll,
-                service.db,
-                service.pki,
-                body["token"],
-                body["csr"],
-                body["signing_public_key"],
-                body["serial"],
-                service.clock(),
+            answer = await asyncio.to_thread(
+                service.enroll, body["token"], body["csr"], body["signing_public_key"], body["serial"]
             )
         except EnrollmentError as error:
             log.warning("enrollment refused: %s", error.reason)
             return _error(403, "enrollment_refused", error.message.ja, error.message.en)
-        device = devices.get(service.db, device_id)
-        assert device is not None
-        return web.json_response(_enrollment_answer(service, device_id, certificate, device))
+        return web.json_response(answer)
 
     app.router.add_get(api.CACERTS, cacerts)
     app.router.add_post(api.ENROLL, enroll)
