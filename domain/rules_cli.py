@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -150,12 +150,17 @@ def main() -> None:
 def check(catalogue_files: tuple[str, ...]) -> None:
     """JSON lines of cases on stdin -> JSON lines of verdicts on stdout."""
     catalogue = _catalogue(catalogue_files)
+    _answer_lines(lambda data: verdict_json(evaluate(parse_case(data), catalogue)))
+
+
+def _answer_lines(answer: Callable[[Any], dict[str, Any]]) -> None:
+    """One JSON line out for each line in: `answer(data)`, or the line's bilingual error; exit 1 on any error."""
     failed = False
     for number, data in _lines(sys.stdin):
         try:
             if isinstance(data, CaseError):
                 raise data
-            _print(verdict_json(evaluate(parse_case(data), catalogue)))
+            _print(answer(data))
         except CaseError as error:
             failed = True
             _print(_error_json(number, error.message))
@@ -242,27 +247,20 @@ def explain(
 def guard_command(catalogue_files: tuple[str, ...]) -> None:
     """JSON lines of {case fields, "given": {product, dose_number, dose_ml, route, site, lot_expiry}} -> findings."""
     catalogue = _catalogue(catalogue_files)
-    failed = False
-    for number, data in _lines(sys.stdin):
-        try:
-            if isinstance(data, CaseError):
-                raise data
-            given = _given(data.get("given") if isinstance(data, dict) else None)
-            subject = parse_subject(data)
-            history = parse_history(data.get("history", []))
-            findings = guard(subject, history, given, _date(data.get("on"), "on"), catalogue)
-            _print(
-                {
-                    "findings": [
-                        {"code": f.code.value, "ja": f.message.ja, "en": f.message.en, "overridable": f.overridable}
-                        for f in findings
-                    ]
-                }
-            )
-        except CaseError as error:
-            failed = True
-            _print(_error_json(number, error.message))
-    sys.exit(1 if failed else 0)
+
+    def findings(data: Any) -> dict[str, Any]:
+        given = _given(data.get("given") if isinstance(data, dict) else None)
+        subject = parse_subject(data)
+        history = parse_history(data.get("history", []))
+        found = guard(subject, history, given, _date(data.get("on"), "on"), catalogue)
+        return {
+            "findings": [
+                {"code": f.code.value, "ja": f.message.ja, "en": f.message.en, "overridable": f.overridable}
+                for f in found
+            ]
+        }
+
+    _answer_lines(findings)
 
 
 def _given(data: Any) -> Given:
