@@ -98,6 +98,22 @@ def rows(app) -> list:
     return list(app.screen.query("#visits Button"))
 
 
+async def decide_and_enter_by_hand(pilot, app: StaffApp, drive, site: str) -> None:
+    """The logged-in doctor lets the one visit proceed, then enters the first product by hand at `site`."""
+    await drive.until(pilot, lambda: len(rows(app)) == 1, app)
+    await pilot.click("#visits Button")
+    await drive.until(pilot, lambda: isinstance(app.screen, StaffVisitScreen), app)
+    await pilot.click("#explained")
+    await drive.click(pilot, app, "#proceed")
+    await drive.until(pilot, lambda: "接種待ち (1)" in shown(app, "#visits Static"), app)
+    await drive.click(pilot, app, "#visits Button")
+    await drive.until(pilot, lambda: isinstance(app.screen, VaccinationEntryScreen), app)
+    await drive.click(pilot, app, "#products Button")
+    app.screen.query_one("#lot").value = "FLU26A01"
+    app.screen.query_one("#expiry").value = "2027/06/30"
+    await drive.click(pilot, app, f"#s-{site}")
+
+
 async def test_staff_record_a_vaccination_from_a_scanned_pack(
     appliance_pair, card, drive, host, staff_accounts, cable
 ) -> None:
@@ -435,18 +451,7 @@ async def test_the_checker_cannot_be_the_one_who_entered(appliance_pair, card, d
     app = appliance_pair.staff()
     async with app.run_test(size=(100, 40)) as pilot:
         await login(pilot, app, drive, "D0001")
-        await drive.until(pilot, lambda: len(rows(app)) == 1, app)
-        await pilot.click("#visits Button")
-        await drive.until(pilot, lambda: isinstance(app.screen, StaffVisitScreen), app)
-        await pilot.click("#explained")
-        await drive.click(pilot, app, "#proceed")
-        await drive.until(pilot, lambda: "接種待ち (1)" in shown(app, "#visits Static"), app)
-        await drive.click(pilot, app, "#visits Button")
-        await drive.until(pilot, lambda: isinstance(app.screen, VaccinationEntryScreen), app)
-        await drive.click(pilot, app, "#products Button")
-        app.screen.query_one("#lot").value = "FLU26A01"
-        app.screen.query_one("#expiry").value = "2027/06/30"
-        await drive.click(pilot, app, "#s-left_upper_arm")
+        await decide_and_enter_by_hand(pilot, app, drive, "left_upper_arm")
         await drive.click(pilot, app, "#next")
         await drive.until(pilot, lambda: isinstance(app.screen, SecondCheckScreen), app)
         await drive.click(pilot, app, "#elsewhere")
@@ -514,18 +519,7 @@ async def test_the_guard_shows_its_findings_in_both_languages_and_only_the_docto
     app = appliance_pair.staff()
     async with app.run_test(size=(100, 40)) as pilot:
         await login(pilot, app, drive, "D0001")
-        await drive.until(pilot, lambda: len(rows(app)) == 1, app)
-        await pilot.click("#visits Button")
-        await drive.until(pilot, lambda: isinstance(app.screen, StaffVisitScreen), app)
-        await pilot.click("#explained")
-        await drive.click(pilot, app, "#proceed")
-        await drive.until(pilot, lambda: "接種待ち (1)" in shown(app, "#visits Static"), app)
-        await drive.click(pilot, app, "#visits Button")
-        await drive.until(pilot, lambda: isinstance(app.screen, VaccinationEntryScreen), app)
-        await drive.click(pilot, app, "#products Button")
-        app.screen.query_one("#lot").value = "FLU26A01"
-        app.screen.query_one("#expiry").value = "2027/06/30"
-        await drive.click(pilot, app, "#s-left_thigh")
+        await decide_and_enter_by_hand(pilot, app, drive, "left_thigh")
         await drive.click(pilot, app, "#next")
         await drive.until(pilot, lambda: isinstance(app.screen, GuardScreen), app)
         findings = shown(app, "#findings")
