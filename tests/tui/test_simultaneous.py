@@ -4,14 +4,11 @@ read and one PIN, shared questions once, one questionnaire record per vaccine at
 from __future__ import annotations
 
 import json
-import socket
 from collections import Counter
 from datetime import date
 
 import pytest
 
-from yoshin.device.forwarder import Forwarder
-from yoshin.device.hostclient import HostAddress
 from yoshin.domain.catalogue import default_catalogue
 from yoshin.domain.templates import default_templates
 from yoshin.host.server import HostServer
@@ -54,15 +51,6 @@ async def answer_the_two_month_visit(pilot, app, drive) -> Counter[str]:
     return asked
 
 
-def drain(app) -> int:
-    """Forward the appliance's whole queue to the host; the number of records it accepted."""
-    outbox = app.services.appliance.outbox()
-    try:
-        return sum(r.accepted for r in Forwarder(outbox, app.services.appliance.client()).drain())
-    finally:
-        outbox.close()
-
-
 @pytest.mark.pcsc
 async def test_an_infants_two_month_visit_gives_one_questionnaire_per_vaccine(
     kiosk, card, drive, host: HostServer
@@ -83,7 +71,7 @@ async def test_an_infants_two_month_visit_gives_one_questionnaire_per_vaccine(
         await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
         card.remove(emulator)
     assert len(app.services.pending_visits()) == len(TWO_MONTHS)  # one per vaccine for the doctor
-    assert drain(app) == len(TWO_MONTHS)
+    assert drive.drain(app.services.appliance) == len(TWO_MONTHS)
     rows = host.service.db.execute("SELECT subject_id, body FROM inbox WHERE kind = 'questionnaire_response'")
     records = [json.loads(body) for _, body in rows.fetchall()]
     assert sorted(r["vaccine_code"] for r in records) == sorted(TWO_MONTHS)
@@ -99,23 +87,19 @@ async def test_an_offline_two_month_visit_makes_one_identity_claim_for_all_its_v
 ) -> None:
     app = kiosk()
     appliance = app.services.appliance
-    online = appliance.host_address()
-    with socket.socket() as closed:  # a port nobody listens on: the clinic's line to the host is down
-        closed.bind(("127.0.0.1", 0))
-        appliance.save_host(HostAddress("127.0.0.1", closed.getsockname()[1], closed.getsockname()[1]))
     emulator = card("infant")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await drive.start_visit(pilot, app, "ja")
-        await drive.type_pin(pilot, app, "1357")
-        await drive.click(pilot, app, "#yes")
-        await drive.until(pilot, lambda: bool(app.screen.query("#offline")), app)
-        await answer_the_two_month_visit(pilot, app, drive)
-        await drive.click(pilot, app, "#submit")
-        await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
-        card.remove(emulator)
+    with drive.host_down(appliance):
+        async with app.run_test(size=(80, 24)) as pilot:
+            await drive.start_visit(pilot, app, "ja")
+            await drive.type_pin(pilot, app, "1357")
+            await drive.click(pilot, app, "#yes")
+            await drive.until(pilot, lambda: bool(app.screen.query("#offline")), app)
+            await answer_the_two_month_visit(pilot, app, drive)
+            await drive.click(pilot, app, "#submit")
+            await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
+            card.remove(emulator)
     assert app.services.queue_status().depth == 1 + len(TWO_MONTHS)  # one sealed identity claim, then answers
-    appliance.save_host(online)
-    assert drain(app) == 1 + len(TWO_MONTHS)
+    assert drive.drain(appliance) == 1 + len(TWO_MONTHS)
     rows = host.service.db.execute("SELECT kind, subject_id FROM inbox").fetchall()
     assert Counter(kind for kind, _ in rows) == {"identity_claim": 1, "questionnaire_response": len(TWO_MONTHS)}
     linked = {subject for kind, subject in rows if kind == "questionnaire_response"}
