@@ -109,6 +109,21 @@ class HostService:
                 )  # fmt: skip
         return 0 if allowed else wait
 
+    def enroll_wait(self, address: str) -> int:
+        """0 when `address` may try to enroll; else the seconds to wait after too many refused tokens."""
+        return self.limiter.wait("enroll", address, ratelimit.ENROLL_REFUSALS_PER_ADDRESS)
+
+    def enroll_refused(self, address: str) -> None:
+        """Count a refused enrollment from `address`; the refusal that empties its bucket is audited."""
+        rate = ratelimit.ENROLL_REFUSALS_PER_ADDRESS
+        self.limiter.take("enroll", address, rate)
+        if self.limiter.wait("enroll", address, rate):
+            with self.db.transaction() as tx:
+                audit.append(
+                    tx, self.clock(), "-", "device", address, "ratelimit.enroll", address,
+                    f"refused: more than {rate.capacity:g} refused enrollments",
+                )  # fmt: skip
+
     @classmethod
     def open(
         cls,
@@ -519,6 +534,10 @@ def enrollment_app(service: HostService) -> web.Application:
         return web.Response(text=service.pki.ca_pem, content_type="application/pem-certificate-chain")
 
     async def enroll(request: web.Request) -> web.Response:
+        address = request.remote or "-"
+        wait = service.enroll_wait(address)
+        if wait:
+            return _too_many(wait)
         body = await _json(request)
         fields = ("token", "csr", "signing_public_key", "serial")
         if set(body) != set(fields) or not all(isinstance(body[name], str) for name in fields):
@@ -529,6 +548,7 @@ def enrollment_app(service: HostService) -> web.Application:
             )
         except EnrollmentError as error:
             log.warning("enrollment refused: %s", error.reason)
+            await asyncio.to_thread(service.enroll_refused, address)
             return _error(403, "enrollment_refused", error.message.ja, error.message.en)
         return web.json_response(answer)
 
