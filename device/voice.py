@@ -119,6 +119,7 @@ class OpenJTalk:
     dictionary: Path = DICTIONARY
     voice: Path = HTS_VOICE
     speed: float = 0.95  # a little slower than the voice's default, for older residents
+    gain_db: float = -3.0  # Mei at 0 dB reaches full scale on some prompts: headroom against clipping
     lang: str = "ja"
     _identity: str | None = field(default=None, repr=False)
 
@@ -128,11 +129,13 @@ class OpenJTalk:
                 if not need.exists():
                     raise VoiceUnavailable(f"Open JTalk needs {need} (tools/setup-system.sh installs it)")
             version = _version(["open_jtalk"])
-            self._identity = f"open_jtalk {version} voice {_digest(self.voice)} dic {self.dictionary} r {self.speed}"
+            options = f"r {self.speed} g {self.gain_db}"
+            self._identity = f"open_jtalk {version} voice {_digest(self.voice)} dic {self.dictionary} {options}"
         return self._identity
 
     def synthesise(self, text: str, out: Path) -> None:
-        command = ["open_jtalk", "-x", str(self.dictionary), "-m", str(self.voice), "-r", str(self.speed)]
+        command = ["open_jtalk", "-x", str(self.dictionary), "-m", str(self.voice)]
+        command += ["-r", str(self.speed), "-g", str(self.gain_db)]
         _run([*command, "-ow", str(out)], text)
 
 
