@@ -3,6 +3,7 @@ and measured with sox; the WAV cache, the volume, the settings file, and the spe
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import threading
@@ -174,3 +175,24 @@ def test_a_broken_engine_leaves_the_speaker_silent_and_logs_once(tmp_path, caplo
         f"voice guidance: VoiceUnavailable: Open JTalk needs {tmp_path / 'absent.htsvoice'} "
         "(tools/setup-system.sh installs it)"
     ]
+
+
+def test_the_cli_sets_the_volume_and_reports_the_cache(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from yoshin.tui.voice_cli import main
+
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path)]
+    assert json.loads(runner.invoke(main, ["status", *data]).output)["cached"] == 0
+    done = runner.invoke(main, ["set", *data, "--volume", "40", "--off"])
+    assert done.exit_code == 0, done.output
+    assert VoiceSettings.load(tmp_path / "voice.json") == VoiceSettings(enabled=False, volume=40)
+    assert runner.invoke(main, ["set", *data, "--volume", "101"]).exit_code == 2  # click's range check
+    prepared = runner.invoke(main, ["prepare", *data])
+    assert prepared.exit_code == 0, prepared.output
+    status = json.loads(runner.invoke(main, ["status", *data]).output)
+    assert status == {
+        "enabled": False, "volume": 40, "device": None, "prompts": len(every_utterance()),
+        "cached": len(every_utterance()), "engines": "ok",
+    }  # fmt: skip
