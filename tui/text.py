@@ -174,8 +174,8 @@ T = {
     "self_test": Bilingual("自己診断", "Self-test"),
     "renew": Bilingual("証明書の更新", "Renew certificate"),
     "provisioning": Bilingual(
-        "設置・再設定は保守端末で yoshin-provision を実行します (docs/operations.md)",
-        "Install or re-provision with yoshin-provision on the maintenance console (docs/operations.md)",
+        "未設置の端末はこのアプリの最初の画面か yoshin-provision で設置します (docs/operations.md)",
+        "A fresh appliance is provisioned on this app's first screen or with yoshin-provision (docs/operations.md)",
     ),
     "refresh": Bilingual("更新", "Refresh"),
     # --- JPKI link binding (finding 4): a differing 利用者証明用 PIN is never tried silently --------------
