@@ -13,6 +13,9 @@ packages=(
   postgresql         # PostgreSQL 15 server binaries: the host's second backend (tests start a throwaway
                      # cluster in a temporary directory as the postgres user; the Debian service is not used)
   util-linux         # runuser, to run initdb/pg_ctl as postgres when the tests run as root (CI)
+  chromium           # the kiosk's browser mode window (and the headless browser test)
+  chromium-driver    # WebDriver for that Chromium: the selenium test drives a whole visit with it
+  fonts-noto-cjk     # Japanese glyphs for browser mode (without it Japanese renders as tofu)
 )
 if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
   packages+=(python3-venv)
