@@ -295,18 +295,22 @@ def submit_answers(
     language: str,
     started_at: datetime | None,
     now: datetime,
+    claimed_subject_id: str | None = None,
 ) -> PendingVisit:
     """Seal the questionnaire into the outbox and keep the visit for staff under today's day key.
 
     `subject` is the host's answer for the card; None means offline: the visit then names a fresh
     provisional subject and the card's sealed face data goes first, as an identity claim the host resolves
-    when the queue drains. The registry's guardian is recorded only when the template asks a guardian for
-    this person's age."""
+    when the queue drains. The later vaccines of one offline visit pass `claimed_subject_id`, the
+    provisional subject the first one claimed, so one card read makes one identity claim. The registry's
+    guardian is recorded only when the template asks a guardian for this person's age."""
     checked, details = validate_answers(template, dict(answers), {}, context)
     flags = evaluate_flags(template, checked, context)
     clinic = services.clinic()
     offline = subject is None
-    if subject is None:
+    if subject is None and claimed_subject_id is not None:
+        subject_id = claimed_subject_id
+    elif subject is None:
         subject_id = new_provisional_subject_id()
         services.submit(RecordKind.IDENTITY_CLAIM, {**_common(clinic, subject_id, now), **face_body(face)})
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,6 +12,9 @@ import pytest
 import textual
 from textual.css.query import NoMatches
 
+from yoshin.device.appliance import Appliance
+from yoshin.device.forwarder import Forwarder
+from yoshin.device.hostclient import HostAddress
 from yoshin.devtools.card_emulator import CardImage, CardState, Emulator
 from yoshin.devtools.dev_pki import DevPki
 from yoshin.devtools.personas import persona
@@ -118,6 +122,31 @@ class Drive:
                 await pilot.click("#a-yes" if question.id in yes else "#a-no")
             await pilot.pause()
         raise AssertionError("the questionnaire did not end")
+
+    @staticmethod
+    def drain(appliance: Appliance) -> int:
+        """Forward the appliance's whole queue to its host, as the forwarder does; how many records the
+        host accepted."""
+        outbox = appliance.outbox()
+        try:
+            return sum(result.accepted for result in Forwarder(outbox, appliance.client()).drain())
+        finally:
+            outbox.close()
+
+    @staticmethod
+    @contextlib.contextmanager
+    def host_down(appliance: Appliance) -> Iterator[None]:
+        """The clinic's line to the host is down: the appliance points at a port nobody listens on, until
+        the block ends."""
+        online = appliance.host_address()
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            port = closed.getsockname()[1]
+            appliance.save_host(HostAddress("127.0.0.1", port, port))
+            try:
+                yield
+            finally:
+                appliance.save_host(online)
 
 
 @pytest.fixture
