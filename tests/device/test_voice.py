@@ -86,6 +86,9 @@ def test_the_cache_makes_each_prompt_once_and_keys_on_text_voice_and_engine(tmp_
     assert VoiceCache(tmp_path, [OpenJTalk(speed=1.2)]).path(take) != first  # other engine options
     assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary file left; the name is a hash
     assert re.fullmatch(r"[0-9a-f]{32}\.wav", first.name)
+    changed = Utterance("ja", "カードをお取りください。")
+    assert cache.prepare([changed]) == 1  # a changed text: its new file, and the old one deleted
+    assert [p.name for p in tmp_path.iterdir()] == [cache.path(changed).name]
 
 
 def test_a_missing_voice_file_is_reported_not_crashed(tmp_path) -> None:
