@@ -199,3 +199,11 @@ def test_the_cli_sets_the_volume_and_reports_the_cache(tmp_path) -> None:
         "enabled": False, "volume": 40, "device": None, "prompts": len(every_utterance()),
         "cached": len(every_utterance()), "engines": "ok",
     }  # fmt: skip
+    said = runner.invoke(main, ["say", *data, "PinScreen"])
+    assert said.exit_code == 1 and "voice guidance is off" in said.output
+    runner.invoke(main, ["set", *data, "--on", "--device", "null"])  # ALSA's null device: plays, no card needed
+    said = runner.invoke(main, ["say", *data, "PinScreen", "--lang", "en"])
+    assert said.exit_code == 0, said.output
+    runner.invoke(main, ["set", *data, "--device", "no-such-device"])
+    said = runner.invoke(main, ["say", *data, "PinScreen"])
+    assert said.exit_code == 1 and "cannot play: aplay exited" in said.output
