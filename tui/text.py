@@ -174,10 +174,17 @@ T = {
     "self_test": Bilingual("自己診断", "Self-test"),
     "renew": Bilingual("証明書の更新", "Renew certificate"),
     "provisioning": Bilingual(
-        "設置・再設定は保守端末で yoshin-provision を実行します (docs/operations.md)",
-        "Install or re-provision with yoshin-provision on the maintenance console (docs/operations.md)",
+        "未設置の端末はこのアプリの最初の画面か yoshin-provision で設置します (docs/operations.md)",
+        "A fresh appliance is provisioned on this app's first screen or with yoshin-provision (docs/operations.md)",
     ),
     "refresh": Bilingual("更新", "Refresh"),
+    # --- JPKI link binding (finding 4): a differing 利用者証明用 PIN is never tried silently --------------
+    "auth_pin_differs": Bilingual(
+        "利用者証明用電子証明書の暗証番号は、入力された暗証番号と違いました。その暗証番号の残り回数が"
+        "1回減り、残り{n}回です。正しい暗証番号で一度使うと3回に戻ります。この受付はこのまま進めます。",
+        "Your user-authentication certificate PIN differs from the PIN you typed. One of its tries was used: "
+        "{n} left. One correct use of that PIN restores all 3. You can go on with this visit.",
+    ),
 }
 
 
