@@ -48,8 +48,9 @@ from yoshin.domain.rules_guard import Given, GuardFinding, guard
 from yoshin.domain.series import HistoryEntry, Subject, questionnaire_history
 from yoshin.domain.templates import SubjectContext, Template, decision_problem, evaluate_flags, validate_answers
 from yoshin.protocol.api import HistoryItem, SubjectInfo
+from yoshin.protocol.binding import face_bound
 from yoshin.protocol.sealing import new_record_id
-from yoshin.smartcard.card import FaceRead
+from yoshin.smartcard.card import BindRequest, FaceEFs, FaceRead
 
 DOCTOR = "doctor"
 
@@ -254,6 +255,33 @@ def face_body(face: FaceRead) -> dict[str, str]:
         "ef_my_number": base64.b64encode(face.raw.my_number).decode(),
         "ef_basic_info": base64.b64encode(face.raw.basic_info).decode(),
         "ef_signature": base64.b64encode(face.raw.signature).decode(),
+    }
+
+
+def bind_request(challenge: Mapping[str, Any]) -> BindRequest:
+    """What the card signs, in the face read's own session, for the host's challenge (POST /jpki/challenge):
+    `yoshin.protocol.binding.face_bound` of that challenge and the EFs just read (finding 4)."""
+    message = bytes.fromhex(str(challenge["challenge"]))
+
+    def bound(efs: FaceEFs) -> bytes:
+        return face_bound(message, efs.my_number, efs.basic_info, efs.signature)
+
+    return BindRequest(str(challenge["challenge_id"]), bound)
+
+
+def identity_body(face: FaceRead) -> dict[str, str]:
+    """The online identity request: the face EFs and the JPKI binding made in the same card session, or
+    the reason there is none (the host then records an unbound identity). Never a PIN."""
+    binding = face.binding
+    if binding is None:  # the host gave no challenge (an older host, or rate-limited)
+        return {**face_body(face), "auth_binding_skipped": "no_challenge"}
+    if binding.auth is None:
+        return {**face_body(face), "auth_binding_skipped": str(binding.skipped)}
+    return {
+        **face_body(face),
+        "ef_auth_certificate": base64.b64encode(binding.auth.certificate).decode(),
+        "auth_challenge_id": binding.reference,
+        "auth_signature": base64.b64encode(binding.auth.signature).decode(),
     }
 
 

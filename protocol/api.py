@@ -16,6 +16,7 @@ API = "/api/v1"
 # Enrollment listener (server-authenticated TLS only; the one-time token is the credential)
 CACERTS = "/.well-known/est/cacerts"
 ENROLL = f"{API}/enroll"
+TECHNICIAN_LOGIN = f"{API}/technician/login"  # enrollment listener: a technician's proof (control 27)
 # Main listener (mutual TLS; the device is identified by its certificate)
 REENROLL = f"{API}/reenroll"
 HEALTH = f"{API}/health"
