@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from yoshin.device.visit import ReceptionSlot
 from yoshin.protocol.api import IdentityAnswer
 from yoshin.smartcard.card import FaceRead
 
@@ -15,6 +16,7 @@ class Visit:
     lang: str = "ja"
     large_text: bool = False
     consent: bool = False
+    reception: ReceptionSlot | None = None  # reception's identity check, taken at the card step (control 4)
     face: FaceRead | None = None
     identity: IdentityAnswer | None = None  # the host's answer; None before it, and offline
     offline: bool = False

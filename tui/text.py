@@ -159,6 +159,11 @@ T = {
         "Install or re-provision with yoshin-provision on the maintenance console (docs/operations.md)",
     ),
     "refresh": Bilingual("更新", "Refresh"),
+    # --- reception (control 4) ---------------------------------------------------------------------------
+    "reception_first": Bilingual(
+        "先に受付で本人確認を受けてください。確認が済むとカードを読み取ります",
+        "Please have your identity checked at reception first; the card is read once that is done",
+    ),
 }
 
 

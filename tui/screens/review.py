@@ -80,5 +80,6 @@ class ReviewScreen(KioskScreen):
                 language=self.visit.lang,
                 started_at=self.visit.started_at,
                 now=self.kiosk.clock(),
+                reception=self.visit.reception,
             )
         self.visit.submitted = True
