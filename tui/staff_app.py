@@ -12,7 +12,8 @@ old stack is dropped). The clock is injected: tests move time instead of waiting
 
 The day's list refreshes by itself: every `refresh_interval` seconds the app asks the list whether the
 pending store, the staff calls or the queue changed (`check_pending`; a digest of the stored rows, nothing
-decrypted) and redraws it only then. Tests call `check_pending` as the timer would.
+decrypted) and redraws it only then. Tests build the app without the timer (`refresh_interval=None`) and
+call `check_pending` as the timer would, so no refresh lands between a test's steps.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class StaffApp(LockedDownApp):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         idle_timeout: float = STAFF_IDLE_TIMEOUT,
         lock_warning: float = LOCK_WARNING,
-        refresh_interval: float = REFRESH_INTERVAL,
+        refresh_interval: float | None = REFRESH_INTERVAL,
     ) -> None:
         super().__init__()
         self.services = services
@@ -63,7 +64,8 @@ class StaffApp(LockedDownApp):
     def on_mount(self) -> None:
         self.show_login()
         self.set_interval(1.0, self.check_inactivity)
-        self.set_interval(self.refresh_interval, self.check_pending)
+        if self.refresh_interval is not None:  # None: no timer (tests call check_pending themselves)
+            self.set_interval(self.refresh_interval, self.check_pending)
 
     async def check_pending(self) -> bool:
         """The timer's tick: the day's list, when it is on screen and unlocked, refreshes if anything changed."""

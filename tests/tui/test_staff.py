@@ -54,8 +54,10 @@ def appliance_pair(make_device, virtual_reader, clock):
             return KioskApp(ApplianceServices(device.appliance, slot, clock), clock=clock)
 
         @staticmethod
-        def staff(**devices: object) -> StaffApp:
-            return StaffApp(ApplianceServices(device.appliance, slot, clock, **devices), clock=clock)  # type: ignore[arg-type]
+        def staff(refresh_interval: float | None = None, **devices: object) -> StaffApp:
+            """No list timer by default: a test calls `check_pending` itself, so nothing redraws between steps."""
+            services = ApplianceServices(device.appliance, slot, clock, **devices)  # type: ignore[arg-type]
+            return StaffApp(services, clock=clock, refresh_interval=refresh_interval)
 
     return Pair
 
@@ -604,3 +606,14 @@ async def test_the_list_refreshes_by_itself_when_a_visit_arrives_or_changes(
             await drive.until(staff_pilot, lambda: isinstance(app.screen, VaccinationEntryScreen), app)
             StaffCalls(appliance_pair.appliance.data_dir).raise_call("card", clock())
             assert not await app.check_pending()
+
+
+async def test_the_list_timer_runs_in_the_app(appliance_pair, drive, host, staff_accounts, clock) -> None:
+    """The real timer (a short interval here): a staff call shows without anyone calling check_pending."""
+    app = appliance_pair.staff(refresh_interval=0.05)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await login(pilot, app, drive, "N0001")
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
+        assert not app.screen.query_one("#calls").display
+        StaffCalls(appliance_pair.appliance.data_dir).raise_call("consent", clock())
+        await drive.until(pilot, lambda: app.screen.query_one("#calls").display, app)

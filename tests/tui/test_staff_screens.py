@@ -66,7 +66,7 @@ async def test_every_staff_screen_matches_its_screenshot(
         await drive.until(pilot, lambda: isinstance(resident.screen, ThanksScreen), resident)
     appliance = resident.services.appliance
     StaffCalls(appliance.data_dir).raise_call("questionnaire", clock())
-    app = StaffApp(ApplianceServices(appliance, virtual_reader.slot_name(0), clock), clock=clock)
+    app = StaffApp(ApplianceServices(appliance, virtual_reader.slot_name(0), clock), clock=clock, refresh_interval=None)
     async with app.run_test(size=SIZE) as pilot:
         await shoot(pilot, app, drive, f"staff-{lang}-01-login", StaffLoginScreen, snapshots)
         app.screen.query_one("#staff_id").value = "D0001"

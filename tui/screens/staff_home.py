@@ -85,6 +85,8 @@ class StaffHomeScreen(StaffScreen):
     async def refresh_if_changed(self) -> bool:
         """Refresh only when something the lists show has changed, so a list nobody changed keeps its focus
         and scroll position. Returns whether it refreshed."""
+        if self.revision is None:  # still mounting: its first refresh is on its way
+            return False
         if self.kiosk.services.staff_list_revision() == self.revision:
             return False
         await self.refresh_lists()
