@@ -30,6 +30,7 @@ STAFF_LOGIN = f"{API}/staff/login"
 STAFF_LOGOUT = f"{API}/staff/logout"
 STAFF_LOGIN_CARD = f"{API}/staff/login/card"  # seam 5: the staff card alone (JPKI auth + PIN)
 STAFF_ATTEST = f"{API}/staff/attest"  # seam 5: a second person, verified without any session
+POLICY = f"{API}/policy"  # the municipality's policy for its appliances (control 4: reception's check)
 
 MAX_BODY = 4 * 1024 * 1024  # bytes; a full batch (MAX_BATCH sealed records) is far below it
 MAX_BATCH = 200
