@@ -53,6 +53,7 @@ from yoshin.domain.contract import (
 from yoshin.domain.i18n import Bilingual, BilingualError
 from yoshin.domain.rules_guard import Given, GuardFinding, guard
 from yoshin.domain.series import HistoryEntry, Subject, questionnaire_history
+from yoshin.domain.series import _default as _default_catalogue
 from yoshin.domain.templates import SubjectContext, Template, decision_problem, evaluate_flags, validate_answers
 from yoshin.protocol.api import HistoryItem, SubjectInfo
 from yoshin.protocol.binding import face_bound
@@ -293,6 +294,11 @@ class VisitServices(Protocol):
 
     def complete_pending(self, visit_id: str) -> None: ...
 
+    def sealed_today(self, subject_id: str) -> list[HistoryItem]:
+        """The doses this appliance sealed today for this subject (the day's 完了 list): the host's history
+        came with the morning's identity read and does not have them yet."""
+        ...
+
 
 def face_body(face: FaceRead) -> dict[str, str]:
     """The card's face EFs as sent (sealed) to the host: it alone parses the My Number."""
@@ -528,19 +534,44 @@ def check_administration(given: Administration, on: date) -> None:
         )
 
 
-def guard_findings(
-    visit: PendingVisit, given: Administration, on: date, catalogue: Catalogue | None = None
-) -> list[GuardFinding]:
-    """The rules guard's findings for this pack, this person, today (seam 3: `rules_guard.guard`).
+def guard_history(
+    visit: PendingVisit, sealed_today: Sequence[HistoryItem] = (), catalogue: Catalogue | None = None
+) -> list[HistoryEntry] | None:
+    """The guard's history of this person: the host's record of earlier doses from the identity answer,
+    the doses this appliance sealed for them today since (`VisitServices.sealed_today`: a second same-day
+    dose is caught before the outbox reaches the host), and the injected live vaccine the questionnaire
+    reports (a voluntary おたふくかぜ or 黄熱 no registry knows: the 27-day rule counts it). Offline the
+    history is unknown (None): the guard then skips the history checks rather than call every dose a first
+    dose (an offline visit's subject id is provisional, so today's doses could not be matched either)."""
+    if visit.offline:
+        return None
+    items = (*visit.history, *sealed_today)
+    history = [HistoryEntry(i.vaccine_code, i.dose_number, i.date, i.product) for i in items]
+    return history + questionnaire_history(visit.questionnaire.answers, catalogue)
 
-    The history is the host's record of earlier doses from the identity answer, plus the injected live
-    vaccine the questionnaire reports (a voluntary おたふくかぜ or 黄熱 no registry knows: the 27-day rule
-    counts it). Offline the history is unknown (None): the guard then skips the history checks rather than
-    call every dose a first dose."""
-    history: list[HistoryEntry] | None = None
-    if not visit.offline:
-        history = [HistoryEntry(i.vaccine_code, i.dose_number, i.date, i.product) for i in visit.history]
-        history += questionnaire_history(visit.questionnaire.answers, catalogue)
+
+def dose_amounts(
+    visit: PendingVisit, product: Product, on: date, catalogue: Catalogue | None = None
+) -> tuple[Decimal, ...]:
+    """The amounts staff may record for this pack and this person: the 添付文書's amount for the age first
+    (the entry's default, so the right amount costs no tap), then the pack's own where it differs (JE under
+    3 is 0.25 mL from a 0.5 mL pack; the pack's amount stays on offer and the guard flags it). One amount
+    when they agree, or when the kind has no per-person volume (BCG: the pack's figure)."""
+    kind = (catalogue or _default_catalogue()).kinds.get(product.kind)
+    expected = None if kind is None or kind.no_volume else kind.dose_for(visit.birth_date, on)
+    return tuple(dict.fromkeys(a for a in (expected, product.dose_ml) if a is not None))
+
+
+def guard_findings(
+    visit: PendingVisit,
+    given: Administration,
+    on: date,
+    catalogue: Catalogue | None = None,
+    sealed_today: Sequence[HistoryItem] = (),
+) -> list[GuardFinding]:
+    """The rules guard's findings for this pack, this person, today (seam 3: `rules_guard.guard`), over
+    `guard_history`."""
+    history = guard_history(visit, sealed_today, catalogue)
     product = given.product
     pack = Given(
         product=product.gtin,
@@ -579,7 +610,7 @@ def record_vaccination(
     on = today(now)
     check_administration(given, on)
     valid = {o.code: o for o in overrides if o.reason.strip() and o.doctor_id == decision.doctor_id}
-    findings = guard_findings(visit, given, on, catalogue)
+    findings = guard_findings(visit, given, on, catalogue, services.sealed_today(visit.questionnaire.subject_id))
     open_findings = [f for f in findings if not f.overridable or f.code not in valid]
     if open_findings:
         raise GuardRefused(open_findings)

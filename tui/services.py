@@ -72,6 +72,7 @@ class KioskServices(Protocol):
     def finish_pending(self, visit: PendingVisit, outcome: str, at: datetime) -> None: ...
     def done_visits(self) -> list[DoneVisit]: ...
     def complete_pending(self, visit_id: str) -> None: ...
+    def sealed_today(self, subject_id: str) -> list[api.HistoryItem]: ...
     def open_reception(self, slot: ReceptionSlot) -> str: ...
     def take_reception(self) -> ReceptionSlot | None: ...
     def reception_slots(self) -> list[tuple[str, ReceptionSlot]]: ...
@@ -276,6 +277,19 @@ class ApplianceServices:
             return [DoneVisit.from_json(visit["done"]) for _, visit in pending.list() if "done" in visit]
         finally:
             pending.close()
+
+    def sealed_today(self, subject_id: str) -> list[api.HistoryItem]:
+        """The doses this appliance sealed today for this subject, from the day's 完了 list (the host's
+        history came with the identity read and lacks them until the outbox drains)."""
+        from yoshin.domain.clock import today
+        from yoshin.protocol.api import HistoryItem
+        from yoshin.tui.staff_view import Outcome
+
+        return [
+            HistoryItem(done.vaccine_code, done.dose_number, today(done.done_at))
+            for done in self.done_visits()
+            if done.outcome is Outcome.VACCINATED and subject_id and done.subject_id == subject_id
+        ]
 
     def complete_pending(self, visit_id: str) -> None:
         pending = self.appliance.pending()

@@ -164,6 +164,8 @@ STAFF_T = {
         "送信できないデータが{count}件あるため廃棄しません。送信できてから廃棄してください",
         "{count} queued record(s) could not be delivered, so nothing was erased: decommission once they are sent",
     ),
+    "amount_for_age": Bilingual("{ml} mL (この年齢の量)", "{ml} mL (the amount for this age)"),
+    "amount_other": Bilingual("{ml} mL (別の年齢の量)", "{ml} mL (another age's amount)"),
 }
 
 

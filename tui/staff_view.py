@@ -37,7 +37,8 @@ class Outcome(Enum):
 
 @dataclass(frozen=True, slots=True)
 class DoneVisit:
-    """What stays of a finished visit for the day's 完了 list (until day end): no answers, no birth date."""
+    """What stays of a finished visit for the day's 完了 list (until day end): no answers, no birth date.
+    A vaccinated one is also a dose the guard counts for the rest of the day (`sealed_today`)."""
 
     visit_id: str
     name: str
@@ -45,12 +46,13 @@ class DoneVisit:
     dose_number: int
     outcome: Outcome
     done_at: datetime
+    subject_id: str = ""  # the host's pseudonymous id, never the My Number: today's doses for the guard
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> DoneVisit:
         return cls(
             str(data["visit_id"]), str(data["name"]), str(data["vaccine_code"]), int(data["dose_number"]),
-            Outcome(data["outcome"]), datetime.fromisoformat(data["done_at"]),
+            Outcome(data["outcome"]), datetime.fromisoformat(data["done_at"]), str(data.get("subject_id", "")),
         )  # fmt: skip
 
 
@@ -62,6 +64,7 @@ def done_summary(visit: PendingVisit, outcome: str, at: datetime) -> dict[str, A
         "dose_number": visit.dose_number,
         "outcome": Outcome(outcome).value,
         "done_at": now_jst(at).isoformat(timespec="seconds"),
+        "subject_id": visit.questionnaire.subject_id,
     }
 
 

@@ -21,7 +21,9 @@ from yoshin.device.visit import (
     Proofs,
     StaffMember,
     VisitError,
+    dose_amounts,
     guard_findings,
+    guard_history,
     record_decision,
     record_vaccination,
     submit_answers,
@@ -80,6 +82,14 @@ class Recorder:
 
     def complete_pending(self, visit_id: str) -> None:
         del self.pending[visit_id]
+
+    def sealed_today(self, subject_id: str) -> list[HistoryItem]:
+        """The vaccinations this recorder sealed for the subject (the day's 完了 list of the appliance)."""
+        return [
+            HistoryItem(r["vaccine_code"], r["dose_number"], date.fromisoformat(r["vaccination_date"]))
+            for kind, r in self.submitted
+            if kind == RecordKind.VACCINATION_RECORD and r["subject_id"] == subject_id
+        ]
 
     def kinds(self) -> list[str]:
         return [kind for kind, _ in self.submitted]
@@ -347,3 +357,40 @@ def test_a_recorded_pack_keeps_its_kind_and_offline_skips_the_history_checks() -
     assert guard_findings(this_season, given(), date(2026, 10, 15)) == []  # series checks skipped offline
     online = replace(this_season, offline=False)
     assert [f.code for f in guard_findings(online, given(), date(2026, 10, 15))] == [GuardCode.SERIES_COMPLETE]
+
+
+def test_a_dose_sealed_earlier_today_here_is_in_the_guards_history() -> None:
+    """The host's history came with the identity read; the morning's dose sealed on this appliance is not
+    in it, but the guard's history has it, so a second visit for the same vaccine is refused outright."""
+    services = Recorder()
+    first = proceed(services, answered(services))
+    assert guard_history(first, services.sealed_today("S000102")) == []
+    record_vaccination(services, first, given(), NURSE, CHECKER, now=NOW)
+    second = proceed(services, answered(services, now=NOW + timedelta(hours=2)))
+    history = guard_history(second, services.sealed_today("S000102"))
+    assert history is not None and [(e.vaccine_code, e.date) for e in history] == [("flu_elderly", date(2026, 10, 15))]
+    override = GuardOverride(GuardCode.SAME_DAY_DUPLICATE, "D0001", "x")
+    with pytest.raises(GuardRefused) as refused:
+        record_vaccination(
+            services, second, given(), NURSE, CHECKER, now=NOW + timedelta(hours=2), overrides=[override]
+        )
+    assert [(f.code, f.overridable) for f in refused.value.findings] == [(GuardCode.SAME_DAY_DUPLICATE, False)]
+    other = replace(second, questionnaire=replace(second.questionnaire, subject_id="S000103"))
+    assert guard_history(other, services.sealed_today("S000103")) == []  # someone else's dose is not theirs
+
+
+@pytest.mark.parametrize(
+    ("born", "expected"),
+    [
+        (date(2025, 3, 10), (Decimal("0.25"), Decimal("0.5"))),  # 19 months: 3歳未満 0.25 mL first
+        (date(2023, 10, 16), (Decimal("0.25"), Decimal("0.5"))),  # 3 attained today (eve of the birthday)
+        (date(2023, 10, 15), (Decimal("0.5"),)),  # the day after: the pack's 0.5 mL, nothing to choose
+    ],
+)
+def test_the_amounts_offered_put_the_one_for_the_age_first(born: date, expected: tuple[Decimal, ...]) -> None:
+    services = Recorder()
+    pending = replace(proceed(services, answered(services)), birth_date=born)
+    je = default_catalogue().products_for("je", date(2026, 10, 15))[0]
+    assert dose_amounts(pending, je, date(2026, 10, 15)) == expected
+    bcg = default_catalogue().products_for("bcg", date(2026, 10, 15))[0]
+    assert dose_amounts(pending, bcg, date(2026, 10, 15)) == (bcg.dose_ml,)  # no per-person volume: the pack's

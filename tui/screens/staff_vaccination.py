@@ -15,6 +15,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 
 from textual import work
 from textual.app import ComposeResult
@@ -30,6 +31,7 @@ from yoshin.device.visit import (
     Proofs,
     StaffMember,
     check_administration,
+    dose_amounts,
     guard_findings,
     record_vaccination,
 )
@@ -56,6 +58,7 @@ class VaccinationEntryScreen(StaffScreen):
         self.pending = pending
         self.product: Product | None = None
         self.site: Site | None = None
+        self.amount: Decimal | None = None  # the amount given: the one for the age unless tapped otherwise
 
     @property
     def today(self) -> date:
@@ -63,6 +66,13 @@ class VaccinationEntryScreen(StaffScreen):
 
     def products(self) -> list[Product]:
         return _products(self, self.pending)
+
+    def amounts(self, product: Product) -> tuple[Decimal, ...]:
+        return dose_amounts(self.pending, product, self.today, self.kiosk.services.rules().catalogue)
+
+    def all_amounts(self) -> tuple[Decimal, ...]:
+        """The buttons: every amount of every product offered, this age's first (one product in practice)."""
+        return tuple(dict.fromkeys(a for product in self.products() for a in self.amounts(product)))
 
     def compose(self) -> ComposeResult:
         dose = self.text("dose", n=self.pending.dose_number)
@@ -78,6 +88,10 @@ class VaccinationEntryScreen(StaffScreen):
             with Horizontal():
                 yield KioskInput(placeholder=self.text("lot"), id="lot", max_length=20)
                 yield KioskInput(placeholder=self.text("expiry_hint"), id="expiry", max_length=16)
+            if len(self.all_amounts()) > 1:  # the 添付文書 gives more than one amount: what was given is tapped
+                with Horizontal(id="amounts"):
+                    for index, amount in enumerate(self.all_amounts()):
+                        yield Button(self.amount_label(amount), id=f"a-{index}")
             with Horizontal():
                 oral = any(product.route == "oral" for product in self.products())
                 for site in (Site.ORAL,) if oral else INJECTION_SITES:
@@ -92,7 +106,7 @@ class VaccinationEntryScreen(StaffScreen):
             self.read_scanner()
         products = self.products()
         if len(products) == 1:  # nothing to choose
-            self.product = products[0]
+            self.choose(products[0])
         if len(self.site_buttons()) == 1:
             self.site = Site(self.site_buttons()[0].removeprefix("s-"))
         self.show_choice()
@@ -111,11 +125,27 @@ class VaccinationEntryScreen(StaffScreen):
     def show_error(self, message: str) -> None:
         self.query_one("#error", Static).update(message)
 
+    def amount_label(self, amount: Decimal) -> str:
+        """Bilingual words, not a bare figure: the amount for this age is said to be so."""
+        for_age = any(self.amounts(p)[0] == amount for p in self.products())
+        return self.text("amount_for_age" if for_age else "amount_other", ml=amount)
+
+    def choose(self, product: Product) -> None:
+        """A product chosen: its amount for this age is pre-selected (no tap when it is what was given)."""
+        if product != self.product:
+            self.product, self.amount = product, self.amounts(product)[0]
+
     def show_choice(self) -> None:
         """The chosen product and site look pressed, and say so in words for a screen reader or a glance."""
         chosen = {f"p-{self.product.gtin}" if self.product else "", f"s-{self.site}" if self.site else ""}
+        offered = self.amounts(self.product) if self.product else ()
+        for index, amount in enumerate(self.all_amounts()):
+            if amount == self.amount:
+                chosen.add(f"a-{index}")
+            for button in self.query(f"#a-{index}"):
+                button.display = amount in offered  # only the chosen product's amounts
         for button in self.query(Button):
-            if button.id and button.id[:2] in ("p-", "s-"):
+            if button.id and button.id[:2] in ("p-", "s-", "a-"):
                 base = str(button.label).removeprefix("● ").removeprefix("○ ")
                 selected = button.id in chosen
                 button.set_class(selected, "-selected")
@@ -137,7 +167,7 @@ class VaccinationEntryScreen(StaffScreen):
         if product is None:
             self.show_error(self.text("unknown_gtin", gtin=pack.gtin))
             return
-        self.product = product
+        self.choose(product)
         self.query_one("#lot", Input).value = pack.lot
         self.query_one("#expiry", Input).value = pack.expiry.strftime("%Y/%m/%d")
         self.show_error("" if pack.expiry >= self.today else self.text("expired", expiry=pack.expiry.isoformat()))
@@ -146,7 +176,9 @@ class VaccinationEntryScreen(StaffScreen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         button = event.button.id or ""
         if button.startswith("p-"):
-            self.product = next(p for p in self.products() if p.gtin == button[2:])
+            self.choose(next(p for p in self.products() if p.gtin == button[2:]))
+        elif button.startswith("a-"):
+            self.amount = self.all_amounts()[int(button[2:])]
         elif button.startswith("s-"):
             self.site = Site(button[2:])
         elif button == "back":
@@ -167,13 +199,16 @@ class VaccinationEntryScreen(StaffScreen):
         if self.product is None or not lot or self.site is None:
             self.show_error(self.text("need_lot"))
             return
-        given = Administration(self.product, lot, expiry, self.site, self.product.dose_ml)
+        amount = self.amount if self.amount is not None else self.product.dose_ml
+        given = Administration(self.product, lot, expiry, self.site, amount)
         try:
             check_administration(given, self.today)
         except BilingualError as error:
             self.show_error(error.message.get(self.kiosk.staff_lang))
             return
-        findings = guard_findings(self.pending, given, self.today, self.kiosk.services.rules().catalogue)
+        services = self.kiosk.services
+        sealed = services.sealed_today(self.pending.questionnaire.subject_id)
+        findings = guard_findings(self.pending, given, self.today, services.rules().catalogue, sealed)
         if findings:  # before anyone checks it: the guard's findings, and the doctor's override
             self.app.switch_screen(GuardScreen(self.pending, given, self.member, findings))
             return
