@@ -33,6 +33,7 @@ from yoshin.protocol.api import HistoryItem
 from yoshin.tui.screens.questionnaire import QuestionnaireScreen
 from yoshin.tui.screens.remove_card import RemoveCardScreen
 from yoshin.tui.screens.staff_home import StaffHomeScreen
+from yoshin.tui.screens.staff_login import StaffLoginScreen
 from yoshin.tui.screens.staff_vaccination import GuardScreen, SecondCheckScreen, VaccinationEntryScreen
 from yoshin.tui.screens.staff_visit import StaffVisitScreen
 from yoshin.tui.screens.thanks import ThanksScreen
@@ -225,8 +226,7 @@ VARICELLA = CATALOGUE.products_for("varicella", TODAY)[0]  # live, injected
 GUARDED = [
     # a thigh for an older adult's influenza vaccine (the pack's sites are the upper arms)
     ("route_site", "elderly", "", None, {}, FLU, "left_thigh", True),
-    # the registry's child (born 2025-03-10) is 19 months old: JE is 0.25 mL under 3, the pack's is 0.5 mL
-    ("dose_amount", "child", "#v-je-1", None, {}, JE, "left_upper_arm", True),
+    # dose amount: test_the_amount_given_is_tapped_and_judged (the entry pre-selects the amount for the age)
     # the guardian reports おたふくかぜ (voluntary, in no registry) ten days ago: varicella must wait 27 days
     ("live_interval", "child", "#v-varicella-1", "mumps", {}, VARICELLA, "left_upper_arm", True),
     # another clinic's dose of 2026-10-01, imported during the day: this season's dose is done
@@ -389,3 +389,88 @@ async def test_the_doctor_overrides_with_a_reason_and_the_record_carries_it(
         {"code": "series_complete", "doctor_id": "D0001", "reason": "前回接種の記録が誤り"}
     ]
     assert (record["entered_by"], record["checked_by"], record["doctor_id"]) == ("D0001", "N0002", "D0001")
+
+
+# --- the amount given, and today's doses sealed on this appliance ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tap_pack_amount", "lang"), [(False, "ja"), (True, "en")], ids=["age_amount_preselected", "pack_amount"]
+)
+async def test_the_amount_given_is_tapped_and_judged(
+    appliance_pair, card, drive, host, staff_accounts, tap_pack_amount, lang
+) -> None:
+    """The registry's child (born 2025-03-10) is 19 months old: JE is 0.25 mL under 3 by the 添付文書, the
+    pack holds 0.5 mL. The entry offers both, the amount for the age first and pre-selected: left as it is,
+    the guard finds nothing and the sealed record says 0.25 mL; the pack's 0.5 mL tapped is flagged."""
+    await kiosk_visit(appliance_pair, card, drive, "child", "#v-je-1")
+    app = appliance_pair.staff()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await to_entry(pilot, app, drive, appliance_pair, lang=lang)
+        await scan(pilot, app, drive, JE.gtin)
+        labels = [str(button.label) for button in app.screen.query("#amounts Button")]
+        assert labels == [
+            f"● {ts('amount_for_age', lang, ml='0.25')}",
+            f"○ {ts('amount_other', lang, ml=JE.dose_ml)}",
+        ]
+        await drive.click(pilot, app, "#s-left_upper_arm")
+        if tap_pack_amount:
+            await drive.click(pilot, app, "#a-1")
+        await drive.click(pilot, app, "#next")
+        await drive.until(pilot, lambda: isinstance(app.screen, GuardScreen | SecondCheckScreen), app)
+        if tap_pack_amount:
+            assert isinstance(app.screen, GuardScreen)
+            (finding,) = [f for f in app.screen.findings if f.code == "dose_amount"]
+            assert "0.5 mL entered" in finding.message.en and finding.message.en in shown(app, "#findings")
+            assert finding.overridable
+            await drive.click(pilot, app, "#back")
+        else:
+            assert isinstance(app.screen, SecondCheckScreen)  # no finding: straight to the second person's check
+            assert "0.25 mL" in shown(app, "#summary")
+            app.screen.query_one("#checker").value = "N0002"
+            app.screen.query_one("#password").value = PASSWORD
+            await drive.click(pilot, app, "#confirm")
+            await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
+    records = delivered(appliance_pair, host)
+    assert [r["dose_amount_ml"] for r in records] == ([] if tap_pack_amount else ["0.25"])
+
+
+async def test_a_second_dose_sealed_here_today_is_a_same_day_duplicate(
+    appliance_pair, card, drive, host, staff_accounts
+) -> None:
+    """The resident is vaccinated in the morning; the record waits in the outbox, so the host still lists
+    influenza and the resident comes back. The host history the second visit carries lacks the morning's
+    dose, but the guard's history has it from this appliance's 完了 list: a same-day duplicate nobody may
+    override, and only the first record is ever sealed."""
+    await one_resident_visit(appliance_pair, card, drive)
+    app = appliance_pair.staff()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await guard_screen(pilot, app, drive, appliance_pair, "left_upper_arm")
+        assert isinstance(app.screen, SecondCheckScreen)  # the first dose: nothing found
+        app.screen.query_one("#checker").value = "N0002"
+        app.screen.query_one("#password").value = PASSWORD
+        await drive.click(pilot, app, "#confirm")
+        await drive.until(pilot, lambda: "完了 (1)" in shown(app, "#visits Static"), app)
+        await drive.click(pilot, app, "#logout")  # the host holds one session per staff ID
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffLoginScreen), app)
+    await one_resident_visit(appliance_pair, card, drive)  # the same resident, the same day, the same vaccine
+    (second,) = _services(appliance_pair).pending_visits()
+    assert all(item.date != TODAY for item in second.history)  # the host does not know the morning's dose
+    app = appliance_pair.staff()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await guard_screen(pilot, app, drive, appliance_pair, "left_upper_arm")
+        assert isinstance(app.screen, GuardScreen)
+        codes = [str(f.code) for f in app.screen.findings]
+        assert "same_day_duplicate" in codes
+        finding = app.screen.findings[codes.index("same_day_duplicate")]
+        assert not finding.overridable and finding.message.ja in shown(app, "#findings")
+        assert not app.screen.query("#override") and not app.screen.query("#reason")
+        await drive.click(pilot, app, "#back")
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
+    outbox = appliance_pair.appliance.outbox()
+    try:
+        Forwarder(outbox, appliance_pair.appliance.client()).drain()
+    finally:
+        outbox.close()
+    kinds = [kind for (kind,) in host.service.db.execute("SELECT kind FROM inbox").fetchall()]
+    assert kinds.count("vaccination_record") == 1 and kinds.count("questionnaire_response") == 2
