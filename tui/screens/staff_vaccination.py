@@ -88,7 +88,7 @@ class VaccinationEntryScreen(StaffScreen):
             with Horizontal():
                 yield KioskInput(placeholder=self.text("lot"), id="lot", max_length=20)
                 yield KioskInput(placeholder=self.text("expiry_hint"), id="expiry", max_length=16)
-            if len(self.all_amounts()) > 1:  # the 添付文書 gives more than one amount: what was given is tapped
+            if any(len(self.amounts(p)) > 1 for p in self.products()):  # the amount given is tapped
                 with Horizontal(id="amounts"):
                     for index, amount in enumerate(self.all_amounts()):
                         yield Button(self.amount_label(amount), id=f"a-{index}")
@@ -139,6 +139,8 @@ class VaccinationEntryScreen(StaffScreen):
         """The chosen product and site look pressed, and say so in words for a screen reader or a glance."""
         chosen = {f"p-{self.product.gtin}" if self.product else "", f"s-{self.site}" if self.site else ""}
         offered = self.amounts(self.product) if self.product else ()
+        for row in self.query("#amounts"):
+            row.display = len(offered) > 1  # one amount (the pack's is the age's): nothing to choose
         for index, amount in enumerate(self.all_amounts()):
             if amount == self.amount:
                 chosen.add(f"a-{index}")
