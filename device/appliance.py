@@ -5,6 +5,9 @@
 <data_dir>/host.json  where the host is (address and ports; no secret): one object, or a list of the
                       nodes of one host (same CA), tried in turn
 <data_dir>/clinic.json the clinic's settings from provisioning (the place name printed on records)
+<data_dir>/voice.json  voice guidance on/off, volume and audio device (device/voice.py; defaults when absent)
+<data_dir>/voice/      the synthesised prompts (WAV), named by a hash of engine, language and text: fixed
+                       prompts only, no personal data; safe to delete (remade on use)
 """
 
 from __future__ import annotations
@@ -13,12 +16,19 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from yoshin.device.hostclient import HostAddress, HostClient
-from yoshin.device.keystore import FileKeyStore
-from yoshin.device.outbox import Outbox, QueueStatus
-from yoshin.device.pending import PendingVisits
+# Imported where used: the kiosk's first screen needs none of them (cryptography, the outbox, the client).
+if TYPE_CHECKING:
+    from yoshin.device.hostclient import HostAddress, HostClient
+    from yoshin.device.keystore import FileKeyStore
+    from yoshin.device.outbox import Outbox, QueueStatus
+    from yoshin.device.pending import PendingVisits
+
+if TYPE_CHECKING:
+    from yoshin.device.voice import VoiceSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,17 +43,26 @@ class Appliance:
     def __init__(self, data_dir: Path, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.data_dir = data_dir
         self.clock = clock
-        self.keystore = FileKeyStore(data_dir / "keys")
+
+    @cached_property
+    def keystore(self) -> FileKeyStore:
+        from yoshin.device.keystore import FileKeyStore
+
+        return FileKeyStore(self.data_dir / "keys")
 
     @property
     def queue_path(self) -> Path:
         return self.data_dir / "queue.db"
 
     def save_host(self, address: HostAddress | Sequence[HostAddress]) -> None:
+        from yoshin.device.hostclient import HostAddress
+
         saved = asdict(address) if isinstance(address, HostAddress) else [asdict(node) for node in address]
         (self.data_dir / "host.json").write_text(json.dumps(saved))
 
     def host_addresses(self) -> list[HostAddress]:
+        from yoshin.device.hostclient import HostAddress
+
         saved = json.loads((self.data_dir / "host.json").read_text())
         return [HostAddress(**node) for node in (saved if isinstance(saved, list) else [saved])]
 
@@ -59,16 +78,34 @@ class Appliance:
         path = self.data_dir / "clinic.json"
         return str(json.loads(path.read_text())["place"]) if path.exists() else "未設定 (not set)"
 
+    @property
+    def voice_dir(self) -> Path:
+        return self.data_dir / "voice"
+
+    def voice_settings(self) -> VoiceSettings:
+        from yoshin.device.voice import VoiceSettings  # (the voice module is loaded only where it is used)
+
+        return VoiceSettings.load(self.data_dir / "voice.json")
+
+    def save_voice_settings(self, settings: VoiceSettings) -> None:
+        settings.save(self.data_dir / "voice.json")
+
     def outbox(self, max_bytes: int | None = None) -> Outbox:
+        from yoshin.device.outbox import Outbox
+
         device_id = self.keystore.identity()["device_id"]
         if max_bytes is None:
             return Outbox(self.queue_path, self.keystore, device_id, clock=self.clock)
         return Outbox(self.queue_path, self.keystore, device_id, max_bytes=max_bytes, clock=self.clock)
 
     def pending(self) -> PendingVisits:
+        from yoshin.device.pending import PendingVisits
+
         return PendingVisits(self.queue_path, self.keystore, self.clock)
 
     def client(self) -> HostClient:
+        from yoshin.device.hostclient import HostClient
+
         return HostClient(self.keystore, self.host_addresses())
 
     def status(self) -> DeviceStatus:

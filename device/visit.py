@@ -3,6 +3,8 @@
 Between the kiosk's screens and the device/domain layers. A screen collects input and renders; this
 module owns what a visit *is* once the resident presses "submit":
 
+- `confirm_reception`: reception's identity check (control 4) before the card step, kept as a slot the next
+  card visit takes; `submit_answers` puts it into the questionnaire with the confirming member's proof;
 - `submit_answers`: the questionnaire response (and, offline, the identity claim before it) into the
   outbox, and the visit kept for staff as a typed `PendingVisit` under the day key;
 - `record_decision`: the doctor's decision (only a doctor decides; a 接種不可 flag needs a reason);
@@ -21,7 +23,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -29,27 +31,33 @@ from yoshin.domain.age import age_in_years
 from yoshin.domain.catalogue import Catalogue, Product
 from yoshin.domain.clock import now_jst, today
 from yoshin.domain.contract import (
+    RECEPTION_ROLES,
     Decision,
     DoctorDecision,
     FlagKind,
     GuardOverride,
+    IdDocument,
     ImplementationType,
+    Presenter,
     QuestionnaireResponse,
+    ReceptionCheck,
     RecordKind,
     Respondent,
     Site,
     VaccinationType,
     new_provisional_subject_id,
     parse_record,
+    reception_problem,
     record_to_json,
 )
 from yoshin.domain.i18n import Bilingual, BilingualError
 from yoshin.domain.rules_guard import Given, GuardFinding, guard
-from yoshin.domain.series import HistoryEntry, Subject
+from yoshin.domain.series import HistoryEntry, Subject, questionnaire_history
 from yoshin.domain.templates import SubjectContext, Template, decision_problem, evaluate_flags, validate_answers
 from yoshin.protocol.api import HistoryItem, SubjectInfo
+from yoshin.protocol.binding import face_bound
 from yoshin.protocol.sealing import new_record_id
-from yoshin.smartcard.card import FaceRead
+from yoshin.smartcard.card import BindRequest, FaceEFs, FaceRead
 
 DOCTOR = "doctor"
 
@@ -85,6 +93,44 @@ class StaffMember:
     staff_id: str
     name: str
     role: str
+
+
+# How long reception's confirmation waits for its card visit: a slot nobody took is not the next person's.
+RECEPTION_VALID = timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceptionSlot:
+    """Reception's identity check waiting for the next card visit on this appliance's kiosk (control 4).
+
+    The check (who, when, presenter, documents), the confirming member and the host's attestation of them
+    (their login's, valid for the JST day: the offline policy). Nothing of the resident."""
+
+    check: ReceptionCheck
+    confirmer: StaffMember
+    proof: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        member = self.confirmer
+        return {
+            "check": self.check.to_json(),
+            "confirmer": {"staff_id": member.staff_id, "name": member.name, "role": member.role},
+            "proof": self.proof,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReceptionSlot:
+        check = data["check"]
+        return cls(
+            ReceptionCheck(
+                str(check["confirmed_by"]),
+                datetime.fromisoformat(check["confirmed_at"]),
+                Presenter(check["presenter"]),
+                tuple(IdDocument(document) for document in check["documents"]),
+            ),
+            StaffMember(**data["confirmer"]),
+            data.get("proof"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +213,7 @@ class PendingVisit:
     decision: DoctorDecision | None = None
     history: tuple[HistoryItem, ...] = ()
     entry: PendingEntry | None = None  # the nurse's entry while it waits for the checker's own screen
+    conditions: tuple[str, ...] = ()  # the registry's condition codes from the host's answer (for the guard)
 
     @property
     def visit_id(self) -> str:
@@ -191,6 +238,7 @@ class PendingVisit:
             "decision": record_to_json(self.decision) if self.decision is not None else None,
             "history": [item.to_json() for item in self.history],
             "entry": self.entry.to_json() if self.entry is not None else None,
+            "conditions": list(self.conditions),
         }
 
     @classmethod
@@ -210,6 +258,7 @@ class PendingVisit:
             decision=decision,
             history=tuple(HistoryItem.from_json(item) for item in data.get("history", [])),
             entry=PendingEntry.from_json(data["entry"]) if data.get("entry") else None,
+            conditions=tuple(str(code) for code in data.get("conditions", [])),
         )
 
 
@@ -254,6 +303,33 @@ def face_body(face: FaceRead) -> dict[str, str]:
     }
 
 
+def bind_request(challenge: Mapping[str, Any]) -> BindRequest:
+    """What the card signs, in the face read's own session, for the host's challenge (POST /jpki/challenge):
+    `yoshin.protocol.binding.face_bound` of that challenge and the EFs just read (finding 4)."""
+    message = bytes.fromhex(str(challenge["challenge"]))
+
+    def bound(efs: FaceEFs) -> bytes:
+        return face_bound(message, efs.my_number, efs.basic_info, efs.signature)
+
+    return BindRequest(str(challenge["challenge_id"]), bound)
+
+
+def identity_body(face: FaceRead) -> dict[str, str]:
+    """The online identity request: the face EFs and the JPKI binding made in the same card session, or
+    the reason there is none (the host then records an unbound identity). Never a PIN."""
+    binding = face.binding
+    if binding is None:  # the host gave no challenge (an older host, or rate-limited)
+        return {**face_body(face), "auth_binding_skipped": "no_challenge"}
+    if binding.auth is None:
+        return {**face_body(face), "auth_binding_skipped": str(binding.skipped)}
+    return {
+        **face_body(face),
+        "ef_auth_certificate": base64.b64encode(binding.auth.certificate).decode(),
+        "auth_challenge_id": binding.reference,
+        "auth_signature": base64.b64encode(binding.auth.signature).decode(),
+    }
+
+
 def _stamp(now: datetime) -> str:
     return now_jst(now).isoformat(timespec="seconds")
 
@@ -272,6 +348,42 @@ def _attach_proofs(record: dict[str, Any], proofs: Proofs) -> dict[str, Any]:
     """Seam 5: the attestations go into the record under "proofs" (the contract field is security's)."""
     tokens = proofs.as_json()
     return {**record, "proofs": tokens} if tokens else record
+
+
+# --- reception (control 4) --------------------------------------------------------------------------------
+
+
+class ReceptionDesk(Protocol):
+    """Where reception's slots wait for their card visit (the pending store; the kiosk's services)."""
+
+    def open_reception(self, slot: ReceptionSlot) -> str: ...
+
+
+def confirm_reception(
+    services: ReceptionDesk,
+    member: StaffMember,
+    proof: str | None,
+    presenter: Presenter,
+    documents: Sequence[IdDocument],
+    *,
+    now: datetime,
+) -> ReceptionSlot:
+    """Reception has seen who stands at the counter (and a proxy's 委任状): keep it for the next card visit.
+
+    Refused unless the member works reception (`RECEPTION_ROLES`) and the check is complete
+    (`contract.reception_problem`: an identity document; a proxy's written mandate)."""
+    if member.role not in RECEPTION_ROLES:
+        raise VisitError(
+            "受付確認は受付・看護師・医師が行います", "Reception checks are made by clerks, nurses or doctors"
+        )
+    chosen = tuple(dict.fromkeys(documents))
+    problem = reception_problem(presenter, chosen)
+    if problem is not None:
+        raise VisitError(problem.ja, problem.en)
+    check = ReceptionCheck(member.staff_id, now_jst(now).replace(microsecond=0), presenter, chosen)
+    slot = ReceptionSlot(check, member, proof)
+    services.open_reception(slot)
+    return slot
 
 
 # --- the resident's answers ------------------------------------------------------------------------------
@@ -296,6 +408,7 @@ def submit_answers(
     started_at: datetime | None,
     now: datetime,
     claimed_subject_id: str | None = None,
+    reception: ReceptionSlot | None = None,
 ) -> PendingVisit:
     """Seal the questionnaire into the outbox and keep the visit for staff under today's day key.
 
@@ -303,7 +416,9 @@ def submit_answers(
     provisional subject and the card's sealed face data goes first, as an identity claim the host resolves
     when the queue drains. The later vaccines of one offline visit pass `claimed_subject_id`, the
     provisional subject the first one claimed, so one card read makes one identity claim. The registry's
-    guardian is recorded only when the template asks a guardian for this person's age."""
+    guardian is recorded only when the template asks a guardian for this person's age. `reception` is
+    reception's check this visit took at its card step (control 4): it goes into the record with the
+    confirming member's attestation (`proofs.identity_confirmed_by`)."""
     checked, details = validate_answers(template, dict(answers), {}, context)
     flags = evaluate_flags(template, checked, context)
     clinic = services.clinic()
@@ -330,15 +445,19 @@ def submit_answers(
         "eligibility_verified": not offline,
         "started_at": _stamp(started_at or now),
         "answered_at": _stamp(now),
+        "reception": reception.check.to_json() if reception is not None else None,
+        "proofs": {"identity_confirmed_by": reception.proof} if reception is not None and reception.proof else {},
     }
     questionnaire = parse_record(RecordKind.QUESTIONNAIRE_RESPONSE, body)
     assert isinstance(questionnaire, QuestionnaireResponse)
     services.submit(RecordKind.QUESTIONNAIRE_RESPONSE, record_to_json(questionnaire))
     basic = face.basic_info
     history = subject.history if subject is not None else ()
+    conditions = subject.conditions if subject is not None else ()
     visit = PendingVisit(
-        questionnaire, basic.name, basic.birth_date, basic.sex, dose_number, offline, language, history=history
-    )
+        questionnaire, basic.name, basic.birth_date, basic.sex, dose_number, offline, language,
+        history=history, conditions=conditions,
+    )  # fmt: skip
     services.keep_pending(visit)
     return visit
 
@@ -414,9 +533,14 @@ def guard_findings(
 ) -> list[GuardFinding]:
     """The rules guard's findings for this pack, this person, today (seam 3: `rules_guard.guard`).
 
-    The history is the host's record of earlier doses from the identity answer; offline there is none,
-    and the kiosk then offers first doses only."""
-    history = [HistoryEntry(item.vaccine_code, item.dose_number, item.date) for item in visit.history]
+    The history is the host's record of earlier doses from the identity answer, plus the injected live
+    vaccine the questionnaire reports (a voluntary おたふくかぜ or 黄熱 no registry knows: the 27-day rule
+    counts it). Offline the history is unknown (None): the guard then skips the history checks rather than
+    call every dose a first dose."""
+    history: list[HistoryEntry] | None = None
+    if not visit.offline:
+        history = [HistoryEntry(i.vaccine_code, i.dose_number, i.date, i.product) for i in visit.history]
+        history += questionnaire_history(visit.questionnaire.answers, catalogue)
     product = given.product
     pack = Given(
         product=product.gtin,
@@ -427,7 +551,7 @@ def guard_findings(
         lot_expiry=given.expiry_date,
         vaccine_code=visit.questionnaire.vaccine_code,
     )
-    return guard(Subject(visit.birth_date, visit.sex), history, pack, on, catalogue)
+    return guard(Subject(visit.birth_date, visit.sex, frozenset(visit.conditions)), history, pack, on, catalogue)
 
 
 def record_vaccination(

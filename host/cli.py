@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from yoshin.domain.i18n import BilingualError
-from yoshin.host import audit, backup, devices, exports, intake, retention, staff, store, technicians, trust
+from yoshin.host import audit, backup, devices, exports, intake, policy, retention, staff, store, technicians, trust
 from yoshin.host.pki import HostPki
 from yoshin.host.server import HostServer, HostService, NotInitialised
 
@@ -203,47 +203,6 @@ def device_revoke(data_dir: Path, device_id: str, reason: str, actor: str) -> No
         _fail(error)
 
 
-@main.group("technician")
-def technician_group() -> None:
-    """The technician roster (control 27): individual technician IDs, each approved by two administrators."""
-
-
-@technician_group.command("add")
-@data_dir_option
-@click.argument("staff_id")
-@click.option("--name", required=True)
-@click.option("--municipality", required=True)
-@click.option("--company", required=True, help="The contractor the technician works for (委託先).")
-@click.option("--location", "work_location", required=True, help="Where they work (業務執行場所).")
-@click.option("--by", "admin_id", required=True, help="The municipal administrator asking.")
-@click.option("--approved-by", "approver_id", required=True, help="A second municipal administrator approving.")
-def technician_add(
-    data_dir: Path, staff_id: str, name: str, municipality: str, company: str, work_location: str, admin_id: str,
-    approver_id: str,
-) -> None:  # fmt: skip
-    """Put a technician from the contractor's submitted roster on the host's. Standard input: the
-    technician's password, then the asking and the approving administrators' passwords, one a line."""
-    password = sys.stdin.readline().rstrip("\n")
-    service = _service(data_dir)
-    try:
-        approval = staff.approve(
-            service.db, municipality, admin_id, sys.stdin.readline().rstrip("\n"), approver_id,
-            sys.stdin.readline().rstrip("\n"), _now(),
-        )  # fmt: skip
-        technicians.add(service.db, staff_id, name, municipality, password, company, work_location, _now(), approval)
-    except BilingualError as error:
-        _fail(error)
-    click.echo(json.dumps({"added": staff_id, "by": admin_id, "approved_by": approver_id}))
-
-
-@technician_group.command("list")
-@data_dir_option
-@click.option("--municipality", required=True)
-def technician_list(data_dir: Path, municipality: str) -> None:
-    """The roster (JSON), to reconcile with the contractor's paper one."""
-    click.echo(json.dumps(technicians.roster(_service(data_dir).db, municipality), ensure_ascii=False, indent=2))
-
-
 @main.group()
 def residents() -> None:
     """The resident registry."""
@@ -387,6 +346,64 @@ def staff_deactivate(data_dir: Path, staff_id: str) -> None:
 def staff_export(data_dir: Path, municipality: str) -> None:
     """The ID list, for reconciliation with the rights table (JSON)."""
     click.echo(json.dumps(staff.rights_table(_service(data_dir).db, municipality), ensure_ascii=False, indent=2))
+
+
+@main.group("policy")
+def policy_group() -> None:
+    """What a municipality requires of its appliances (control 4: reception's identity check)."""
+
+
+@policy_group.command("reception-check")
+@data_dir_option
+@click.option("--municipality", required=True)
+@click.argument("setting", type=click.Choice(["required", "optional", "show"]), default="show")
+def policy_reception_check(data_dir: Path, municipality: str, setting: str) -> None:
+    """Require (or not) reception's identity check before the card step; `show` prints the setting."""
+    db = _service(data_dir).db
+    if setting != "show":
+        policy.set_reception_required(db, municipality, setting == "required", "admin", _now())
+    click.echo(json.dumps({"municipality": municipality, **policy.policy_answer(db, municipality)}))
+
+
+@main.group("technician")
+def technician_group() -> None:
+    """The technician roster (control 27): individual technician IDs, each approved by two administrators."""
+
+
+@technician_group.command("add")
+@data_dir_option
+@click.argument("staff_id")
+@click.option("--name", required=True)
+@click.option("--municipality", required=True)
+@click.option("--company", required=True, help="The contractor the technician works for (委託先).")
+@click.option("--location", "work_location", required=True, help="Where they work (業務執行場所).")
+@click.option("--by", "admin_id", required=True, help="The municipal administrator asking.")
+@click.option("--approved-by", "approver_id", required=True, help="A second municipal administrator approving.")
+def technician_add(
+    data_dir: Path, staff_id: str, name: str, municipality: str, company: str, work_location: str, admin_id: str,
+    approver_id: str,
+) -> None:  # fmt: skip
+    """Put a technician from the contractor's submitted roster on the host's. Standard input: the
+    technician's password, then the asking and the approving administrators' passwords, one a line."""
+    password = sys.stdin.readline().rstrip("\n")
+    service = _service(data_dir)
+    try:
+        approval = staff.approve(
+            service.db, municipality, admin_id, sys.stdin.readline().rstrip("\n"), approver_id,
+            sys.stdin.readline().rstrip("\n"), _now(),
+        )  # fmt: skip
+        technicians.add(service.db, staff_id, name, municipality, password, company, work_location, _now(), approval)
+    except BilingualError as error:
+        _fail(error)
+    click.echo(json.dumps({"added": staff_id, "by": admin_id, "approved_by": approver_id}))
+
+
+@technician_group.command("list")
+@data_dir_option
+@click.option("--municipality", required=True)
+def technician_list(data_dir: Path, municipality: str) -> None:
+    """The roster (JSON), to reconcile with the contractor's paper one."""
+    click.echo(json.dumps(technicians.roster(_service(data_dir).db, municipality), ensure_ascii=False, indent=2))
 
 
 @main.group("audit")

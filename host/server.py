@@ -27,7 +27,7 @@ from yoshin.domain.bundle import build_bundle, sign_bundle
 from yoshin.domain.catalogue import Catalogue, default_catalogue
 from yoshin.domain.clock import today as jst_today
 from yoshin.domain.i18n import Bilingual, BilingualError
-from yoshin.host import attest, audit, devices, identity, intake, ratelimit, staff, store, technicians
+from yoshin.host import attest, audit, devices, identity, intake, policy, ratelimit, staff, store, technicians
 from yoshin.host.keys import HostKeys, public_pem
 from yoshin.host.pki import EnrollmentError, HostPki
 from yoshin.host.ratelimit import RateLimiter
@@ -108,6 +108,21 @@ class HostService:
                     f"ratelimit.{kind}", key, f"refused: more than {rate.capacity:g} at once",
                 )  # fmt: skip
         return 0 if allowed else wait
+
+    def enroll_wait(self, address: str) -> int:
+        """0 when `address` may try to enroll; else the seconds to wait after too many refused tokens."""
+        return self.limiter.wait("enroll", address, ratelimit.ENROLL_REFUSALS_PER_ADDRESS)
+
+    def enroll_refused(self, address: str) -> None:
+        """Count a refused enrollment from `address`; the refusal that empties its bucket is audited."""
+        rate = ratelimit.ENROLL_REFUSALS_PER_ADDRESS
+        self.limiter.take("enroll", address, rate)
+        if self.limiter.wait("enroll", address, rate):
+            with self.db.transaction() as tx:
+                audit.append(
+                    tx, self.clock(), "-", "device", address, "ratelimit.enroll", address,
+                    f"refused: more than {rate.capacity:g} refused enrollments",
+                )  # fmt: skip
 
     @classmethod
     def open(
@@ -203,6 +218,10 @@ class HostService:
 
     def staff_logout(self, token: str) -> None:
         staff.logout(self.db, token, self.clock())
+
+    def policy(self, device: devices.Device) -> dict[str, str]:
+        """What `device`'s municipality requires of its appliances (control 4: reception's identity check)."""
+        return policy.policy_answer(self.db, device.municipality_code)
 
     # --- staff (seam 5): every answer that verifies a person carries the host's attestation ----------
 
@@ -534,6 +553,9 @@ def main_app(service: HostService) -> web.Application:
             return _error(401, "attest_refused", error.message.ja, error.message.en)
         return web.json_response(answer)
 
+    async def municipality_policy(request: web.Request) -> web.Response:
+        return web.json_response(await asyncio.to_thread(service.policy, request[DEVICE]))
+
     async def staff_logout(request: web.Request) -> web.Response:
         body = await _json(request)
         await asyncio.to_thread(service.staff_logout, str(body.get("token", "")))
@@ -551,6 +573,7 @@ def main_app(service: HostService) -> web.Application:
     app.router.add_post(api.STAFF_LOGOUT, staff_logout)
     app.router.add_post(api.STAFF_LOGIN_CARD, staff_login_card)
     app.router.add_post(api.STAFF_ATTEST, staff_attest)
+    app.router.add_get(api.POLICY, municipality_policy)
     return app
 
 
@@ -563,6 +586,10 @@ def enrollment_app(service: HostService) -> web.Application:
         return web.Response(text=service.pki.ca_pem, content_type="application/pem-certificate-chain")
 
     async def enroll(request: web.Request) -> web.Response:
+        address = request.remote or "-"
+        wait = service.enroll_wait(address)
+        if wait:
+            return _too_many(wait)
         body = await _json(request)
         fields = ("token", "csr", "signing_public_key", "serial")
         # `technician` (the technician's proof) may be missing: the refusal then says so and is audited
@@ -577,6 +604,7 @@ def enrollment_app(service: HostService) -> web.Application:
             )  # fmt: skip
         except EnrollmentError as error:
             log.warning("enrollment refused: %s", error.reason)
+            await asyncio.to_thread(service.enroll_refused, address)
             return _error(403, "enrollment_refused", error.message.ja, error.message.en)
         return web.json_response(answer)
 

@@ -30,6 +30,7 @@ STAFF_LOGIN = f"{API}/staff/login"
 STAFF_LOGOUT = f"{API}/staff/logout"
 STAFF_LOGIN_CARD = f"{API}/staff/login/card"  # seam 5: the staff card alone (JPKI auth + PIN)
 STAFF_ATTEST = f"{API}/staff/attest"  # seam 5: a second person, verified without any session
+POLICY = f"{API}/policy"  # the municipality's policy for its appliances (control 4: reception's check)
 
 MAX_BODY = 4 * 1024 * 1024  # bytes; a full batch (MAX_BATCH sealed records) is far below it
 MAX_BATCH = 200
@@ -105,16 +106,21 @@ class HistoryItem:
     vaccine_code: str
     dose_number: int
     date: date
+    product: str | None = None  # the pack's GTIN when recorded: its kind wins (RotaTeq vs Rotarix, 5種混合)
 
     def to_json(self) -> dict[str, Any]:
-        return {"vaccine_code": self.vaccine_code, "dose_number": self.dose_number, "date": self.date.isoformat()}
+        item = {"vaccine_code": self.vaccine_code, "dose_number": self.dose_number, "date": self.date.isoformat()}
+        return item | ({"product": self.product} if self.product is not None else {})
 
     @classmethod
     def from_json(cls, data: Any) -> HistoryItem:
         dose = data.get("dose_number") if isinstance(data, dict) else None
         if isinstance(dose, bool) or not isinstance(dose, int):
             raise ValueError("dose_number must be a whole number")
-        return cls(_text(data, "vaccine_code"), dose, date.fromisoformat(_text(data, "date")))
+        product = data.get("product")
+        if product is not None and not isinstance(product, str):
+            raise ValueError("product must be a GTIN or absent")
+        return cls(_text(data, "vaccine_code"), dose, date.fromisoformat(_text(data, "date")), product)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +136,9 @@ class SubjectInfo:
     guardian_name: str | None
     due: tuple[DueItem, ...]
     history: tuple[HistoryItem, ...] = ()  # earlier doses, for the kiosk's vaccination-error guard
+    # the registry's condition codes (B類 disabilities at 60-64, ...): the guard judges the same target the
+    # host's due list did, rather than call an eligible 60-64-year-old "not a target"
+    conditions: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"SubjectInfo({self.subject_id}, <redacted>)"
@@ -145,6 +154,7 @@ class SubjectInfo:
             "guardian_name": self.guardian_name,
             "due": [item.to_json() for item in self.due],
             "history": [item.to_json() for item in self.history],
+            "conditions": list(self.conditions),
         }
 
     @classmethod
@@ -156,9 +166,11 @@ class SubjectInfo:
             raise ValueError("age must be a whole number and is_minor true or false")
         if guardian is not None and not isinstance(guardian, str):
             raise ValueError("guardian_name must be text or null")
-        history = data.get("history", [])
+        history, conditions = data.get("history", []), data.get("conditions", [])
         if not isinstance(due, list) or not isinstance(history, list):
             raise ValueError("due and history must be lists")
+        if not isinstance(conditions, list) or not all(isinstance(c, str) for c in conditions):
+            raise ValueError("conditions must be a list of codes")
         return cls(
             subject_id=_text(data, "subject_id"),
             display_name=_text(data, "display_name"),
@@ -169,6 +181,7 @@ class SubjectInfo:
             guardian_name=guardian,
             due=tuple(DueItem.from_json(item) for item in due),
             history=tuple(HistoryItem.from_json(item) for item in history),
+            conditions=tuple(conditions),
         )
 
 

@@ -41,6 +41,11 @@ PATH = click.Path(dir_okay=False, path_type=Path)
 @click.option("--scanner", help="GS1 scanner serial port (CDC-ACM), if one is attached.")
 @click.option("--serve", is_flag=True, help="Serve the kiosk to a local browser (textual-serve) instead.")
 @click.option("--port", type=int, help="Port for --serve (default 8470 on 127.0.0.1; with --staff 8471 on --bind).")
+@click.option(
+    "--large-text",
+    is_flag=True,
+    help="Start each visit in large text (in a browser, 26 px instead of 16 px; /?text=normal for the normal page).",
+)
 @click.option("--staff", is_flag=True, help="Run the staff and technician app instead of the resident kiosk.")
 @click.option(
     "--bind", default="127.0.0.1", show_default=True, help="With --staff --serve: the address the staff PC reaches."
@@ -61,6 +66,7 @@ def main(
     scanner: str | None,
     serve: bool,
     port: int | None,
+    large_text: bool,
     staff: bool,
     bind: str,
     tls_cert: Path | None,
@@ -99,24 +105,33 @@ def main(
         command += (["--reader", reader] if reader else []) + (["--scanner", scanner] if scanner else [])
         if manifest is not None and release_key is not None:
             command += ["--manifest", str(manifest), "--release-key", str(release_key)]
-        KioskWebServer(shlex.join(command), port or 8470).serve()
+        KioskWebServer(command, port or 8470, large_text=large_text).serve()
         return
     board_port = find_port() if board == "auto" else None if board == "none" else board
     # The staff app does not drive the board's buzzer or thermometer (the resident kiosk does): no board.
     io_board = IOBoard(board_port).start() if board_port and not staff else None  # reconnects when unplugged
+    appliance = Appliance(data_dir)
+    speaker = None
+    if not staff:  # 音声案内 for residents: voice.json says whether and how loud (yoshin-voice set)
+        from yoshin.tui.voice import every_utterance, speaker_for
+
+        speaker = speaker_for(appliance)
+        speaker.prepare(every_utterance())  # on its own thread: the prompts are ready before the first visit
     try:
         services = ApplianceServices(
-            Appliance(data_dir), reader, board=io_board, scanner=Scanner(scanner) if scanner else None
+            appliance, reader, board=io_board, scanner=Scanner(scanner) if scanner else None, voice=speaker
         )
         app: App[None]
         if staff:
             app = StaffApp(services, idle_timeout=staff_idle_timeout)
         else:
-            app = KioskApp(services, idle_timeout=idle_timeout)
+            app = KioskApp(services, idle_timeout=idle_timeout, large_text=large_text)
         app.run()
     finally:
         if io_board is not None:
             io_board.close()
+        if speaker is not None:
+            speaker.close()
     # A kiosk never quits by itself: 1 after an unhandled error, so systemd records a failure and restarts it.
     sys.exit(app.return_code or 0)
 
