@@ -76,7 +76,8 @@ def main(
     the resident's screen, the staff app on a second display or, with --staff --serve, in the staff PC's
     browser over TLS.
 
-    The appliance must be provisioned (yoshin-provision). In production (YOSHIN_PRODUCTION=1) the kiosk
+    The resident kiosk needs a provisioned appliance; on a fresh one the staff app opens on the technician's
+    provisioning screen (or use yoshin-provision). In production (YOSHIN_PRODUCTION=1) the kiosk
     refuses to start without a manifest that matches every installed file.
     """
     if manifest is None and production_mode():
