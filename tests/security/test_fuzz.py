@@ -172,6 +172,12 @@ def _identity_bodies() -> st.SearchStrategy[Any]:
 @given(_identity_bodies())
 @example({"ef_my_number": "", "ef_basic_info": "", "ef_signature": "", "auth_challenge_id": {"a": 1}})
 @example({name: f"<{name}>" for name in ("ef_my_number", "ef_basic_info", "ef_signature")})
+@example(
+    {**{name: f"<{name}>" for name in ("ef_my_number", "ef_basic_info", "ef_signature")}, "auth_binding_skipped": []}
+)
+@example(
+    {**{name: f"<{name}>" for name in ("ef_my_number", "ef_basic_info", "ef_signature")}, "auth_binding_skipped": {}}
+)
 def test_host_identity_sealed(served_fuzz: tuple[HostServer, Any], body: Any) -> None:
     """Past TLS and the envelope: the identity look-up and the binding meet generated card data (no 5xx)."""
     host, device = served_fuzz
