@@ -45,7 +45,7 @@ from yoshin.domain.contract import (
 )
 from yoshin.domain.i18n import Bilingual, BilingualError
 from yoshin.domain.rules_guard import Given, GuardFinding, guard
-from yoshin.domain.series import HistoryEntry, Subject
+from yoshin.domain.series import HistoryEntry, Subject, questionnaire_history
 from yoshin.domain.templates import SubjectContext, Template, decision_problem, evaluate_flags, validate_answers
 from yoshin.protocol.api import HistoryItem, SubjectInfo
 from yoshin.protocol.binding import face_bound
@@ -168,6 +168,7 @@ class PendingVisit:
     decision: DoctorDecision | None = None
     history: tuple[HistoryItem, ...] = ()
     entry: PendingEntry | None = None  # the nurse's entry while it waits for the checker's own screen
+    conditions: tuple[str, ...] = ()  # the registry's condition codes from the host's answer (for the guard)
 
     @property
     def visit_id(self) -> str:
@@ -192,6 +193,7 @@ class PendingVisit:
             "decision": record_to_json(self.decision) if self.decision is not None else None,
             "history": [item.to_json() for item in self.history],
             "entry": self.entry.to_json() if self.entry is not None else None,
+            "conditions": list(self.conditions),
         }
 
     @classmethod
@@ -211,6 +213,7 @@ class PendingVisit:
             decision=decision,
             history=tuple(HistoryItem.from_json(item) for item in data.get("history", [])),
             entry=PendingEntry.from_json(data["entry"]) if data.get("entry") else None,
+            conditions=tuple(str(code) for code in data.get("conditions", [])),
         )
 
 
@@ -364,9 +367,11 @@ def submit_answers(
     services.submit(RecordKind.QUESTIONNAIRE_RESPONSE, record_to_json(questionnaire))
     basic = face.basic_info
     history = subject.history if subject is not None else ()
+    conditions = subject.conditions if subject is not None else ()
     visit = PendingVisit(
-        questionnaire, basic.name, basic.birth_date, basic.sex, dose_number, offline, language, history=history
-    )
+        questionnaire, basic.name, basic.birth_date, basic.sex, dose_number, offline, language,
+        history=history, conditions=conditions,
+    )  # fmt: skip
     services.keep_pending(visit)
     return visit
 
@@ -442,9 +447,14 @@ def guard_findings(
 ) -> list[GuardFinding]:
     """The rules guard's findings for this pack, this person, today (seam 3: `rules_guard.guard`).
 
-    The history is the host's record of earlier doses from the identity answer; offline there is none,
-    and the kiosk then offers first doses only."""
-    history = [HistoryEntry(item.vaccine_code, item.dose_number, item.date) for item in visit.history]
+    The history is the host's record of earlier doses from the identity answer, plus the injected live
+    vaccine the questionnaire reports (a voluntary おたふくかぜ or 黄熱 no registry knows: the 27-day rule
+    counts it). Offline the history is unknown (None): the guard then skips the history checks rather than
+    call every dose a first dose."""
+    history: list[HistoryEntry] | None = None
+    if not visit.offline:
+        history = [HistoryEntry(item.vaccine_code, item.dose_number, item.date) for item in visit.history]
+        history += questionnaire_history(visit.questionnaire.answers, catalogue)
     product = given.product
     pack = Given(
         product=product.gtin,
@@ -455,7 +465,7 @@ def guard_findings(
         lot_expiry=given.expiry_date,
         vaccine_code=visit.questionnaire.vaccine_code,
     )
-    return guard(Subject(visit.birth_date, visit.sex), history, pack, on, catalogue)
+    return guard(Subject(visit.birth_date, visit.sex, frozenset(visit.conditions)), history, pack, on, catalogue)
 
 
 def record_vaccination(

@@ -86,6 +86,7 @@ def _subject_answer(registry: Registry, resident: Resident, today: date, catalog
         guardian_name=resident.guardian_name,
         due=tuple(DueItem(item.vaccine_code, item.dose_number, item.reasons[0].text) for item in due),
         history=tuple(HistoryItem(item.vaccine_code, item.dose_number, item.date) for item in history),
+        conditions=tuple(sorted(resident.conditions)),
     )
     return IdentityAnswer(IdentityStatus.OK, info)
 

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from yoshin.device.appliance import Appliance, DeviceStatus
 from yoshin.device.hostclient import DeviceRevoked, HostRefused, HostUnreachable
@@ -27,6 +27,9 @@ from yoshin.smartcard.card import BindRequest, FaceRead, Pin, open_card
 from yoshin.smartcard.errors import CardError
 from yoshin.smartcard.transport import PcscContext
 from yoshin.tui.staff_view import DoneVisit, done_summary
+
+if TYPE_CHECKING:
+    from yoshin.device.voice import Speaker
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,7 @@ class KioskServices(Protocol):
     appliance: Appliance  # the technician's self-test and status read the appliance itself
     board: IOBoard | None
     scanner: Scanner | None
+    voice: Speaker | None  # 音声案内 (device/voice.py); None: the kiosk is silent
 
     def reader_name(self) -> str: ...
     def reader_ready(self) -> bool: ...
@@ -93,6 +97,7 @@ class ApplianceServices:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     board: IOBoard | None = None
     scanner: Scanner | None = None
+    voice: Speaker | None = None
     _rules: Rules | None = field(default=None, repr=False)
     # One card operation at a time: a worker still closing its exclusive connection must not meet the next.
     _card_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -19,7 +19,7 @@ from yoshin.devtools.card_emulator import CardImage, CardState, Emulator
 from yoshin.devtools.dev_pki import DevPki
 from yoshin.devtools.personas import persona
 from yoshin.devtools.virtual_reader import VirtualReader
-from yoshin.host import staff
+from yoshin.host import staff, technicians
 from yoshin.smartcard.transport import PcscContext
 from yoshin.tui.app import KioskApp
 from yoshin.tui.screens.pin import PinScreen
@@ -45,6 +45,12 @@ def staff_accounts(host) -> dict[str, str]:
     """A doctor, two nurses and a technician of the host's municipality, all with STAFF_PASSWORD."""
     accounts = {"D0001": "doctor", "N0001": "nurse", "N0002": "nurse", "T0001": "technician"}
     for staff_id, role in accounts.items():
+        if role == "technician":  # on the roster too (control 27)
+            technicians.add(
+                host.service.db, staff_id, f"{role} {staff_id}", "141305", STAFF_PASSWORD, "保守株式会社", "clinic",
+                host.service.clock(),
+            )  # fmt: skip
+            continue
         staff.add(host.service.db, staff_id, f"{role} {staff_id}", role, "141305", STAFF_PASSWORD, host.service.clock())
     return accounts
 
