@@ -34,13 +34,14 @@ from yoshin.domain.contract import (
     ContractError,
     DoctorDecision,
     IdentityClaim,
+    QuestionnaireResponse,
     RecordKind,
     VaccinationRecord,
     is_provisional,
     parse_record,
     record_to_json,
 )
-from yoshin.host import audit, proofs
+from yoshin.host import audit, policy, proofs
 from yoshin.host.devices import Device
 from yoshin.host.store import Database, StoreBusy, Tx
 from yoshin.protocol import safejson
@@ -183,6 +184,16 @@ def _host_refusal(
             proofs.check(db, attestation_key, device, record)
         except proofs.ProofError as error:
             return str(error)
+    if isinstance(record, QuestionnaireResponse):
+        required = policy.reception_required(db, device.municipality_code)
+        if record.reception is None and not required:
+            return None
+        if attestation_key is None:
+            return "this host checks no proofs, so it accepts no reception check"
+        try:
+            proofs.check(db, attestation_key, device, record, reception_required=required)
+        except proofs.ProofError as error:
+            return str(error)
     return None
 
 
@@ -229,9 +240,20 @@ def _store(
             device.device_id,
             f"record.{kind}",
             record_id,
-            f"accepted: {body['outcome']}" if kind == RecordKind.IDENTITY_CLAIM else "accepted",
+            _accepted(kind, body),
         )
     return RecordResult(record_id, "accepted")
+
+
+def _accepted(kind: str, body: dict[str, Any]) -> str:
+    """The audit line of an accepted record: a claim's outcome; who confirmed a resident at reception."""
+    if kind == RecordKind.IDENTITY_CLAIM:
+        return f"accepted: {body['outcome']}"
+    reception = body.get("reception") if kind == RecordKind.QUESTIONNAIRE_RESPONSE else None
+    if reception:
+        documents = "+".join(reception["documents"])
+        return f"accepted: identity confirmed by {reception['confirmed_by']} ({reception['presenter']}, {documents})"
+    return "accepted"
 
 
 ELSEWHERE = "this record id is already stored for another device or municipality"

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from yoshin.device.outbox import QueueStatus
     from yoshin.device.scanner import Scanner
     from yoshin.device.staff_calls import StaffCalls
-    from yoshin.device.visit import Clinic, PendingVisit, StaffMember
+    from yoshin.device.visit import Clinic, PendingVisit, ReceptionSlot, StaffMember
     from yoshin.device.voice import Speaker
     from yoshin.domain.bundle import Rules
     from yoshin.protocol import api
@@ -72,6 +72,12 @@ class KioskServices(Protocol):
     def finish_pending(self, visit: PendingVisit, outcome: str, at: datetime) -> None: ...
     def done_visits(self) -> list[DoneVisit]: ...
     def complete_pending(self, visit_id: str) -> None: ...
+    def open_reception(self, slot: ReceptionSlot) -> str: ...
+    def take_reception(self) -> ReceptionSlot | None: ...
+    def reception_slots(self) -> list[tuple[str, ReceptionSlot]]: ...
+    def cancel_reception(self, slot_id: str) -> bool: ...
+    def reception_required(self) -> bool: ...
+    def staff_list_revision(self) -> str: ...
     def queue_status(self) -> QueueStatus: ...
     def device_status(self) -> DeviceStatus: ...
     def staff_login(self, staff_id: str, password: str | None, card_pin: str | None = None) -> StaffSession: ...
@@ -277,6 +283,71 @@ class ApplianceServices:
             pending.complete(visit_id)
         finally:
             pending.close()
+
+    # --- reception (control 4): slots in the pending store, the municipality's policy ---------------------
+
+    def open_reception(self, slot: ReceptionSlot) -> str:
+        pending = self.appliance.pending()
+        try:
+            return pending.open_reception(slot.to_json())
+        finally:
+            pending.close()
+
+    def take_reception(self) -> ReceptionSlot | None:
+        """The oldest open slot, taken by this card visit (no other visit can take it too)."""
+        from yoshin.device.visit import RECEPTION_VALID, ReceptionSlot
+
+        pending = self.appliance.pending()
+        try:
+            slot = pending.take_reception(RECEPTION_VALID)
+        finally:
+            pending.close()
+        return ReceptionSlot.from_json(slot) if slot is not None else None
+
+    def reception_slots(self) -> list[tuple[str, ReceptionSlot]]:
+        from yoshin.device.visit import RECEPTION_VALID, ReceptionSlot
+
+        pending = self.appliance.pending()
+        try:
+            return [(slot_id, ReceptionSlot.from_json(slot)) for slot_id, slot in pending.receptions(RECEPTION_VALID)]
+        finally:
+            pending.close()
+
+    def cancel_reception(self, slot_id: str) -> bool:
+        pending = self.appliance.pending()
+        try:
+            return pending.cancel_reception(slot_id)
+        finally:
+            pending.close()
+
+    def reception_required(self) -> bool:
+        """Whether the municipality requires reception's check before the card step (GET /policy). The
+        last answer is kept in <data dir>/policy.json for when the host cannot be reached; never asked: no."""
+        from yoshin.device.hostclient import DeviceRevoked, HostRefused, HostUnreachable
+        from yoshin.protocol import api
+
+        path = self.appliance.data_dir / "policy.json"
+        try:
+            answer = self.appliance.client().call("GET", api.POLICY)
+            required = answer.get("reception_check") == "required" if isinstance(answer, dict) else None
+        except (HostUnreachable, HostRefused, DeviceRevoked):  # revoked: the identity step says so in words
+            required = None
+        if required is None:
+            return path.exists() and json.loads(path.read_text()).get("reception_check") == "required"
+        path.write_text(json.dumps({"reception_check": "required" if required else "optional"}))
+        return required
+
+    def staff_list_revision(self) -> str:
+        """Changes whenever what the staff list shows changes: the pending store (visits, reception slots),
+        the staff calls and the outbox's counts. Cheap (nothing decrypted): the staff app polls it."""
+        pending = self.appliance.pending()
+        try:
+            stored = pending.revision()
+        finally:
+            pending.close()
+        calls = ",".join(call.call_id for call in self.staff_calls().pending())
+        queue = self.queue_status()
+        return f"{stored}|{calls}|{queue.depth}|{queue.dead_letters}|{queue.alarm}"
 
     def queue_status(self) -> QueueStatus:
         outbox = self.appliance.outbox()
