@@ -6,7 +6,6 @@ rule lives in one place (control 17: hand-entered numbers get a check-digit test
 
 from __future__ import annotations
 
-
 # the weights above, for the digits read from the left (n = 11 .. 1)
 _MY_NUMBER_WEIGHTS = tuple(n + 1 if n <= 6 else n - 5 for n in range(11, 0, -1))
 
