@@ -110,9 +110,9 @@ def _describe(error: BaseException) -> str:
     return type(error).__name__ + (f": {error}" if str(error) else "")
 
 
-# A kept connection the host closed while it was idle fails on first use with one of these; the request
-# is then sent once more on a new connection (records are idempotent by id, reads are reads).
-_STALE = (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected, http.client.BadStatusLine)
+# A kept connection the host closed while it was idle fails on first use (a reset, a broken pipe, an
+# empty answer); the request is then sent once more on a new connection (records are idempotent by id).
+# Never after a timeout: the host may still be working on it.
 KEEP_IDLE = 4  # connections kept open per node (the forwarder uses one; the kiosk's threads a few)
 
 
@@ -215,15 +215,12 @@ class HostClient:
                 connection = http.client.HTTPSConnection(node.host, node.port, context=self.context(), timeout=TIMEOUT)
             try:
                 status, answer, retry_after, keep = _exchange(connection, method, path, body)
-            except _STALE as error:
-                connection.close()
-                connection = None
-                if reused:  # closed by the host while idle: once more on a new connection
-                    reused = False
-                    continue
-                raise HostUnreachable(_describe(error)) from None
             except (OSError, http.client.HTTPException) as error:
                 connection.close()
+                connection = None
+                if reused and not isinstance(error, TimeoutError):  # closed by the host while idle
+                    reused = False
+                    continue  # once more, on a new connection
                 raise HostUnreachable(_describe(error)) from None
             break
         with self._idle_lock:

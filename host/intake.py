@@ -191,12 +191,13 @@ def _open_one(device: Device, item: Any, host_key: X25519PrivateKey) -> RecordRe
     return _Opened(envelope, record_id, kind, record, municipality, subject_id, body, body_digest(body))
 
 
-def _known_many(db: Database, device: Device, opened: list[_Opened]) -> dict[str, RecordResult]:
-    """How each record id already stored is answered (one query for the batch; see `_known`)."""
+def _known_many(db: Database, device: Device, opened: list[_Opened]) -> dict[str, tuple[str, str, str | None]]:
+    """The stored (device, municipality, body digest) of each of the batch's record ids already stored
+    (one query for the batch); each record is then answered against its own digest (see `_known`)."""
     ids = sorted({o.record_id for o in opened})
+    stored: dict[str, tuple[str, str, str | None]] = {}
     if not ids:
-        return {}
-    stored = {}
+        return stored
     with db.read(device.municipality_code) as tx:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
@@ -205,12 +206,8 @@ def _known_many(db: Database, device: Device, opened: list[_Opened]) -> dict[str
                 f"WHERE record_id IN ({', '.join('?' for _ in chunk)})",
                 chunk,
             ).fetchall()
-            stored.update({row[0]: row[1:] for row in rows})
-    return {
-        o.record_id: _answer(o.record_id, device, o.digest, *stored[o.record_id])
-        for o in opened
-        if o.record_id in stored
-    }
+            stored.update({row[0]: (row[1], row[2], row[3]) for row in rows})
+    return stored
 
 
 def _births(db: Database, device: Device, opened: list[_Opened]) -> dict[str, str | None]:
@@ -236,14 +233,15 @@ def _check_one(
     db: Database,
     device: Device,
     opened: _Opened,
-    known: dict[str, RecordResult],
+    known: dict[str, tuple[str, str, str | None]],
     now: datetime,
     resolve_face: ResolveFace,
     attestation_key: Ed25519PublicKey | None,
     memo: dict[str, Any],
 ) -> _Answered | _Pending:
-    answer = known.get(opened.record_id)
-    if answer is not None:
+    stored = known.get(opened.record_id)
+    if stored is not None:
+        answer = _answer(opened.record_id, device, opened.digest, *stored)
         return _Answered(answer, answer.reason if answer.status == "rejected" else None)
     record, body = opened.record, opened.body
     try:
