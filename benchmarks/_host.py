@@ -126,6 +126,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def server_cpu_seconds(data_dir: Path) -> float:
+    """CPU used so far by a PostgreSQL cluster's processes (the postmaster's children: backends, WAL
+    writer, checkpointer), read from /proc; a backend that has exited is not counted."""
+    postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            total += (int(fields[11]) + int(fields[12])) / _TICKS
+    return total
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, max(0, int(len(ordered) * fraction + 0.5) - 1))]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _host import Workers, enrolled, seed, vaccination_envelopes
+from _host import Workers, enrolled, seed, server_cpu_seconds, vaccination_envelopes
 
 from yoshin.device.hostclient import HostClient
 from yoshin.devtools.pg_cluster import PostgresCluster
@@ -36,7 +36,9 @@ BATCH = 50
 TRIVIAL = 200
 
 
-def ingest(workdir: Path, database: str | None, worker_count: int, device_count: int, batches: int) -> dict:
+def ingest(
+    workdir: Path, database: str | None, worker_count: int, device_count: int, batches: int, pg_data: Path | None = None
+) -> dict:
     data = workdir / "host"
     if database:
         store.write_config(data, database)
@@ -56,16 +58,22 @@ def ingest(workdir: Path, database: str | None, worker_count: int, device_count:
             return accepted
 
         cpu_before = workers.cpu_seconds()
+        server_before = server_cpu_seconds(pg_data) if pg_data else 0.0
+        client_before = time.process_time()
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=device_count) as pool:
             accepted = sum(pool.map(send, range(device_count)))
         elapsed = time.perf_counter() - start
         cpu = workers.cpu_seconds() - cpu_before
+        server = (server_cpu_seconds(pg_data) - server_before) if pg_data else 0.0
+        client = time.process_time() - client_before
         if accepted != device_count * batches * BATCH:
             raise SystemExit(f"only {accepted} of {device_count * batches * BATCH} records were accepted")
         out = {
             "records_per_s": accepted / elapsed,
             "worker_cpu_ms_per_record": cpu * 1000 / accepted,
+            "postgresql_cpu_ms_per_record": server * 1000 / accepted,
+            "client_cpu_ms_per_record": client * 1000 / accepted,
         }
         if worker_count == 1:
             out |= _trivial(clients[0])
@@ -109,16 +117,21 @@ def main() -> None:
         rates = {}
         for workers in (1, 2, 4):
             url = cluster.create_database(f"ingest{workers}")
-            figures = ingest(root / f"pg{workers}", url, workers, args.devices, args.batches)
+            figures = ingest(root / f"pg{workers}", url, workers, args.devices, args.batches, cluster.data)
             rates[workers] = figures["records_per_s"]
             out[f"ingest_records_per_s_postgresql_{workers}_workers"] = round(rates[workers], 1)
-            out[f"worker_cpu_ms_per_record_postgresql_{workers}_workers"] = round(
-                figures["worker_cpu_ms_per_record"], 2
-            )
+            for part in ("worker", "postgresql", "client"):
+                out[f"{part}_cpu_ms_per_record_postgresql_{workers}_workers"] = round(
+                    figures[f"{part}_cpu_ms_per_record"], 2
+                )
         for workers in (2, 4):
             out[f"ratio_postgresql_{workers}_workers_to_1"] = round(rates[workers] / rates[1], 2)
         cpu = float(out["worker_cpu_ms_per_record_postgresql_1_workers"])  # type: ignore[arg-type]
+        server = float(out["postgresql_cpu_ms_per_record_postgresql_1_workers"])  # type: ignore[arg-type]
         out["records_per_s_per_worker_core_postgresql"] = round(1000 / cpu, 1)
+        # what 4 workers on 4 free cores, with PostgreSQL and the appliances on other machines, are bounded by
+        out["records_per_s_cpu_bound_4_worker_cores_postgresql"] = round(4000 / cpu, 1)
+        out["postgresql_cores_needed_at_that_rate"] = round(4 * server / cpu, 2)
         out["cores"] = len(__import__("os").sched_getaffinity(0))
     print(json.dumps(out))
 
