@@ -185,7 +185,7 @@ def test_sigkill_mid_batch_then_retry_lands_exactly_once(tmp_path: Path, clock, 
     service.registry.import_csv(registry_csv(list(all_personas().values())))  # the records' resident
 
     def start(kill_after: int) -> tuple[subprocess.Popen[bytes], HostAddress]:
-        if kill_after:  # a host whose store kills it after that many committed records (tests/host/crashing_host.py)
+        if kill_after:  # a host whose store kills it after that many committed batches (tests/host/crashing_host.py)
             command = [sys.executable, str(Path(__file__).with_name("crashing_host.py")), str(data), str(kill_after)]
         else:
             command = [Path(sys.executable).parent / "yoshin-host", "serve", "--data-dir", str(data)]
@@ -196,7 +196,7 @@ def test_sigkill_mid_batch_then_retry_lands_exactly_once(tmp_path: Path, clock, 
         ports = json.loads((data / "serve.json").read_text())
         return process, HostAddress("127.0.0.1", ports["port"], ports["enroll_port"])
 
-    process, address = start(kill_after=4)
+    process, address = start(kill_after=1)  # a batch is one transaction: killed once the first of 4 commits
     token = devices.issue_token(service.db, "141305", "1410000001", "admin01", service.clock())
     appliance = Appliance(tmp_path / "device", clock=clock)
     enroll(
@@ -207,8 +207,8 @@ def test_sigkill_mid_batch_then_retry_lands_exactly_once(tmp_path: Path, clock, 
     for body in _records(10):
         kind = "vaccination_record" if "lot_number" in body else "questionnaire_response"
         outbox.enqueue(kind, prove_with(service, appliance.keystore.identity()["device_id"], kind, body))
-    forwarder = Forwarder(outbox, appliance.client(), batch=10)
-    assert forwarder.run_once().error  # the host died mid-batch
+    forwarder = Forwarder(outbox, appliance.client(), batch=4)
+    assert forwarder.run_once().error  # the host died after committing, before answering
     assert process.wait(timeout=30) == -signal.SIGKILL
     db = store.open_database(store.configured_url(data))
     assert db.execute("SELECT count(*) FROM inbox").fetchone()[0] == 4
