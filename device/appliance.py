@@ -5,6 +5,9 @@
 <data_dir>/host.json  where the host is (address and ports; no secret): one object, or a list of the
                       nodes of one host (same CA), tried in turn
 <data_dir>/clinic.json the clinic's settings from provisioning (the place name printed on records)
+<data_dir>/voice.json  voice guidance on/off, volume and audio device (device/voice.py; defaults when absent)
+<data_dir>/voice/      the synthesised prompts (WAV), named by a hash of engine, language and text: fixed
+                       prompts only, no personal data; safe to delete (remade on use)
 """
 
 from __future__ import annotations
@@ -14,11 +17,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from yoshin.device.hostclient import HostAddress, HostClient
 from yoshin.device.keystore import FileKeyStore
 from yoshin.device.outbox import Outbox, QueueStatus
 from yoshin.device.pending import PendingVisits
+
+if TYPE_CHECKING:
+    from yoshin.device.voice import VoiceSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,18 @@ class Appliance:
         """The clinic's name as printed on vaccination records (接種場所)."""
         path = self.data_dir / "clinic.json"
         return str(json.loads(path.read_text())["place"]) if path.exists() else "未設定 (not set)"
+
+    @property
+    def voice_dir(self) -> Path:
+        return self.data_dir / "voice"
+
+    def voice_settings(self) -> VoiceSettings:
+        from yoshin.device.voice import VoiceSettings  # (the voice module is loaded only where it is used)
+
+        return VoiceSettings.load(self.data_dir / "voice.json")
+
+    def save_voice_settings(self, settings: VoiceSettings) -> None:
+        settings.save(self.data_dir / "voice.json")
 
     def outbox(self, max_bytes: int | None = None) -> Outbox:
         device_id = self.keystore.identity()["device_id"]

@@ -140,15 +140,31 @@ def fetch_ca(address: HostAddress, fingerprint: str) -> str:
     return text
 
 
-def enroll(
-    address: HostAddress, ca_pem: str, keystore: FileKeyStore, token: str, municipality: str, clinic: str, serial: str
+def technician_login(
+    address: HostAddress, ca_pem: str, staff_id: str, password: str, municipality: str
 ) -> dict[str, Any]:
+    """A technician's login on the enrollment port (CA pinned): the host's attestation (control 27)."""
+    body = {"staff_id": staff_id, "password": password, "municipality_code": municipality}
+    status, answer, retry_after = _request(
+        address.host, address.enroll_port, _context(ca_pem, None), "POST", api.TECHNICIAN_LOGIN, body
+    )
+    if status != 200:
+        raise HostRefused(status, answer if isinstance(answer, dict) else {}, retry_after)
+    return dict(answer)
+
+
+def enroll(
+    address: HostAddress, ca_pem: str, keystore: FileKeyStore, token: str, municipality: str, clinic: str, serial: str,
+    technician: str,
+) -> dict[str, Any]:  # fmt: skip
+    """Enroll with a one-time token and a technician's attestation (`technician_login`)."""
     keystore.ensure_device_keys()
     body = {
         "token": token,
         "csr": keystore.csr(municipality, clinic, serial),
         "signing_public_key": keystore.signing_public_pem(),
         "serial": serial,
+        "technician": technician,
     }
     status, answer, _ = _request(address.host, address.enroll_port, _context(ca_pem, None), "POST", api.ENROLL, body)
     if status != 200:

@@ -45,11 +45,12 @@ from yoshin.domain.contract import (
 )
 from yoshin.domain.i18n import Bilingual, BilingualError
 from yoshin.domain.rules_guard import Given, GuardFinding, guard
-from yoshin.domain.series import HistoryEntry, Subject
+from yoshin.domain.series import HistoryEntry, Subject, questionnaire_history
 from yoshin.domain.templates import SubjectContext, Template, decision_problem, evaluate_flags, validate_answers
 from yoshin.protocol.api import HistoryItem, SubjectInfo
+from yoshin.protocol.binding import face_bound
 from yoshin.protocol.sealing import new_record_id
-from yoshin.smartcard.card import FaceRead
+from yoshin.smartcard.card import BindRequest, FaceEFs, FaceRead
 
 DOCTOR = "doctor"
 
@@ -167,6 +168,7 @@ class PendingVisit:
     decision: DoctorDecision | None = None
     history: tuple[HistoryItem, ...] = ()
     entry: PendingEntry | None = None  # the nurse's entry while it waits for the checker's own screen
+    conditions: tuple[str, ...] = ()  # the registry's condition codes from the host's answer (for the guard)
 
     @property
     def visit_id(self) -> str:
@@ -191,6 +193,7 @@ class PendingVisit:
             "decision": record_to_json(self.decision) if self.decision is not None else None,
             "history": [item.to_json() for item in self.history],
             "entry": self.entry.to_json() if self.entry is not None else None,
+            "conditions": list(self.conditions),
         }
 
     @classmethod
@@ -210,6 +213,7 @@ class PendingVisit:
             decision=decision,
             history=tuple(HistoryItem.from_json(item) for item in data.get("history", [])),
             entry=PendingEntry.from_json(data["entry"]) if data.get("entry") else None,
+            conditions=tuple(str(code) for code in data.get("conditions", [])),
         )
 
 
@@ -254,6 +258,33 @@ def face_body(face: FaceRead) -> dict[str, str]:
     }
 
 
+def bind_request(challenge: Mapping[str, Any]) -> BindRequest:
+    """What the card signs, in the face read's own session, for the host's challenge (POST /jpki/challenge):
+    `yoshin.protocol.binding.face_bound` of that challenge and the EFs just read (finding 4)."""
+    message = bytes.fromhex(str(challenge["challenge"]))
+
+    def bound(efs: FaceEFs) -> bytes:
+        return face_bound(message, efs.my_number, efs.basic_info, efs.signature)
+
+    return BindRequest(str(challenge["challenge_id"]), bound)
+
+
+def identity_body(face: FaceRead) -> dict[str, str]:
+    """The online identity request: the face EFs and the JPKI binding made in the same card session, or
+    the reason there is none (the host then records an unbound identity). Never a PIN."""
+    binding = face.binding
+    if binding is None:  # the host gave no challenge (an older host, or rate-limited)
+        return {**face_body(face), "auth_binding_skipped": "no_challenge"}
+    if binding.auth is None:
+        return {**face_body(face), "auth_binding_skipped": str(binding.skipped)}
+    return {
+        **face_body(face),
+        "ef_auth_certificate": base64.b64encode(binding.auth.certificate).decode(),
+        "auth_challenge_id": binding.reference,
+        "auth_signature": base64.b64encode(binding.auth.signature).decode(),
+    }
+
+
 def _stamp(now: datetime) -> str:
     return now_jst(now).isoformat(timespec="seconds")
 
@@ -295,18 +326,22 @@ def submit_answers(
     language: str,
     started_at: datetime | None,
     now: datetime,
+    claimed_subject_id: str | None = None,
 ) -> PendingVisit:
     """Seal the questionnaire into the outbox and keep the visit for staff under today's day key.
 
     `subject` is the host's answer for the card; None means offline: the visit then names a fresh
     provisional subject and the card's sealed face data goes first, as an identity claim the host resolves
-    when the queue drains. The registry's guardian is recorded only when the template asks a guardian for
-    this person's age."""
+    when the queue drains. The later vaccines of one offline visit pass `claimed_subject_id`, the
+    provisional subject the first one claimed, so one card read makes one identity claim. The registry's
+    guardian is recorded only when the template asks a guardian for this person's age."""
     checked, details = validate_answers(template, dict(answers), {}, context)
     flags = evaluate_flags(template, checked, context)
     clinic = services.clinic()
     offline = subject is None
-    if subject is None:
+    if subject is None and claimed_subject_id is not None:
+        subject_id = claimed_subject_id
+    elif subject is None:
         subject_id = new_provisional_subject_id()
         services.submit(RecordKind.IDENTITY_CLAIM, {**_common(clinic, subject_id, now), **face_body(face)})
     else:
@@ -332,9 +367,11 @@ def submit_answers(
     services.submit(RecordKind.QUESTIONNAIRE_RESPONSE, record_to_json(questionnaire))
     basic = face.basic_info
     history = subject.history if subject is not None else ()
+    conditions = subject.conditions if subject is not None else ()
     visit = PendingVisit(
-        questionnaire, basic.name, basic.birth_date, basic.sex, dose_number, offline, language, history=history
-    )
+        questionnaire, basic.name, basic.birth_date, basic.sex, dose_number, offline, language,
+        history=history, conditions=conditions,
+    )  # fmt: skip
     services.keep_pending(visit)
     return visit
 
@@ -410,9 +447,14 @@ def guard_findings(
 ) -> list[GuardFinding]:
     """The rules guard's findings for this pack, this person, today (seam 3: `rules_guard.guard`).
 
-    The history is the host's record of earlier doses from the identity answer; offline there is none,
-    and the kiosk then offers first doses only."""
-    history = [HistoryEntry(item.vaccine_code, item.dose_number, item.date) for item in visit.history]
+    The history is the host's record of earlier doses from the identity answer, plus the injected live
+    vaccine the questionnaire reports (a voluntary おたふくかぜ or 黄熱 no registry knows: the 27-day rule
+    counts it). Offline the history is unknown (None): the guard then skips the history checks rather than
+    call every dose a first dose."""
+    history: list[HistoryEntry] | None = None
+    if not visit.offline:
+        history = [HistoryEntry(item.vaccine_code, item.dose_number, item.date) for item in visit.history]
+        history += questionnaire_history(visit.questionnaire.answers, catalogue)
     product = given.product
     pack = Given(
         product=product.gtin,
@@ -423,7 +465,7 @@ def guard_findings(
         lot_expiry=given.expiry_date,
         vaccine_code=visit.questionnaire.vaccine_code,
     )
-    return guard(Subject(visit.birth_date, visit.sex), history, pack, on, catalogue)
+    return guard(Subject(visit.birth_date, visit.sex, frozenset(visit.conditions)), history, pack, on, catalogue)
 
 
 def record_vaccination(

@@ -31,7 +31,7 @@ from textual.binding import Binding
 from yoshin.device import provisioning, visit
 from yoshin.device.appliance import Appliance
 from yoshin.device.forwarder import Forwarder
-from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
+from yoshin.device.hostclient import HostAddress
 from yoshin.devtools.card_emulator import CardImage, CardState, Emulator
 from yoshin.devtools.dev_pki import DevPki
 from yoshin.devtools.personas import Persona, all_personas, persona, registry_csv
@@ -39,7 +39,7 @@ from yoshin.devtools.virtual_reader import VirtualReader
 from yoshin.domain.clock import today
 from yoshin.domain.contract import Decision, Route, Site
 from yoshin.domain.templates import SubjectContext, default_templates, visible_questions
-from yoshin.host import devices, staff
+from yoshin.host import devices, staff, technicians
 from yoshin.host.server import HostServer, HostService
 from yoshin.smartcard.transport import PcscContext
 from yoshin.tui.app import KioskApp
@@ -54,6 +54,9 @@ DEMO_STAFF = (
 )
 STAFF_PORT = 8471
 DEMO_PASSWORD = "demo-password-not-secret"  # noqa: S105 (synthetic demo accounts, printed on purpose)
+DEMO_TECHNICIAN = "T0001"
+DEMO_COMPANY = "デモ保守株式会社 (synthetic)"
+DEMO_PLACE = "デモ診療所 (synthetic)"
 
 
 @dataclass
@@ -112,23 +115,23 @@ def running_chain(workdir: Path, reader: VirtualReader | None = None, forward: b
         service.jlis_key = pki.jlis_key.public_key()
         service.jpki_anchors = [pki.ca_cert]
         for staff_id, name, role in DEMO_STAFF:
-            staff.add(service.db, staff_id, name, role, MUNICIPALITY, DEMO_PASSWORD, datetime.now(UTC))
+            if role == technicians.ROLE:  # on the host's technician roster too (control 27)
+                technicians.add(
+                    service.db, staff_id, name, MUNICIPALITY, DEMO_PASSWORD, DEMO_COMPANY, DEMO_PLACE,
+                    datetime.now(UTC),
+                )  # fmt: skip
+            else:
+                staff.add(service.db, staff_id, name, role, MUNICIPALITY, DEMO_PASSWORD, datetime.now(UTC))
         with HostServer(service) as host:
             token = devices.issue_token(service.db, MUNICIPALITY, CLINIC, "demo-admin", datetime.now(UTC))
             address = HostAddress("127.0.0.1", host.port, host.enroll_port)
             appliance = Appliance(workdir / "device")
-            enroll(
-                address,
-                fetch_ca(address, service.pki.ca_fingerprint),
-                appliance.keystore,
-                token,
-                MUNICIPALITY,
-                CLINIC,
-                "DEMO01",
+            # provisioned as a technician does it (yoshin-provision, the technician screen): T0001 logs in,
+            # the host checks them against its roster and names them in the audit of the enrollment
+            technician = provisioning.technician_login(
+                appliance, DEMO_TECHNICIAN, DEMO_PASSWORD, [address], service.pki.ca_fingerprint, MUNICIPALITY
             )
-            appliance.save_host(address)
-            appliance.save_place("デモ診療所 (synthetic)")
-            provisioning.pull_templates(appliance, appliance.client())  # as yoshin-provision does
+            provisioning.provision(appliance, technician, token, CLINIC, "DEMO01", place=DEMO_PLACE)
             chain = Chain(workdir, reader, pki, host, appliance)
             if forward:
                 stack.enter_context(_child([_tool("yoshin-device"), "forward", "--data-dir", str(appliance.data_dir)]))

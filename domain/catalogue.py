@@ -131,9 +131,18 @@ def _split(text: str) -> tuple[int, str]:
 
 @dataclass(frozen=True, slots=True)
 class DoseBand:
-    """The dose amount of a kind for an age band (添付文書): `below` exclusive upper age, None = any age."""
+    """The dose amount of a kind for an age band (添付文書): up to `below` (未満: inclusive of the day that age is
+    attained, the day before the birthday, as the data's windows count it), None = any age."""
 
     ml: Decimal
+    below: Age | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteBand:
+    """The routes of a kind for an age band (添付文書: PCV20 is 皮下又は筋肉内 under 6, 筋肉内 from 6)."""
+
+    routes: tuple[str, ...]
     below: Age | None = None
 
 
@@ -149,12 +158,20 @@ class Kind:
     dose_ml: tuple[DoseBand, ...]
     source: str
     unconfirmed: str | None = None
+    route_bands: tuple[RouteBand, ...] = ()  # by age; `routes` (all of them) when empty
+    no_volume: bool = False  # the 添付文書 states no per-person volume (BCG 管針法): no amount check
 
     def dose_for(self, birth: date, on: date) -> Decimal | None:
-        for band in self.dose_ml:
-            if band.below is None or on < band.below.on(birth):
+        for band in self.dose_ml:  # 「3歳未満」 includes the day 3 is attained, like every 「未満」 of the data
+            if band.below is None or on <= band.below.on(birth):
                 return band.ml
         return None
+
+    def routes_for(self, birth: date, on: date) -> tuple[str, ...]:
+        for band in self.route_bands:
+            if band.below is None or on <= band.below.on(birth):
+                return band.routes
+        return self.routes
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,11 +207,21 @@ class TargetDose:
     skip_after_age: Age | None = None  # not given after this age (初回2回目・3回目は生後12月に至るまで)
     skip_if_previous_after: Age | None = None  # not given when the previous dose was after this age
     interval_after_skip: Interval | None = None  # the interval used when an earlier target was skipped
+    # not given when the previous dose came at least this long after the first (HPV 9価: 2 doses 5か月以上
+    # apart complete the series; a second dose sooner needs a third)
+    skip_if_previous_from_first: Interval | None = None
     source: str = ""
     unconfirmed: str | None = None
 
-    def skipped(self, birth: date, on: date, previous: date | None) -> bool:
+    def skipped(self, birth: date, on: date, previous: date | None, first: date | None = None) -> bool:
         if self.skip_after_age is not None and on > self.skip_after_age.on(birth):
+            return True
+        if (
+            self.skip_if_previous_from_first is not None
+            and previous is not None
+            and first is not None
+            and previous >= self.skip_if_previous_from_first.earliest_after(first)
+        ):
             return True
         return (
             self.skip_if_previous_after is not None
@@ -211,6 +238,7 @@ class SeriesPath:
     doses: tuple[TargetDose, ...]
     start_until: Age | None = None  # inclusive; None = any start age
     source: str = ""
+    start_kinds: tuple[str, ...] = ()  # only for a series started with one of these kinds (or not started)
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,6 +439,12 @@ def _kind(item: Mapping[str, Any]) -> Kind:
             DoseBand(Decimal(str(band["ml"])), parse_age(band["below"]) if "below" in band else None)
             for band in item.get("dose_ml", ())
         )
+        route_bands = tuple(
+            RouteBand(tuple(band["routes"]), parse_age(band["below"]) if "below" in band else None)
+            for band in item.get("route_bands", ())
+        )
+        if stray := [r for band in route_bands for r in band.routes if r not in routes]:
+            raise CatalogueError(f"route_bands name routes not in routes: {stray}")
         return Kind(
             code=code,
             name=Bilingual(ja=_require(item, "name_ja", str), en=_require(item, "name_en", str)),
@@ -422,6 +456,8 @@ def _kind(item: Mapping[str, Any]) -> Kind:
             dose_ml=bands,
             source=_require(item, "source", str),
             unconfirmed=item.get("unconfirmed"),
+            route_bands=route_bands,
+            no_volume=item.get("no_volume", False),
         )
     except (KeyError, TypeError) as error:
         raise CatalogueError(f"kind {code}: {error}") from None
@@ -438,7 +474,7 @@ def _opt_interval(item: Mapping[str, Any], key: str) -> Interval | None:
 def _dose(item: Mapping[str, Any]) -> TargetDose:
     known = {
         "min_age", "max_age", "interval", "interval_from_first", "skip_after_age", "skip_if_previous_after",
-        "interval_after_skip", "source", "unconfirmed",
+        "interval_after_skip", "skip_if_previous_from_first", "source", "unconfirmed",
     }  # fmt: skip
     if unknown := set(item) - known:
         raise CatalogueError(f"unknown dose keys {sorted(unknown)}")
@@ -450,6 +486,7 @@ def _dose(item: Mapping[str, Any]) -> TargetDose:
         skip_after_age=_opt_age(item, "skip_after_age"),
         skip_if_previous_after=_opt_age(item, "skip_if_previous_after"),
         interval_after_skip=_opt_interval(item, "interval_after_skip"),
+        skip_if_previous_from_first=_opt_interval(item, "skip_if_previous_from_first"),
         source=item.get("source", ""),
         unconfirmed=item.get("unconfirmed"),
     )
@@ -476,6 +513,7 @@ def _series(item: Mapping[str, Any]) -> Series:
                 doses=tuple(_dose(d) for d in _require(path, "dose", list)),
                 start_until=_opt_age(path, "start_until"),
                 source=path.get("source", ""),
+                start_kinds=tuple(path.get("start_kinds", ())),
             )
             for path in _require(item, "path", list)
         )

@@ -183,7 +183,10 @@ def _administration_findings(
     kind: Kind, product: Product | None, subject: Subject, given: Given, on: date
 ) -> list[GuardFinding]:
     findings: list[GuardFinding] = []
-    expected = kind.dose_for(subject.birth_date, on) if kind.dose_ml else (product.dose_ml if product else None)
+    if kind.no_volume:  # BCG: the 添付文書 gives no volume per person (管針法), so there is no amount to check
+        expected = None
+    else:
+        expected = kind.dose_for(subject.birth_date, on) if kind.dose_ml else (product.dose_ml if product else None)
     if given.dose_ml is not None and expected is not None and Decimal(given.dose_ml) != expected:
         findings.append(
             _finding(
@@ -192,12 +195,13 @@ def _administration_findings(
                 f"{given.dose_ml} mL entered; the amount for this age is {expected} mL",
             )
         )
-    if given.route is not None and given.route not in kind.routes:
+    routes = kind.routes_for(subject.birth_date, on)  # by age where the 添付文書 says so (PCV20 from 6)
+    if given.route is not None and given.route not in routes:
         findings.append(
             _finding(
                 GuardCode.ROUTE_SITE,
-                f"接種経路が違います ({given.route}; 正しくは {'/'.join(kind.routes)})",
-                f"route {given.route} is wrong for this vaccine ({'/'.join(kind.routes)})",
+                f"接種経路が違います ({given.route}; 正しくは {'/'.join(routes)})",
+                f"route {given.route} is wrong for this vaccine ({'/'.join(routes)})",
             )
         )
     if given.site is not None and kind.sites and given.site not in kind.sites:

@@ -38,7 +38,14 @@ DISEASE_SOURCE = (
     "新型コロナを除く) https://iuris.jp/予防接種法施行令-第三条-市町村長が予防接種を行う疾病及びその対象者/jpn/a/58708"
 )
 WINDOWS = ("pre_school_year", "fy_of_age_12_to_fy_of_age_16")
-PREGNANCY_DAYS = 280  # 40 weeks
+# RSV (母子免疫): one dose per pregnancy (妊娠ごとに1回; a dose in an earlier pregnancy does not exclude:
+# https://www.town.tateshina.nagano.jp/soshiki/chomin/kosodate_hoken/2887.html ,
+# https://www.city.hakodate.hokkaido.jp/docs/2026020500021). The engine cannot see the pregnancy, so it
+# uses the product's own window, 妊娠24週〜36週 (24w0d..36w6d, 90 days: アブリスボ 添付文書 as restated by
+# MHLW 副反応検討部会 資料 https://www.wic-net.com/material/document/23342/9 and
+# https://takeda-sanfujinka.jp/news/389): a dose up to 90 days back may be this pregnancy's and counts;
+# one given earlier cannot be, and does not.
+PREGNANCY_DOSE_SPAN_DAYS = 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,9 +511,9 @@ def _series(series: Series, subject: Subject, all_doses: list[_Dose], on: date) 
     if series.reset == "fiscal_year":
         doses = [d for d in doses if fiscal_year(d.date) == fiscal_year(on)]
     elif series.reset == "pregnancy":  # one dose per pregnancy: a dose of an earlier pregnancy does not count
-        doses = [d for d in doses if (on - d.date).days < PREGNANCY_DAYS]
+        doses = [d for d in doses if (on - d.date).days <= PREGNANCY_DOSE_SPAN_DAYS]
     first_guess = doses[0].date if doses else on
-    path = _path(series, birth, first_guess)
+    path = _path(series, birth, first_guess, doses[0].kind.code if doses else None)
     if path is None:
         return result("closed", series.number_from, None, [_too_old(series.source)])
     low, high = _span(series, birth)
@@ -514,7 +521,7 @@ def _series(series: Series, subject: Subject, all_doses: list[_Dose], on: date) 
     if len(counted) != len(doses):
         steps.append(Step(f"{len(doses) - len(counted)} dose(s) outside the series' ages do not count"))
     if counted and counted[0].date != first_guess:
-        path = _path(series, birth, counted[0].date) or path
+        path = _path(series, birth, counted[0].date, counted[0].kind.code) or path
     steps.append(Step(f"path {path.code} (chosen by the age at the first dose)", path.source))
     if series.requires_dose_from is not None and not any(
         series.requires_dose_from <= d.date <= (series.requires_dose_to or on) for d in counted
@@ -535,14 +542,14 @@ def _series(series: Series, subject: Subject, all_doses: list[_Dose], on: date) 
         )
     position, previous, first, skipped = 0, None, None, False
     for dose in counted:
-        while position < len(path.doses) and path.doses[position].skipped(birth, dose.date, previous):
+        while position < len(path.doses) and path.doses[position].skipped(birth, dose.date, previous, first):
             position += 1
             skipped = True
         if position >= len(path.doses):
             break
         previous, first = dose.date, first or dose.date
         position += 1
-    while position < len(path.doses) and path.doses[position].skipped(birth, on, previous):
+    while position < len(path.doses) and path.doses[position].skipped(birth, on, previous, first):
         steps.append(
             Step(
                 f"target dose {position + 1} skipped (age or previous dose past its limit)", path.doses[position].source
@@ -647,8 +654,11 @@ def _series(series: Series, subject: Subject, all_doses: list[_Dose], on: date) 
     return result("due", number, path, notes, on, latest, kinds)
 
 
-def _path(series: Series, birth: date, first: date) -> SeriesPath | None:
+def _path(series: Series, birth: date, first: date, first_kind: str | None = None) -> SeriesPath | None:
+    """The path for a series started on `first` (by age) with `first_kind` (None: not started yet)."""
     for path in series.paths:
+        if path.start_kinds and first_kind is not None and first_kind not in path.start_kinds:
+            continue
         if path.start_until is None or first <= path.start_until.on(birth):
             return path
     return None

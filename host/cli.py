@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from yoshin.domain.i18n import BilingualError
-from yoshin.host import audit, backup, devices, exports, intake, retention, staff, store, trust
+from yoshin.host import audit, backup, devices, exports, intake, retention, staff, store, technicians, trust
 from yoshin.host.pki import HostPki
 from yoshin.host.server import HostServer, HostService, NotInitialised
 
@@ -245,6 +245,11 @@ def staff_add(
     password = sys.stdin.readline().rstrip("\n")
     service = _service(data_dir)
     try:
+        if role == technicians.ROLE:
+            raise staff.StaffError(
+                "技術担当者は名簿とともに yoshin-host technician add で追加します",
+                "technicians are added with their roster entry: `yoshin-host technician add`",
+            )
         approval = None
         if first_admin:
             if role != "municipal_admin" or staff.admin_count(service.db, municipality) >= 2:
@@ -341,6 +346,47 @@ def staff_deactivate(data_dir: Path, staff_id: str) -> None:
 def staff_export(data_dir: Path, municipality: str) -> None:
     """The ID list, for reconciliation with the rights table (JSON)."""
     click.echo(json.dumps(staff.rights_table(_service(data_dir).db, municipality), ensure_ascii=False, indent=2))
+
+
+@main.group("technician")
+def technician_group() -> None:
+    """The technician roster (control 27): individual technician IDs, each approved by two administrators."""
+
+
+@technician_group.command("add")
+@data_dir_option
+@click.argument("staff_id")
+@click.option("--name", required=True)
+@click.option("--municipality", required=True)
+@click.option("--company", required=True, help="The contractor the technician works for (委託先).")
+@click.option("--location", "work_location", required=True, help="Where they work (業務執行場所).")
+@click.option("--by", "admin_id", required=True, help="The municipal administrator asking.")
+@click.option("--approved-by", "approver_id", required=True, help="A second municipal administrator approving.")
+def technician_add(
+    data_dir: Path, staff_id: str, name: str, municipality: str, company: str, work_location: str, admin_id: str,
+    approver_id: str,
+) -> None:  # fmt: skip
+    """Put a technician from the contractor's submitted roster on the host's. Standard input: the
+    technician's password, then the asking and the approving administrators' passwords, one a line."""
+    password = sys.stdin.readline().rstrip("\n")
+    service = _service(data_dir)
+    try:
+        approval = staff.approve(
+            service.db, municipality, admin_id, sys.stdin.readline().rstrip("\n"), approver_id,
+            sys.stdin.readline().rstrip("\n"), _now(),
+        )  # fmt: skip
+        technicians.add(service.db, staff_id, name, municipality, password, company, work_location, _now(), approval)
+    except BilingualError as error:
+        _fail(error)
+    click.echo(json.dumps({"added": staff_id, "by": admin_id, "approved_by": approver_id}))
+
+
+@technician_group.command("list")
+@data_dir_option
+@click.option("--municipality", required=True)
+def technician_list(data_dir: Path, municipality: str) -> None:
+    """The roster (JSON), to reconcile with the contractor's paper one."""
+    click.echo(json.dumps(technicians.roster(_service(data_dir).db, municipality), ensure_ascii=False, indent=2))
 
 
 @main.group("audit")

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from yoshin.domain.codes import is_valid_municipality_code
-from yoshin.host import audit
+from yoshin.host import audit, technicians
 from yoshin.host.pki import EnrollmentError, HostPki
 from yoshin.host.store import Database, Tx
 
@@ -75,8 +75,12 @@ def enroll(
     signing_public_key_pem: str,
     serial: str,
     now: datetime,
+    technician_proof: object,
+    attestation_key: Ed25519PublicKey,
 ) -> tuple[str, str, str, str]:
-    """Use a token once: (device_id, certificate PEM, municipality code, clinic code)."""
+    """Use a token once: (device_id, certificate PEM, municipality code, clinic code). Only with a valid
+    proof of a technician of the token's municipality (control 27), who is the audit line's actor; a
+    refusal leaves the token unused."""
     signing = _signing_key(signing_public_key_pem)
     if not serial or not serial.isascii() or not all(c.isalnum() or c in "-_" for c in serial) or len(serial) > 32:
         raise EnrollmentError("the device serial must be 1-32 letters, digits, '-' or '_'")
@@ -86,6 +90,7 @@ def enroll(
             "SELECT municipality_code, clinic_code, expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?",
             [_token_hash(token)],
         )
+        technician: technicians.Technician | None = None
         if row is None or row[3] is not None or row[2] <= now.isoformat():
             outcome = "unknown" if row is None else ("reused" if row[3] else "expired")
             audit.append(
@@ -96,6 +101,14 @@ def enroll(
             )
         else:
             municipality, clinic = row[0], row[1]
+            try:
+                technician = technicians.check(tx, attestation_key, technician_proof, municipality, now)
+            except technicians.TechnicianError as error:
+                audit.append(
+                    tx, now, municipality, "device", serial, "device.enroll", serial, f"refused: {error.reason}"
+                )
+                refusal = EnrollmentError(error.reason, error.message.ja)
+        if technician is not None:
             device_id = f"{municipality}-{clinic}-{serial}"
             if tx.one("SELECT 1 FROM devices WHERE device_id = ?", [device_id]):
                 raise EnrollmentError("this device is already enrolled; renew or decommission it")
@@ -120,7 +133,10 @@ def enroll(
                     "enrolled_at": now.isoformat(),
                 },
             )
-            audit.append(tx, now, municipality, "device", device_id, "device.enroll", device_id, "ok")
+            audit.append(
+                tx, now, municipality, technician.staff_id, device_id, "device.enroll", device_id,
+                f"ok, {technician.audit_text()}",
+            )  # fmt: skip
             return device_id, _pem(certificate), municipality, clinic
     raise refusal
 

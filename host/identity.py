@@ -5,11 +5,17 @@ signature when a key is configured), finds the resident by My Number within the 
 and cross-checks name, birth date, sex and normalised address. JPKI mode: a signature with the card's
 user-auth key over a host challenge, verified against pinned CAs, linked to a subject on an earlier
 face-read visit or by an admin. Refusals are non-identifying; only an audit line is kept.
+
+Look-ups do the same work whether or not the subject exists (finding 8): an unregistered number, or an
+unlinked certificate, is looked up as `DECOY`, compared in constant time, and answered with the one
+refusal a mismatch gets. Only an authentic read of a registered resident differs, by its answer.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import uuid
 from collections.abc import Sequence
@@ -27,7 +33,7 @@ from yoshin.domain.series import Subject, due_list
 from yoshin.host import audit
 from yoshin.host.devices import Device
 from yoshin.host.registry import Registry, Resident
-from yoshin.host.store import Database
+from yoshin.host.store import Database, Tx
 from yoshin.protocol.api import DueItem, HistoryItem, IdentityAnswer, IdentityStatus, SubjectInfo
 from yoshin.protocol.binding import face_bound
 from yoshin.smartcard.carddata import hashes_match, parse_basic_info, parse_my_number, verify_face_signature
@@ -35,6 +41,7 @@ from yoshin.smartcard.errors import CardDataError
 from yoshin.smartcard.verify import JpkiVerificationError, RevocationChecker, verify_jpki_auth
 
 CHALLENGE_SECONDS = 120
+BINDING_SECONDS = 30  # a face-read binding must use a challenge issued at most this long before (finding 4)
 NOT_FOUND = IdentityAnswer(
     IdentityStatus.NOT_FOUND,
     message=Bilingual(
@@ -49,6 +56,19 @@ REFER = IdentityAnswer(
         en="A staff member will help you. Please speak to the reception staff",
     ),
 )
+# Finding 8: whoever is not in the registry is looked up as this stand-in, so an unregistered number costs
+# the same work as a registered one (the same queries, comparisons, due list and audit line) and gets the
+# very answer a registered one with a mismatch gets. Its id matches no row; its fields match no card.
+DECOY = Resident(
+    id=-1, municipality_code="000000", subject_id="S000000000000000", kana="-", name="-", address="-",
+    birth_date=date(2000, 1, 1), sex="female", guardian_name=None, no_auto_answer=False, conditions=frozenset(),
+)  # fmt: skip
+BINDING_SKIPS = frozenset({"no_auth_pin", "auth_pin_tries_not_full", "auth_pin_differs", "no_challenge"})
+
+
+def _same(left: str, right: str) -> bool:
+    """Equal, in time that depends on neither text (digests of one length, compared in constant time)."""
+    return hmac.compare_digest(hashlib.sha256(left.encode()).digest(), hashlib.sha256(right.encode()).digest())
 
 
 def _subject_answer(registry: Registry, resident: Resident, today: date, catalogue: Catalogue) -> IdentityAnswer:
@@ -66,6 +86,7 @@ def _subject_answer(registry: Registry, resident: Resident, today: date, catalog
         guardian_name=resident.guardian_name,
         due=tuple(DueItem(item.vaccine_code, item.dose_number, item.reasons[0].text) for item in due),
         history=tuple(HistoryItem(item.vaccine_code, item.dose_number, item.date) for item in history),
+        conditions=tuple(sorted(resident.conditions)),
     )
     return IdentityAnswer(IdentityStatus.OK, info)
 
@@ -83,90 +104,128 @@ def resolve_face(
 ) -> IdentityAnswer:
     """Answer a face-read identity blob from `device` (only residents of the device's municipality).
 
+    Finding 8: once the card data is well formed and authentic, the work done and the answer's shape do not
+    depend on whether the number is registered: one registry query, four constant-time comparisons, the
+    history and due list (of the resident, or of `DECOY`), the binding's checks, and one transaction with
+    the audit line. A registered number with a mismatch and an unregistered one get byte-identical answers.
+
     With `ef_auth_certificate`, `auth_challenge_id` and `auth_signature` the card's JPKI certificate is
     linked to the resident for later JPKI-mode visits, but only if that certificate's key signed this
-    device's unused host challenge bound to this very read (`yoshin.protocol.binding.face_bound`)."""
-
-    def refuse(answer: IdentityAnswer, outcome: str, target: str = "-") -> IdentityAnswer:
-        with db.transaction(device.municipality_code) as tx:
-            audit.append(
-                tx, now, device.municipality_code, "resident", device.device_id, "identity.face", target, outcome
-            )
-        return answer
-
+    device's unused host challenge, issued at most `BINDING_SECONDS` before, bound to this very read
+    (`yoshin.protocol.binding.face_bound`), and the certificate is not linked to another subject."""
+    code = device.municipality_code
     try:
         ef1, ef2, ef3 = (
             base64.b64decode(body[key], validate=True) for key in ("ef_my_number", "ef_basic_info", "ef_signature")
         )
         number = parse_my_number(ef1)
         card = parse_basic_info(ef2)
+        refused = None
         if not hashes_match(ef1, ef2, ef3):
-            return refuse(NOT_FOUND, "refused: card hashes do not match")
-        if jlis_key is not None and not verify_face_signature(ef3, jlis_key):
-            return refuse(NOT_FOUND, "refused: J-LIS signature invalid")
+            refused = "refused: card hashes do not match"
+        elif jlis_key is not None and not verify_face_signature(ef3, jlis_key):
+            refused = "refused: J-LIS signature invalid"
     except (KeyError, TypeError, ValueError, CardDataError):
-        return refuse(NOT_FOUND, "refused: malformed card data")
-    resident = registry.find(device.municipality_code, number.reveal())
+        refused = "refused: malformed card data"
+    if refused is not None:  # not authentic card data: nothing about any resident is looked at
+        with db.transaction(code) as tx:
+            audit.append(tx, now, code, "resident", device.device_id, "identity.face", "-", refused)
+        return NOT_FOUND
+    resident = registry.find(code, number.reveal())
+    candidate = resident or DECOY
+    checks = (  # every comparison is made, none short-circuits (control 18: never the number alone)
+        ("name", _same(normalize.name_key(card.name), normalize.name_key(candidate.name))),
+        ("birth_date", _same(card.birth_date.isoformat(), candidate.birth_date.isoformat())),
+        ("sex", _same(card.sex, candidate.sex)),
+        ("address", _same(normalize.address_key(card.address), normalize.address_key(candidate.address))),
+    )
+    mismatches = [name for name, same in checks if not same]
+    matched = resident is not None and not mismatches
+    subject = resident if matched and resident is not None else DECOY
+    answer = _subject_answer(registry, subject, today, catalogue)  # for the decoy too: the same work
+    binding = _Binding.of(db, device, body, (ef1, ef2, ef3), jpki_anchors, now)
     if resident is None:
-        return refuse(NOT_FOUND, "refused: not in this municipality's registry")
-    mismatches = [
-        name
-        for name, same in (
-            ("name", normalize.name_key(card.name) == normalize.name_key(resident.name)),
-            ("birth_date", card.birth_date == resident.birth_date),
-            ("sex", card.sex == resident.sex),
-            ("address", normalize.address_key(card.address) == normalize.address_key(resident.address)),
-        )
-        if not same
-    ]
-    if mismatches:  # control 18: never the number alone
-        return refuse(NOT_FOUND, f"refused: mismatch {','.join(mismatches)}", resident.subject_id)
-    if resident.restricted:  # control 19: 自動応答不可, 不開示, 閲覧停止 go to staff
-        return refuse(REFER, "referred: no automatic answer", resident.subject_id)
-    with db.transaction(device.municipality_code) as tx:
-        audit.append(
-            tx, now, device.municipality_code, "resident", device.device_id, "identity.face", resident.subject_id, "ok"
-        )
-    if "ef_auth_certificate" in body:
-        fingerprint = _bound_certificate(db, device, body, (ef1, ef2, ef3), jpki_anchors, now)
-        if fingerprint:
-            link_jpki(db, fingerprint, device.municipality_code, resident.subject_id, now, device.device_id)
-        else:
-            with db.transaction(device.municipality_code) as tx:
-                audit.append(
-                    tx, now, device.municipality_code, "resident", device.device_id, "jpki.link",
-                    resident.subject_id, "refused: the certificate did not sign a challenge bound to this read",
-                )  # fmt: skip
-    return _subject_answer(registry, resident, today, catalogue)
+        target, outcome, answer = "-", "refused: not in this municipality's registry", NOT_FOUND
+    elif mismatches:
+        target, outcome, answer = resident.subject_id, f"refused: mismatch {','.join(mismatches)}", NOT_FOUND
+    elif resident.restricted:  # control 19: 自動応答不可, 不開示, 閲覧停止 go to staff
+        target, outcome, answer = resident.subject_id, "referred: no automatic answer", REFER
+    else:
+        target, outcome = resident.subject_id, "ok"
+    with db.transaction(code) as tx:
+        audit.append(tx, now, code, "resident", device.device_id, "identity.face", target, outcome)
+        binding.record(tx, code, target if answer.ok else None, now, device.device_id)
+    return answer
 
 
-def _bound_certificate(
-    db: Database,
-    device: Device,
-    body: dict[str, Any],
-    efs: tuple[bytes, bytes, bytes],
-    anchors: Sequence[x509.Certificate],
-    now: datetime,
-) -> str | None:
-    message = consume_challenge(db, device, body.get("auth_challenge_id"), now)
-    if message is None:
-        return None
-    try:
-        verified = verify_jpki_auth(
-            base64.b64decode(str(body.get("ef_auth_certificate")), validate=True),
-            base64.b64decode(str(body.get("auth_signature")), validate=True),
-            face_bound(message, *efs),
-            anchors,
-            now,
-        )
-    except (JpkiVerificationError, ValueError):
-        return None
-    return verified.fingerprint
+class _Binding:
+    """What a face read says about the card's JPKI certificate (finding 4), checked before the look-up's
+    outcome is known and recorded in the look-up's own transaction."""
+
+    def __init__(self, sent: bool, fingerprint: str | None, reason: str) -> None:
+        self.sent = sent
+        self.fingerprint = fingerprint
+        self.reason = reason
+
+    @classmethod
+    def of(
+        cls,
+        db: Database,
+        device: Device,
+        body: dict[str, Any],
+        efs: tuple[bytes, bytes, bytes],
+        anchors: Sequence[x509.Certificate],
+        now: datetime,
+    ) -> _Binding:
+        skipped = body.get("auth_binding_skipped")
+        if "ef_auth_certificate" not in body:
+            reason = f"skipped: {skipped}" if skipped in BINDING_SKIPS else "skipped: none sent"
+            return cls(isinstance(skipped, str), None, reason)
+        message = consume_challenge(db, device, body.get("auth_challenge_id"), now, within=BINDING_SECONDS)
+        if message is None:
+            return cls(True, None, "refused: unknown, used or expired challenge")
+        try:
+            verified = verify_jpki_auth(
+                base64.b64decode(str(body.get("ef_auth_certificate")), validate=True),
+                base64.b64decode(str(body.get("auth_signature")), validate=True),
+                face_bound(message, *efs),
+                anchors,
+                now,
+            )
+        except (JpkiVerificationError, ValueError):
+            return cls(True, None, "refused: the certificate did not sign a challenge bound to this read")
+        return cls(True, verified.fingerprint, "ok")
+
+    def record(self, tx: Tx, code: str, subject_id: str | None, now: datetime, terminal: str) -> None:
+        """Link (the same statements whether or not it links), and one audit line, when a binding was sent
+        or its absence explained; nothing otherwise."""
+        if not self.sent:
+            return
+        outcome = self.reason
+        if self.fingerprint is not None:
+            row = tx.one(
+                "SELECT subject_id FROM jpki_links WHERE fingerprint = ? AND municipality_code = ?",
+                [self.fingerprint, code],
+            )
+            elsewhere = row is not None and not hmac.compare_digest(str(row[0]), subject_id or "")
+            linked = subject_id is not None and not elsewhere
+            tx.execute(
+                "INSERT INTO jpki_links (fingerprint, municipality_code, subject_id, linked_at) "
+                "SELECT ?, ?, ?, ? WHERE ? = 1 "
+                "ON CONFLICT (fingerprint, municipality_code) DO UPDATE SET linked_at = excluded.linked_at",
+                [self.fingerprint, code, subject_id or "-", now.isoformat(), int(linked)],
+            )
+            if subject_id is None:
+                outcome = "refused: the face read was not answered"
+            elif elsewhere:
+                outcome = "refused: the certificate is linked to another subject"
+        audit.append(tx, now, code, "resident", terminal, "jpki.link", subject_id or "-", outcome)
 
 
 def link_jpki(
     db: Database, fingerprint: str, municipality_code: str, subject_id: str, now: datetime, actor: str
 ) -> None:
+    """An administrator's link (or re-link, e.g. after the card was renewed) of a certificate to a subject."""
     with db.transaction(municipality_code) as tx:
         tx.execute(
             "INSERT INTO jpki_links (fingerprint, municipality_code, subject_id, linked_at) VALUES (?, ?, ?, ?) "
@@ -195,8 +254,11 @@ def new_challenge(db: Database, device: Device, now: datetime, host_id: str = "y
     return {"challenge_id": challenge_id, "challenge": message.hex(), "expires_at": expires.isoformat()}
 
 
-def consume_challenge(db: Database, device: Device, challenge_id: object, now: datetime) -> bytes | None:
-    """The challenge's message if it was issued to this device, unused and unexpired; it is used up now."""
+def consume_challenge(
+    db: Database, device: Device, challenge_id: object, now: datetime, within: int = CHALLENGE_SECONDS
+) -> bytes | None:
+    """The challenge's message if it was issued to this device, unused, unexpired and at most `within`
+    seconds ago; it is used up now, whatever the answer."""
     with db.transaction(device.municipality_code) as tx:
         tx.lock(f"challenge:{challenge_id}")  # used once, even by concurrent requests on several workers
         row = tx.one(
@@ -206,6 +268,9 @@ def consume_challenge(db: Database, device: Device, challenge_id: object, now: d
         if row is not None:
             tx.execute("UPDATE challenges SET used = 1 WHERE challenge_id = ?", [str(challenge_id)])
     if row is None or row[2] or row[1] <= now.isoformat():
+        return None
+    issued = datetime.fromisoformat(row[1]) - timedelta(seconds=CHALLENGE_SECONDS)
+    if now - issued > timedelta(seconds=within):
         return None
     return bytes(row[0])
 
@@ -245,25 +310,21 @@ def resolve_jpki(
         [verified.fingerprint, device.municipality_code],
         device.municipality_code,
     ).fetchone()
-    resident = registry.by_subject(device.municipality_code, link[0]) if link else None
+    # finding 8: a linked and an unlinked certificate cost the same queries and the same due-list work
+    resident = registry.by_subject(device.municipality_code, str(link[0]) if link else DECOY.subject_id)
+    answer = _subject_answer(registry, resident or DECOY, today, catalogue).with_revocation(verified.revocation.value)
     if resident is None:
         return refuse("refused: certificate not linked to a subject")
     if resident.restricted:
         with db.transaction(device.municipality_code) as tx:
             audit.append(
-                tx,
-                now,
-                device.municipality_code,
-                "resident",
-                device.device_id,
-                "identity.jpki",
-                resident.subject_id,
+                tx, now, device.municipality_code, "resident", device.device_id, "identity.jpki", resident.subject_id,
                 "referred",
-            )
+            )  # fmt: skip
         return REFER
     with db.transaction(device.municipality_code) as tx:
         audit.append(
             tx, now, device.municipality_code, "resident", device.device_id, "identity.jpki", resident.subject_id,
             f"ok (revocation {verified.revocation.value})",
         )  # fmt: skip
-    return _subject_answer(registry, resident, today, catalogue).with_revocation(verified.revocation.value)
+    return answer

@@ -25,6 +25,9 @@ class Rate:
 IDENTITY_PER_DEVICE = Rate(60, 1.0)
 LOGIN_PER_DEVICE = Rate(20, 1 / 6)
 LOGIN_PER_STAFF_ID = Rate(10, 1 / 60)
+# refused enrollments per peer address (the enrollment listener has no device certificate): a technician
+# mistypes a token now and then, a script guessing tokens is stopped; valid enrollments never count
+ENROLL_REFUSALS_PER_ADDRESS = Rate(10, 1 / 60)
 
 
 @dataclass
@@ -39,6 +42,18 @@ class RateLimiter:
         self.clock = clock
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._lock = threading.Lock()
+
+    def wait(self, kind: str, key: str, rate: Rate) -> int:
+        """Seconds until `key` has a token again, without taking one (0: it has one now)."""
+        now = self.clock()
+        with self._lock:
+            bucket = self._buckets.get((kind, key))
+            if bucket is None:
+                return 0
+            tokens = min(rate.capacity, bucket.tokens + max(0.0, (now - bucket.at).total_seconds()) * rate.per_second)
+            if tokens >= 1:
+                return 0
+            return max(1, math.ceil((1 - tokens) / rate.per_second)) if rate.per_second else 3600
 
     def take(self, kind: str, key: str, rate: Rate) -> tuple[bool, int, bool]:
         """(allowed, seconds until a token, whether this is the first refusal of a run)."""

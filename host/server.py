@@ -27,7 +27,7 @@ from yoshin.domain.bundle import build_bundle, sign_bundle
 from yoshin.domain.catalogue import Catalogue, default_catalogue
 from yoshin.domain.clock import today as jst_today
 from yoshin.domain.i18n import Bilingual, BilingualError
-from yoshin.host import attest, audit, devices, identity, intake, ratelimit, staff, store
+from yoshin.host import attest, audit, devices, identity, intake, ratelimit, staff, store, technicians
 from yoshin.host.keys import HostKeys, public_pem
 from yoshin.host.pki import EnrollmentError, HostPki
 from yoshin.host.ratelimit import RateLimiter
@@ -109,6 +109,21 @@ class HostService:
                 )  # fmt: skip
         return 0 if allowed else wait
 
+    def enroll_wait(self, address: str) -> int:
+        """0 when `address` may try to enroll; else the seconds to wait after too many refused tokens."""
+        return self.limiter.wait("enroll", address, ratelimit.ENROLL_REFUSALS_PER_ADDRESS)
+
+    def enroll_refused(self, address: str) -> None:
+        """Count a refused enrollment from `address`; the refusal that empties its bucket is audited."""
+        rate = ratelimit.ENROLL_REFUSALS_PER_ADDRESS
+        self.limiter.take("enroll", address, rate)
+        if self.limiter.wait("enroll", address, rate):
+            with self.db.transaction() as tx:
+                audit.append(
+                    tx, self.clock(), "-", "device", address, "ratelimit.enroll", address,
+                    f"refused: more than {rate.capacity:g} refused enrollments",
+                )  # fmt: skip
+
     @classmethod
     def open(
         cls,
@@ -184,11 +199,15 @@ class HostService:
         """The verified, decrypted payload of a sealed envelope from `device`."""
         return intake.open_payload(envelope, device, self.keys.sealing)
 
-    def enroll(self, token: str, csr_pem: str, signing_public_key: str, serial: str) -> dict[str, Any]:
-        """A new device from a one-time token: its certificate and what it needs to talk to this host."""
+    def enroll(
+        self, token: str, csr_pem: str, signing_public_key: str, serial: str, technician: object = None
+    ) -> dict[str, Any]:
+        """A new device from a one-time token and a technician's proof (control 27): its certificate and
+        what it needs to talk to this host."""
         device_id, certificate, _, _ = devices.enroll(
-            self.db, self.pki, token, csr_pem, signing_public_key, serial, self.clock()
-        )
+            self.db, self.pki, token, csr_pem, signing_public_key, serial, self.clock(), technician,
+            self.keys.attestation.public_key(),
+        )  # fmt: skip
         device = devices.get(self.db, device_id)
         assert device is not None  # enrolled in the call above
         return _enrollment_answer(self, device_id, certificate, device)
@@ -227,23 +246,60 @@ class HostService:
         )
         return {"attestation": token, "attestation_expires_at": claim.expires_at.isoformat()}
 
+    def technician_login(self, staff_id: str, password: str, municipality_code: str) -> dict[str, str]:
+        """A technician's login (control 27): the host's attestation that enrollment and decommissioning
+        carry. Raises StaffError or TechnicianError (bilingual); every attempt is audited."""
+        allowed, wait, _ = self.limiter.take("staff_id", staff_id, ratelimit.LOGIN_PER_STAFF_ID)
+        if not allowed:
+            raise RateLimited(wait)
+        token, claim, technician = technicians.login(
+            self.db, self.keys.attestation, staff_id, password, municipality_code, self.clock()
+        )
+        return {
+            "attestation": token,
+            "staff_id": technician.staff_id,
+            "name": technician.name,
+            "municipality_code": technician.municipality_code,
+            "expires_at": claim.expires_at.isoformat(),
+        }
+
     def record_erasure(self, device: devices.Device, certificate: dict[str, Any]) -> None:
-        """The device's erasure certificate and its decommissioning, in one transaction."""
+        """The device's erasure certificate and its decommissioning, in one transaction, only with a valid
+        technician proof in the certificate (control 27); a refusal is audited and raises TechnicianError."""
         now = self.clock()
+        refusal: technicians.TechnicianError | None = None
         with self.db.transaction(device.municipality_code) as tx:
-            tx.insert(
-                "erasures",
-                {
-                    "municipality_code": device.municipality_code,
-                    "kind": "device_decommission",
-                    "device_id": device.device_id,
-                    "recorded_at": now.isoformat(),
-                    "detail": json.dumps(certificate, ensure_ascii=False, sort_keys=True),
-                },
-            )
-            devices.revoke_in(
-                tx, device.device_id, "decommissioned with erasure certificate", device.device_id, now, "decommissioned"
-            )
+            try:
+                technician = technicians.check(
+                    tx, self.keys.attestation.public_key(), certificate.get("technician"), device.municipality_code,
+                    now,
+                )  # fmt: skip
+            except technicians.TechnicianError as error:
+                audit.append(
+                    tx, now, device.municipality_code, "device", device.device_id, "device.decommission",
+                    device.device_id, f"refused: {error.reason}",
+                )  # fmt: skip
+                refusal = error
+            else:
+                tx.insert(
+                    "erasures",
+                    {
+                        "municipality_code": device.municipality_code,
+                        "kind": "device_decommission",
+                        "device_id": device.device_id,
+                        "recorded_at": now.isoformat(),
+                        # the technician's ID is kept, not the day's proof itself
+                        "detail": json.dumps(
+                            {**certificate, "technician": technician.staff_id}, ensure_ascii=False, sort_keys=True
+                        ),
+                    },
+                )
+                devices.revoke_in(
+                    tx, device.device_id, f"decommissioned with erasure certificate, {technician.audit_text()}",
+                    technician.staff_id, now, "decommissioned",
+                )  # fmt: skip
+        if refusal is not None:
+            raise refusal
 
     def _staff_id_limit(self, device: devices.Device, staff_id: str) -> None:
         wait = self.rate_limit(device, "staff_id", staff_id, ratelimit.LOGIN_PER_STAFF_ID)
@@ -454,7 +510,10 @@ def main_app(service: HostService) -> web.Application:
         payload = await _sealed_payload(request, device, "erasure_certificate")
         if isinstance(payload, web.Response):
             return payload
-        await asyncio.to_thread(service.record_erasure, device, payload["body"])
+        try:
+            await asyncio.to_thread(service.record_erasure, device, payload["body"])
+        except technicians.TechnicianError as error:
+            return _error(403, "technician_refused", error.message.ja, error.message.en)
         return web.json_response({"status": "recorded"})
 
     async def staff_login(request: web.Request) -> web.Response:
@@ -519,21 +578,46 @@ def enrollment_app(service: HostService) -> web.Application:
         return web.Response(text=service.pki.ca_pem, content_type="application/pem-certificate-chain")
 
     async def enroll(request: web.Request) -> web.Response:
+        address = request.remote or "-"
+        wait = service.enroll_wait(address)
+        if wait:
+            return _too_many(wait)
         body = await _json(request)
         fields = ("token", "csr", "signing_public_key", "serial")
+        # `technician` (the technician's proof) may be missing: the refusal then says so and is audited
+        if not set(fields) <= set(body) <= {*fields, "technician"} or not all(
+            isinstance(body[name], str) for name in body
+        ):
+            return _schema_error(f"the body has {', '.join(fields)} and technician (text)")
+        try:
+            answer = await asyncio.to_thread(
+                service.enroll, body["token"], body["csr"], body["signing_public_key"], body["serial"],
+                body.get("technician"),
+            )  # fmt: skip
+        except EnrollmentError as error:
+            log.warning("enrollment refused: %s", error.reason)
+            await asyncio.to_thread(service.enroll_refused, address)
+            return _error(403, "enrollment_refused", error.message.ja, error.message.en)
+        return web.json_response(answer)
+
+    async def technician_login(request: web.Request) -> web.Response:
+        body = await _json(request)
+        fields = ("staff_id", "password", "municipality_code")
         if set(body) != set(fields) or not all(isinstance(body[name], str) for name in fields):
             return _schema_error(f"the body has exactly {', '.join(fields)} (text)")
         try:
             answer = await asyncio.to_thread(
-                service.enroll, body["token"], body["csr"], body["signing_public_key"], body["serial"]
+                service.technician_login, body["staff_id"], body["password"], body["municipality_code"]
             )
-        except EnrollmentError as error:
-            log.warning("enrollment refused: %s", error.reason)
-            return _error(403, "enrollment_refused", error.message.ja, error.message.en)
+        except RateLimited as limited:
+            return _too_many(limited.wait)
+        except (staff.StaffError, technicians.TechnicianError) as error:
+            return _error(401, "login_refused", error.message.ja, error.message.en)
         return web.json_response(answer)
 
     app.router.add_get(api.CACERTS, cacerts)
     app.router.add_post(api.ENROLL, enroll)
+    app.router.add_post(api.TECHNICIAN_LOGIN, technician_login)
     return app
 
 

@@ -16,6 +16,7 @@ API = "/api/v1"
 # Enrollment listener (server-authenticated TLS only; the one-time token is the credential)
 CACERTS = "/.well-known/est/cacerts"
 ENROLL = f"{API}/enroll"
+TECHNICIAN_LOGIN = f"{API}/technician/login"  # enrollment listener: a technician's proof (control 27)
 # Main listener (mutual TLS; the device is identified by its certificate)
 REENROLL = f"{API}/reenroll"
 HEALTH = f"{API}/health"
@@ -129,6 +130,9 @@ class SubjectInfo:
     guardian_name: str | None
     due: tuple[DueItem, ...]
     history: tuple[HistoryItem, ...] = ()  # earlier doses, for the kiosk's vaccination-error guard
+    # the registry's condition codes (B類 disabilities at 60-64, ...): the guard judges the same target the
+    # host's due list did, rather than call an eligible 60-64-year-old "not a target"
+    conditions: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"SubjectInfo({self.subject_id}, <redacted>)"
@@ -144,6 +148,7 @@ class SubjectInfo:
             "guardian_name": self.guardian_name,
             "due": [item.to_json() for item in self.due],
             "history": [item.to_json() for item in self.history],
+            "conditions": list(self.conditions),
         }
 
     @classmethod
@@ -155,9 +160,11 @@ class SubjectInfo:
             raise ValueError("age must be a whole number and is_minor true or false")
         if guardian is not None and not isinstance(guardian, str):
             raise ValueError("guardian_name must be text or null")
-        history = data.get("history", [])
+        history, conditions = data.get("history", []), data.get("conditions", [])
         if not isinstance(due, list) or not isinstance(history, list):
             raise ValueError("due and history must be lists")
+        if not isinstance(conditions, list) or not all(isinstance(c, str) for c in conditions):
+            raise ValueError("conditions must be a list of codes")
         return cls(
             subject_id=_text(data, "subject_id"),
             display_name=_text(data, "display_name"),
@@ -168,6 +175,7 @@ class SubjectInfo:
             guardian_name=guardian,
             due=tuple(DueItem.from_json(item) for item in due),
             history=tuple(HistoryItem.from_json(item) for item in history),
+            conditions=tuple(conditions),
         )
 
 

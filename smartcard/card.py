@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -82,19 +82,48 @@ class FaceEFs:
 
 
 @dataclass(frozen=True, slots=True)
+class JpkiAuth:
+    certificate: bytes  # DER of EF 000A
+    signature: bytes  # RSASSA-PKCS1-v1_5 over SHA-256(challenge)
+    algorithm: str = "RSASSA-PKCS1-v1_5-SHA256"
+
+
+class BindingSkip(enum.StrEnum):
+    """Why a face read carries no JPKI binding (the host then records an unbound identity)."""
+
+    NO_AUTH_PIN = "no_auth_pin"  # no JPKI-AP or no 利用者証明用 PIN on this card
+    TRIES_NOT_FULL = "auth_pin_tries_not_full"  # its counter is below 3: never spend a try the resident may need
+    PIN_DIFFERS = "auth_pin_differs"  # the face PIN is not the auth PIN: one try used, shown to the resident
+
+
+@dataclass(frozen=True, slots=True)
+class BindRequest:
+    """Sign, in the face read's own card session, what `message` makes of the EFs just read (finding 4).
+
+    `reference` is the caller's name for it (the host's challenge id), passed through untouched."""
+
+    reference: str
+    message: Callable[[FaceEFs], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class FaceBinding:
+    """The JPKI user-auth key's signature over a message bound to the face read, or why there is none."""
+
+    reference: str
+    auth: JpkiAuth | None
+    skipped: BindingSkip | None = None
+    auth_tries_left: int | None = None  # after PIN_DIFFERS: what the resident is told
+
+
+@dataclass(frozen=True, slots=True)
 class FaceRead:
     basic_info: BasicInfo
     my_number: MyNumber
     raw: FaceEFs
     hashes_match: bool
     signature_valid: bool | None  # None: no J-LIS key configured
-
-
-@dataclass(frozen=True, slots=True)
-class JpkiAuth:
-    certificate: bytes  # DER of EF 000A
-    signature: bytes  # RSASSA-PKCS1-v1_5 over SHA-256(challenge)
-    algorithm: str = "RSASSA-PKCS1-v1_5-SHA256"
+    binding: FaceBinding | None = None  # only when asked for (`read_face(bind=...)`)
 
 
 def normalize_pin(pin: str) -> bytes:
@@ -142,8 +171,17 @@ class MyNumberCard:
             return None
         return self._counter_in_selected_ap(fid)
 
-    def read_face(self, pin: str, confirm_last_try: bool = False, jlis_key: rsa.RSAPublicKey | None = None) -> FaceRead:
-        """VERIFY the face PIN, then read basic 4 info, the My Number and the signature EF."""
+    def read_face(
+        self,
+        pin: str,
+        confirm_last_try: bool = False,
+        jlis_key: rsa.RSAPublicKey | None = None,
+        bind: BindRequest | None = None,
+    ) -> FaceRead:
+        """VERIFY the face PIN, then read basic 4 info, the My Number and the signature EF.
+
+        With `bind`, the same session then signs `bind.message(EFs)` with the JPKI user-auth key, reusing
+        the typed PIN once under the policy of `_bind` (docs/smartcard.md, "JPKI link binding")."""
         pin_bytes = normalize_pin(pin)
         if not self._select_df(apdu.AID_KENHOJO):
             raise NotMyNumberCardError()
@@ -153,13 +191,38 @@ class MyNumberCard:
         number_raw = self._expect_ok(self.channel.transmit(apdu.read_binary(0, MY_NUMBER_EF_LENGTH)), "READ My Number")
         signature_raw = self._read_ef(apdu.EF_FACE_SIGNATURE)
         raw = FaceEFs(number_raw, basic_raw, signature_raw)
+        basic_info, my_number = parse_basic_info(basic_raw), parse_my_number(number_raw)
         return FaceRead(
-            basic_info=parse_basic_info(basic_raw),
-            my_number=parse_my_number(number_raw),
+            basic_info=basic_info,
+            my_number=my_number,
             raw=raw,
             hashes_match=hashes_match(number_raw, basic_raw, signature_raw),
             signature_valid=None if jlis_key is None else verify_face_signature(signature_raw, jlis_key),
+            binding=None if bind is None else self._bind(pin_bytes, raw, bind),
         )
+
+    def _bind(self, pin: bytes, raw: FaceEFs, bind: BindRequest) -> FaceBinding:
+        """Finding 4: the card that was just read signs a message bound to that read, in the same session.
+
+        Residents often give the face PIN and the 利用者証明用 PIN the same value; the typed PIN, already
+        proven right for the face PIN, is tried once on the auth PIN, and only while that counter is at its
+        maximum (3). So no try is spent that the resident might need: a differing PIN costs at most one, the
+        kiosk says so, and the card is not tried again until a correct use elsewhere restores the counter.
+        """
+        if not self._select_df(apdu.AID_JPKI):  # re-selecting also drops the face PIN's verified state
+            return FaceBinding(bind.reference, None, BindingSkip.NO_AUTH_PIN)
+        tries = self._counter_in_selected_ap(apdu.EF_AUTH_PIN)
+        if tries is None:
+            return FaceBinding(bind.reference, None, BindingSkip.NO_AUTH_PIN)
+        if tries < MAX_TRIES[apdu.EF_AUTH_PIN]:
+            return FaceBinding(bind.reference, None, BindingSkip.TRIES_NOT_FULL, tries)
+        try:
+            self._verify_selected(pin, tries, confirm_last_try=False)
+        except WrongPinError as error:
+            return FaceBinding(bind.reference, None, BindingSkip.PIN_DIFFERS, error.tries_left)
+        signature = self._sign_auth(bind.message(raw))
+        # The certificate last (the same APDUs as §4.3's JPKI flow, none spent on it when the binding is skipped)
+        return FaceBinding(bind.reference, JpkiAuth(self._read_ef(apdu.EF_AUTH_CERT), signature))
 
     def jpki_authenticate(self, pin: str, challenge: bytes, confirm_last_try: bool = False) -> JpkiAuth:
         """Read the user-auth certificate, VERIFY the auth PIN and sign DigestInfo(SHA-256(challenge))."""
@@ -170,12 +233,16 @@ class MyNumberCard:
             raise NotMyNumberCardError()
         certificate = self._read_ef(apdu.EF_AUTH_CERT)
         self._verify(apdu.EF_AUTH_PIN, pin_bytes, confirm_last_try)
+        return JpkiAuth(certificate=certificate, signature=self._sign_auth(challenge))
+
+    def _sign_auth(self, message: bytes) -> bytes:
+        """SIGN DigestInfo(SHA-256(message)) with the user-auth key (its PIN verified in this session)."""
         self._select_ef(apdu.EF_AUTH_KEY)
-        digest_info = apdu.sha256_digest_info(hashlib.sha256(challenge).digest())
+        digest_info = apdu.sha256_digest_info(hashlib.sha256(message).digest())
         signature = self._expect_ok(self.channel.transmit(apdu.jpki_sign(digest_info)), "SIGN")
         if len(signature) != 256:
             raise CardDataError("the signature is not RSA-2048")
-        return JpkiAuth(certificate=certificate, signature=signature)
+        return signature
 
     # --- steps ------------------------------------------------------------------------------------
 
@@ -210,7 +277,10 @@ class MyNumberCard:
     def _verify(self, fid: int, pin: bytes, confirm_last_try: bool) -> None:
         """Counter first; refuse a blocked PIN; the last try needs confirmation; exactly one VERIFY."""
         self._select_ef(fid)
-        tries = self._counter()
+        self._verify_selected(pin, self._counter(), confirm_last_try)
+
+    def _verify_selected(self, pin: bytes, tries: int, confirm_last_try: bool) -> None:
+        """VERIFY the PIN EF just selected, whose counter was just read as `tries`."""
         if tries == 0:
             raise PinBlockedError()
         if tries == 1 and not confirm_last_try:

@@ -21,7 +21,7 @@ from yoshin.devtools.card_emulator import CardImage
 from yoshin.devtools.dev_pki import DevPki
 from yoshin.devtools.personas import all_personas, registry_csv
 from yoshin.devtools.virtual_reader import VirtualReader
-from yoshin.host import attest, devices, staff, store
+from yoshin.host import attest, devices, staff, store, technicians
 from yoshin.host.server import HostServer, HostService
 from yoshin.protocol.sealing import EnvelopeHeader, SealedEnvelope, new_record_id, seal
 
@@ -140,6 +140,38 @@ def host(tmp_path: Path, clock: Clock, test_pki: DevPki, database_url: str | Non
     service.db.close()
 
 
+TECHNICIAN_PASSWORD = "technician-password-1"  # test accounts
+
+
+def technician_proof(service: HostService, municipality: str = "141305") -> str:
+    """A technician of `municipality` on the host's roster (added the first time), logged in: the host's
+    attestation that enrollment and decommissioning need (control 27)."""
+    staff_id = f"T9{municipality}"
+    with service.db.read() as tx:
+        known = tx.one("SELECT 1 FROM staff WHERE staff_id = ?", [staff_id])
+    if not known:
+        technicians.add(
+            service.db, staff_id, f"技術 {municipality}", municipality, TECHNICIAN_PASSWORD, "保守株式会社",
+            "the clinic", service.clock(),
+        )  # fmt: skip
+    token, _, _ = technicians.login(
+        service.db, service.keys.attestation, staff_id, TECHNICIAN_PASSWORD, municipality, service.clock()
+    )
+    return token
+
+
+@pytest.fixture(name="technician_proof")
+def technician_proof_fixture() -> Callable[..., str]:
+    """`technician_proof(service, municipality="141305")`: the attestation of technician T9<municipality>
+    (password `technician_password`), put on the roster the first time."""
+    return technician_proof
+
+
+@pytest.fixture
+def technician_password() -> str:
+    return TECHNICIAN_PASSWORD
+
+
 @pytest.fixture
 def make_device(host: HostServer, tmp_path: Path) -> Callable[..., Device]:
     def make(municipality: str = "141305", clinic: str = CLINIC, serial: str = "KIOSK01") -> Device:
@@ -148,7 +180,8 @@ def make_device(host: HostServer, tmp_path: Path) -> Callable[..., Device]:
         address = HostAddress("127.0.0.1", host.port, host.enroll_port)
         appliance = Appliance(tmp_path / f"device-{municipality}-{serial}", clock=service.clock)
         ca = fetch_ca(address, service.pki.ca_fingerprint)
-        answer = enroll(address, ca, appliance.keystore, token, municipality, clinic, serial)
+        proof = technician_proof(service, municipality)
+        answer = enroll(address, ca, appliance.keystore, token, municipality, clinic, serial, proof)
         appliance.save_host(address)
         return Device(appliance.keystore, HostClient(appliance.keystore, address), answer["device_id"], appliance)
 

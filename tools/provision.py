@@ -13,7 +13,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from yoshin.device import integrity, provisioning
 from yoshin.device.appliance import Appliance
-from yoshin.device.hostclient import HostAddress
 from yoshin.domain.i18n import BilingualError
 
 data_dir_option = click.option(
@@ -35,9 +34,24 @@ def main() -> None:
     """Provision, renew and decommission a yoshin appliance (technicians). See docs/operations.md."""
 
 
+technician_option = click.option(
+    "--technician", "technician_id", required=True,
+    help="Your technician ID on the host's roster (control 27); the password is asked (or read from stdin).",
+)  # fmt: skip
+
+
+def _password() -> str:
+    return str(click.prompt("技術担当者のパスワード / technician password", hide_input=True, err=True))
+
+
 @main.command()
 @data_dir_option
-@click.option("--host", required=True, help="The municipal host's address on the closed network.")
+@technician_option
+@click.option(
+    "--host", required=True,
+    help="The municipal host's address on the closed network: host, host:port or host:port:enroll_port, "
+    "several separated by commas (the nodes of one host).",
+)  # fmt: skip
 @click.option("--port", type=int, default=8443, show_default=True)
 @click.option("--enroll-port", type=int, default=8444, show_default=True)
 @click.option("--token", required=True, help="The one-time token from `yoshin-host device token`.")
@@ -49,15 +63,17 @@ def main() -> None:
 @click.option("--production", is_flag=True, help="Refuse development CAs (and, at run time, virtual readers).")
 @click.option("--json", "as_json", is_flag=True)
 def provision(
-    data_dir: Path, host: str, port: int, enroll_port: int, token: str, ca_fingerprint: str,
+    data_dir: Path, technician_id: str, host: str, port: int, enroll_port: int, token: str, ca_fingerprint: str,
     municipality: str, clinic: str, serial: str, place: str, production: bool, as_json: bool,
 ) -> None:  # fmt: skip
-    """Keys and CSR on the device, enrollment, templates, firmware, self-test, and the report."""
+    """Technician login, keys and CSR on the device, enrollment, templates, firmware, self-test, report."""
+    appliance = Appliance(data_dir)
     try:
-        report = provisioning.provision(
-            Appliance(data_dir), HostAddress(host, port, enroll_port), token, ca_fingerprint,
-            municipality, clinic, serial, production, place,
-        )  # fmt: skip
+        addresses = provisioning.parse_addresses(host, port, enroll_port)
+        technician = provisioning.technician_login(
+            appliance, technician_id, _password(), addresses, ca_fingerprint, municipality
+        )
+        report = provisioning.provision(appliance, technician, token, clinic, serial, production, place)
     except BilingualError as error:
         _fail(error)
     click.echo(json.dumps(dataclasses.asdict(report), ensure_ascii=False) if as_json else report.text())
@@ -94,11 +110,15 @@ def self_test(data_dir: Path) -> None:
 
 @main.command()
 @data_dir_option
+@technician_option
 @click.option("--force", is_flag=True, help="Erase even if queued records cannot be delivered (they are listed).")
-def decommission(data_dir: Path, force: bool) -> None:
-    """Drain the queue, record a signed erasure certificate at the host, erase every key and file."""
+def decommission(data_dir: Path, technician_id: str, force: bool) -> None:
+    """Technician login, drain the queue, record a signed erasure certificate at the host, erase every key
+    and file (nothing is erased if the host refuses)."""
+    appliance = Appliance(data_dir)
     try:
-        certificate = provisioning.decommission(Appliance(data_dir), force)
+        technician = provisioning.technician_login(appliance, technician_id, _password())
+        certificate = provisioning.decommission(appliance, technician.attestation, force)
     except BilingualError as error:
         _fail(error)
     click.echo(json.dumps(certificate, ensure_ascii=False, indent=2))

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.binding import Binding
@@ -27,6 +27,9 @@ from yoshin.tui.services import KioskServices
 from yoshin.tui.state import Visit
 from yoshin.tui.text import t
 from yoshin.tui.workers import kiosk_work
+
+if TYPE_CHECKING:
+    from yoshin.tui.voice import Prompt
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +95,11 @@ class KioskApp(LockedDownApp):
         elif idle >= self.idle_timeout - IDLE_WARNING:
             left = max(1, round(self.idle_timeout - idle))
             if not self.idle_warning_shown:
+                from yoshin.tui.voice import EVENT_PROMPTS
+
                 self.idle_warning_shown = True
                 self.push_screen(IdleWarning(left))
+                self.speak(EVENT_PROMPTS["idle_warning"])
             elif isinstance(self.screen, IdleWarning):
                 self.screen.count_down(left)
 
@@ -185,8 +191,19 @@ class KioskApp(LockedDownApp):
 
     def call_staff(self, screen: str) -> None:
         """職員を呼ぶ: recorded for the staff app and signalled on the board; the visit goes on as it was."""
+        from yoshin.tui.voice import EVENT_PROMPTS
+
         self._call_staff(screen)
         self.notify(t("staff_called", self.visit.lang), timeout=10)
+        self.speak(EVENT_PROMPTS["staff_called"])
+
+    def speak(self, prompt: Prompt | None) -> None:
+        """音声案内: a fixed prompt in the visit's language, queued on the speaker's own thread (never waits)."""
+        voice = self.services.voice
+        if voice is not None and prompt is not None:
+            from yoshin.tui.voice import utterances
+
+            voice.say(utterances(prompt, self.visit.lang))
 
     @kiosk_work("staff-call", exclusive=False)
     def _call_staff(self, screen: str) -> None:

@@ -103,9 +103,16 @@ def main(
     board_port = find_port() if board == "auto" else None if board == "none" else board
     # The staff app does not drive the board's buzzer or thermometer (the resident kiosk does): no board.
     io_board = IOBoard(board_port).start() if board_port and not staff else None  # reconnects when unplugged
+    appliance = Appliance(data_dir)
+    speaker = None
+    if not staff:  # 音声案内 for residents: voice.json says whether and how loud (yoshin-voice set)
+        from yoshin.tui.voice import every_utterance, speaker_for
+
+        speaker = speaker_for(appliance)
+        speaker.prepare(every_utterance())  # on its own thread: the prompts are ready before the first visit
     try:
         services = ApplianceServices(
-            Appliance(data_dir), reader, board=io_board, scanner=Scanner(scanner) if scanner else None
+            appliance, reader, board=io_board, scanner=Scanner(scanner) if scanner else None, voice=speaker
         )
         app: App[None]
         if staff:
@@ -116,6 +123,8 @@ def main(
     finally:
         if io_board is not None:
             io_board.close()
+        if speaker is not None:
+            speaker.close()
     # A kiosk never quits by itself: 1 after an unhandled error, so systemd records a failure and restarts it.
     sys.exit(app.return_code or 0)
 

@@ -9,24 +9,27 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from yoshin.device.appliance import Appliance, DeviceStatus
-from yoshin.device.hostclient import HostRefused, HostUnreachable
+from yoshin.device.hostclient import DeviceRevoked, HostRefused, HostUnreachable
 from yoshin.device.ioboard import BoardStatus, IOBoard, IOBoardError
 from yoshin.device.outbox import QueueStatus, seal_payload
 from yoshin.device.scanner import Scanner
 from yoshin.device.staff_calls import StaffCalls
-from yoshin.device.visit import Clinic, PendingVisit, StaffMember, face_body
+from yoshin.device.visit import Clinic, PendingVisit, StaffMember, bind_request, identity_body
 from yoshin.domain.bundle import Rules, load_rules, verify_bundle
 from yoshin.domain.catalogue import default_catalogue
 from yoshin.domain.templates import default_templates
 from yoshin.protocol import api
 from yoshin.protocol.sealing import PayloadKind
-from yoshin.smartcard.card import FaceRead, Pin, open_card
+from yoshin.smartcard.card import BindRequest, FaceRead, Pin, open_card
 from yoshin.smartcard.errors import CardError
 from yoshin.smartcard.transport import PcscContext
 from yoshin.tui.staff_view import DoneVisit, done_summary
+
+if TYPE_CHECKING:
+    from yoshin.device.voice import Speaker
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,7 @@ class KioskServices(Protocol):
     appliance: Appliance  # the technician's self-test and status read the appliance itself
     board: IOBoard | None
     scanner: Scanner | None
+    voice: Speaker | None  # 音声案内 (device/voice.py); None: the kiosk is silent
 
     def reader_name(self) -> str: ...
     def reader_ready(self) -> bool: ...
@@ -93,9 +97,11 @@ class ApplianceServices:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     board: IOBoard | None = None
     scanner: Scanner | None = None
+    voice: Speaker | None = None
     _rules: Rules | None = field(default=None, repr=False)
     # One card operation at a time: a worker still closing its exclusive connection must not meet the next.
     _card_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _host_unreachable: bool = field(default=False, repr=False)
 
     # --- card ---------------------------------------------------------------------------------------
 
@@ -137,8 +143,21 @@ class ApplianceServices:
             return card.pin_tries(Pin.FACE)
 
     def read_face(self, pin: str, confirm_last_try: bool) -> FaceRead:
+        """The face read and, in the same exclusive card session, the JPKI binding to a fresh host challenge
+        (finding 4; the PIN policy is the card layer's `_bind`). Offline there is no challenge and no binding."""
+        bind = self._bind_request()
         with self._card_lock, open_card(self.reader_name()) as card:
-            return card.read_face(pin, confirm_last_try=confirm_last_try)
+            return card.read_face(pin, confirm_last_try=confirm_last_try, bind=bind)
+
+    def _bind_request(self) -> BindRequest | None:
+        self._host_unreachable = False
+        try:
+            return bind_request(self.appliance.client().call("POST", api.JPKI_CHALLENGE))
+        except HostUnreachable:
+            self._host_unreachable = True  # `resolve` then goes offline at once instead of waiting again
+        except (HostRefused, DeviceRevoked, KeyError, ValueError):
+            pass  # no binding; `resolve` says why the host could not be asked (a revoked device, ...)
+        return None
 
     # --- rules and identity ---------------------------------------------------------------------------
 
@@ -156,7 +175,9 @@ class ApplianceServices:
 
     def resolve(self, face: FaceRead) -> api.IdentityAnswer | None:
         """The host's answer for this card, or None when the host cannot be reached (offline)."""
-        envelope = self._seal(PayloadKind.IDENTITY, face_body(face))
+        if self._host_unreachable and face.binding is None:
+            return None  # the challenge for this very read found no host a moment ago
+        envelope = self._seal(PayloadKind.IDENTITY, identity_body(face))
         try:
             answer = self.appliance.client().call("POST", api.IDENTITY, {"envelope": envelope.to_json()})
         except HostUnreachable:

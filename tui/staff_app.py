@@ -105,6 +105,12 @@ class StaffApp(LockedDownApp):
         from yoshin.tui.screens.staff_login import StaffLoginScreen
 
         self._drop_screens()
+        if not self.services.appliance.keystore.is_enrolled():
+            # A fresh install: no one can log in before it is enrolled; a technician provisions it here.
+            from yoshin.tui.screens.technician_provision import ProvisionScreen
+
+            self.push_screen(ProvisionScreen())
+            return
         self.push_screen(StaffLoginScreen(can_go_back=False))
 
     def start_staff(self, session: StaffSession, lang: str) -> None:

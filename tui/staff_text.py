@@ -104,10 +104,42 @@ STAFF_T = {
     "test_templates": Bilingual("予診票テンプレート", "templates"),
     "test_certificate": Bilingual("証明書", "certificate"),
     "provision": Bilingual("設置 (プロビジョニング)", "Provision"),
-    "provision_token": Bilingual("設置用トークン", "Enrollment token"),
-    "provision_host": Bilingual("ホストのアドレス (host:port:enroll_port)", "Host address (host:port:enroll_port)"),
+    "provision_token": Bilingual("設置用トークン (自治体の管理者から)", "Enrollment token (from the municipality)"),
+    "provision_host": Bilingual("ホストのアドレス (例 10.0.0.5:8443)", "Host address (e.g. 10.0.0.5:8443)"),
     "provision_fingerprint": Bilingual("ホストCAの指紋 (SHA-256)", "Host CA fingerprint (SHA-256)"),
     "provision_done": Bilingual("設置しました: {device}", "Provisioned: {device}"),
+    "provision_title": Bilingual("未設置の端末: 技術担当者による設置", "Not provisioned: set up by a technician"),
+    "provision_municipality": Bilingual("自治体コード (6桁)", "Municipality code (6 digits)"),
+    "provision_technician": Bilingual("技術担当者ID", "Technician ID"),
+    "provision_login": Bilingual("ログインして設置", "Log in to provision"),
+    "provision_who": Bilingual(
+        "技術担当者 {name} ({staff_id}) としてログインしました。ホストの確認済み",
+        "Logged in as technician {name} ({staff_id}), checked by the host",
+    ),
+    "provision_clinic": Bilingual("医療機関コード (10桁)", "Clinic code (10 digits)"),
+    "provision_serial": Bilingual("この端末の製造番号", "This appliance's serial number"),
+    "provision_place": Bilingual("接種場所として記録する医療機関名", "Clinic name as printed on records"),
+    "provision_go": Bilingual("設置する", "Provision"),
+    "provision_working": Bilingual(
+        "設置しています (鍵の作成・登録・テンプレート取得)…", "Provisioning (keys, enrollment, templates)…"
+    ),
+    "provision_to_login": Bilingual("職員ログインへ", "To staff login"),
+    "decommission": Bilingual("廃棄 (データ消去)", "Decommission"),
+    "decommission_confirm": Bilingual(
+        "廃棄すると送信後に鍵とデータをすべて消去し、ホストに消去証明を記録します。この端末は使えなくなります",
+        "Decommissioning sends what is queued, erases every key and file, and records an erasure certificate "
+        "at the host. The appliance stops working",
+    ),
+    "decommission_go": Bilingual("消去して廃棄する", "Erase and decommission"),
+    "decommission_working": Bilingual("廃棄しています…", "Decommissioning…"),
+    "decommission_done": Bilingual(
+        "廃棄しました: {device} (鍵{keys}個を消去、ホストに記録済み)",
+        "Decommissioned: {device} ({keys} keys erased, recorded at the host)",
+    ),
+    "decommission_lost": Bilingual(
+        "送信できないデータが{count}件あるため廃棄しません。送信できてから廃棄してください",
+        "{count} queued record(s) could not be delivered, so nothing was erased: decommission once they are sent",
+    ),
 }
 
 

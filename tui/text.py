@@ -97,6 +97,25 @@ T = {
     "to_start": Bilingual("最初に戻る", "Back to the start"),
     "call_staff": Bilingual("職員を呼ぶ", "Call staff"),
     "staff_called": Bilingual("職員を呼びました。そのままお待ちください", "A staff member is coming. Please wait"),
+    # --- voice guidance (tui/voice.py): spoken only, fixed sentences without fields --------------------------
+    "voice_welcome": Bilingual(
+        "ことばを選んで、画面のボタンを押してください", "Please choose your language on the screen"
+    ),
+    "voice_consent": Bilingual(
+        "ご利用の説明をお読みのうえ、同意する、または、同意しない、を押してください",
+        "Please read the notice, then press I agree, or I do not agree",
+    ),
+    "voice_pin": Bilingual(
+        "カードの暗証番号、数字4桁を入力して、確定を押してください", "Enter the 4-digit PIN of your card, then press OK"
+    ),
+    "voice_identity": Bilingual("画面の内容をご確認ください", "Please check the details on the screen"),
+    "voice_vaccine": Bilingual(
+        "本日受ける予防接種を選んで、次へを押してください", "Choose today's vaccinations, then press Next"
+    ),
+    "voice_question": Bilingual("質問にお答えください", "Please answer the questions"),
+    "voice_review": Bilingual(
+        "回答をご確認のうえ、送信するを押してください", "Please check your answers, then press Submit"
+    ),
     # --- staff and technician screens ------------------------------------------------------------------
     "staff": Bilingual("職員", "Staff"),
     "staff_login": Bilingual("職員ログイン", "Staff login"),
@@ -155,10 +174,17 @@ T = {
     "self_test": Bilingual("自己診断", "Self-test"),
     "renew": Bilingual("証明書の更新", "Renew certificate"),
     "provisioning": Bilingual(
-        "設置・再設定は保守端末で yoshin-provision を実行します (docs/operations.md)",
-        "Install or re-provision with yoshin-provision on the maintenance console (docs/operations.md)",
+        "未設置の端末はこのアプリの最初の画面か yoshin-provision で設置します (docs/operations.md)",
+        "A fresh appliance is provisioned on this app's first screen or with yoshin-provision (docs/operations.md)",
     ),
     "refresh": Bilingual("更新", "Refresh"),
+    # --- JPKI link binding (finding 4): a differing 利用者証明用 PIN is never tried silently --------------
+    "auth_pin_differs": Bilingual(
+        "利用者証明用電子証明書の暗証番号は、入力された暗証番号と違いました。その暗証番号の残り回数が"
+        "1回減り、残り{n}回です。正しい暗証番号で一度使うと3回に戻ります。この受付はこのまま進めます。",
+        "Your user-authentication certificate PIN differs from the PIN you typed. One of its tries was used: "
+        "{n} left. One correct use of that PIN restores all 3. You can go on with this visit.",
+    ),
 }
 
 

@@ -149,3 +149,58 @@ def test_an_unknown_history_skips_the_series_checks_but_not_the_pack() -> None:
     assert GuardCode.WRONG_VACCINE in codes(guard(toddler, [], Given(HIB, dose_number=4), TODAY, CATALOGUE))
     late = guard(toddler, None, Given(HIB, dose_ml=Decimal("0.25"), lot_expiry=date(2026, 1, 1)), TODAY, CATALOGUE)
     assert codes(late) == {GuardCode.EXPIRED_LOT, GuardCode.DOSE_AMOUNT}
+
+
+# --- amounts and routes from the package inserts (sources in domain/data/catalogue/2026.toml) ----------------
+
+JE, DT, PCV20_CHILD = "02000000000091", "02000000000107", "02000000000022"
+
+
+@pytest.mark.parametrize(("on", "amount"), [
+    (date(2026, 6, 13), "0.25"),  # the day before the third birthday: still under 3 (3歳未満 0.25 mL)
+    (date(2026, 6, 14), "0.5"),  # the third birthday: 3歳以上 0.5 mL
+])  # fmt: skip
+def test_japanese_encephalitis_amount_changes_on_the_third_birthday(on: date, amount: str) -> None:
+    child = Subject(date(2023, 6, 14), "male")
+    right = guard(
+        child, [], Given(JE, dose_ml=Decimal(amount), route="subcutaneous", site="left_upper_arm"), on, CATALOGUE
+    )
+    assert right == []
+    other = "0.5" if amount == "0.25" else "0.25"
+    wrong = guard(child, [], Given(JE, dose_ml=Decimal(other)), on, CATALOGUE)
+    assert codes(wrong) == {GuardCode.DOSE_AMOUNT} and amount in wrong[0].message.en
+
+
+def test_diphtheria_tetanus_phase_2_is_a_tenth_of_a_millilitre() -> None:
+    eleven = Subject(date(2015, 5, 1), "female")
+    assert guard(eleven, [], Given(DT, dose_ml=Decimal("0.1"), route="subcutaneous"), date(2026, 6, 1), CATALOGUE) == []
+    assert codes(guard(eleven, [], Given(DT, dose_ml=Decimal("0.5")), date(2026, 6, 1), CATALOGUE)) == {
+        GuardCode.DOSE_AMOUNT
+    }
+
+
+def test_five_in_one_may_be_subcutaneous_or_intramuscular() -> None:
+    for route in ("subcutaneous", "intramuscular"):
+        given = Given(FIVE, dose_ml=Decimal("0.5"), route=route, site="left_thigh")
+        assert guard(INFANT, [], given, TODAY, CATALOGUE) == [], route
+
+
+@pytest.mark.parametrize(("birth", "subcutaneous_ok"), [
+    (date(2020, 6, 2), True),  # 2026-06-01 is the day before the sixth birthday: under 6, 皮下又は筋肉内
+    (date(2020, 6, 1), False),  # six on 2026-05-31: 6歳以上 筋肉内 only
+])  # fmt: skip
+def test_pcv20_route_changes_at_six(birth: date, subcutaneous_ok: bool) -> None:
+    from yoshin.domain.catalogue import default_catalogue as load
+
+    kind = load().kinds["pcv20"]
+    on = date(2026, 6, 1)
+    assert ("subcutaneous" in kind.routes_for(birth, on)) is subcutaneous_ok
+    assert "intramuscular" in kind.routes_for(birth, on)
+    elderly = Subject(date(1961, 6, 1), "male")
+    findings = guard(elderly, [], Given(PCV20_ADULT, route="subcutaneous"), date(2026, 7, 1), CATALOGUE)
+    assert codes(findings) == {GuardCode.ROUTE_SITE}  # 高齢者: 筋肉内 only
+
+
+def test_bcg_has_no_volume_to_check() -> None:
+    bcg = Given("02000000000060", dose_ml=Decimal("0.5"), route="percutaneous", site="left_upper_arm")
+    assert guard(INFANT, [], bcg, TODAY, CATALOGUE) == []  # 添付文書: 滴下塗布 and the 管針, no volume per person

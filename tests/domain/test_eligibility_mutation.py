@@ -33,6 +33,13 @@ EQUIVALENT = {
     "vaccine zoster target 3 max_age +1d",
     # Pneumococcal: the 65歳 target (65y..66y, no condition) covers the last day of the condition target.
     "vaccine pneumo_elderly target 2 max_age -1d",
+    # JE 特例, path started_in_phase_1: its first dose was given before 90 months, so dose 1 is never the
+    # target (its 20y limit never decides) and dose 2 follows a dose years back (its 6 days never decide);
+    # the series is in force from 2026-04-01, when the cohort is 19 and over.
+    "series je_tokurei path started_in_phase_1 dose 1 max_age -1d",
+    "series je_tokurei path started_in_phase_1 dose 1 max_age +1d",
+    "series je_tokurei path started_in_phase_1 dose 2 interval -1d",
+    "series je_tokurei path started_in_phase_1 dose 2 interval +1d",
 }
 
 
@@ -51,7 +58,13 @@ def _mutants(catalogue: Catalogue) -> Iterator[tuple[str, Callable[[int], Catalo
         for p_index, path in enumerate(series.paths):
             if path.start_until is not None:
 
-                def start(delta: int, series: Any = series, p_index: int = p_index, path: Any = path) -> Catalogue:
+                def start(
+                    delta: int,
+                    series: Any = series,
+                    p_index: int = p_index,
+                    path: Any = path,
+                    with_series: Any = with_series,
+                ) -> Catalogue:
                     paths = list(series.paths)
                     paths[p_index] = replace(path, start_until=_moved(path.start_until, delta))
                     return with_series(replace(series, paths=tuple(paths)))
@@ -65,7 +78,7 @@ def _mutants(catalogue: Catalogue) -> Iterator[tuple[str, Callable[[int], Catalo
 
                     def move(
                         delta: int, series: Any = series, p_index: int = p_index, d_index: int = d_index,
-                        name: str = field.name,
+                        name: str = field.name, with_series: Any = with_series,
                     ) -> Catalogue:  # fmt: skip
                         path = series.paths[p_index]
                         doses = list(path.doses)
@@ -80,7 +93,13 @@ def _mutants(catalogue: Catalogue) -> Iterator[tuple[str, Callable[[int], Catalo
                 if getattr(rule, name) is None:
                     continue
 
-                def kind_move(delta: int, series: Any = series, k_index: int = k_index, name: str = name) -> Catalogue:
+                def kind_move(
+                    delta: int,
+                    series: Any = series,
+                    k_index: int = k_index,
+                    name: str = name,
+                    with_series: Any = with_series,
+                ) -> Catalogue:
                     kinds = list(series.kinds)
                     kinds[k_index] = replace(kinds[k_index], **{name: _moved(getattr(kinds[k_index], name), delta)})
                     return with_series(replace(series, kinds=tuple(kinds)))

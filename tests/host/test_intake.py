@@ -179,7 +179,9 @@ def test_fuzzed_envelopes_are_answered_per_record(make_device, host: HostServer,
     assert _inbox(host) == 0
 
 
-def test_sigkill_mid_batch_then_retry_lands_exactly_once(tmp_path: Path, clock, open_service, prove_with) -> None:
+def test_sigkill_mid_batch_then_retry_lands_exactly_once(
+    tmp_path: Path, clock, open_service, prove_with, technician_proof
+) -> None:
     data = tmp_path / "host"
     service = open_service(data, lambda: datetime.now(UTC))  # as `serve` sees it; host.toml names the backend
     service.registry.import_csv(registry_csv(list(all_personas().values())))  # the records' resident
@@ -200,7 +202,14 @@ def test_sigkill_mid_batch_then_retry_lands_exactly_once(tmp_path: Path, clock, 
     token = devices.issue_token(service.db, "141305", "1410000001", "admin01", service.clock())
     appliance = Appliance(tmp_path / "device", clock=clock)
     enroll(
-        address, fetch_ca(address, service.pki.ca_fingerprint), appliance.keystore, token, "141305", "1410000001", "K1"
+        address,
+        fetch_ca(address, service.pki.ca_fingerprint),
+        appliance.keystore,
+        token,
+        "141305",
+        "1410000001",
+        "K1",
+        technician_proof(service),
     )
     appliance.save_host(address)
     outbox = appliance.outbox()

@@ -108,3 +108,33 @@ def test_unlock_needs_a_second_administrator(host: HostServer, make_device) -> N
     assert _login(device, "N0205", PASSWORD)["role"] == "nurse"  # type: ignore[index]
     (outcome,) = service.db.execute("SELECT outcome FROM audit WHERE action = 'staff.unlock'")[0]
     assert outcome == "ok, approved by A0002"
+
+
+def test_token_guessing_on_the_enrollment_listener_is_rate_limited_and_audited(host: HostServer, make_device) -> None:
+    """Finding 8: refused enrollment tokens per address are limited (valid enrollments never count)."""
+    from yoshin.device.appliance import Appliance
+    from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
+    from yoshin.host import devices
+
+    for serial in ("GOOD1", "GOOD2"):  # valid enrollments first: they take nothing from the bucket
+        make_device(serial=serial)
+    service = host.service
+    address = HostAddress("127.0.0.1", host.port, host.enroll_port)
+    ca = fetch_ca(address, service.pki.ca_fingerprint)
+    appliance = Appliance(service.data_dir.parent / "guesser", clock=service.clock)
+
+    def attempt(token: str) -> int:
+        try:
+            enroll(address, ca, appliance.keystore, token, "141305", "1410000001", "GUESS1")
+        except HostRefused as refused:
+            return refused.status
+        return 200
+
+    statuses = [attempt(f"guess-{n}") for n in range(12)]
+    assert statuses == [403] * 10 + [429, 429]
+    good = devices.issue_token(service.db, "141305", "1410000001", "admin01", service.clock())
+    assert attempt(good) == 429  # this address waits, whatever it sends
+    audited = service.db.execute("SELECT outcome FROM audit WHERE action = 'ratelimit.enroll'").fetchall()
+    assert audited == [("refused: more than 10 refused enrollments",)]
+    service.clock.now += timedelta(seconds=60)  # type: ignore[attr-defined]  # the injected clock refills one token
+    assert attempt(good) == 200

@@ -100,7 +100,9 @@ def two_workers(tmp_path: Path, open_service) -> Iterator[tuple[Any, list[subpro
 
 
 @pytest.mark.timeout(900)  # a load test on a shared 2-core machine: bounded, but slow
-def test_a_worker_killed_during_the_load_loses_nothing(tmp_path: Path, two_workers, prove_with) -> None:
+def test_a_worker_killed_during_the_load_loses_nothing(
+    tmp_path: Path, two_workers, prove_with, technician_proof
+) -> None:
     service, processes, addresses = two_workers
     victim = processes[0]
     appliances, clocks, sent = [], [], set()
@@ -110,7 +112,7 @@ def test_a_worker_killed_during_the_load_loses_nothing(tmp_path: Path, two_worke
         token = devices.issue_token(service.db, "141305", "1410000001", "admin01", service.clock())
         first = addresses[n % 2]  # half the appliances start on each worker
         ca = fetch_ca(first, service.pki.ca_fingerprint)
-        enroll(first, ca, appliance.keystore, token, "141305", "1410000001", f"NODE{n}")
+        enroll(first, ca, appliance.keystore, token, "141305", "1410000001", f"NODE{n}", technician_proof(service))
         appliance.save_host([first, addresses[(n + 1) % 2]])
         sent |= _backlog(appliance, 100, prove_with, service)
         appliances.append(appliance)

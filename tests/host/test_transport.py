@@ -29,25 +29,27 @@ def test_enrollment_gives_a_working_device(make_device) -> None:
     assert "141305" in certificate.subject.rfc4514_string()
 
 
-def test_a_token_cannot_be_reused(host: HostServer, tmp_path: Path) -> None:
+def test_a_token_cannot_be_reused(host: HostServer, tmp_path: Path, technician_proof) -> None:
     service = host.service
+    proof = technician_proof(service)
     token = devices.issue_token(service.db, "141305", "1410000001", "admin01", service.clock())
     ca = fetch_ca(_address(host), service.pki.ca_fingerprint)
-    enroll(_address(host), ca, FileKeyStore(tmp_path / "a"), token, "141305", "1410000001", "A1")
+    enroll(_address(host), ca, FileKeyStore(tmp_path / "a"), token, "141305", "1410000001", "A1", proof)
     with pytest.raises(HostRefused) as refused:
-        enroll(_address(host), ca, FileKeyStore(tmp_path / "b"), token, "141305", "1410000001", "B1")
+        enroll(_address(host), ca, FileKeyStore(tmp_path / "b"), token, "141305", "1410000001", "B1", proof)
     assert refused.value.status == 403 and "reused" in refused.value.message.en
 
 
-def test_an_expired_or_unknown_token_is_refused(host: HostServer, tmp_path: Path, clock) -> None:
+def test_an_expired_or_unknown_token_is_refused(host: HostServer, tmp_path: Path, clock, technician_proof) -> None:
     service = host.service
+    proof = technician_proof(service)
     token = devices.issue_token(service.db, "141305", "1410000001", "admin01", service.clock(), hours=1)
     ca = fetch_ca(_address(host), service.pki.ca_fingerprint)
     clock.now = clock.now.replace(hour=clock.now.hour + 2)
     with pytest.raises(HostRefused, match="expired"):
-        enroll(_address(host), ca, FileKeyStore(tmp_path / "a"), token, "141305", "1410000001", "A1")
+        enroll(_address(host), ca, FileKeyStore(tmp_path / "a"), token, "141305", "1410000001", "A1", proof)
     with pytest.raises(HostRefused, match="unknown"):
-        enroll(_address(host), ca, FileKeyStore(tmp_path / "b"), "not-a-token", "141305", "1410000001", "B1")
+        enroll(_address(host), ca, FileKeyStore(tmp_path / "b"), "not-a-token", "141305", "1410000001", "B1", proof)
 
 
 def test_a_wrong_ca_fingerprint_is_refused(host: HostServer) -> None:

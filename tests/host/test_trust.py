@@ -48,14 +48,14 @@ def served(tmp_path: Path, test_pki: DevPki, make_device_from) -> Iterator[tuple
 
 
 @pytest.fixture
-def make_device_from(tmp_path: Path, clock):
+def make_device_from(tmp_path: Path, clock, technician_proof):
     def make(data: Path, address: HostAddress) -> Any:
         service = HostService.open(data)  # the admin's side: a token and the registry
         service.registry.import_csv(registry_csv(list(all_personas().values())))
         token = devices.issue_token(service.db, "141305", "1410000001", "admin01", service.clock())
         appliance = Appliance(tmp_path / "device", clock=clock)
         ca = fetch_ca(address, service.pki.ca_fingerprint)
-        enroll(address, ca, appliance.keystore, token, "141305", "1410000001", "TRUST1")
+        enroll(address, ca, appliance.keystore, token, "141305", "1410000001", "TRUST1", technician_proof(service))
         appliance.save_host(address)
         return appliance
 

@@ -150,7 +150,7 @@ def served_fuzz(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     from yoshin.device.appliance import Appliance
     from yoshin.device.hostclient import HostAddress, HostClient, enroll, fetch_ca
-    from yoshin.host import devices, ratelimit
+    from yoshin.host import devices, ratelimit, technicians
     from yoshin.host.server import HostService
 
     tmp = tmp_path_factory.mktemp("fuzz")
@@ -162,5 +162,9 @@ def served_fuzz(tmp_path_factory: pytest.TempPathFactory) -> Any:
         address = HostAddress("127.0.0.1", host.port, host.enroll_port)
         appliance = Appliance(tmp / "device")
         ca = fetch_ca(address, service.pki.ca_fingerprint)
-        enroll(address, ca, appliance.keystore, token, "141305", "1410000001", "FZ")
+        technicians.add(service.db, "T9FZ", "技術", "141305", "fuzz-password-1", "保守", "clinic", service.clock())
+        proof, _, _ = technicians.login(
+            service.db, service.keys.attestation, "T9FZ", "fuzz-password-1", "141305", service.clock()
+        )
+        enroll(address, ca, appliance.keystore, token, "141305", "1410000001", "FZ", proof)
         yield host, type("D", (), {"client": HostClient(appliance.keystore, address)})()

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from yoshin.devtools.demo import DemoKioskApp, run_visit, running_chain
+from yoshin.device import provisioning
+from yoshin.devtools.demo import DEMO_PASSWORD, DEMO_TECHNICIAN, MUNICIPALITY, DemoKioskApp, run_visit, running_chain
 from yoshin.devtools.virtual_reader import VirtualReader
+from yoshin.host import technicians
 
 pytestmark = pytest.mark.pcsc
 DEMO = str(Path(sys.executable).parent / "yoshin-demo")
@@ -90,3 +92,21 @@ def test_the_demo_forwards_by_itself(virtual_reader: VirtualReader, tmp_path: Pa
             time.sleep(0.1)  # the forwarder process polls every few seconds; its delivery ends this wait
         kinds = sorted(row[0] for row in db.execute("SELECT kind FROM inbox"))
         assert kinds == ["doctor_decision", "questionnaire_response", "vaccination_record"]
+
+
+def test_the_demo_appliance_is_provisioned_by_its_technician_login(
+    virtual_reader: VirtualReader, tmp_path: Path
+) -> None:
+    """T0001 is on the demo host's technician roster, provisions the appliance as yoshin-provision does (the
+    host's audit names them), and can log in again from the enrolled appliance (decommissioning's proof)."""
+    with running_chain(tmp_path / "demo", virtual_reader) as chain:
+        service = chain.host.service
+        assert [row["staff_id"] for row in technicians.roster(service.db, MUNICIPALITY)] == [DEMO_TECHNICIAN]
+        actor, outcome = service.db.execute(
+            "SELECT actor, outcome FROM audit WHERE action = 'device.enroll' ORDER BY seq DESC"
+        ).fetchone()
+        assert actor == DEMO_TECHNICIAN and f"technician {DEMO_TECHNICIAN}" in outcome
+        checks = provisioning.self_test_checks(chain.appliance)
+        assert all(check.ok for check in checks.values()), {item: check.english() for item, check in checks.items()}
+        proof = provisioning.technician_login(chain.appliance, DEMO_TECHNICIAN, DEMO_PASSWORD)
+        assert proof.staff_id == DEMO_TECHNICIAN and proof.municipality_code == MUNICIPALITY

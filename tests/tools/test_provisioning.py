@@ -35,15 +35,26 @@ def _token(host: HostServer) -> str:
     return devices.issue_token(host.service.db, "141305", "1410000001", "admin01", host.service.clock())
 
 
-def test_full_lifecycle(host: HostServer, tmp_path: Path, clock, prove_with) -> None:
-    service = host.service
+def _login(
+    host: HostServer, appliance: Appliance, technician_proof, technician_password
+) -> provisioning.TechnicianProof:
+    """The roster technician (tests/conftest.py) logged in over the enrollment listener, CA pinned."""
+    technician_proof(host.service)  # puts T9141305 on the roster
     address = HostAddress("127.0.0.1", host.port, host.enroll_port)
+    return provisioning.technician_login(
+        appliance, "T9141305", technician_password, [address], host.service.pki.ca_fingerprint, "141305"
+    )
+
+
+def test_full_lifecycle(
+    host: HostServer, tmp_path: Path, clock, prove_with, technician_proof, technician_password
+) -> None:
+    service = host.service
     device_clock = type(clock)(clock.now)  # the appliance's own clock: moving it must not move the host's
     appliance = Appliance(tmp_path / "device", clock=device_clock)
-    report = provisioning.provision(
-        appliance, address, _token(host), service.pki.ca_fingerprint, "141305", "1410000001", "LIFE1"
-    )
-    assert report.device_id == "141305-1410000001-LIFE1"
+    technician = _login(host, appliance, technician_proof, technician_password)
+    report = provisioning.provision(appliance, technician, _token(host), "1410000001", "LIFE1")
+    assert report.device_id == "141305-1410000001-LIFE1" and report.technician == "T9141305"
     assert set(report.self_test) == {"host", "queue", "templates", "certificate"}
     assert report.self_test["host"] == "ok" and report.self_test["templates"].startswith("ok")
     assert report.firmware.startswith("skipped")
@@ -70,9 +81,9 @@ def test_full_lifecycle(host: HostServer, tmp_path: Path, clock, prove_with) -> 
     outbox.close()
     # decommission: the undeliverable record blocks it unless forced, and is listed
     with pytest.raises(provisioning.ProvisioningError) as refused:
-        provisioning.decommission(appliance)
+        provisioning.decommission(appliance, technician.attestation)
     assert len(refused.value.lost) == 1
-    certificate = provisioning.decommission(appliance, force=True)
+    certificate = provisioning.decommission(appliance, technician.attestation, force=True)
     assert certificate["recorded_at_host"] and certificate["records_lost"]
     assert not [path for path in appliance.data_dir.rglob("*") if path.is_file()]
     recorded = service.db.execute(
@@ -82,16 +93,21 @@ def test_full_lifecycle(host: HostServer, tmp_path: Path, clock, prove_with) -> 
     assert devices.get(service.db, report.device_id).status == "decommissioned"
 
 
-def test_token_reuse_is_refused_through_the_cli(host: HostServer, tmp_path: Path) -> None:
+def test_token_reuse_is_refused_through_the_cli(
+    host: HostServer, tmp_path: Path, technician_proof, technician_password
+) -> None:
+    technician_proof(host.service)  # puts T9141305 on the roster
     token = _token(host)
     args = [
         "--host", "127.0.0.1", "--port", str(host.port), "--enroll-port", str(host.enroll_port), "--token", token,
         "--ca-fingerprint", host.service.pki.ca_fingerprint, "--municipality", "141305", "--clinic", "1410000001",
+        "--technician", "T9141305",
     ]  # fmt: skip
     first = subprocess.run(
         [PROVISION, "provision", "--data-dir", str(tmp_path / "a"), *args, "--serial", "A1", "--json"],
         capture_output=True,
         text=True,
+        input=technician_password + "\n",
     )
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["self_test"]["host"] == "ok"
@@ -99,23 +115,34 @@ def test_token_reuse_is_refused_through_the_cli(host: HostServer, tmp_path: Path
         [PROVISION, "provision", "--data-dir", str(tmp_path / "b"), *args, "--serial", "B1"],
         capture_output=True,
         text=True,
+        input=technician_password + "\n",
     )
     assert second.returncode == 1 and "reused" in second.stderr
+    assert not (tmp_path / "b").exists() or not [path for path in (tmp_path / "b").rglob("*") if path.is_file()]
+    wrong = subprocess.run(
+        [PROVISION, "decommission", "--data-dir", str(tmp_path / "a"), "--technician", "T9141305"],
+        capture_output=True,
+        text=True,
+        input="not-the-password\n",
+    )
+    assert wrong.returncode == 1 and "パスワード" in wrong.stderr and Appliance(tmp_path / "a").keystore.is_enrolled()
+    erased = subprocess.run(
+        [PROVISION, "decommission", "--data-dir", str(tmp_path / "a"), "--technician", "T9141305"],
+        capture_output=True,
+        text=True,
+        input=technician_password + "\n",
+    )
+    assert erased.returncode == 0, erased.stderr
+    assert json.loads(erased.stdout[erased.stdout.index("{") :])["recorded_at_host"]
 
 
-def test_production_refuses_a_development_ca(host: HostServer, tmp_path: Path) -> None:
-    address = HostAddress("127.0.0.1", host.port, host.enroll_port)
+def test_production_refuses_a_development_ca(
+    host: HostServer, tmp_path: Path, technician_proof, technician_password
+) -> None:
+    appliance = Appliance(tmp_path / "d")
+    technician = _login(host, appliance, technician_proof, technician_password)
     with pytest.raises(provisioning.ProvisioningError, match="development CA"):
-        provisioning.provision(
-            Appliance(tmp_path / "d"),
-            address,
-            _token(host),
-            host.service.pki.ca_fingerprint,
-            "141305",
-            "1410000001",
-            "P1",
-            production=True,
-        )
+        provisioning.provision(appliance, technician, _token(host), "1410000001", "P1", production=True)
 
 
 def test_integrity_check_catches_a_modified_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

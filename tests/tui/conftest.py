@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,11 +12,14 @@ import pytest
 import textual
 from textual.css.query import NoMatches
 
+from yoshin.device.appliance import Appliance
+from yoshin.device.forwarder import Forwarder
+from yoshin.device.hostclient import HostAddress
 from yoshin.devtools.card_emulator import CardImage, CardState, Emulator
 from yoshin.devtools.dev_pki import DevPki
 from yoshin.devtools.personas import persona
 from yoshin.devtools.virtual_reader import VirtualReader
-from yoshin.host import staff
+from yoshin.host import staff, technicians
 from yoshin.smartcard.transport import PcscContext
 from yoshin.tui.app import KioskApp
 from yoshin.tui.screens.pin import PinScreen
@@ -41,6 +45,12 @@ def staff_accounts(host) -> dict[str, str]:
     """A doctor, two nurses and a technician of the host's municipality, all with STAFF_PASSWORD."""
     accounts = {"D0001": "doctor", "N0001": "nurse", "N0002": "nurse", "T0001": "technician"}
     for staff_id, role in accounts.items():
+        if role == "technician":  # on the roster too (control 27)
+            technicians.add(
+                host.service.db, staff_id, f"{role} {staff_id}", "141305", STAFF_PASSWORD, "保守株式会社", "clinic",
+                host.service.clock(),
+            )  # fmt: skip
+            continue
         staff.add(host.service.db, staff_id, f"{role} {staff_id}", role, "141305", STAFF_PASSWORD, host.service.clock())
     return accounts
 
@@ -118,6 +128,31 @@ class Drive:
                 await pilot.click("#a-yes" if question.id in yes else "#a-no")
             await pilot.pause()
         raise AssertionError("the questionnaire did not end")
+
+    @staticmethod
+    def drain(appliance: Appliance) -> int:
+        """Forward the appliance's whole queue to its host, as the forwarder does; how many records the
+        host accepted."""
+        outbox = appliance.outbox()
+        try:
+            return sum(result.accepted for result in Forwarder(outbox, appliance.client()).drain())
+        finally:
+            outbox.close()
+
+    @staticmethod
+    @contextlib.contextmanager
+    def host_down(appliance: Appliance) -> Iterator[None]:
+        """The clinic's line to the host is down: the appliance points at a port nobody listens on, until
+        the block ends."""
+        online = appliance.host_address()
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            port = closed.getsockname()[1]
+            appliance.save_host(HostAddress("127.0.0.1", port, port))
+            try:
+                yield
+            finally:
+                appliance.save_host(online)
 
 
 @pytest.fixture

@@ -37,9 +37,10 @@ async def test_the_pin_screen_with_a_childs_card(kiosk, card, drive) -> None:
         await drive.until(pilot, lambda: isinstance(app.screen, IdentityScreen), app)
 
 
-def minimal_visit(files: dict[int, bytes]) -> list[str]:
+def minimal_visit(files: dict[int, bytes], jpki: dict[int, bytes]) -> list[str]:
     """The least card traffic of a visit (mynumber-card.md §4.3), as the emulator logs it: the face counter
-    for the PIN screen, then the face read, each in its own exclusive session."""
+    for the PIN screen, then the face read and, in the same exclusive session, the JPKI link binding (the
+    APDUs of §4.3's JPKI flow: the auth counter, VERIFY, SIGN, and the certificate last)."""
 
     def reads(name: str, size: int) -> list[str]:
         return [f"READ {name}"] * (1 + -(-(size - 7) // 256))
@@ -50,6 +51,8 @@ def minimal_visit(files: dict[int, bytes]) -> list[str]:
         *("SELECT 0002", *reads("0002", len(files[0x0002]))),
         *("SELECT 0001", "READ 0001"),
         *("SELECT 0003", *reads("0003", len(files[0x0003]))),
+        *("SELECT JPKI", "SELECT 0018", "COUNTER", "VERIFY", "SELECT 0017", "802A0080"),
+        *("SELECT 000A", *reads("000A", len(jpki[0x000A]))),
     ]
 
 
@@ -72,7 +75,7 @@ def named(log: list[bytes]) -> list[str]:
 
 
 async def test_a_whole_visit_sends_the_minimal_card_traffic(kiosk, card, drive) -> None:
-    """Card screen to removal through the real kiosk: nothing but the face counter and the face read."""
+    """Card screen to removal through the real kiosk: nothing but the face counter, the face read and its binding."""
     app = kiosk()
     emulator = card("elderly")
     async with app.run_test(size=(100, 34)) as pilot:
@@ -88,6 +91,8 @@ async def test_a_whole_visit_sends_the_minimal_card_traffic(kiosk, card, drive) 
         await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
         card.remove(emulator)
         await drive.until(pilot, lambda: isinstance(app.screen, ThanksScreen), app)
-    expected = minimal_visit(emulator.state.image.files[apdu.AID_KENHOJO])
+    files = emulator.state.image.files
+    expected = minimal_visit(files[apdu.AID_KENHOJO], files[apdu.AID_JPKI])
     assert named(emulator.state.log) == expected
-    assert emulator.apdu_count == len(expected) == 16  # 3 for the PIN screen + the 13 of the face read
+    # 3 for the PIN screen + the 13 of the face read + the 12 of the binding (finding 4)
+    assert emulator.apdu_count == len(expected) == 28

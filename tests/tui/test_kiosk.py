@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import socket
 from datetime import timedelta
 
 import pytest
 
-from yoshin.device.forwarder import Forwarder
-from yoshin.device.hostclient import HostAddress
 from yoshin.devtools.personas import persona
 from yoshin.host import devices
 from yoshin.host.server import HostServer
@@ -62,8 +59,7 @@ async def test_a_resident_visit_reaches_the_host(kiosk, card, drive, host: HostS
         assert not app.visit.has_personal_data()  # sealed in the outbox, wiped from memory
         card.remove(emulator)
         await drive.until(pilot, lambda: isinstance(app.screen, ThanksScreen), app)
-    outbox = app.services.appliance.outbox()
-    assert Forwarder(outbox, app.services.appliance.client()).drain()[0].accepted == 1
+    assert drive.drain(app.services.appliance) == 1
     stored = host.service.db.execute("SELECT subject_id, kind, body FROM inbox").fetchall()
     assert [row[:2] for row in stored] == [("S000102", "questionnaire_response")]
     assert json.loads(stored[0][2])["answers"]["temperature"] == 36.5
@@ -235,8 +231,7 @@ async def test_a_guardian_answers_for_a_child(kiosk, card, drive, host: HostServ
         assert {"guardian_relationship", "guardian_consent"} <= set(app.visit.answers)  # the guardian section
         await drive.click(pilot, app, "#submit")
         await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
-    outbox = app.services.appliance.outbox()
-    assert Forwarder(outbox, app.services.appliance.client()).drain()[0].accepted == 1
+    assert drive.drain(app.services.appliance) == 1
     (body,) = host.service.db.execute("SELECT body FROM inbox WHERE kind = 'questionnaire_response'").fetchone()
     record = json.loads(body)
     assert (record["respondent"], record["guardian_name"]) == ("guardian", "中原 美咲")
@@ -280,28 +275,20 @@ async def test_an_offline_visit_is_delivered_and_linked_when_the_host_returns(
 ) -> None:
     app = kiosk()
     appliance = app.services.appliance
-    online = appliance.host_address()
-    with socket.socket() as closed:  # a port nobody listens on: the clinic's line to the host is down
-        closed.bind(("127.0.0.1", 0))
-        appliance.save_host(HostAddress("127.0.0.1", closed.getsockname()[1], closed.getsockname()[1]))
     card("elderly")
-    async with app.run_test(size=(100, 34)) as pilot:
-        await drive.start_visit(pilot, app)
-        await drive.type_pin(pilot, app, "2580")
-        await drive.click(pilot, app, "#yes")
-        await drive.until(pilot, lambda: bool(app.screen.query("#offline")), app)  # the catalogue, unverified
-        await drive.choose(pilot, app, "#v-flu_elderly-1")
-        await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination"})
-        await drive.click(pilot, app, "#submit")
-        await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
+    with drive.host_down(appliance):
+        async with app.run_test(size=(100, 34)) as pilot:
+            await drive.start_visit(pilot, app)
+            await drive.type_pin(pilot, app, "2580")
+            await drive.click(pilot, app, "#yes")
+            await drive.until(pilot, lambda: bool(app.screen.query("#offline")), app)  # the catalogue, unverified
+            await drive.choose(pilot, app, "#v-flu_elderly-1")
+            await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination"})
+            await drive.click(pilot, app, "#submit")
+            await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
     assert app.services.queue_status().depth == 2  # the sealed identity claim, then the answers
     assert personal_data_in(appliance.data_dir, persona("elderly")) == []  # card data, answers: all sealed
-    appliance.save_host(online)
-    outbox = appliance.outbox()
-    try:
-        assert sum(r.accepted for r in Forwarder(outbox, appliance.client()).drain()) == 2
-    finally:
-        outbox.close()
+    assert drive.drain(appliance) == 2
     (subject, body) = host.service.db.execute(
         "SELECT subject_id, body FROM inbox WHERE kind = 'questionnaire_response'"
     ).fetchone()

@@ -9,7 +9,6 @@ from datetime import date
 
 import pytest
 
-from yoshin.device.forwarder import Forwarder
 from yoshin.domain.catalogue import default_catalogue
 from yoshin.domain.templates import default_templates
 from yoshin.host.server import HostServer
@@ -22,40 +21,47 @@ from yoshin.tui.screens.vaccine import VaccineScreen
 TWO_MONTHS = ["dpt_ipv_hib", "pcv", "hepb", "rota"]  # 5種混合, 小児用肺炎球菌, B型肝炎, ロタウイルス
 
 
+async def answer_the_two_month_visit(pilot, app, drive) -> Counter[str]:
+    """Choose the four vaccines due at two months and answer every question, counting how often each is
+    asked; ends on the review screen."""
+    asked: Counter[str] = Counter()
+    await drive.until(pilot, lambda: isinstance(app.screen, VaccineScreen), app)
+    due = {button.id for button in app.screen.query("#choices Button")}
+    assert {f"v-{code}-1" for code in TWO_MONTHS} <= due
+    await drive.choose(pilot, app, *(f"#v-{code}-1" for code in TWO_MONTHS))
+    for _ in range(80):
+        if not isinstance(app.screen, QuestionnaireScreen):
+            break
+        step, _, _ = app.screen.current_step()
+        asked[step.question.id] += 1
+        if step.vaccine_code is not None:  # a question about one vaccine names it
+            name = app.screen.vaccine_name(step.vaccine_code)
+            assert name in str(app.screen.query_one("#for-vaccine").render())
+        question = step.question
+        if question.type == "number":
+            app.screen.query_one("#value").value = "36.8"
+            await drive.click(pilot, app, "#value-next")
+        elif question.type == "single_choice":
+            await drive.click(pilot, app, f"#c-{question.choices[0].value}")
+        else:
+            yes = question.id in ("read_leaflet", "wants_vaccination", "guardian_consent")
+            await drive.click(pilot, app, "#a-yes" if yes else "#a-no")
+        await pilot.pause()
+    await drive.until(pilot, lambda: isinstance(app.screen, ReviewScreen), app)
+    return asked
+
+
 @pytest.mark.pcsc
 async def test_an_infants_two_month_visit_gives_one_questionnaire_per_vaccine(
     kiosk, card, drive, host: HostServer
 ) -> None:
     app = kiosk()
     emulator = card("infant")
-    asked: Counter[str] = Counter()
     async with app.run_test(size=(80, 24)) as pilot:
         await drive.start_visit(pilot, app, "ja")
         await drive.type_pin(pilot, app, "1357")  # one card read, one PIN for the whole visit
         await drive.click(pilot, app, "#yes")
-        await drive.until(pilot, lambda: isinstance(app.screen, VaccineScreen), app)
-        due = {button.id for button in app.screen.query("#choices Button")}
-        assert {f"v-{code}-1" for code in TWO_MONTHS} <= due
-        await drive.choose(pilot, app, *(f"#v-{code}-1" for code in TWO_MONTHS))
-        for _ in range(80):
-            if not isinstance(app.screen, QuestionnaireScreen):
-                break
-            step, _, _ = app.screen.current_step()
-            asked[step.question.id] += 1
-            if step.vaccine_code is not None:  # a question about one vaccine names it
-                name = app.screen.vaccine_name(step.vaccine_code)
-                assert name in str(app.screen.query_one("#for-vaccine").render())
-            question = step.question
-            if question.type == "number":
-                app.screen.query_one("#value").value = "36.8"
-                await drive.click(pilot, app, "#value-next")
-            elif question.type == "single_choice":
-                await drive.click(pilot, app, f"#c-{question.choices[0].value}")
-            else:
-                yes = question.id in ("read_leaflet", "wants_vaccination", "guardian_consent")
-                await drive.click(pilot, app, "#a-yes" if yes else "#a-no")
-            await pilot.pause()
-        await drive.until(pilot, lambda: isinstance(app.screen, ReviewScreen), app)
+        asked = await answer_the_two_month_visit(pilot, app, drive)
         assert asked["temperature"] == 1 and asked["unwell_today"] == 1  # shared: asked once
         assert asked["wants_vaccination"] == len(TWO_MONTHS)  # about each vaccine: asked for each
         assert asked["intussusception"] == 1  # rotavirus's own question
@@ -65,11 +71,7 @@ async def test_an_infants_two_month_visit_gives_one_questionnaire_per_vaccine(
         await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
         card.remove(emulator)
     assert len(app.services.pending_visits()) == len(TWO_MONTHS)  # one per vaccine for the doctor
-    outbox = app.services.appliance.outbox()
-    try:
-        assert sum(r.accepted for r in Forwarder(outbox, app.services.appliance.client()).drain()) == len(TWO_MONTHS)
-    finally:
-        outbox.close()
+    assert drive.drain(app.services.appliance) == len(TWO_MONTHS)
     rows = host.service.db.execute("SELECT subject_id, body FROM inbox WHERE kind = 'questionnaire_response'")
     records = [json.loads(body) for _, body in rows.fetchall()]
     assert sorted(r["vaccine_code"] for r in records) == sorted(TWO_MONTHS)
@@ -77,6 +79,31 @@ async def test_an_infants_two_month_visit_gives_one_questionnaire_per_vaccine(
     assert all(r["answers"]["temperature"] == 36.8 and r["answers"]["wants_vaccination"] is True for r in records)
     assert {(r["respondent"], r["guardian_name"]) for r in records} == {("guardian", "高津 真由")}
     assert all("/" not in key for r in records for key in r["answers"])  # each its own template's ids
+
+
+@pytest.mark.pcsc
+async def test_an_offline_two_month_visit_makes_one_identity_claim_for_all_its_vaccines(
+    kiosk, card, drive, host: HostServer
+) -> None:
+    app = kiosk()
+    appliance = app.services.appliance
+    emulator = card("infant")
+    with drive.host_down(appliance):
+        async with app.run_test(size=(80, 24)) as pilot:
+            await drive.start_visit(pilot, app, "ja")
+            await drive.type_pin(pilot, app, "1357")
+            await drive.click(pilot, app, "#yes")
+            await drive.until(pilot, lambda: bool(app.screen.query("#offline")), app)
+            await answer_the_two_month_visit(pilot, app, drive)
+            await drive.click(pilot, app, "#submit")
+            await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
+            card.remove(emulator)
+    assert app.services.queue_status().depth == 1 + len(TWO_MONTHS)  # one sealed identity claim, then answers
+    assert drive.drain(appliance) == 1 + len(TWO_MONTHS)
+    rows = host.service.db.execute("SELECT kind, subject_id FROM inbox").fetchall()
+    assert Counter(kind for kind, _ in rows) == {"identity_claim": 1, "questionnaire_response": len(TWO_MONTHS)}
+    linked = {subject for kind, subject in rows if kind == "questionnaire_response"}
+    assert linked == {"S000109"}  # every vaccine linked through the one resolved claim
 
 
 @pytest.mark.pcsc

@@ -4,11 +4,16 @@ real pending store and outbox), with the pack scanned by the keyboard-wedge path
 override path (a nurse cannot override, the deciding doctor can with a reason, a non-overridable finding
 cannot be overridden by anyone). The clock is the injected JST clock (2026-10-15 10:00 JST).
 
-The resident is the "elderly" persona (born 1951-09-03, flu_elderly dose 1 on 2025-10-20) answering the
-flu_elderly questionnaire. Where a category depends on what the host's identity answer carried (history,
-dose number, birth date), the visit kept in the day's pending store is rewritten to what that answer
-would have carried before the entry is opened (`_as_if_the_host_answered`): the screen, the visit layer
-and the guard then run unchanged on it."""
+Everything the guard judges comes from where it comes from in service: the card (name, birth date), the
+host's identity answer (history and condition codes from the municipal registry), the questionnaire (the
+last injected live vaccine, which no registry knows) and the pack. The registry is seeded the way a
+municipality does it, by re-importing its extract (`Registry.import_csv`, an upsert).
+
+The kiosk offers only what the host found due, so a history finding needs the host's record to change
+after the kiosk read it: a dose given at another clinic, imported during the day. The appliance keeps the
+answer it had (it does not ask the host again at the entry: a gap, see the closing note), so the test puts
+the host's current record of that resident (`Registry.history`, the host's library face) into the day's
+pending visit, as a refresh at the entry would (`_refresh_from_host`); nothing is written by hand."""
 
 from __future__ import annotations
 
@@ -21,9 +26,11 @@ import pytest
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.gs1 import GS
 from yoshin.device.visit import GuardRefused, StaffMember, record_vaccination
+from yoshin.devtools.personas import persona, registry_csv
 from yoshin.domain.catalogue import default_catalogue
 from yoshin.domain.contract import GuardOverride
 from yoshin.protocol.api import HistoryItem
+from yoshin.tui.screens.questionnaire import QuestionnaireScreen
 from yoshin.tui.screens.remove_card import RemoveCardScreen
 from yoshin.tui.screens.staff_home import StaffHomeScreen
 from yoshin.tui.screens.staff_vaccination import GuardScreen, SecondCheckScreen, VaccinationEntryScreen
@@ -50,27 +57,56 @@ def wedge(gtin: str, expiry: str, lot: str) -> str:
     return f"]d201{gtin}17{expiry}10{lot}{GS}21SN0001"
 
 
-async def infant_hepb_visit(pair, card, drive) -> None:
-    """The "infant" persona (born 2026-08-14), the guardian answering for hepatitis B dose 1 only."""
+PINS = {"infant": "1357", "child": "9876", "disabled-64": "4321"}
+
+
+async def kiosk_visit(pair, card, drive, who: str, choice: str, live: str | None = None) -> None:
+    """A resident (or the guardian) at the kiosk choosing `choice` (#v-<vaccine>-<dose>). With `live`, the
+    questionnaire reports that injected live vaccine ten days ago (2026-10-05)."""
     app = pair.resident()
     async with app.run_test(size=(100, 40)) as pilot:
-        emulator = card("infant")
+        emulator = card(who)
         await drive.start_visit(pilot, app, "ja")
-        await drive.type_pin(pilot, app, "1357")
+        await drive.type_pin(pilot, app, PINS[who])
         await drive.click(pilot, app, "#yes")
-        await drive.choose(pilot, app, "#v-hepb-1")
-        await drive.answer_all(pilot, app, yes=YES)
+        await drive.until(pilot, lambda: app.screen.query(choice), app)
+        app.screen.query_one(choice).scroll_visible(animate=False)  # a toddler has many due; this one may be below
+        await pilot.pause()
+        await drive.choose(pilot, app, choice)
+        if live is None:
+            await drive.answer_all(pilot, app, yes=YES)
+        else:
+            await answer_reporting_a_live_vaccine(pilot, app, drive, live)
         await drive.click(pilot, app, "#submit")
         await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
         card.remove(emulator)
         await drive.until(pilot, lambda: isinstance(app.screen, ThanksScreen), app)
 
 
-async def visit_of(who: str, pair, card, drive) -> None:
-    if who == "infant":
-        await infant_hepb_visit(pair, card, drive)
-    else:
+async def answer_reporting_a_live_vaccine(pilot, app, drive, live: str) -> None:
+    for _ in range(80):
+        screen = app.screen
+        if not isinstance(screen, QuestionnaireScreen):
+            return
+        question, _, _ = screen.current()
+        assert question is not None
+        if question.type in ("number", "date"):
+            screen.query_one("#value").value = "2026/10/05" if question.type == "date" else "36.5"
+            await pilot.click("#value-next")
+        elif question.type == "single_choice":
+            value = live if question.id == "last_live_vaccine" else question.choices[0].value  # live_injectable
+            await pilot.click(f"#c-{value}")
+        else:
+            await pilot.click("#a-yes" if question.id in YES | {"vaccinated_last_month"} else "#a-no")
+        await pilot.pause()
+    raise AssertionError("the questionnaire did not end")
+
+
+async def visit_of(who: str, pair, card, drive, choice: str = "", live: str | None = None) -> None:
+    if who == "elderly":
         await one_resident_visit(pair, card, drive)
+    else:
+        await kiosk_visit(pair, card, drive, who, choice, live)
 
 
 def _services(pair) -> ApplianceServices:
@@ -81,16 +117,29 @@ def decided(pair) -> bool:
     return all(visit.decision is not None for visit in _services(pair).pending_visits())
 
 
-def _as_if_the_host_answered(pair, **changes) -> None:
-    """The pending visit (questionnaire and doctor's decision already kept) as the identity answer would
-    have carried it: another history, dose number or birth date."""
+def seed(host, who: str, **columns: str) -> None:
+    """The municipality re-imports its extract with these columns of one persona changed (history entries
+    are added; other columns replaced)."""
+    report = host.service.registry.import_csv(registry_csv([persona(who)], {who: columns}))
+    assert (report.loaded, report.errors) == (1, [])
+
+
+def _refresh_from_host(pair, host, who: str) -> None:
+    """The pending visit with the host's current record of the resident: history and condition codes."""
+    registry = host.service.registry
+    resident = registry.find(persona(who).municipality_code, persona(who).my_number)
+    assert resident is not None
+    history = tuple(HistoryItem(e.vaccine_code, e.dose_number, e.date) for e in registry.history(resident.id))
     services = _services(pair)
     (visit,) = services.pending_visits()
-    services.keep_pending(replace(visit, **changes))
+    services.keep_pending(replace(visit, history=history, conditions=tuple(sorted(resident.conditions))))
 
 
-async def to_entry(pilot, app, drive, pair, staff_id: str = "D0001", lang: str = "ja", **changes) -> None:
-    """Log in as the doctor, decide "proceed", (re)load the visit, log in as `staff_id`, open the entry."""
+async def to_entry(
+    pilot, app, drive, pair, staff_id: str = "D0001", lang: str = "ja", host=None, who: str = "", **imported: str
+) -> None:
+    """Log in as the doctor, decide "proceed"; if the registry is re-imported (`imported`), refresh the visit
+    from the host; log in as `staff_id`, open the entry."""
     await login(pilot, app, drive, "D0001", lang=lang)
     await drive.until(pilot, lambda: len(rows(app)) == 1, app)
     await drive.click(pilot, app, "#visits Button")
@@ -98,8 +147,9 @@ async def to_entry(pilot, app, drive, pair, staff_id: str = "D0001", lang: str =
     await pilot.click("#explained")
     await drive.click(pilot, app, "#proceed")
     await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen) and decided(pair), app)
-    if changes:
-        _as_if_the_host_answered(pair, **changes)
+    if imported:
+        seed(host, who, **imported)
+        _refresh_from_host(pair, host, who)
     if staff_id != "D0001":
         await drive.click(pilot, app, "#logout")
         await login(pilot, app, drive, staff_id, lang=lang)
@@ -165,42 +215,59 @@ async def test_the_entry_refuses_before_the_guard(
 
 # --- shown by the guard screen, in Japanese and English ------------------------------------------------------
 
-EARLIER = HistoryItem("flu_elderly", 1, date(2026, 10, 1))  # already this fiscal year
-SAME_DAY = HistoryItem("flu_elderly", 1, TODAY)  # another dose today
+JE = CATALOGUE.products_for("je", TODAY)[0]  # 0.5 mL: the pack's amount, 3歳以上
+VARICELLA = CATALOGUE.products_for("varicella", TODAY)[0]  # live, injected
 
-HEPB_1 = HistoryItem("hepb", 1, date(2026, 10, 5))  # ten days ago: dose 2 only from 2026-11-02
-
+# (category, who, kiosk choice, live vaccine reported, registry re-import after the kiosk read, pack, site,
+#  overridable)
 GUARDED = [
-    # (category, who, pending changes, site, overridable)
-    ("route_site", "elderly", {}, "left_thigh", True),  # a thigh for an older adult's influenza vaccine
-    ("dose_number", "elderly", {"dose_number": 2}, "left_upper_arm", True),
-    ("series_complete", "elderly", {"history": (EARLIER,)}, "left_upper_arm", True),
-    ("age", "elderly", {"birth_date": date(1980, 1, 1)}, "left_upper_arm", True),  # 46: not a B類 target
-    # Under 3 the influenza amount is 0.25 mL; the entry always takes the pack's own 0.5 mL.
-    ("dose_amount", "elderly", {"birth_date": date(2025, 1, 1)}, "left_upper_arm", True),
-    ("interval", "infant", {"history": (HEPB_1,), "dose_number": 2}, "left_thigh", True),
-    ("same_day_duplicate", "elderly", {"history": (SAME_DAY,)}, "left_upper_arm", False),
+    # a thigh for an older adult's influenza vaccine (the pack's sites are the upper arms)
+    ("route_site", "elderly", "", None, {}, FLU, "left_thigh", True),
+    # the registry's child (born 2025-03-10) is 19 months old: JE is 0.25 mL under 3, the pack's is 0.5 mL
+    ("dose_amount", "child", "#v-je-1", None, {}, JE, "left_upper_arm", True),
+    # the guardian reports おたふくかぜ (voluntary, in no registry) ten days ago: varicella must wait 27 days
+    ("live_interval", "child", "#v-varicella-1", "mumps", {}, VARICELLA, "left_upper_arm", True),
+    # another clinic's dose of 2026-10-01, imported during the day: this season's dose is done
+    ("series_complete", "elderly", "", None, {"history": "flu_elderly:1:2026-10-01"}, FLU, "left_upper_arm", True),
+    # another clinic's influenza dose this morning
+    ("same_day_duplicate", "elderly", "", None, {"history": "flu_elderly:1:2026-10-15"}, FLU, "left_upper_arm", False),
+    # a hepatitis B dose of 2026-09-15 imported: dose 2 is due, the kiosk's visit is for dose 1
+    ("dose_number", "infant", "#v-hepb-1", None, {"history": "hepb:1:2026-09-15"}, HEPB, "left_thigh", True),
+    # a dose ten days ago: dose 2 only from 2026-11-02
+    ("interval", "infant", "#v-hepb-1", None, {"history": "hepb:1:2026-10-05"}, HEPB, "left_thigh", True),
+    # the municipality withdraws the 60-64 disability condition: no longer a B類 target at 64
+    ("age", "disabled-64", "", None, {"conditions": ""}, FLU, "left_upper_arm", True),
 ]
 
 
-async def guard_screen(pilot, app, drive, pair, changes, site, staff_id="D0001", product=FLU) -> None:
-    await to_entry(pilot, app, drive, pair, staff_id=staff_id, **changes)
+async def guard_screen(
+    pilot, app, drive, pair, site, staff_id="D0001", product=FLU, host=None, who="", **imported
+) -> None:
+    await to_entry(pilot, app, drive, pair, staff_id=staff_id, host=host, who=who, **imported)
     await scan(pilot, app, drive, product.gtin)
     await drive.until(pilot, lambda: app.screen.query_one("#lot").value == "FLU26A01", app)
     await drive.click(pilot, app, f"#s-{site}")
     await drive.click(pilot, app, "#next")
-    await drive.until(pilot, lambda: isinstance(app.screen, GuardScreen), app)
+    await drive.until(pilot, lambda: isinstance(app.screen, GuardScreen | SecondCheckScreen), app)
 
 
-@pytest.mark.parametrize(("category", "who", "changes", "site", "overridable"), GUARDED, ids=[g[0] for g in GUARDED])
+@pytest.mark.parametrize(
+    ("category", "who", "choice", "live", "imported", "product", "site", "overridable"),
+    GUARDED,
+    ids=[g[0] for g in GUARDED],
+)
 async def test_the_guard_screen_shows_each_category_and_seals_nothing(
-    appliance_pair, card, drive, host, staff_accounts, clock, category, who, changes, site, overridable
-) -> None:
-    await visit_of(who, appliance_pair, card, drive)
+    appliance_pair, card, drive, host, staff_accounts, clock,
+    category, who, choice, live, imported, product, site, overridable,
+) -> None:  # fmt: skip
+    if who == "disabled-64":  # the kiosk offers influenza to the 64-year-old only through that condition
+        await kiosk_first_due(appliance_pair, card, drive, who)
+    else:
+        await visit_of(who, appliance_pair, card, drive, choice, live)
     app = appliance_pair.staff()
-    product = HEPB if who == "infant" else FLU
     async with app.run_test(size=(100, 40)) as pilot:
-        await guard_screen(pilot, app, drive, appliance_pair, changes, site, product=product)
+        await guard_screen(pilot, app, drive, appliance_pair, site, product=product, host=host, who=who, **imported)
+        assert isinstance(app.screen, GuardScreen)
         findings = shown(app, "#findings")
         codes = [str(f.code) for f in app.screen.findings]
         assert category in codes
@@ -225,16 +292,56 @@ async def test_the_guard_screen_shows_each_category_and_seals_nothing(
     assert delivered(appliance_pair, host) == []  # nothing was sealed
 
 
+async def kiosk_first_due(pair, card, drive, who: str) -> None:
+    """The resident takes the first vaccination the host lists (influenza, by catalogue order)."""
+    app = pair.resident()
+    async with app.run_test(size=(100, 40)) as pilot:
+        emulator = card(who)
+        await drive.start_visit(pilot, app, "ja")
+        await drive.type_pin(pilot, app, PINS[who])
+        await drive.until(pilot, lambda: app.screen.query("#yes"), app)
+        await pilot.click("#yes")
+        await drive.until(pilot, lambda: app.screen.query("#v-flu_elderly-1"), app)
+        await drive.choose(pilot, app, "#v-flu_elderly-1")
+        await drive.answer_all(pilot, app, yes=YES)
+        await drive.click(pilot, app, "#submit")
+        await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
+        card.remove(emulator)
+        await drive.until(pilot, lambda: isinstance(app.screen, ThanksScreen), app)
+
+
+async def test_the_registry_condition_reaches_the_guard(appliance_pair, card, drive, host, staff_accounts) -> None:
+    """64 with the registry's B類 disability condition: the host lists influenza and the guard, judging the
+    same target with the same condition, finds nothing (before, it called him not a target)."""
+    await kiosk_first_due(appliance_pair, card, drive, "disabled-64")
+    app = appliance_pair.staff()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await guard_screen(pilot, app, drive, appliance_pair, "left_upper_arm")
+        assert isinstance(app.screen, SecondCheckScreen)  # no finding: straight to the second person's check
+
+
 # --- the override path ---------------------------------------------------------------------------------------
 
 
 async def test_a_nurse_cannot_override_without_the_doctor(appliance_pair, card, drive, host, staff_accounts) -> None:
     """The nurse at the guard screen: a reason alone does nothing, and her own password is not the
     doctor's attestation; the guard stays on screen and nothing is sealed."""
-    await one_resident_visit(appliance_pair, card, drive)
+    await kiosk_visit(appliance_pair, card, drive, "infant", "#v-hepb-1")
     app = appliance_pair.staff()
     async with app.run_test(size=(100, 40)) as pilot:
-        await guard_screen(pilot, app, drive, appliance_pair, {"dose_number": 2}, "left_upper_arm", staff_id="N0001")
+        await guard_screen(
+            pilot,
+            app,
+            drive,
+            appliance_pair,
+            "left_thigh",
+            staff_id="N0001",
+            product=HEPB,
+            host=host,
+            who="infant",
+            history="hepb:1:2026-09-15",
+        )  # dose 2 is due after the import; the visit was for dose 1
+        assert isinstance(app.screen, GuardScreen)
         assert "D0001" in " ".join(str(w.render()) for w in app.screen.query("Static"))
         app.screen.query_one("#reason").value = "看護師の判断"
         await drive.click(pilot, app, "#override")  # no doctor's attestation: nothing happens
@@ -255,7 +362,17 @@ async def test_the_doctor_overrides_with_a_reason_and_the_record_carries_it(
     await one_resident_visit(appliance_pair, card, drive)
     app = appliance_pair.staff()
     async with app.run_test(size=(100, 40)) as pilot:
-        await guard_screen(pilot, app, drive, appliance_pair, {"history": (EARLIER,)}, "left_upper_arm")
+        await guard_screen(
+            pilot,
+            app,
+            drive,
+            appliance_pair,
+            "left_upper_arm",
+            host=host,
+            who="elderly",
+            history="flu_elderly:1:2026-10-01",
+        )  # another clinic's dose of this season, imported during the day
+        assert isinstance(app.screen, GuardScreen)
         await drive.click(pilot, app, "#override")  # no reason: refused
         await drive.until(pilot, lambda: "理由" in shown(app, "#error"), app)
         app.screen.query_one("#reason").value = "前回接種の記録が誤り"

@@ -72,7 +72,14 @@ class KioskScreen(Screen[Any], inherit_bindings=False):
         if not self.query("#call-staff"):  # (a subclass's on_mount calling this one runs it twice)
             label = self.text("call_staff") if self.visit.consent else both("call_staff", sep=" / ")
             self.mount(CallStaffButton(label, id="call-staff"))
+            self.say_prompt()
         return None
+
+    def say_prompt(self) -> None:
+        """This screen's fixed voice prompt (tui/voice.py), when the kiosk has a speaker."""
+        from yoshin.tui.voice import SCREEN_PROMPTS
+
+        self.kiosk.speak(SCREEN_PROMPTS.get(type(self).__name__))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:

@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button
 
+from yoshin.smartcard.card import BindingSkip
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.widgets import Words
 from yoshin.tui.words import long_date
@@ -27,6 +28,9 @@ class IdentityScreen(KioskScreen):
             else:
                 who = self.text("is_this_you", name=face.basic_info.name, birth=birth)
             yield Words(who, classes="message", id="who")
+            binding = face.binding
+            if binding is not None and binding.skipped is BindingSkip.PIN_DIFFERS:  # a try used: say so
+                yield Words(self.text("auth_pin_differs", n=binding.auth_tries_left), classes="message", id="auth-pin")
             if answer is not None and not answer.ok:
                 text = answer.message.get(self.visit.lang) if answer.message else self.text("refer")
                 yield Words(text, classes="message error", id="refusal")

@@ -41,6 +41,8 @@ class RemoveCardScreen(KioskScreen):
     def remind(self) -> None:
         self.reminders += 1
         self.query_one("#reminder", Static).toggle_class("warning")
+        if self.reminders % 4 == 0:  # spoken again every 12 s while the card stays (the screen every 3 s)
+            self.say_prompt()
 
     @kiosk_work("card")
     def wait_for_removal(self) -> None:

@@ -68,8 +68,9 @@ class ReviewScreen(KioskScreen):
         answers = {item.vaccine_code: answers_for(item, chosen, self.visit.answers) for item in chosen}
         for item in chosen:
             validate_answers(item.template, answers[item.vaccine_code], {}, context)
+        claimed: str | None = None  # offline: the provisional subject the first vaccine claimed
         for item in chosen:
-            submit_answers(
+            pending = submit_answers(
                 self.kiosk.services,
                 face=face,
                 template=item.template,
@@ -80,5 +81,7 @@ class ReviewScreen(KioskScreen):
                 language=self.visit.lang,
                 started_at=self.visit.started_at,
                 now=self.kiosk.clock(),
+                claimed_subject_id=claimed,
             )
+            claimed = pending.questionnaire.subject_id if subject is None else None
         self.visit.submitted = True

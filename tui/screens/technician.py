@@ -1,9 +1,11 @@
 """Technician screen, in the language chosen at login: the appliance's status (reader, I/O board, host,
 queue, certificate, versions), the self-test (each check in words, never a raw exception), certificate
-renewal, and the way to provisioning."""
+renewal, and decommissioning (control 23) with the technician's own login as the proof the host checks
+against its roster (control 27). Provisioning a fresh appliance is `technician_provision.ProvisionScreen`."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from importlib.metadata import version
 
@@ -34,14 +36,26 @@ class TechnicianScreen(StaffScreen):
             yield Static(self.text("technician"), classes="title")
             yield Static("", id="status", classes="message")
             yield Static("", id="result", classes="message")
-            yield Static(self.text("provisioning"), classes="message")
-            with Horizontal():
+            yield Static(self.text("provisioning"), classes="message", id="hint")
+            with Horizontal(id="actions"):
                 yield Button(self.text("self_test"), id="self-test", classes="primary")
                 yield Button(self.text("renew"), id="renew")
+                yield Button(self.text("decommission"), id="decommission")
                 yield Button(self.text("logout"), id="logout")
+            with Horizontal(id="confirm"):
+                yield Button(self.text("decommission_go"), id="decommission-go", classes="danger")
+                yield Button(self.text("back"), id="cancel")
+            with Horizontal(id="erased"):
+                yield Button(self.text("provision_to_login"), id="to-start", classes="primary")
 
     def on_mount(self) -> None:
+        self.show_actions("actions")
         self.load_status()
+
+    def show_actions(self, which: str) -> None:
+        """The usual buttons, the decommissioning's confirmation, or (erased) only the way out."""
+        for name in ("actions", "confirm", "erased"):
+            self.query_one(f"#{name}").display = name == which
 
     def status_lines(self) -> list[str]:
         lang = self.kiosk.staff_lang
@@ -78,10 +92,49 @@ class TechnicianScreen(StaffScreen):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         button = event.button.id or ""
-        if button == "logout":
+        if button in ("logout", "to-start"):
             self.kiosk.end_staff()
         elif button in ("self-test", "renew"):
             self.run(button)
+        elif button == "decommission":
+            self.query_one("#result", Static).update(self.text("decommission_confirm"))
+            self.show_actions("confirm")
+        elif button == "cancel":
+            self.query_one("#result", Static).update("")
+            self.show_actions("actions")
+        elif button == "decommission-go" and self.kiosk.staff is not None:
+            self.query_one("#result", Static).update(self.text("decommission_working"))
+            self.show_actions("")
+            self.decommission()
+
+    @work(thread=True, exclusive=True, group="technician")
+    def decommission(self) -> None:
+        """The technician's session's attestation is the proof; their host session ends first (an erased
+        appliance could no longer close it). Nothing is erased if the host refuses."""
+        session = self.kiosk.staff
+        assert session is not None
+        lang = self.kiosk.staff_lang
+        with contextlib.suppress(BilingualError):
+            self.kiosk.services.staff_logout(session)
+        try:
+            certificate = provisioning.decommission(self.kiosk.services.appliance, session.attestation or "")
+        except provisioning.ProvisioningError as error:
+            text = self.text("decommission_lost", count=len(error.lost)) if error.lost else error.message.get(lang)
+            self.app.call_from_thread(self.decommission_ended, text, False)
+            return
+        except BilingualError as error:
+            self.app.call_from_thread(self.decommission_ended, error.message.get(lang), False)
+            return
+        text = self.text("decommission_done", device=certificate["device_id"], keys=len(certificate["keys_erased"]))
+        self.app.call_from_thread(self.decommission_ended, text, True)
+
+    def decommission_ended(self, text: str, erased: bool) -> None:
+        self.query_one("#result", Static).update(text)
+        if erased:
+            self.kiosk.staff = None  # logged out at the host already; the start is the provisioning screen
+        self.show_actions("erased" if erased else "actions")
+        if not erased:
+            self.load_status()
 
     @work(thread=True, exclusive=True, group="technician")
     def run(self, what: str) -> None:
