@@ -20,7 +20,7 @@ from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
 from yoshin.device.outbox import seal_payload
 from yoshin.domain import examples
 from yoshin.domain.codes import my_number_check_digit
-from yoshin.host import attest, devices, staff
+from yoshin.host import attest, devices, staff, technicians
 from yoshin.host.server import HostService
 from yoshin.protocol.sealing import new_record_id
 
@@ -81,14 +81,31 @@ def vaccination_envelopes(service: HostService, appliance: Appliance, count: int
     ]  # fmt: skip
 
 
+TECHNICIAN, TECHNICIAN_PASSWORD = "T9141305", "benchmark technician password"
+
+
+def technician_proof(service: HostService) -> str:
+    """A technician on the roster, logged in: the attestation enrollment needs (control 27)."""
+    if staff.member(service.db, TECHNICIAN) is None:
+        technicians.add(
+            service.db, TECHNICIAN, "技術 測定", MUNICIPALITY, TECHNICIAN_PASSWORD, "保守株式会社", "the clinic",
+            datetime.now(UTC),
+        )  # fmt: skip
+    token, _, _ = technicians.login(
+        service.db, service.keys.attestation, TECHNICIAN, TECHNICIAN_PASSWORD, MUNICIPALITY, datetime.now(UTC)
+    )
+    return token
+
+
 def enrolled(workdir: Path, service: HostService, address: HostAddress, count: int, prefix: str = "B") -> list:
     """`count` appliances enrolled through the served enrollment port (real CSR, real certificate)."""
     made = []
     ca = fetch_ca(address, service.pki.ca_fingerprint)
+    technician = technician_proof(service)
     for n in range(count):
         appliance = Appliance(workdir / f"device-{prefix}{n}")
         token = devices.issue_token(service.db, MUNICIPALITY, CLINIC, "bench", datetime.now(UTC))
-        enroll(address, ca, appliance.keystore, token, MUNICIPALITY, CLINIC, f"{prefix}{n}")
+        enroll(address, ca, appliance.keystore, token, MUNICIPALITY, CLINIC, f"{prefix}{n}", technician)
         made.append(appliance)
     return made
 
