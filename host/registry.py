@@ -208,6 +208,8 @@ class Registry:
         if tx.postgresql:
             _copy_batch(tx, batch)
             return
+        # the registry's indexes outgrow SQLite's default 2 MiB page cache long before 1.5 million rows
+        tx.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
         columns = ", ".join(_COPY_COLUMNS)
         updates = ", ".join(f"{name} = excluded.{name}" for name in _COPY_COLUMNS if name != "municipality_code")
         tx.executemany(
@@ -306,6 +308,7 @@ class NumberKeys:
 
 # a row to store, in _COPY_COLUMNS order (tuples: the cheapest to hand between processes), and its history
 Prepared = tuple[tuple[object, ...], list[tuple[str, int, str]]]
+IMPORT_CACHE_KIB = 131_072  # SQLite page cache of the importing connection (128 MiB)
 CHUNK = 10_000  # lines prepared per task (and stored per chunk, in transactions of BATCH)
 
 
