@@ -3,14 +3,22 @@
 Each visit is AES-256-GCM encrypted under the day key (associated data: visit id and day). A completed
 visit is deleted at once; at day end every day key is destroyed (crypto-shredding) and the rows deleted,
 so nothing of the day can be read again even from a copy of the disk. A tamper event does the same.
+
+Reception slots (control 4) live here too, sealed the same way: reception confirms a resident's identity
+on the staff app (`open_reception`), and the next card visit on the resident kiosk takes the oldest open
+slot (`take_reception`, once: it is deleted in the same transaction). A slot names the confirming staff
+member and the documents seen, nothing of the resident.
 """
 
 from __future__ import annotations
 
+import builtins
+import hashlib
 import json
 import os
+import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +32,12 @@ from yoshin.domain.clock import today as jst_today
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending (
     visit_id TEXT PRIMARY KEY,
+    day TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    sealed BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reception (
+    slot_id TEXT PRIMARY KEY,
     day TEXT NOT NULL,
     created_at TEXT NOT NULL,
     sealed BLOB NOT NULL
@@ -80,21 +94,93 @@ class PendingVisits:
         self.connection.execute("COMMIT")
         self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def revision(self) -> str:
+        """A digest of everything stored (visits and reception slots, sealed as they are): it changes when
+        anything is added, replaced or removed, without decrypting anything. The staff list polls it."""
+        digest = hashlib.sha256()
+        for table, key in (("pending", "visit_id"), ("reception", "slot_id")):
+            for row in self.connection.execute(f"SELECT {key}, created_at, sealed FROM {table} ORDER BY {key}"):  # noqa: S608
+                digest.update(f"{table}|{row[0]}|{row[1]}|".encode() + hashlib.sha256(row[2]).digest())
+        return digest.hexdigest()
+
+    # --- reception slots (control 4) ---------------------------------------------------------------------
+
+    def open_reception(self, slot: dict[str, Any]) -> str:
+        """Keep reception's confirmation for the next card visit; returns the slot's id."""
+        slot_id, day = uuid.uuid4().hex, self.today()
+        key = self.keystore.day_key(day, create=True)
+        assert key is not None
+        nonce = os.urandom(12)
+        plain = json.dumps(slot, ensure_ascii=False).encode()
+        sealed = nonce + AESGCM(key).encrypt(nonce, plain, _slot_aad(slot_id, day))
+        self.connection.execute("BEGIN IMMEDIATE")
+        self.connection.execute(
+            "INSERT INTO reception (slot_id, day, created_at, sealed) VALUES (?, ?, ?, ?)",
+            [slot_id, day.isoformat(), self.clock().isoformat(timespec="seconds"), sealed],
+        )
+        self.connection.execute("COMMIT")
+        return slot_id
+
+    def receptions(self, valid_for: timedelta) -> builtins.list[tuple[str, dict[str, Any]]]:
+        """The open slots younger than `valid_for` and readable, oldest first."""
+        return [(slot_id, slot) for slot_id, fresh, slot in self._slots(valid_for) if fresh and slot is not None]
+
+    def take_reception(self, valid_for: timedelta) -> dict[str, Any] | None:
+        """The oldest open slot, taken (deleted) in one transaction, so two visits never share one. Slots
+        older than `valid_for`, or under a destroyed key, are deleted on the way."""
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            taken = None
+            for slot_id, fresh, slot in self._slots(valid_for):
+                usable = fresh and slot is not None
+                if usable and taken is not None:
+                    continue  # the next visit's
+                taken = slot if usable else taken
+                self.connection.execute("DELETE FROM reception WHERE slot_id = ?", [slot_id])
+            self.connection.execute("COMMIT")
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        return taken
+
+    def cancel_reception(self, slot_id: str) -> bool:
+        self.connection.execute("BEGIN IMMEDIATE")
+        deleted = self.connection.execute("DELETE FROM reception WHERE slot_id = ?", [slot_id]).rowcount
+        self.connection.execute("COMMIT")
+        return bool(deleted)
+
+    def _slots(self, valid_for: timedelta) -> builtins.list[tuple[str, bool, dict[str, Any] | None]]:
+        """Every slot, oldest first: its id, whether it is younger than `valid_for`, and its content (None
+        when its day key is gone)."""
+        now, out = self.clock(), builtins.list[tuple[str, bool, dict[str, Any] | None]]()
+        rows = self.connection.execute(
+            "SELECT slot_id, day, created_at, sealed FROM reception ORDER BY created_at, slot_id"
+        ).fetchall()
+        for slot_id, day_text, created_at, sealed in rows:
+            day = date.fromisoformat(day_text)
+            fresh = now - datetime.fromisoformat(created_at) < valid_for
+            out.append((str(slot_id), fresh, self._open_sealed(sealed, _slot_aad(slot_id, day), day)))
+        return out
+
     def end_day(self) -> int:
         """Crypto-shred: destroy every day key, then delete the rows and truncate the WAL."""
         destroyed = self.keystore.destroy_day_keys()
         self.connection.execute("BEGIN IMMEDIATE")
+        self.connection.execute("DELETE FROM reception")
         self.connection.execute("DELETE FROM pending")
         self.connection.execute("COMMIT")
         self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return destroyed
 
     def _open(self, visit_id: str, day: date, sealed: bytes) -> dict[str, Any] | None:
+        return self._open_sealed(sealed, _aad(visit_id, day), day)
+
+    def _open_sealed(self, sealed: bytes, aad: bytes, day: date) -> dict[str, Any] | None:
         key = self.keystore.day_key(day, create=False)
         if key is None:
             return None
         try:
-            plain = AESGCM(key).decrypt(sealed[:12], sealed[12:], _aad(visit_id, day))
+            plain = AESGCM(key).decrypt(sealed[:12], sealed[12:], aad)
         except InvalidTag:
             return None
         return dict(json.loads(plain))
@@ -102,3 +188,7 @@ class PendingVisits:
 
 def _aad(visit_id: str, day: date) -> bytes:
     return f"yoshin-pending-v1|{visit_id}|{day.isoformat()}".encode()
+
+
+def _slot_aad(slot_id: str, day: date) -> bytes:
+    return f"yoshin-reception-v1|{slot_id}|{day.isoformat()}".encode()

@@ -3,6 +3,8 @@
 Between the kiosk's screens and the device/domain layers. A screen collects input and renders; this
 module owns what a visit *is* once the resident presses "submit":
 
+- `confirm_reception`: reception's identity check (control 4) before the card step, kept as a slot the next
+  card visit takes; `submit_answers` puts it into the questionnaire with the confirming member's proof;
 - `submit_answers`: the questionnaire response (and, offline, the identity claim before it) into the
   outbox, and the visit kept for staff as a typed `PendingVisit` under the day key;
 - `record_decision`: the doctor's decision (only a doctor decides; a 接種不可 flag needs a reason);
@@ -21,7 +23,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -29,18 +31,23 @@ from yoshin.domain.age import age_in_years
 from yoshin.domain.catalogue import Catalogue, Product
 from yoshin.domain.clock import now_jst, today
 from yoshin.domain.contract import (
+    RECEPTION_ROLES,
     Decision,
     DoctorDecision,
     FlagKind,
     GuardOverride,
+    IdDocument,
     ImplementationType,
+    Presenter,
     QuestionnaireResponse,
+    ReceptionCheck,
     RecordKind,
     Respondent,
     Site,
     VaccinationType,
     new_provisional_subject_id,
     parse_record,
+    reception_problem,
     record_to_json,
 )
 from yoshin.domain.i18n import Bilingual, BilingualError
@@ -86,6 +93,44 @@ class StaffMember:
     staff_id: str
     name: str
     role: str
+
+
+# How long reception's confirmation waits for its card visit: a slot nobody took is not the next person's.
+RECEPTION_VALID = timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class ReceptionSlot:
+    """Reception's identity check waiting for the next card visit on this appliance's kiosk (control 4).
+
+    The check (who, when, presenter, documents), the confirming member and the host's attestation of them
+    (their login's, valid for the JST day: the offline policy). Nothing of the resident."""
+
+    check: ReceptionCheck
+    confirmer: StaffMember
+    proof: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        member = self.confirmer
+        return {
+            "check": self.check.to_json(),
+            "confirmer": {"staff_id": member.staff_id, "name": member.name, "role": member.role},
+            "proof": self.proof,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReceptionSlot:
+        check = data["check"]
+        return cls(
+            ReceptionCheck(
+                str(check["confirmed_by"]),
+                datetime.fromisoformat(check["confirmed_at"]),
+                Presenter(check["presenter"]),
+                tuple(IdDocument(document) for document in check["documents"]),
+            ),
+            StaffMember(**data["confirmer"]),
+            data.get("proof"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,6 +350,42 @@ def _attach_proofs(record: dict[str, Any], proofs: Proofs) -> dict[str, Any]:
     return {**record, "proofs": tokens} if tokens else record
 
 
+# --- reception (control 4) --------------------------------------------------------------------------------
+
+
+class ReceptionDesk(Protocol):
+    """Where reception's slots wait for their card visit (the pending store; the kiosk's services)."""
+
+    def open_reception(self, slot: ReceptionSlot) -> str: ...
+
+
+def confirm_reception(
+    services: ReceptionDesk,
+    member: StaffMember,
+    proof: str | None,
+    presenter: Presenter,
+    documents: Sequence[IdDocument],
+    *,
+    now: datetime,
+) -> ReceptionSlot:
+    """Reception has seen who stands at the counter (and a proxy's 委任状): keep it for the next card visit.
+
+    Refused unless the member works reception (`RECEPTION_ROLES`) and the check is complete
+    (`contract.reception_problem`: an identity document; a proxy's written mandate)."""
+    if member.role not in RECEPTION_ROLES:
+        raise VisitError(
+            "受付確認は受付・看護師・医師が行います", "Reception checks are made by clerks, nurses or doctors"
+        )
+    chosen = tuple(dict.fromkeys(documents))
+    problem = reception_problem(presenter, chosen)
+    if problem is not None:
+        raise VisitError(problem.ja, problem.en)
+    check = ReceptionCheck(member.staff_id, now_jst(now).replace(microsecond=0), presenter, chosen)
+    slot = ReceptionSlot(check, member, proof)
+    services.open_reception(slot)
+    return slot
+
+
 # --- the resident's answers ------------------------------------------------------------------------------
 
 
@@ -327,6 +408,7 @@ def submit_answers(
     started_at: datetime | None,
     now: datetime,
     claimed_subject_id: str | None = None,
+    reception: ReceptionSlot | None = None,
 ) -> PendingVisit:
     """Seal the questionnaire into the outbox and keep the visit for staff under today's day key.
 
@@ -334,7 +416,9 @@ def submit_answers(
     provisional subject and the card's sealed face data goes first, as an identity claim the host resolves
     when the queue drains. The later vaccines of one offline visit pass `claimed_subject_id`, the
     provisional subject the first one claimed, so one card read makes one identity claim. The registry's
-    guardian is recorded only when the template asks a guardian for this person's age."""
+    guardian is recorded only when the template asks a guardian for this person's age. `reception` is
+    reception's check this visit took at its card step (control 4): it goes into the record with the
+    confirming member's attestation (`proofs.identity_confirmed_by`)."""
     checked, details = validate_answers(template, dict(answers), {}, context)
     flags = evaluate_flags(template, checked, context)
     clinic = services.clinic()
@@ -361,6 +445,8 @@ def submit_answers(
         "eligibility_verified": not offline,
         "started_at": _stamp(started_at or now),
         "answered_at": _stamp(now),
+        "reception": reception.check.to_json() if reception is not None else None,
+        "proofs": {"identity_confirmed_by": reception.proof} if reception is not None and reception.proof else {},
     }
     questionnaire = parse_record(RecordKind.QUESTIONNAIRE_RESPONSE, body)
     assert isinstance(questionnaire, QuestionnaireResponse)
@@ -453,7 +539,7 @@ def guard_findings(
     call every dose a first dose."""
     history: list[HistoryEntry] | None = None
     if not visit.offline:
-        history = [HistoryEntry(item.vaccine_code, item.dose_number, item.date) for item in visit.history]
+        history = [HistoryEntry(i.vaccine_code, i.dose_number, i.date, i.product) for i in visit.history]
         history += questionnaire_history(visit.questionnaire.answers, catalogue)
     product = given.product
     pack = Given(

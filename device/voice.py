@@ -197,12 +197,16 @@ class VoiceCache:
         return path
 
     def prepare(self, utterances: Sequence[Utterance]) -> int:
-        """Synthesise every prompt not cached yet (at start, or by `yoshin-voice prepare`); how many were made."""
+        """Synthesise every prompt not cached yet (at start, or by `yoshin-voice prepare`), and delete the WAVs
+        of texts or engines no longer in use; how many were made."""
         made = 0
         for utterance in utterances:
             if not self.path(utterance).exists():
                 self.wav(utterance)
                 made += 1
+        wanted = {self.path(utterance) for utterance in utterances}
+        for stale in set(self.directory.glob("*.wav")) - wanted:
+            stale.unlink(missing_ok=True)
         return made
 
     def _engine(self, lang: str) -> Engine:

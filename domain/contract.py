@@ -69,6 +69,87 @@ class Site(StrEnum):
     OTHER = "other"
 
 
+class Presenter(StrEnum):
+    """Who stood at reception for the visit (control 4): the person, their guardian, or a proxy."""
+
+    SELF = "self"  # 本人
+    GUARDIAN = "guardian"  # 保護者 (親権者, same household)
+    PROXY = "proxy"  # 代理人 (not of the household: a written mandate, 委任状, and their own ID)
+
+
+class IdDocument(StrEnum):
+    """What reception saw (control 4): the identity documents, and the mandate or the guardianship proof."""
+
+    MY_NUMBER_CARD = "my_number_card"  # マイナンバーカード
+    DRIVERS_LICENSE = "drivers_license"  # 運転免許証
+    HEALTH_INSURANCE = "health_insurance"  # 保険証 (資格確認書)
+    PASSPORT = "passport"  # 旅券
+    RESIDENCE_CARD = "residence_card"  # 在留カード
+    MATERNAL_CHILD_HANDBOOK = "maternal_child_handbook"  # 母子健康手帳 (a child's guardian)
+    POWER_OF_ATTORNEY = "power_of_attorney"  # 委任状 (a proxy's written mandate)
+
+
+# The staff roles that may confirm at reception: whoever works the clinic's counter (control 4).
+RECEPTION_ROLES = ("clerk", "nurse", "doctor")
+
+# The documents that show who someone is; the mandate and the handbook say for whom they come.
+IDENTITY_DOCUMENTS = (
+    IdDocument.MY_NUMBER_CARD,
+    IdDocument.DRIVERS_LICENSE,
+    IdDocument.HEALTH_INSURANCE,
+    IdDocument.PASSPORT,
+    IdDocument.RESIDENCE_CARD,
+)
+
+
+def reception_problem(presenter: Presenter, documents: tuple[IdDocument, ...]) -> Bilingual | None:
+    """Control 4 as a rule: an identity document always; a proxy also the written mandate (委任状)
+    (004_5c12a4fa44eb87f5.txt L328, L373). None when the check is complete."""
+    if not any(document in IDENTITY_DOCUMENTS for document in documents):
+        return Bilingual("本人確認書類を選んでください", "Choose the identity document that was shown")
+    if presenter is Presenter.PROXY and IdDocument.POWER_OF_ATTORNEY not in documents:
+        return Bilingual("代理人の場合は委任状の確認が必要です", "A proxy needs the written mandate (委任状)")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceptionCheck:
+    """Reception's identity check before the card step (control 4): who confirmed, when, for whom, seen on what.
+    No data of the resident: the card step that follows says who the resident is."""
+
+    confirmed_by: str
+    confirmed_at: datetime
+    presenter: Presenter
+    documents: tuple[IdDocument, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "confirmed_by": self.confirmed_by,
+            "confirmed_at": self.confirmed_at.isoformat(),
+            "presenter": str(self.presenter),
+            "documents": [str(document) for document in self.documents],
+        }
+
+
+def _reception(value: Any) -> ReceptionCheck:
+    keys = {"confirmed_by", "confirmed_at", "presenter", "documents"}
+    if not isinstance(value, Mapping) or set(value) != keys:
+        raise ValueError(f"must be an object with exactly {', '.join(sorted(keys))}")
+    documents = value["documents"]
+    if not isinstance(documents, list) or not 0 < len(documents) <= len(IdDocument):
+        raise ValueError("documents must be a short list of document kinds")
+    check = ReceptionCheck(
+        _code()(value["confirmed_by"]),
+        _datetime(value["confirmed_at"]),
+        _choice(Presenter)(value["presenter"]),
+        tuple(dict.fromkeys(_choice(IdDocument)(document) for document in documents)),
+    )
+    problem = reception_problem(check.presenter, check.documents)
+    if problem is not None:
+        raise ValueError(problem.en)
+    return check
+
+
 INJECTION_SITES = (Site.LEFT_UPPER_ARM, Site.RIGHT_UPPER_ARM, Site.LEFT_THIGH, Site.RIGHT_THIGH)
 
 
@@ -373,7 +454,11 @@ def _flags(value: Any) -> tuple[Flag, ...]:
     return tuple(flags)
 
 
-PROOF_SLOTS = {"doctor_decision": ("decided_by",), "vaccination_record": ("entered_by", "checked_by")}
+PROOF_SLOTS = {
+    "questionnaire_response": ("identity_confirmed_by",),
+    "doctor_decision": ("decided_by",),
+    "vaccination_record": ("entered_by", "checked_by"),
+}
 MAX_PROOF = 1024
 
 
@@ -434,6 +519,9 @@ class QuestionnaireResponse(_Common):
     eligibility_verified: Annotated[bool, _bool]
     started_at: Annotated[datetime, _datetime]
     answered_at: Annotated[datetime, _datetime]
+    # reception's identity check before the card step (control 4) and the host's attestation of who made it
+    reception: Annotated[ReceptionCheck | None, _optional(_reception)] = None
+    proofs: Annotated[Mapping[str, str], _proofs(PROOF_SLOTS["questionnaire_response"])] = _field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -515,7 +603,8 @@ def _converters(cls: type[Record]) -> dict[str, Callable[[Any], Any]]:
 _SPECS: dict[RecordKind, dict[str, Callable[[Any], Any]]] = {kind: _converters(cls) for kind, cls in _TYPES.items()}
 # fields that may be absent on input (they have a default: `proofs`, for records made before it existed)
 _OPTIONAL: dict[RecordKind, set[str]] = {
-    kind: {item.name for item in fields(cls) if item.default_factory is not MISSING} for kind, cls in _TYPES.items()
+    kind: {item.name for item in fields(cls) if (item.default, item.default_factory) != (MISSING, MISSING)}
+    for kind, cls in _TYPES.items()
 }
 
 
@@ -584,6 +673,12 @@ def _check_rules(record: Record) -> None:
                 "a guardian's answers need the guardian's name, and only then",
                 "保護者が回答した場合のみ保護者氏名が必要です",
             )
+        if bool(record.proofs.get("identity_confirmed_by")) and record.reception is None:
+            raise ContractError(
+                "proofs", "a reception proof without the reception check", "受付確認のない受付確認の証明です"
+            )
+        if record.reception is not None and record.reception.confirmed_at > record.answered_at:
+            raise ContractError("reception", "confirmed after the answers", "回答の後に受付確認されています")
         if record.answered_at < record.started_at:
             raise ContractError("answered_at", "answered before it was started", "回答日時が開始日時より前です")
         for question in record.details:
@@ -610,6 +705,8 @@ def record_to_json(record: Record) -> dict[str, Any]:
             value = str(value)
         elif item.name == "flags":
             value = [{"question_id": flag.question_id, "flag": str(flag.flag)} for flag in value]
+        elif isinstance(value, ReceptionCheck):
+            value = value.to_json()
         elif item.name == "guard_overrides":
             value = [{"code": o.code, "doctor_id": o.doctor_id, "reason": o.reason} for o in value]
         elif isinstance(value, Mapping):

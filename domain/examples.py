@@ -31,6 +31,8 @@ def questionnaire_response(record_id: str, subject_id: str = "S000102", **change
         "eligibility_verified": True,
         "started_at": "2026-10-15T09:00:00+09:00",
         "answered_at": "2026-10-15T09:04:00+09:00",
+        "reception": None,
+        "proofs": {},
     }
     data.update(changes)
     return data

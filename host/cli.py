@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from yoshin.domain.i18n import BilingualError
-from yoshin.host import audit, backup, devices, exports, intake, retention, staff, store, technicians, trust
+from yoshin.host import audit, backup, devices, exports, intake, policy, retention, staff, store, technicians, trust
 from yoshin.host.pki import HostPki
 from yoshin.host.server import HostServer, HostService, NotInitialised
 
@@ -346,6 +346,23 @@ def staff_deactivate(data_dir: Path, staff_id: str) -> None:
 def staff_export(data_dir: Path, municipality: str) -> None:
     """The ID list, for reconciliation with the rights table (JSON)."""
     click.echo(json.dumps(staff.rights_table(_service(data_dir).db, municipality), ensure_ascii=False, indent=2))
+
+
+@main.group("policy")
+def policy_group() -> None:
+    """What a municipality requires of its appliances (control 4: reception's identity check)."""
+
+
+@policy_group.command("reception-check")
+@data_dir_option
+@click.option("--municipality", required=True)
+@click.argument("setting", type=click.Choice(["required", "optional", "show"]), default="show")
+def policy_reception_check(data_dir: Path, municipality: str, setting: str) -> None:
+    """Require (or not) reception's identity check before the card step; `show` prints the setting."""
+    db = _service(data_dir).db
+    if setting != "show":
+        policy.set_reception_required(db, municipality, setting == "required", "admin", _now())
+    click.echo(json.dumps({"municipality": municipality, **policy.policy_answer(db, municipality)}))
 
 
 @main.group("technician")

@@ -85,7 +85,7 @@ def _subject_answer(registry: Registry, resident: Resident, today: date, catalog
         is_minor=age < 18,
         guardian_name=resident.guardian_name,
         due=tuple(DueItem(item.vaccine_code, item.dose_number, item.reasons[0].text) for item in due),
-        history=tuple(HistoryItem(item.vaccine_code, item.dose_number, item.date) for item in history),
+        history=tuple(HistoryItem(item.vaccine_code, item.dose_number, item.date, item.product) for item in history),
         conditions=tuple(sorted(resident.conditions)),
     )
     return IdentityAnswer(IdentityStatus.OK, info)

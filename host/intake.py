@@ -35,13 +35,14 @@ from yoshin.domain.contract import (
     ContractError,
     DoctorDecision,
     IdentityClaim,
+    QuestionnaireResponse,
     RecordKind,
     VaccinationRecord,
     is_provisional,
     parse_record,
     record_to_json,
 )
-from yoshin.host import audit, proofs
+from yoshin.host import audit, policy, proofs
 from yoshin.host.devices import Device
 from yoshin.host.store import Database, StoreBusy, Tx
 from yoshin.protocol import safejson
@@ -318,10 +319,9 @@ def _insert_many(tx: Tx, device: Device, pending: list[_Pending], now: datetime)
 
 
 def _accepted_line(device: Device, pending: _Pending, now: datetime) -> audit.Line:
-    outcome = f"accepted: {pending.body['outcome']}" if pending.kind == RecordKind.IDENTITY_CLAIM else "accepted"
     return (
         now, pending.municipality, device.device_id, device.device_id, f"record.{pending.kind}", pending.record_id,
-        outcome,
+        _accepted(pending.kind, pending.body),
     )  # fmt: skip
 
 
@@ -413,6 +413,19 @@ def _host_refusal(
             proofs.check(db, attestation_key, device, record, memo)
         except proofs.ProofError as error:
             return str(error)
+    if isinstance(record, QuestionnaireResponse):
+        memo = {} if memo is None else memo
+        if "reception_required" not in memo:  # the municipality's policy, read once per batch
+            memo["reception_required"] = policy.reception_required(db, device.municipality_code)
+        required = bool(memo["reception_required"])
+        if record.reception is None and not required:
+            return None
+        if attestation_key is None:
+            return "this host checks no proofs, so it accepts no reception check"
+        try:
+            proofs.check(db, attestation_key, device, record, memo, reception_required=required)
+        except proofs.ProofError as error:
+            return str(error)
     return None
 
 
@@ -439,6 +452,17 @@ def _store(tx: Tx, device: Device, pending: _Pending, now: datetime) -> RecordRe
         _link(tx, municipality, body, now)
     audit.append_many(tx, [_accepted_line(device, pending, now)])
     return RecordResult(record_id, "accepted")
+
+
+def _accepted(kind: str, body: dict[str, Any]) -> str:
+    """The audit line of an accepted record: a claim's outcome; who confirmed a resident at reception."""
+    if kind == RecordKind.IDENTITY_CLAIM:
+        return f"accepted: {body['outcome']}"
+    reception = body.get("reception") if kind == RecordKind.QUESTIONNAIRE_RESPONSE else None
+    if reception:
+        documents = "+".join(reception["documents"])
+        return f"accepted: identity confirmed by {reception['confirmed_by']} ({reception['presenter']}, {documents})"
+    return "accepted"
 
 
 ELSEWHERE = "this record id is already stored for another device or municipality"

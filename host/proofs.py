@@ -11,6 +11,11 @@ A doctor's decision must carry `proofs.decided_by`, and a vaccination record `pr
   gives;
 - and, for the second person, names somebody else: another staff record, whose ID differs in more
   than letter case, with another name, and not the same registered card.
+
+A questionnaire response may carry reception's identity check (control 4, `reception` and
+`proofs.identity_confirmed_by`): the same checks, for a member of the clinic's reception roles
+(`RECEPTION_ROLES`: clerk, nurse, doctor), and a check made while that attestation was valid. Where the
+municipality requires the check (host/policy.py), a questionnaire without it is refused.
 """
 
 from __future__ import annotations
@@ -21,7 +26,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from yoshin.domain import normalize
-from yoshin.domain.contract import DoctorDecision, Record, VaccinationRecord
+from yoshin.domain.contract import (
+    RECEPTION_ROLES,
+    DoctorDecision,
+    QuestionnaireResponse,
+    Record,
+    VaccinationRecord,
+)
 from yoshin.host import attest, staff
 from yoshin.host.devices import Device
 from yoshin.host.store import Database
@@ -80,13 +91,32 @@ def _same_name(name: str, other: str) -> bool:
 
 
 def check(
-    db: Database, key: Ed25519PublicKey, device: Device, record: Record, memo: dict[str, Any] | None = None
+    db: Database,
+    key: Ed25519PublicKey,
+    device: Device,
+    record: Record,
+    memo: dict[str, Any] | None = None,
+    reception_required: bool = False,
 ) -> None:
     """Raises ProofError with the reason unless the record's proofs hold; other kinds need none.
 
     `memo` (one batch's) keeps verified tokens and staff records for the batch's other records."""
     memo = {} if memo is None else memo
-    if isinstance(record, DoctorDecision):
+    if isinstance(record, QuestionnaireResponse):
+        reception = record.reception
+        if reception is None:
+            if reception_required:
+                raise ProofError(
+                    "reception: missing (this municipality requires reception's identity check, control 4)"
+                )
+            return
+        slot, clerk = "identity_confirmed_by", reception.confirmed_by
+        _proved(db, key, device, record, record.proofs, slot, clerk, RECEPTION_ROLES, memo)
+        try:
+            attest.check_time(attest.verify(key, record.proofs[slot]), reception.confirmed_at)
+        except attest.AttestationError as error:
+            raise ProofError(f"reception.confirmed_at: {error}") from None
+    elif isinstance(record, DoctorDecision):
         doctor = _proved(db, key, device, record, record.proofs, "decided_by", record.doctor_id, ("doctor",), memo)
         if not _same_name(doctor.name, record.doctor_name):
             raise ProofError("doctor_name: not the name of the doctor who decided")

@@ -27,7 +27,7 @@ from yoshin.domain.bundle import build_bundle, sign_bundle
 from yoshin.domain.catalogue import Catalogue, default_catalogue
 from yoshin.domain.clock import today as jst_today
 from yoshin.domain.i18n import Bilingual, BilingualError
-from yoshin.host import attest, audit, devices, identity, intake, ratelimit, staff, store, technicians
+from yoshin.host import attest, audit, devices, identity, intake, policy, ratelimit, staff, store, technicians
 from yoshin.host.keys import HostKeys, public_pem
 from yoshin.host.pki import EnrollmentError, HostPki
 from yoshin.host.ratelimit import RateLimiter
@@ -218,6 +218,10 @@ class HostService:
 
     def staff_logout(self, token: str) -> None:
         staff.logout(self.db, token, self.clock())
+
+    def policy(self, device: devices.Device) -> dict[str, str]:
+        """What `device`'s municipality requires of its appliances (control 4: reception's identity check)."""
+        return policy.policy_answer(self.db, device.municipality_code)
 
     # --- staff (seam 5): every answer that verifies a person carries the host's attestation ----------
 
@@ -552,6 +556,9 @@ def main_app(service: HostService) -> web.Application:
             return _error(401, "attest_refused", error.message.ja, error.message.en)
         return web.json_response(answer)
 
+    async def municipality_policy(request: web.Request) -> web.Response:
+        return web.json_response(await asyncio.to_thread(service.policy, request[DEVICE]))
+
     async def staff_logout(request: web.Request) -> web.Response:
         body = await _json(request)
         await asyncio.to_thread(service.staff_logout, str(body.get("token", "")))
@@ -569,6 +576,7 @@ def main_app(service: HostService) -> web.Application:
     app.router.add_post(api.STAFF_LOGOUT, staff_logout)
     app.router.add_post(api.STAFF_LOGIN_CARD, staff_login_card)
     app.router.add_post(api.STAFF_ATTEST, staff_attest)
+    app.router.add_get(api.POLICY, municipality_policy)
     return app
 
 

@@ -30,6 +30,7 @@ STAFF_LOGIN = f"{API}/staff/login"
 STAFF_LOGOUT = f"{API}/staff/logout"
 STAFF_LOGIN_CARD = f"{API}/staff/login/card"  # seam 5: the staff card alone (JPKI auth + PIN)
 STAFF_ATTEST = f"{API}/staff/attest"  # seam 5: a second person, verified without any session
+POLICY = f"{API}/policy"  # the municipality's policy for its appliances (control 4: reception's check)
 
 MAX_BODY = 4 * 1024 * 1024  # bytes; a full batch (MAX_BATCH sealed records) is far below it
 MAX_BATCH = 200
@@ -105,16 +106,21 @@ class HistoryItem:
     vaccine_code: str
     dose_number: int
     date: date
+    product: str | None = None  # the pack's GTIN when recorded: its kind wins (RotaTeq vs Rotarix, 5種混合)
 
     def to_json(self) -> dict[str, Any]:
-        return {"vaccine_code": self.vaccine_code, "dose_number": self.dose_number, "date": self.date.isoformat()}
+        item = {"vaccine_code": self.vaccine_code, "dose_number": self.dose_number, "date": self.date.isoformat()}
+        return item | ({"product": self.product} if self.product is not None else {})
 
     @classmethod
     def from_json(cls, data: Any) -> HistoryItem:
         dose = data.get("dose_number") if isinstance(data, dict) else None
         if isinstance(dose, bool) or not isinstance(dose, int):
             raise ValueError("dose_number must be a whole number")
-        return cls(_text(data, "vaccine_code"), dose, date.fromisoformat(_text(data, "date")))
+        product = data.get("product")
+        if product is not None and not isinstance(product, str):
+            raise ValueError("product must be a GTIN or absent")
+        return cls(_text(data, "vaccine_code"), dose, date.fromisoformat(_text(data, "date")), product)
 
 
 @dataclass(frozen=True, slots=True)

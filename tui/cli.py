@@ -41,6 +41,11 @@ PATH = click.Path(dir_okay=False, path_type=Path)
 @click.option("--scanner", help="GS1 scanner serial port (CDC-ACM), if one is attached.")
 @click.option("--serve", is_flag=True, help="Serve the kiosk to a local browser (textual-serve) instead.")
 @click.option("--port", type=int, help="Port for --serve (default 8470 on 127.0.0.1; with --staff 8471 on --bind).")
+@click.option(
+    "--large-text",
+    is_flag=True,
+    help="Start each visit in large text (in a browser, 26 px instead of 16 px; /?text=normal for the normal page).",
+)
 @click.option("--staff", is_flag=True, help="Run the staff and technician app instead of the resident kiosk.")
 @click.option(
     "--bind", default="127.0.0.1", show_default=True, help="With --staff --serve: the address the staff PC reaches."
@@ -61,6 +66,7 @@ def main(
     scanner: str | None,
     serve: bool,
     port: int | None,
+    large_text: bool,
     staff: bool,
     bind: str,
     tls_cert: Path | None,
@@ -98,7 +104,7 @@ def main(
         command += (["--reader", reader] if reader else []) + (["--scanner", scanner] if scanner else [])
         if manifest is not None and release_key is not None:
             command += ["--manifest", str(manifest), "--release-key", str(release_key)]
-        KioskWebServer(shlex.join(command), port or 8470).serve()
+        KioskWebServer(command, port or 8470, large_text=large_text).serve()
         return
     board_port = find_port() if board == "auto" else None if board == "none" else board
     # The staff app does not drive the board's buzzer or thermometer (the resident kiosk does): no board.
@@ -118,7 +124,7 @@ def main(
         if staff:
             app = StaffApp(services, idle_timeout=staff_idle_timeout)
         else:
-            app = KioskApp(services, idle_timeout=idle_timeout)
+            app = KioskApp(services, idle_timeout=idle_timeout, large_text=large_text)
         app.run()
     finally:
         if io_board is not None:

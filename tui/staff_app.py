@@ -9,6 +9,11 @@ seconds without input the session locks: a warning with a countdown first (`lock
 an opaque lock screen over the stack. The host session is closed at once, but the screens stay in memory
 with what was half-typed; the same member logging in again resumes there, anyone else starts afresh (the
 old stack is dropped). The clock is injected: tests move time instead of waiting.
+
+The day's list refreshes by itself: every `refresh_interval` seconds the app asks the list whether the
+pending store, the staff calls or the queue changed (`check_pending`; a digest of the stored rows, nothing
+decrypted) and redraws it only then. Tests build the app without the timer (`refresh_interval=None`) and
+call `check_pending` as the timer would, so no refresh lands between a test's steps.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from yoshin.tui.staff_text import ts
 HERE = Path(__file__).parent
 STAFF_IDLE_TIMEOUT = 300.0
 LOCK_WARNING = 30.0
+REFRESH_INTERVAL = 2.0
 
 
 class StaffApp(LockedDownApp):
@@ -41,12 +47,14 @@ class StaffApp(LockedDownApp):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         idle_timeout: float = STAFF_IDLE_TIMEOUT,
         lock_warning: float = LOCK_WARNING,
+        refresh_interval: float | None = REFRESH_INTERVAL,
     ) -> None:
         super().__init__()
         self.services = services
         self.clock = clock
         self.idle_timeout = idle_timeout
         self.lock_warning = min(lock_warning, idle_timeout)
+        self.refresh_interval = refresh_interval
         self.staff: StaffSession | None = None
         self.staff_lang = "ja"
         self.locked = False
@@ -56,6 +64,17 @@ class StaffApp(LockedDownApp):
     def on_mount(self) -> None:
         self.show_login()
         self.set_interval(1.0, self.check_inactivity)
+        if self.refresh_interval is not None:  # None: no timer (tests call check_pending themselves)
+            self.set_interval(self.refresh_interval, self.check_pending)
+
+    async def check_pending(self) -> bool:
+        """The timer's tick: the day's list, when it is on screen and unlocked, refreshes if anything changed."""
+        from yoshin.tui.screens.staff_home import StaffHomeScreen
+
+        screen = self.screen
+        if self.locked or self.staff is None or not isinstance(screen, StaffHomeScreen):
+            return False
+        return await screen.refresh_if_changed()
 
     # --- idle lock ------------------------------------------------------------------------------------
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from yoshin.protocol.api import IdentityAnswer
-from yoshin.smartcard.card import FaceRead
+if TYPE_CHECKING:  # the welcome screen makes a Visit before any card: no card layer at start
+    from yoshin.device.visit import ReceptionSlot
+    from yoshin.protocol.api import IdentityAnswer
+    from yoshin.smartcard.card import FaceRead
 
 
 @dataclass
@@ -15,6 +17,7 @@ class Visit:
     lang: str = "ja"
     large_text: bool = False
     consent: bool = False
+    reception: ReceptionSlot | None = None  # reception's identity check, taken at the card step (control 4)
     face: FaceRead | None = None
     identity: IdentityAnswer | None = None  # the host's answer; None before it, and offline
     offline: bool = False

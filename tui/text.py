@@ -185,6 +185,11 @@ T = {
         "Your user-authentication certificate PIN differs from the PIN you typed. One of its tries was used: "
         "{n} left. One correct use of that PIN restores all 3. You can go on with this visit.",
     ),
+    # --- reception (control 4) ---------------------------------------------------------------------------
+    "reception_first": Bilingual(
+        "先に受付で本人確認を受けてください。確認が済むとカードを読み取ります",
+        "Please have your identity checked at reception first; the card is read once that is done",
+    ),
 }
 
 

@@ -18,7 +18,9 @@ A, B = "141305", "141003"
 def test_both_backends_have_the_same_numbered_migrations() -> None:
     sqlite, postgresql = store.migrations("sqlite"), store.migrations("postgresql")
     assert [(v, n) for v, n, _ in sqlite] == [(v, n) for v, n, _ in postgresql]
-    assert [v for v, _, _ in sqlite] == list(range(1, len(sqlite) + 1))
+    versions = [v for v, _, _ in sqlite]
+    # unique and increasing; a gap is a number reserved for a branch not merged yet
+    assert versions == sorted(set(versions)) and versions[0] == 1
 
 
 def test_migrations_run_once_and_record_their_version(tmp_path: Path, database_url: str | None) -> None:
@@ -28,7 +30,7 @@ def test_migrations_run_once_and_record_their_version(tmp_path: Path, database_u
     assert store.schema_version(first) == latest
     assert first.migrate() == []  # a second run (another worker starting) applies nothing
     rows = first.execute("SELECT version FROM schema_version ORDER BY version").fetchall()
-    assert [row[0] for row in rows] == list(range(1, latest + 1))
+    assert [row[0] for row in rows] == [v for v, _, _ in store.migrations(first.backend)]
     first.close()
 
 

@@ -54,8 +54,10 @@ def appliance_pair(make_device, virtual_reader, clock):
             return KioskApp(ApplianceServices(device.appliance, slot, clock), clock=clock)
 
         @staticmethod
-        def staff(**devices: object) -> StaffApp:
-            return StaffApp(ApplianceServices(device.appliance, slot, clock, **devices), clock=clock)  # type: ignore[arg-type]
+        def staff(refresh_interval: float | None = None, **devices: object) -> StaffApp:
+            """No list timer by default: a test calls `check_pending` itself, so nothing redraws between steps."""
+            services = ApplianceServices(device.appliance, slot, clock, **devices)  # type: ignore[arg-type]
+            return StaffApp(services, clock=clock, refresh_interval=refresh_interval)
 
     return Pair
 
@@ -406,7 +408,7 @@ async def test_one_vaccination_takes_few_taps_and_the_check_logs_nobody_out(
             await by_doctor.tap("#proceed")
             await drive.until(doctor_pilot, lambda: isinstance(doctor.screen, StaffHomeScreen), doctor)
         with nurse._context():
-            await by_nurse.tap("#refresh")
+            assert await nurse.check_pending()  # the list's timer: no 更新 tap needed any more
             await drive.until(nurse_pilot, lambda: "接種待ち (1)" in shown(nurse, "#visits Static"), nurse)
             await by_nurse.tap("#visits Button")
             await drive.until(nurse_pilot, lambda: isinstance(nurse.screen, VaccinationEntryScreen), nurse)
@@ -419,7 +421,7 @@ async def test_one_vaccination_takes_few_taps_and_the_check_logs_nobody_out(
             await drive.until(nurse_pilot, lambda: isinstance(nurse.screen, StaffHomeScreen), nurse)
             assert "確認待ち" in str(rows(nurse)[0].label)
         with checker._context():
-            await by_checker.tap("#refresh")
+            assert await checker.check_pending()
             await drive.until(checker_pilot, lambda: "確認待ち" in str(rows(checker)[0].label), checker)
             await by_checker.tap("#visits Button")
             await drive.until(checker_pilot, lambda: isinstance(checker.screen, SecondCheckScreen), checker)
@@ -566,3 +568,52 @@ async def test_a_registered_staff_card_is_a_required_second_factor(
         app.screen.query_one("#card_pin").value = "1234"
         await drive.click(pilot, app, "#login-en")
         await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
+
+
+async def test_the_list_refreshes_by_itself_when_a_visit_arrives_or_changes(
+    appliance_pair, card, drive, host, staff_accounts, clock
+) -> None:
+    """The staff app's timer asks `check_pending`; the test calls it as the timer would (no waiting)."""
+    from yoshin.device.visit import Proofs, StaffMember, record_decision
+    from yoshin.domain.contract import Decision
+
+    resident, app = appliance_pair.resident(), appliance_pair.staff()
+    async with app.run_test(size=(100, 40)) as staff_pilot, resident.run_test(size=(100, 40)) as pilot:
+        with app._context():
+            await login(staff_pilot, app, drive, "D0001")
+            await drive.until(staff_pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
+            listing = app.screen.query_one("#visits").children[0]
+            assert not await app.check_pending()  # nothing changed: the list is left as it is
+            assert app.screen.query_one("#visits").children[0] is listing
+        await resident_visit(pilot, resident, card, drive)  # a new visit arrives: no 更新 pressed
+        with app._context():
+            assert await app.check_pending()
+            await drive.until(staff_pilot, lambda: len(rows(app)) == 1, app)
+            assert "診察待ち (1)" in shown(app, "#visits Static") and "送信待ち 1件" in shown(app, "#queue")
+        services = app.services
+        (visit,) = services.pending_visits()  # it changes elsewhere (another doctor's screen): decided
+        doctor = StaffMember("D0001", "doctor D0001", "doctor")
+        record_decision(
+            services, visit, doctor, Decision.PROCEED, reason=None, override_reason=None, explanation_given=True,
+            now=clock(), proofs=Proofs(),
+        )  # fmt: skip
+        StaffCalls(appliance_pair.appliance.data_dir).raise_call("pin", clock())
+        with app._context():
+            assert await app.check_pending()
+            await drive.until(staff_pilot, lambda: "接種待ち (1)" in shown(app, "#visits Static"), app)
+            assert app.screen.query_one("#calls").display
+            await drive.click(staff_pilot, app, "#visits Button")  # another screen on top: no refresh behind it
+            await drive.until(staff_pilot, lambda: isinstance(app.screen, VaccinationEntryScreen), app)
+            StaffCalls(appliance_pair.appliance.data_dir).raise_call("card", clock())
+            assert not await app.check_pending()
+
+
+async def test_the_list_timer_runs_in_the_app(appliance_pair, drive, host, staff_accounts, clock) -> None:
+    """The real timer (a short interval here): a staff call shows without anyone calling check_pending."""
+    app = appliance_pair.staff(refresh_interval=0.05)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await login(pilot, app, drive, "N0001")
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
+        assert not app.screen.query_one("#calls").display
+        StaffCalls(appliance_pair.appliance.data_dir).raise_call("consent", clock())
+        await drive.until(pilot, lambda: app.screen.query_one("#calls").display, app)

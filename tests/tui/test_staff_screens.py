@@ -19,6 +19,7 @@ from yoshin.device.staff_calls import StaffCalls
 from yoshin.tui.screens.remove_card import RemoveCardScreen
 from yoshin.tui.screens.staff_home import StaffHomeScreen
 from yoshin.tui.screens.staff_login import StaffLockScreen, StaffLoginScreen
+from yoshin.tui.screens.staff_reception import ReceptionScreen
 from yoshin.tui.screens.staff_vaccination import SecondCheckScreen, VaccinationEntryScreen
 from yoshin.tui.screens.staff_visit import StaffVisitScreen
 from yoshin.tui.screens.technician import TechnicianScreen
@@ -65,7 +66,7 @@ async def test_every_staff_screen_matches_its_screenshot(
         await drive.until(pilot, lambda: isinstance(resident.screen, ThanksScreen), resident)
     appliance = resident.services.appliance
     StaffCalls(appliance.data_dir).raise_call("questionnaire", clock())
-    app = StaffApp(ApplianceServices(appliance, virtual_reader.slot_name(0), clock), clock=clock)
+    app = StaffApp(ApplianceServices(appliance, virtual_reader.slot_name(0), clock), clock=clock, refresh_interval=None)
     async with app.run_test(size=SIZE) as pilot:
         await shoot(pilot, app, drive, f"staff-{lang}-01-login", StaffLoginScreen, snapshots)
         app.screen.query_one("#staff_id").value = "D0001"
@@ -73,6 +74,15 @@ async def test_every_staff_screen_matches_its_screenshot(
         await drive.click(pilot, app, f"#login-{lang}")
         await drive.until(pilot, lambda: app.screen.query("#visits Button"), app)
         await shoot(pilot, app, drive, f"staff-{lang}-02-home", StaffHomeScreen, snapshots)
+        await drive.click(pilot, app, "#reception")  # control 4: a proxy with a licence and a 委任状
+        await drive.until(pilot, lambda: isinstance(app.screen, ReceptionScreen), app)
+        for choice in ("#who-proxy", "#doc-drivers_license", "#doc-power_of_attorney", "#confirm"):
+            await drive.click(pilot, app, choice)
+        await drive.until(pilot, lambda: app.screen.query("#slots Button"), app)
+        await drive.click(pilot, app, "#who-proxy")  # the next person's choices, shown selected
+        await shoot(pilot, app, drive, f"staff-{lang}-08-reception", ReceptionScreen, snapshots)
+        await drive.click(pilot, app, "#back")
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
         await pilot.click(app.screen.query("#visits Button").first())
         await shoot(pilot, app, drive, f"staff-{lang}-03-visit", StaffVisitScreen, snapshots)
         app.screen.query_one("#override").value = "本日は問題なし" if lang == "ja" else "fine today"

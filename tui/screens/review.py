@@ -81,6 +81,7 @@ class ReviewScreen(KioskScreen):
                 language=self.visit.lang,
                 started_at=self.visit.started_at,
                 now=self.kiosk.clock(),
+                reception=self.visit.reception,
                 claimed_subject_id=claimed,
             )
             claimed = pending.questionnaire.subject_id if subject is None else None

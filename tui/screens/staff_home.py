@@ -1,7 +1,8 @@
 """Staff home: today's visits in three lists (診察待ち, 接種待ち, 完了), each row with its signals in colour
 and in words (✖接種不可, ⚠要医師確認, the fever's value); the staff calls from the resident kiosk; the
-health of the outbox. One tap on a row opens the doctor's decision (診察待ち), the nurse's entry (接種待ち)
-or the second person's check (確認待ち)."""
+health of the outbox. The lists refresh by themselves when the pending store, the calls or the queue change
+(`refresh_if_changed`, polled by the staff app's timer). One tap on a row opens the doctor's decision
+(診察待ち), the nurse's entry (接種待ち) or the second person's check (確認待ち)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ def _age_text(seconds: float | None) -> str:
 
 
 class StaffHomeScreen(StaffScreen):
+    revision: str | None = None  # what the lists last showed (`KioskServices.staff_list_revision`)
+
     def compose(self) -> ComposeResult:
         member = self.member
         with Vertical():
@@ -43,6 +46,7 @@ class StaffHomeScreen(StaffScreen):
             yield Button("", id="calls", classes="row")
             yield VerticalScroll(id="visits")
             with Horizontal():
+                yield Button(self.text("reception", n=0), id="reception")
                 yield Button(self.text("refresh"), id="refresh")
                 yield Button(self.text("logout"), id="logout")
 
@@ -78,8 +82,19 @@ class StaffHomeScreen(StaffScreen):
     def _refreshing(self) -> asyncio.Lock:
         return asyncio.Lock()
 
+    async def refresh_if_changed(self) -> bool:
+        """Refresh only when something the lists show has changed, so a list nobody changed keeps its focus
+        and scroll position. Returns whether it refreshed."""
+        if self.revision is None:  # still mounting: its first refresh is on its way
+            return False
+        if self.kiosk.services.staff_list_revision() == self.revision:
+            return False
+        await self.refresh_lists()
+        return True
+
     async def _refresh_lists(self) -> None:
         services = self.kiosk.services
+        self.revision = services.staff_list_revision()  # read first: a change meanwhile shows next time
         queue = services.queue_status()
         health = self.text(
             "queue_health", depth=queue.depth, oldest=_age_text(queue.oldest_age_seconds), dead=queue.dead_letters
@@ -88,6 +103,7 @@ class StaffHomeScreen(StaffScreen):
         line.update(health + ("\n" + self.text("queue_alarm") if queue.alarm else ""))
         line.set_class(queue.alarm or queue.dead_letters > 0, "warning")
         self.show_calls()
+        self.query_one("#reception", Button).label = self.text("reception", n=len(services.reception_slots()))
         visits = services.pending_visits()
         self.visits = {visit.visit_id: visit for visit in visits}
         rows = staff_view.rows(visits, services.done_visits(), services.rules(), jst_today(self.kiosk.clock()))
@@ -125,12 +141,15 @@ class StaffHomeScreen(StaffScreen):
         return self.text(key if key in STAFF_T else "screen_other")
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
+        from yoshin.tui.screens.staff_reception import ReceptionScreen
         from yoshin.tui.screens.staff_vaccination import SecondCheckScreen, VaccinationEntryScreen
         from yoshin.tui.screens.staff_visit import StaffVisitScreen
 
         button = event.button.id or ""
         if button == "logout":
             self.kiosk.end_staff()
+        elif button == "reception":
+            self.app.push_screen(ReceptionScreen())
         elif button == "refresh":
             await self.refresh_lists()
         elif button == "calls":

@@ -71,6 +71,12 @@ class StaffVisitScreen(StaffScreen):
             dose = self.text("dose", n=self.pending.dose_number)
             header = f"{self.pending.name} ({birth_text(self.pending.birth_date)})  {name} {dose}"
             yield Static(header, classes="title", id="subject")
+            if record.reception is not None:  # control 4: who confirmed the identity at reception, on what
+                check = record.reception
+                documents = self.text("list_sep").join(self.text(f"document_{d}") for d in check.documents)
+                who = self.text(f"presenter_{check.presenter}")
+                line = self.text("reception_by", name=check.confirmed_by, who=who, documents=documents)
+                yield Static(line, classes="message", id="reception")
             if self.pending.offline:
                 yield Static(self.text("offline_visit"), classes="message warning", id="offline")
             yield flags_panel(self, self.pending)
