@@ -9,10 +9,7 @@ from pathlib import Path
 import click
 from textual.app import App
 
-from yoshin.device import integrity
 from yoshin.device.appliance import Appliance
-from yoshin.device.ioboard import IOBoard, find_port
-from yoshin.device.scanner import Scanner
 from yoshin.domain.i18n import BilingualError
 from yoshin.smartcard.transport import production_mode
 from yoshin.tui.app import IDLE_TIMEOUT, KioskApp
@@ -79,12 +76,15 @@ def main(
     the resident's screen, the staff app on a second display or, with --staff --serve, in the staff PC's
     browser over TLS.
 
-    The appliance must be provisioned (yoshin-provision). In production (YOSHIN_PRODUCTION=1) the kiosk
+    The resident kiosk needs a provisioned appliance; on a fresh one the staff app opens on the technician's
+    provisioning screen (or use yoshin-provision). In production (YOSHIN_PRODUCTION=1) the kiosk
     refuses to start without a manifest that matches every installed file.
     """
     if manifest is None and production_mode():
         raise click.ClickException("production mode needs --manifest and --release-key (app integrity)")
     if manifest is not None:
+        from yoshin.device import integrity  # (cryptography: loaded only to check a manifest)
+
         if release_key is None:
             raise click.BadParameter("--manifest needs --release-key", param_hint="--release-key")
         try:
@@ -106,6 +106,10 @@ def main(
             command += ["--manifest", str(manifest), "--release-key", str(release_key)]
         KioskWebServer(command, port or 8470, large_text=large_text).serve()
         return
+    # The board's and the scanner's drivers (pyserial, the GS1 parser) load only when the kiosk runs here.
+    from yoshin.device.ioboard import IOBoard, find_port
+    from yoshin.device.scanner import Scanner
+
     board_port = find_port() if board == "auto" else None if board == "none" else board
     # The staff app does not drive the board's buzzer or thermometer (the resident kiosk does): no board.
     io_board = IOBoard(board_port).start() if board_port and not staff else None  # reconnects when unplugged

@@ -291,6 +291,7 @@ def test_large_text_is_at_least_one_and_a_half_times_in_chromium(served: str, ch
     assert large["font"] == LARGE_FONT_PX
     height = (large["height"] / large["rows"]) / (normal["height"] / normal["rows"])
     width = (large["width"] / large["cols"]) / (normal["width"] / normal["cols"])
+    print(f"large/normal cell: height {height:.3f}, width {width:.3f}; {large} / {normal}")  # for docs/kiosk.md
     assert height >= 1.5 and width >= 1.5, (height, width)
     assert large["cols"] >= 80 and large["rows"] >= 24  # the screens' 80×24 layout still fits
     assert "X" in next(line for line in kiosk.rows() if "大きな文字" in line)  # the new session has it ticked
