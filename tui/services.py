@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from yoshin.device.appliance import Appliance, DeviceStatus
 from yoshin.device.hostclient import DeviceRevoked, HostRefused, HostUnreachable
 from yoshin.device.ioboard import BoardStatus, IOBoard, IOBoardError
+from yoshin.device.keystore import KeyStoreError
 from yoshin.device.outbox import QueueStatus, seal_payload
 from yoshin.device.scanner import Scanner
 from yoshin.device.staff_calls import StaffCalls
@@ -298,8 +299,8 @@ class ApplianceServices:
         try:
             answer = self.appliance.client().call("GET", api.POLICY)
             required = answer.get("reception_check") == "required" if isinstance(answer, dict) else None
-        except (HostUnreachable, HostRefused, DeviceRevoked):  # revoked: the identity step says so in words
-            required = None
+        except (HostUnreachable, HostRefused, DeviceRevoked, KeyStoreError):
+            required = None  # the last answer; a revoked device or broken key store is told at the card read
         if required is None:
             return path.exists() and json.loads(path.read_text()).get("reception_check") == "required"
         path.write_text(json.dumps({"reception_check": "required" if required else "optional"}))
