@@ -16,13 +16,16 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from yoshin.device.hostclient import HostAddress, HostClient
-from yoshin.device.keystore import FileKeyStore
-from yoshin.device.outbox import Outbox, QueueStatus
-from yoshin.device.pending import PendingVisits
+# Imported where used: the kiosk's first screen needs none of them (cryptography, the outbox, the client).
+if TYPE_CHECKING:
+    from yoshin.device.hostclient import HostAddress, HostClient
+    from yoshin.device.keystore import FileKeyStore
+    from yoshin.device.outbox import Outbox, QueueStatus
+    from yoshin.device.pending import PendingVisits
 
 if TYPE_CHECKING:
     from yoshin.device.voice import VoiceSettings
@@ -40,17 +43,26 @@ class Appliance:
     def __init__(self, data_dir: Path, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.data_dir = data_dir
         self.clock = clock
-        self.keystore = FileKeyStore(data_dir / "keys")
+
+    @cached_property
+    def keystore(self) -> FileKeyStore:
+        from yoshin.device.keystore import FileKeyStore
+
+        return FileKeyStore(self.data_dir / "keys")
 
     @property
     def queue_path(self) -> Path:
         return self.data_dir / "queue.db"
 
     def save_host(self, address: HostAddress | Sequence[HostAddress]) -> None:
+        from yoshin.device.hostclient import HostAddress
+
         saved = asdict(address) if isinstance(address, HostAddress) else [asdict(node) for node in address]
         (self.data_dir / "host.json").write_text(json.dumps(saved))
 
     def host_addresses(self) -> list[HostAddress]:
+        from yoshin.device.hostclient import HostAddress
+
         saved = json.loads((self.data_dir / "host.json").read_text())
         return [HostAddress(**node) for node in (saved if isinstance(saved, list) else [saved])]
 
@@ -79,15 +91,21 @@ class Appliance:
         settings.save(self.data_dir / "voice.json")
 
     def outbox(self, max_bytes: int | None = None) -> Outbox:
+        from yoshin.device.outbox import Outbox
+
         device_id = self.keystore.identity()["device_id"]
         if max_bytes is None:
             return Outbox(self.queue_path, self.keystore, device_id, clock=self.clock)
         return Outbox(self.queue_path, self.keystore, device_id, max_bytes=max_bytes, clock=self.clock)
 
     def pending(self) -> PendingVisits:
+        from yoshin.device.pending import PendingVisits
+
         return PendingVisits(self.queue_path, self.keystore, self.clock)
 
     def client(self) -> HostClient:
+        from yoshin.device.hostclient import HostClient
+
         return HostClient(self.keystore, self.host_addresses())
 
     def status(self) -> DeviceStatus:

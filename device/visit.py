@@ -539,7 +539,7 @@ def guard_findings(
     call every dose a first dose."""
     history: list[HistoryEntry] | None = None
     if not visit.offline:
-        history = [HistoryEntry(item.vaccine_code, item.dose_number, item.date) for item in visit.history]
+        history = [HistoryEntry(i.vaccine_code, i.dose_number, i.date, i.product) for i in visit.history]
         history += questionnaire_history(visit.questionnaire.answers, catalogue)
     product = given.product
     pack = Given(

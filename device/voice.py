@@ -197,12 +197,16 @@ class VoiceCache:
         return path
 
     def prepare(self, utterances: Sequence[Utterance]) -> int:
-        """Synthesise every prompt not cached yet (at start, or by `yoshin-voice prepare`); how many were made."""
+        """Synthesise every prompt not cached yet (at start, or by `yoshin-voice prepare`), and delete the WAVs
+        of texts or engines no longer in use; how many were made."""
         made = 0
         for utterance in utterances:
             if not self.path(utterance).exists():
                 self.wav(utterance)
                 made += 1
+        wanted = {self.path(utterance) for utterance in utterances}
+        for stale in set(self.directory.glob("*.wav")) - wanted:
+            stale.unlink(missing_ok=True)
         return made
 
     def _engine(self, lang: str) -> Engine:
@@ -248,7 +252,12 @@ class AplaySink:
         if cut.is_set():
             return
         command = ["aplay", "-q"] + (["-D", settings.device] if settings.device else []) + ["-"]
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            process = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+        except OSError as error:  # no alsa-utils
+            raise VoiceUnavailable(f"aplay: {error}") from error
         watcher = threading.Thread(target=_cut_short, args=(process, cut), daemon=True)
         watcher.start()
         try:
@@ -301,10 +310,6 @@ class Speaker:
             if self._queue:
                 self._idle.clear()
             self._wake.notify()
-
-    def quiet(self) -> None:
-        """Stop speaking now (the kiosk's reset)."""
-        self.say(())
 
     def wait_idle(self, timeout: float) -> bool:
         """Whether everything asked for so far has been played or skipped (for tests and the CLI)."""

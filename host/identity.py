@@ -85,7 +85,7 @@ def _subject_answer(registry: Registry, resident: Resident, today: date, catalog
         is_minor=age < 18,
         guardian_name=resident.guardian_name,
         due=tuple(DueItem(item.vaccine_code, item.dose_number, item.reasons[0].text) for item in due),
-        history=tuple(HistoryItem(item.vaccine_code, item.dose_number, item.date) for item in history),
+        history=tuple(HistoryItem(item.vaccine_code, item.dose_number, item.date, item.product) for item in history),
         conditions=tuple(sorted(resident.conditions)),
     )
     return IdentityAnswer(IdentityStatus.OK, info)
@@ -179,7 +179,8 @@ class _Binding:
     ) -> _Binding:
         skipped = body.get("auth_binding_skipped")
         if "ef_auth_certificate" not in body:
-            reason = f"skipped: {skipped}" if skipped in BINDING_SKIPS else "skipped: none sent"
+            known = isinstance(skipped, str) and skipped in BINDING_SKIPS  # any JSON value may come
+            reason = f"skipped: {skipped}" if known else "skipped: none sent"
             return cls(isinstance(skipped, str), None, reason)
         message = consume_challenge(db, device, body.get("auth_challenge_id"), now, within=BINDING_SECONDS)
         if message is None:

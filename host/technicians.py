@@ -124,12 +124,13 @@ def login(
     db: Database, key: Ed25519PrivateKey, staff_id: str, password: str, municipality_code: str, now: datetime,
     terminal: str = LOGIN_TERMINAL,
 ) -> tuple[str, attest.Attestation, Technician]:  # fmt: skip
-    """Verify a technician's password (staff lockout applies) and the roster; the host's attestation."""
-    member = staff.authenticate(db, staff_id, password, terminal, municipality_code, now, action="technician.login")
+    """Verify a technician's password (staff lockout applies; audited as `technician.password`) and the
+    roster; audited as `technician.login`, ok or refused. Returns the host's attestation."""
+    member = staff.authenticate(db, staff_id, password, terminal, municipality_code, now, action="technician.password")
     with db.transaction(municipality_code) as tx:
         technician = _on_roster(tx, member.staff_id, municipality_code) if member.role == ROLE else None
-        if technician is None:
-            audit.append(tx, now, municipality_code, staff_id, terminal, "technician.login", staff_id, "refused: role")
+        outcome = "ok" if technician else "refused: not an active technician on the roster"
+        audit.append(tx, now, municipality_code, staff_id, terminal, "technician.login", staff_id, outcome)
     if technician is None:
         raise _not_on_roster()
     token, claim = attest.issue(key, staff_id, ROLE, municipality_code, terminal, now)

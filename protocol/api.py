@@ -106,16 +106,21 @@ class HistoryItem:
     vaccine_code: str
     dose_number: int
     date: date
+    product: str | None = None  # the pack's GTIN when recorded: its kind wins (RotaTeq vs Rotarix, 5種混合)
 
     def to_json(self) -> dict[str, Any]:
-        return {"vaccine_code": self.vaccine_code, "dose_number": self.dose_number, "date": self.date.isoformat()}
+        item = {"vaccine_code": self.vaccine_code, "dose_number": self.dose_number, "date": self.date.isoformat()}
+        return item | ({"product": self.product} if self.product is not None else {})
 
     @classmethod
     def from_json(cls, data: Any) -> HistoryItem:
         dose = data.get("dose_number") if isinstance(data, dict) else None
         if isinstance(dose, bool) or not isinstance(dose, int):
             raise ValueError("dose_number must be a whole number")
-        return cls(_text(data, "vaccine_code"), dose, date.fromisoformat(_text(data, "date")))
+        product = data.get("product")
+        if product is not None and not isinstance(product, str):
+            raise ValueError("product must be a GTIN or absent")
+        return cls(_text(data, "vaccine_code"), dose, date.fromisoformat(_text(data, "date")), product)
 
 
 @dataclass(frozen=True, slots=True)

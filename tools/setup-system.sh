@@ -17,6 +17,9 @@ packages=(
   espeak-ng          # 音声案内: English speech synthesis
   alsa-utils         # aplay: the kiosk plays its prompts through ALSA
   sox                # the voice test measures each synthesised prompt (sox --i, stat)
+  chromium           # the kiosk's browser mode window (and the headless browser test)
+  chromium-driver    # WebDriver for that Chromium: the selenium test drives a whole visit with it
+  fonts-noto-cjk     # Japanese glyphs for browser mode (without it Japanese renders as tofu)
 )
 if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
   packages+=(python3-venv)

@@ -53,8 +53,10 @@ class KioskApp(LockedDownApp):
         services: KioskServices,
         idle_timeout: float = IDLE_TIMEOUT,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        large_text: bool = False,
     ) -> None:
         super().__init__()
+        self.large_text = large_text  # the appliance's default for each new visit (--large-text)
         self.theme = "textual-light"  # the widgets' own defaults light too, under the kiosk's colours
         self.services = services
         self.idle_timeout = idle_timeout
@@ -239,7 +241,7 @@ class KioskApp(LockedDownApp):
         if self.services.board is not None:
             self.beep("off")
         self.stop_watching_card()
-        self.visit = Visit()
+        self.visit = Visit(large_text=self.large_text)
         self._show_only(WelcomeScreen())
 
     def _show_only(self, screen: Screen[Any]) -> None:

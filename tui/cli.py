@@ -9,10 +9,7 @@ from pathlib import Path
 import click
 from textual.app import App
 
-from yoshin.device import integrity
 from yoshin.device.appliance import Appliance
-from yoshin.device.ioboard import IOBoard, find_port
-from yoshin.device.scanner import Scanner
 from yoshin.domain.i18n import BilingualError
 from yoshin.smartcard.transport import production_mode
 from yoshin.tui.app import IDLE_TIMEOUT, KioskApp
@@ -41,6 +38,11 @@ PATH = click.Path(dir_okay=False, path_type=Path)
 @click.option("--scanner", help="GS1 scanner serial port (CDC-ACM), if one is attached.")
 @click.option("--serve", is_flag=True, help="Serve the kiosk to a local browser (textual-serve) instead.")
 @click.option("--port", type=int, help="Port for --serve (default 8470 on 127.0.0.1; with --staff 8471 on --bind).")
+@click.option(
+    "--large-text",
+    is_flag=True,
+    help="Start each visit in large text (in a browser, 26 px instead of 16 px; /?text=normal for the normal page).",
+)
 @click.option("--staff", is_flag=True, help="Run the staff and technician app instead of the resident kiosk.")
 @click.option(
     "--bind", default="127.0.0.1", show_default=True, help="With --staff --serve: the address the staff PC reaches."
@@ -61,6 +63,7 @@ def main(
     scanner: str | None,
     serve: bool,
     port: int | None,
+    large_text: bool,
     staff: bool,
     bind: str,
     tls_cert: Path | None,
@@ -73,12 +76,15 @@ def main(
     the resident's screen, the staff app on a second display or, with --staff --serve, in the staff PC's
     browser over TLS.
 
-    The appliance must be provisioned (yoshin-provision). In production (YOSHIN_PRODUCTION=1) the kiosk
+    The resident kiosk needs a provisioned appliance; on a fresh one the staff app opens on the technician's
+    provisioning screen (or use yoshin-provision). In production (YOSHIN_PRODUCTION=1) the kiosk
     refuses to start without a manifest that matches every installed file.
     """
     if manifest is None and production_mode():
         raise click.ClickException("production mode needs --manifest and --release-key (app integrity)")
     if manifest is not None:
+        from yoshin.device import integrity  # (cryptography: loaded only to check a manifest)
+
         if release_key is None:
             raise click.BadParameter("--manifest needs --release-key", param_hint="--release-key")
         try:
@@ -98,8 +104,12 @@ def main(
         command += (["--reader", reader] if reader else []) + (["--scanner", scanner] if scanner else [])
         if manifest is not None and release_key is not None:
             command += ["--manifest", str(manifest), "--release-key", str(release_key)]
-        KioskWebServer(shlex.join(command), port or 8470).serve()
+        KioskWebServer(command, port or 8470, large_text=large_text).serve()
         return
+    # The board's and the scanner's drivers (pyserial, the GS1 parser) load only when the kiosk runs here.
+    from yoshin.device.ioboard import IOBoard, find_port
+    from yoshin.device.scanner import Scanner
+
     board_port = find_port() if board == "auto" else None if board == "none" else board
     # The staff app does not drive the board's buzzer or thermometer (the resident kiosk does): no board.
     io_board = IOBoard(board_port).start() if board_port and not staff else None  # reconnects when unplugged
@@ -118,7 +128,7 @@ def main(
         if staff:
             app = StaffApp(services, idle_timeout=staff_idle_timeout)
         else:
-            app = KioskApp(services, idle_timeout=idle_timeout)
+            app = KioskApp(services, idle_timeout=idle_timeout, large_text=large_text)
         app.run()
     finally:
         if io_board is not None:

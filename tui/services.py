@@ -11,34 +11,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from yoshin.device.appliance import Appliance, DeviceStatus
-from yoshin.device.hostclient import DeviceRevoked, HostRefused, HostUnreachable
-from yoshin.device.ioboard import BoardStatus, IOBoard, IOBoardError
-from yoshin.device.keystore import KeyStoreError
-from yoshin.device.outbox import QueueStatus, seal_payload
-from yoshin.device.scanner import Scanner
-from yoshin.device.staff_calls import StaffCalls
-from yoshin.device.visit import (
-    RECEPTION_VALID,
-    Clinic,
-    PendingVisit,
-    ReceptionSlot,
-    StaffMember,
-    bind_request,
-    identity_body,
-)
-from yoshin.domain.bundle import Rules, load_rules, verify_bundle
-from yoshin.domain.catalogue import default_catalogue
-from yoshin.domain.templates import default_templates
-from yoshin.protocol import api
-from yoshin.protocol.sealing import PayloadKind
-from yoshin.smartcard.card import BindRequest, FaceRead, Pin, open_card
 from yoshin.smartcard.errors import CardError
-from yoshin.smartcard.transport import PcscContext
-from yoshin.tui.staff_view import DoneVisit, done_summary
 
+# The kiosk's first screen needs none of these (pyscard, cryptography, the outbox, the rules engine, the
+# host client, the GS1 parser): each method imports what it uses, so a cold start loads only Textual and
+# the welcome screen (docs/performance.md, "Kiosk").
 if TYPE_CHECKING:
+    from yoshin.device.appliance import Appliance, DeviceStatus
+    from yoshin.device.ioboard import BoardStatus, IOBoard
+    from yoshin.device.outbox import QueueStatus
+    from yoshin.device.scanner import Scanner
+    from yoshin.device.staff_calls import StaffCalls
+    from yoshin.device.visit import Clinic, PendingVisit, ReceptionSlot, StaffMember
     from yoshin.device.voice import Speaker
+    from yoshin.domain.bundle import Rules
+    from yoshin.protocol import api
+    from yoshin.smartcard.card import BindRequest, FaceRead
+    from yoshin.tui.staff_view import DoneVisit
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +113,8 @@ class ApplianceServices:
         """The configured reader (name, part of a name, or number), or the only one attached. NoReaderError
         when pcscd or the reader is gone; its subclass ReaderChoiceError (a bilingual list of the readers)
         when several are attached and none is configured, or the configured one is not among them."""
+        from yoshin.smartcard.transport import PcscContext
+
         with PcscContext() as context:
             return context.resolve_reader(self.reader)
 
@@ -137,6 +128,8 @@ class ApplianceServices:
 
     def card_present(self) -> bool:
         """Whether a card is on the reader now (False when the reader itself is gone)."""
+        from yoshin.smartcard.transport import PcscContext
+
         try:
             with PcscContext() as context:
                 return context.wait_for_card(self.reader_name(), 0)
@@ -144,27 +137,39 @@ class ApplianceServices:
             return False
 
     def wait_for_card(self, timeout: float) -> bool:
+        from yoshin.smartcard.transport import PcscContext
+
         with PcscContext() as context:
             return context.wait_for_card(self.reader_name(), timeout)
 
     def wait_for_removal(self, timeout: float) -> bool:
+        from yoshin.smartcard.transport import PcscContext
+
         with PcscContext() as context:
             return context.wait_for_removal(self.reader_name(), timeout)
 
     def face_tries(self) -> int | None:
         """The face PIN's tries left, and nothing else: 3 APDUs, and a card without a signing PIN (a child's)
         is no error. None = the card holds no face PIN."""
+        from yoshin.smartcard.card import Pin, open_card
+
         with self._card_lock, open_card(self.reader_name()) as card:
             return card.pin_tries(Pin.FACE)
 
     def read_face(self, pin: str, confirm_last_try: bool) -> FaceRead:
         """The face read and, in the same exclusive card session, the JPKI binding to a fresh host challenge
         (finding 4; the PIN policy is the card layer's `_bind`). Offline there is no challenge and no binding."""
+        from yoshin.smartcard.card import open_card
+
         bind = self._bind_request()
         with self._card_lock, open_card(self.reader_name()) as card:
             return card.read_face(pin, confirm_last_try=confirm_last_try, bind=bind)
 
     def _bind_request(self) -> BindRequest | None:
+        from yoshin.device.hostclient import DeviceRevoked, HostRefused, HostUnreachable
+        from yoshin.device.visit import bind_request
+        from yoshin.protocol import api
+
         self._host_unreachable = False
         try:
             return bind_request(self.appliance.client().call("POST", api.JPKI_CHALLENGE))
@@ -178,6 +183,10 @@ class ApplianceServices:
 
     def rules(self) -> Rules:
         """The verified bundle from provisioning, or the shipped defaults when none was pulled."""
+        from yoshin.domain.bundle import Rules, load_rules, verify_bundle
+        from yoshin.domain.catalogue import default_catalogue
+        from yoshin.domain.templates import default_templates
+
         if self._rules is None:
             path = self.appliance.data_dir / "templates.json"
             if path.exists():
@@ -190,6 +199,11 @@ class ApplianceServices:
 
     def resolve(self, face: FaceRead) -> api.IdentityAnswer | None:
         """The host's answer for this card, or None when the host cannot be reached (offline)."""
+        from yoshin.device.hostclient import HostUnreachable
+        from yoshin.device.visit import identity_body
+        from yoshin.protocol import api
+        from yoshin.protocol.sealing import PayloadKind
+
         if self._host_unreachable and face.binding is None:
             return None  # the challenge for this very read found no host a moment ago
         envelope = self._seal(PayloadKind.IDENTITY, identity_body(face))
@@ -203,10 +217,14 @@ class ApplianceServices:
             return None
 
     def clinic(self) -> Clinic:
+        from yoshin.device.visit import Clinic
+
         identity = self.appliance.keystore.identity()
         return Clinic(identity["municipality_code"], identity["clinic_code"], self.appliance.place())
 
     def _seal(self, kind: str, body: dict[str, Any]) -> Any:
+        from yoshin.device.outbox import seal_payload
+
         keystore = self.appliance.keystore
         keys = (keystore.host_sealing_key(), keystore.signing_key())
         return seal_payload(
@@ -231,6 +249,8 @@ class ApplianceServices:
             pending.close()
 
     def pending_visits(self) -> list[PendingVisit]:
+        from yoshin.device.visit import PendingVisit
+
         pending = self.appliance.pending()
         try:
             return [PendingVisit.from_json(visit) for _, visit in pending.list() if "done" not in visit]
@@ -240,6 +260,8 @@ class ApplianceServices:
     def finish_pending(self, visit: PendingVisit, outcome: str, at: datetime) -> None:
         """Replace a finished visit by its summary for the day's 完了 list: the name, vaccine, dose, outcome
         and time only (no answers, no birth date); destroyed at day end with the rest."""
+        from yoshin.tui.staff_view import done_summary
+
         pending = self.appliance.pending()
         try:
             pending.put(visit.visit_id, {"done": done_summary(visit, outcome, at)})
@@ -247,6 +269,8 @@ class ApplianceServices:
             pending.close()
 
     def done_visits(self) -> list[DoneVisit]:
+        from yoshin.tui.staff_view import DoneVisit
+
         pending = self.appliance.pending()
         try:
             return [DoneVisit.from_json(visit["done"]) for _, visit in pending.list() if "done" in visit]
@@ -271,6 +295,8 @@ class ApplianceServices:
 
     def take_reception(self) -> ReceptionSlot | None:
         """The oldest open slot, taken by this card visit (no other visit can take it too)."""
+        from yoshin.device.visit import RECEPTION_VALID, ReceptionSlot
+
         pending = self.appliance.pending()
         try:
             slot = pending.take_reception(RECEPTION_VALID)
@@ -279,6 +305,8 @@ class ApplianceServices:
         return ReceptionSlot.from_json(slot) if slot is not None else None
 
     def reception_slots(self) -> list[tuple[str, ReceptionSlot]]:
+        from yoshin.device.visit import RECEPTION_VALID, ReceptionSlot
+
         pending = self.appliance.pending()
         try:
             return [(slot_id, ReceptionSlot.from_json(slot)) for slot_id, slot in pending.receptions(RECEPTION_VALID)]
@@ -295,6 +323,10 @@ class ApplianceServices:
     def reception_required(self) -> bool:
         """Whether the municipality requires reception's check before the card step (GET /policy). The
         last answer is kept in <data dir>/policy.json for when the host cannot be reached; never asked: no."""
+        from yoshin.device.hostclient import DeviceRevoked, HostRefused, HostUnreachable
+        from yoshin.device.keystore import KeyStoreError
+        from yoshin.protocol import api
+
         path = self.appliance.data_dir / "policy.json"
         try:
             answer = self.appliance.client().call("GET", api.POLICY)
@@ -335,6 +367,9 @@ class ApplianceServices:
         the staff member's own card when one is registered (`card_pin` given). Without a password: the card
         alone, which signs a host challenge (JPKI user auth, a card and its PIN: two factors). Raises a
         BilingualError."""
+        from yoshin.device.visit import StaffMember
+        from yoshin.protocol import api
+
         client = self.appliance.client()
         body: dict[str, Any] = {"staff_id": staff_id}
         if card_pin:
@@ -348,6 +383,9 @@ class ApplianceServices:
 
     def _card_proof(self, client: Any, card_pin: str) -> dict[str, str]:
         """The card on the reader signs a fresh host challenge with its JPKI auth key."""
+        from yoshin.protocol import api
+        from yoshin.smartcard.card import open_card
+
         challenge = client.call("POST", api.JPKI_CHALLENGE)
         with self._card_lock, open_card(self.reader_name()) as card:
             auth = card.jpki_authenticate(card_pin, bytes.fromhex(challenge["challenge"]))
@@ -358,12 +396,19 @@ class ApplianceServices:
         }
 
     def staff_logout(self, session: StaffSession) -> None:
+        from yoshin.device.hostclient import HostUnreachable
+        from yoshin.protocol import api
+
         with contextlib.suppress(HostUnreachable):  # the host expires the session by itself
             self.appliance.client().call("POST", api.STAFF_LOGOUT, {"token": session.token})
 
     def attest(self, staff_id: str, password: str | None = None, card_pin: str | None = None) -> Attestation:
         """The second person's own password, or their own card and PIN, checked by the host for the double
         check (ダブルチェック) without logging anyone in or out (POST /staff/attest)."""
+        from yoshin.device.hostclient import HostRefused
+        from yoshin.device.visit import StaffMember
+        from yoshin.protocol import api
+
         client = self.appliance.client()
         body: dict[str, Any] = {"staff_id": staff_id}
         body |= self._card_proof(client, card_pin) if card_pin else {"password": password or ""}
@@ -381,6 +426,8 @@ class ApplianceServices:
     # --- staff calls (職員を呼ぶ) ----------------------------------------------------------------------
 
     def staff_calls(self) -> StaffCalls:
+        from yoshin.device.staff_calls import StaffCalls
+
         return StaffCalls(self.appliance.data_dir)
 
     # --- 職員を呼ぶ (seam 6) ---------------------------------------------------------------------------
@@ -388,6 +435,7 @@ class ApplianceServices:
     def call_staff(self, screen: str) -> str:
         """A resident asks for help: the call (the screen's name and the time, nothing personal) goes to the
         staff app's list, and the I/O board's attention light comes on when a board is connected."""
+        from yoshin.device.ioboard import IOBoardError
         from yoshin.device.staff_calls import StaffCalls
 
         call_id = StaffCalls(self.appliance.data_dir).raise_call(screen, self.clock())
@@ -400,12 +448,16 @@ class ApplianceServices:
 
     def beep(self, pattern: str) -> None:
         """Sound through the I/O board when one is connected; a missing board is not an error here."""
+        from yoshin.device.ioboard import IOBoardError
+
         if self.board is not None:
             with contextlib.suppress(IOBoardError):
                 self.board.beep(pattern)
 
     def temperature(self) -> float | None:
         """The forehead thermometer's reading, when a board is connected, for the questionnaire to prefill."""
+        from yoshin.device.ioboard import IOBoardError
+
         if self.board is None:
             return None
         try:

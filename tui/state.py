@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from yoshin.device.visit import ReceptionSlot
-from yoshin.protocol.api import IdentityAnswer
-from yoshin.smartcard.card import FaceRead
+if TYPE_CHECKING:  # the welcome screen makes a Visit before any card: no card layer at start
+    from yoshin.device.visit import ReceptionSlot
+    from yoshin.protocol.api import IdentityAnswer
+    from yoshin.smartcard.card import FaceRead
 
 
 @dataclass

@@ -46,6 +46,7 @@ SCREEN_PROMPTS: dict[str, Prompt] = {
 # Said on events rather than screens.
 EVENT_PROMPTS: dict[str, Prompt] = {
     "idle_warning": Prompt("idle_warning"),
+    "last_try": Prompt("last_try"),
     "staff_called": Prompt("staff_called"),
 }
 

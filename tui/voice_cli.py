@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import asdict, replace
 from pathlib import Path
 
 import click
 
 from yoshin.device.appliance import Appliance
-from yoshin.device.voice import VoiceCache, VoiceUnavailable
+from yoshin.device.voice import AplaySink, VoiceCache, VoiceUnavailable
 from yoshin.tui import voice
 
 data_dir_option = click.option(
@@ -74,13 +75,20 @@ def prepare(data_dir: Path) -> None:
 @click.argument("screen", type=click.Choice(sorted(voice.SCREEN_PROMPTS)))
 @click.option("--lang", type=click.Choice(voice.LANGS), default="ja", show_default=True)
 def say(data_dir: Path, screen: str, lang: str) -> None:
-    """Play one screen's prompt through the appliance's audio, at the configured volume (a listening test)."""
-    speaker = voice.speaker_for(Appliance(data_dir))
+    """Play one screen's prompt through the appliance's audio, at the configured volume (a listening test).
+    Unlike the kiosk, which stays silent on a fault, this says what went wrong and exits 1."""
+    appliance = Appliance(data_dir)
+    settings = appliance.voice_settings()
+    if not settings.speaks:
+        raise click.ClickException(
+            "音声案内は切になっています / voice guidance is off (yoshin-voice set --on --volume N)"
+        )
+    cache = VoiceCache(appliance.voice_dir)
     try:
-        speaker.say(voice.utterances(voice.SCREEN_PROMPTS[screen], lang))
-        speaker.wait_idle(timeout=120)
-    finally:
-        speaker.close()
+        for utterance in voice.utterances(voice.SCREEN_PROMPTS[screen], lang):
+            AplaySink().play(cache.wav(utterance), settings, threading.Event())
+    except VoiceUnavailable as error:
+        raise click.ClickException(f"再生できません / cannot play: {error}") from error
 
 
 if __name__ == "__main__":

@@ -6,11 +6,12 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 
-from yoshin.domain.templates import Question
+if TYPE_CHECKING:  # annotations only: the welcome screen's words need no questionnaire templates
+    from yoshin.domain.templates import Question
 
 # Each era from its first day (the Gregorian calendar's eras; Meiji dates before 1873 are not needed here).
 ERAS: tuple[tuple[date, str, str], ...] = (

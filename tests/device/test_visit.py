@@ -21,6 +21,7 @@ from yoshin.device.visit import (
     Proofs,
     StaffMember,
     VisitError,
+    guard_findings,
     record_decision,
     record_vaccination,
     submit_answers,
@@ -320,3 +321,29 @@ def test_an_entry_waiting_for_its_checker_survives_the_store() -> None:
     assert again.entry is not None and again.entry.administration(products) == given()
     with pytest.raises(VisitError):
         again.entry.administration([])
+
+
+def test_the_registry_conditions_travel_with_the_visit_and_reach_the_guard() -> None:
+    """64 with a B類 disability condition in the registry: the host listed influenza, and the guard judges
+    the same target (without the condition it would call him not a target)."""
+    services = Recorder()
+    born = date(1962, 3, 1)
+    subject = SubjectInfo("S000105", "麻生 二郎", born, 64, "male", False, None, (), (), ("b_disability_heart",))
+    pending = answered(services, face=face(born, "male"), subject=subject)
+    kept = services.pending[pending.visit_id]
+    assert kept.conditions == ("b_disability_heart",)
+    assert guard_findings(kept, given(), date(2026, 10, 15)) == []
+    without = replace(kept, conditions=())
+    assert [f.code for f in guard_findings(without, given(), date(2026, 10, 15))] == [GuardCode.AGE]
+
+
+def test_a_recorded_pack_keeps_its_kind_and_offline_skips_the_history_checks() -> None:
+    rotateq = HistoryItem("rota", 1, date(2026, 9, 1), "02000000000169")  # recorded with RotaTeq's GTIN
+    assert HistoryItem.from_json(rotateq.to_json()) == rotateq
+    assert HistoryItem.from_json({"vaccine_code": "rota", "dose_number": 1, "date": "2026-09-01"}).product is None
+    services = Recorder()
+    offline = answered(services, subject=None)  # no host answer: the history is unknown, not empty
+    this_season = replace(offline, history=(HistoryItem("flu_elderly", 1, date(2026, 10, 1)),))
+    assert guard_findings(this_season, given(), date(2026, 10, 15)) == []  # series checks skipped offline
+    online = replace(this_season, offline=False)
+    assert [f.code for f in guard_findings(online, given(), date(2026, 10, 15))] == [GuardCode.SERIES_COMPLETE]

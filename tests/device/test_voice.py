@@ -86,6 +86,9 @@ def test_the_cache_makes_each_prompt_once_and_keys_on_text_voice_and_engine(tmp_
     assert VoiceCache(tmp_path, [OpenJTalk(speed=1.2)]).path(take) != first  # other engine options
     assert [p.name for p in tmp_path.iterdir()] == [first.name]  # no temporary file left; the name is a hash
     assert re.fullmatch(r"[0-9a-f]{32}\.wav", first.name)
+    changed = Utterance("ja", "カードをお取りください。")
+    assert cache.prepare([changed]) == 1  # a changed text: its new file, and the old one deleted
+    assert [p.name for p in tmp_path.iterdir()] == [cache.path(changed).name]
 
 
 def test_a_missing_voice_file_is_reported_not_crashed(tmp_path) -> None:
@@ -196,3 +199,11 @@ def test_the_cli_sets_the_volume_and_reports_the_cache(tmp_path) -> None:
         "enabled": False, "volume": 40, "device": None, "prompts": len(every_utterance()),
         "cached": len(every_utterance()), "engines": "ok",
     }  # fmt: skip
+    said = runner.invoke(main, ["say", *data, "PinScreen"])
+    assert said.exit_code == 1 and "voice guidance is off" in said.output
+    runner.invoke(main, ["set", *data, "--on", "--device", "null"])  # ALSA's null device: plays, no card needed
+    said = runner.invoke(main, ["say", *data, "PinScreen", "--lang", "en"])
+    assert said.exit_code == 0, said.output
+    runner.invoke(main, ["set", *data, "--device", "no-such-device"])
+    said = runner.invoke(main, ["say", *data, "PinScreen"])
+    assert said.exit_code == 1 and "cannot play: aplay exited" in said.output

@@ -164,3 +164,31 @@ def test_a_binding_costs_the_same_for_a_registered_and_an_unregistered_number(
     assert links == [1, 1]  # linked for the registered resident only
     last = host.service.db.execute("SELECT outcome FROM audit WHERE action = 'jpki.link' ORDER BY seq").fetchall()
     assert [o for (o,) in last][-2:] == ["ok", "refused: the face read was not answered"]
+
+
+def test_jpki_mode_works_alike_for_a_linked_and_an_unlinked_certificate(
+    make_device, test_pki: DevPki, host: HostServer, work: Work
+) -> None:
+    device = make_device()
+    linked, unlinked = persona("adult"), persona("elderly")
+    host.service.db.execute(
+        "INSERT INTO jpki_links (fingerprint, municipality_code, subject_id, linked_at) VALUES (?, ?, ?, ?)",
+        [test_pki.auth_credentials(linked.id)[1].fingerprint(hashes.SHA256()).hex(), "141305", linked.subject_id, "-"],
+        "141305",
+    )
+    done, statuses = {}, {}
+    for who in (linked, unlinked):
+        key, certificate = test_pki.auth_credentials(who.id)
+        challenge = device.client.call("POST", api.JPKI_CHALLENGE)
+        signature = key.sign(bytes.fromhex(challenge["challenge"]), padding.PKCS1v15(), hashes.SHA256())
+        body = {
+            "challenge_id": challenge["challenge_id"],
+            "certificate": base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode(),
+            "signature": base64.b64encode(signature).decode(),
+        }
+        work.take()
+        statuses[who.id] = device.client.call("POST", api.JPKI_IDENTITY, body)["status"]
+        done[who.id] = work.take()
+    assert statuses == {linked.id: "ok", unlinked.id: "not_found"}
+    assert done[linked.id].count("verify_jpki_auth") == 1 and "due_list" in done[linked.id]
+    assert done[linked.id] == done[unlinked.id]

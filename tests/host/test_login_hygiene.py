@@ -110,7 +110,9 @@ def test_unlock_needs_a_second_administrator(host: HostServer, make_device) -> N
     assert outcome == "ok, approved by A0002"
 
 
-def test_token_guessing_on_the_enrollment_listener_is_rate_limited_and_audited(host: HostServer, make_device) -> None:
+def test_token_guessing_on_the_enrollment_listener_is_rate_limited_and_audited(
+    host: HostServer, make_device, technician_proof
+) -> None:
     """Finding 8: refused enrollment tokens per address are limited (valid enrollments never count)."""
     from yoshin.device.appliance import Appliance
     from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
@@ -122,10 +124,11 @@ def test_token_guessing_on_the_enrollment_listener_is_rate_limited_and_audited(h
     address = HostAddress("127.0.0.1", host.port, host.enroll_port)
     ca = fetch_ca(address, service.pki.ca_fingerprint)
     appliance = Appliance(service.data_dir.parent / "guesser", clock=service.clock)
+    technician = technician_proof(service)  # a real technician's proof: only the token is guessed
 
     def attempt(token: str) -> int:
         try:
-            enroll(address, ca, appliance.keystore, token, "141305", "1410000001", "GUESS1")
+            enroll(address, ca, appliance.keystore, token, "141305", "1410000001", "GUESS1", technician)
         except HostRefused as refused:
             return refused.status
         return 200

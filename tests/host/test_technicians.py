@@ -98,8 +98,13 @@ def test_technician_login_checks_the_password_and_the_roster(host: HostServer, t
     assert "パスワード" in wrong.value.message.ja and "password" in wrong.value.message.en
     with pytest.raises(HostRefused):  # the right technician, the wrong municipality
         technician_login(_address(host), ca, "T9141305", "technician-password-1", "131016")
-    outcomes = [outcome for _, _, outcome in _audit(host, "technician.login")]
-    assert outcomes.count("ok") >= 2 and "refused: role" in outcomes and "refused: password" in outcomes
+    logins = [(actor, outcome) for actor, _, outcome in _audit(host, "technician.login")]
+    assert logins.count(("T9141305", "ok")) == 2  # the fixture's and the one over HTTPS
+    assert ("N7001", "refused: not an active technician on the roster") in logins
+    assert ("N7001", "ok") not in logins
+    passwords = [(actor, outcome) for actor, _, outcome in _audit(host, "technician.password")]
+    assert ("T9141305", "refused: password") in passwords
+    assert ("T9141305", "refused: unknown") in passwords  # in 131016 the ID does not exist
 
 
 def test_decommission_needs_a_valid_technician_proof_and_the_audit_names_the_technician(

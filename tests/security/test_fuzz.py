@@ -8,6 +8,7 @@ exploring run becomes an explicit @example here.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import json
@@ -19,12 +20,15 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from yoshin.device import framing, gs1
+from yoshin.devtools.card_emulator import CardImage
+from yoshin.devtools.dev_pki import DevPki
+from yoshin.devtools.personas import persona, registry_csv
 from yoshin.domain import examples
 from yoshin.domain.contract import ContractError, RecordKind, parse_record
 from yoshin.host.server import HostServer
 from yoshin.protocol import api, safejson
-from yoshin.protocol.sealing import new_record_id
-from yoshin.smartcard import carddata, tlv
+from yoshin.protocol.sealing import EnvelopeHeader, SealedEnvelope, new_record_id, seal
+from yoshin.smartcard import apdu, carddata, tlv
 from yoshin.smartcard.errors import CardDataError
 
 EXAMPLES = int(os.environ.get("YOSHIN_FUZZ_EXAMPLES", "150"))
@@ -143,6 +147,56 @@ def test_host_api(served_fuzz: tuple[HostServer, Any], path: str, body: Any) -> 
     assert response.status < 500 or response.status == 503, (path, body, response.status)
 
 
+REAL_EFS = ("<ef_my_number>", "<ef_basic_info>", "<ef_signature>", "<ef_auth_certificate>")
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _identity_bodies() -> st.SearchStrategy[Any]:
+    """Sealed identity bodies as a device could send them: a persona's real EFs (the placeholders in
+    REAL_EFS, filled in by the test), cut, swapped or replaced, with a JPKI binding whose fields are
+    missing, of the wrong type, or made up (findings 4 and 8)."""
+    ef = st.sampled_from(REAL_EFS) | _tlv_like().map(_b64) | st.binary(max_size=40).map(lambda b: _b64(b)[:-1])
+    value = ef | json_values
+    names = ("ef_my_number", "ef_basic_info", "ef_signature")
+    real_face = st.just({name: f"<{name}>" for name in names})
+    faces = real_face | st.fixed_dictionaries({name: value for name in names})
+    binding_keys = ["ef_auth_certificate", "auth_challenge_id", "auth_signature", "auth_binding_skipped"]
+    binding = st.dictionaries(st.sampled_from(binding_keys), st.text(max_size=40) | value, max_size=4)
+    return st.builds(lambda face, extra: {**face, **extra}, faces, binding) | json_values
+
+
+@FUZZ
+@given(_identity_bodies())
+@example({"ef_my_number": "", "ef_basic_info": "", "ef_signature": "", "auth_challenge_id": {"a": 1}})
+@example({name: f"<{name}>" for name in ("ef_my_number", "ef_basic_info", "ef_signature")})
+@example(
+    {**{name: f"<{name}>" for name in ("ef_my_number", "ef_basic_info", "ef_signature")}, "auth_binding_skipped": []}
+)
+@example(
+    {**{name: f"<{name}>" for name in ("ef_my_number", "ef_basic_info", "ef_signature")}, "auth_binding_skipped": {}}
+)
+def test_host_identity_sealed(served_fuzz: tuple[HostServer, Any], body: Any) -> None:
+    """Past TLS and the envelope: the identity look-up and the binding meet generated card data (no 5xx)."""
+    host, device = served_fuzz
+    if isinstance(body, dict):
+        body = {key: device.real.get(value, value) if isinstance(value, str) else value for key, value in body.items()}
+    envelope = device.seal(body)
+    connection = http.client.HTTPSConnection("127.0.0.1", host.port, context=device.client.context(), timeout=30)
+    try:
+        payload = json.dumps({"envelope": envelope.to_json()}).encode()
+        connection.request("POST", api.IDENTITY, body=payload, headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        answer = response.read()
+    finally:
+        connection.close()
+    assert response.status < 500 or response.status == 503, (body, response.status)
+    if response.status == 200:
+        assert json.loads(answer)["status"] in ("ok", "not_found", "refer_to_staff")
+
+
 @pytest.fixture(scope="module")
 def served_fuzz(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """One served host and device for the whole module (the budget is in requests, not hosts)."""
@@ -166,5 +220,22 @@ def served_fuzz(tmp_path_factory: pytest.TempPathFactory) -> Any:
         proof, _, _ = technicians.login(
             service.db, service.keys.attestation, "T9FZ", "fuzz-password-1", "141305", service.clock()
         )
-        enroll(address, ca, appliance.keystore, token, "141305", "1410000001", "FZ", proof)
-        yield host, type("D", (), {"client": HostClient(appliance.keystore, address)})()
+        answer = enroll(address, ca, appliance.keystore, token, "141305", "1410000001", "FZ", proof)
+        keystore, device_id = appliance.keystore, answer["device_id"]
+        pki = DevPki.load_or_create(tmp / "pki")
+        adult = persona("adult")
+        service.registry.import_csv(registry_csv([adult]))
+        service.jlis_key, service.jpki_anchors = pki.jlis_key.public_key(), [pki.ca_cert]
+        image = CardImage.for_persona(adult, pki)
+        kenhojo, jpki = image.files[apdu.AID_KENHOJO], image.files[apdu.AID_JPKI]
+        real = dict(
+            zip(REAL_EFS, map(_b64, (kenhojo[1], kenhojo[2], kenhojo[3], jpki[apdu.EF_AUTH_CERT])), strict=True)
+        )
+
+        def seal_identity(body: Any) -> SealedEnvelope:
+            header = EnvelopeHeader(new_record_id(), device_id, "identity", "2026-10-15T10:00:00+09:00")
+            payload = json.dumps({"contract_version": "1", "kind": "identity", "body": body}).encode()
+            return seal(payload, header, keystore.host_sealing_key(), keystore.signing_key())
+
+        client = HostClient(keystore, address)
+        yield host, type("D", (), {"client": client, "seal": staticmethod(seal_identity), "real": real})()

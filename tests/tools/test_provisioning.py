@@ -269,3 +269,24 @@ def test_the_kiosk_starts_on_an_intact_installation_and_production_needs_a_manif
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_host_addresses_are_read_as_a_technician_types_them() -> None:
+    assert provisioning.parse_addresses("10.0.0.5") == [HostAddress("10.0.0.5", 8443, 8444)]
+    assert provisioning.parse_addresses("10.0.0.5:9443, host-b:9000:9100") == [
+        HostAddress("10.0.0.5", 9443, 9444),
+        HostAddress("host-b", 9000, 9100),
+    ]
+    for wrong in ("", "10.0.0.5:http", "10.0.0.5:70000", ":8443", "a:1:2:3"):
+        with pytest.raises(provisioning.ProvisioningError) as refused:
+            provisioning.parse_addresses(wrong)
+        assert refused.value.message.ja and refused.value.message.en, wrong
+
+
+def test_a_malformed_fingerprint_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    appliance = Appliance(tmp_path / "fresh")
+    address = HostAddress("127.0.0.1", 1, 1)  # never reached: the fingerprint is checked first
+    with pytest.raises(provisioning.ProvisioningError) as refused:
+        provisioning.technician_login(appliance, "T1", "password", [address], "not-hex", "141305")
+    assert "16進数64桁" in refused.value.message.ja and "64 hexadecimal digits" in refused.value.message.en
+    assert not [path for path in appliance.data_dir.rglob("*") if path.is_file()]

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from textual.geometry import Region
 
 from yoshin.device.staff_calls import StaffCalls
+from yoshin.tui.app import KioskApp
 from yoshin.tui.screens.identity import IdentityScreen
 from yoshin.tui.screens.idle import IdleWarning
 from yoshin.tui.screens.pin import PinScreen
@@ -191,3 +193,35 @@ async def test_call_staff_is_on_every_screen_records_the_call_and_lights_the_boa
         await pilot.press("2", "5", "8", "0", "enter")
         await drive.until(pilot, lambda: isinstance(app.screen, IdentityScreen), app)
         assert len(calls.pending()) == 1 and app.screen.query_one("#call-staff").label.plain == "職員を呼ぶ"
+
+
+async def test_large_text_in_a_terminal_makes_the_answer_buttons_half_as_big_again(kiosk, card, drive) -> None:
+    """A terminal's glyphs are the terminal's (browser mode scales them: test_chromium.py); the terminal's
+    large-text layout makes the buttons a resident answers with ≥ 1.5 × taller and wider, and all words bold."""
+
+    async def measure(app: KioskApp, large: bool) -> tuple[Region, Region, bool]:
+        emulator = card("elderly")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            if large:
+                await drive.click(pilot, app, "#large")
+                await drive.until(pilot, lambda: app.screen.has_class("large"), app)
+            language = app.screen.query_one("#ja").region
+            await drive.start_visit(pilot, app, "ja")
+            await drive.type_pin(pilot, app, "2580")
+            await drive.until(pilot, lambda: bool(app.screen.query("#yes")), app)
+            await drive.click(pilot, app, "#yes")
+            await drive.choose(pilot, app, "#v-flu_elderly-1")
+            answer = app.screen.query_one("#a-yes")
+            await drive.until(pilot, lambda: bool(answer.region), app)
+            measured = (language, answer.region, app.screen.query_one("#progress").rich_style.bold)
+            app.reset()
+        card.remove(emulator)
+        return measured
+
+    first = kiosk()
+    normal_ja, normal_yes, normal_bold = await measure(first, large=False)
+    large_ja, large_yes, large_bold = await measure(KioskApp(first.services, clock=first.clock), large=True)
+    for normal, large in ((normal_ja, large_ja), (normal_yes, large_yes)):
+        assert large.height >= 1.5 * normal.height and large.width >= 1.5 * normal.width, (normal, large)
+    assert large_bold and not normal_bold

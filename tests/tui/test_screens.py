@@ -191,3 +191,33 @@ async def test_the_new_resident_screens_match_their_screenshots(
         pcscd_outage.start()
         await drive.until(pilot, lambda: isinstance(app.screen, WelcomeScreen), app)
     assert not camera.low_contrast, f"text below 4.5:1: {camera.low_contrast}"
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_the_large_text_screens_fit_and_match_their_screenshots(
+    kiosk, card, drive, host, lang: str, snapshots
+) -> None:
+    """Large text in a terminal (bigger answer buttons, every word bold): each screen still fits 80×24."""
+    app = kiosk()
+    emulator = card("elderly")
+    async with app.run_test(size=SIZE) as pilot:
+        camera = Camera(pilot, app, drive, lang, snapshots)
+        await pilot.pause()
+        await drive.click(pilot, app, "#large")
+        await drive.until(pilot, lambda: app.screen.has_class("large"), app)
+        await camera.shoot("20-large-welcome", WelcomeScreen)
+        await drive.start_visit(pilot, app, lang)
+        await drive.type_pin(pilot, app, "2580")
+        await camera.shoot("21-large-identity", IdentityScreen)
+        await drive.click(pilot, app, "#yes")
+        await camera.shoot("22-large-vaccine", VaccineScreen)
+        await drive.choose(pilot, app, "#v-flu_elderly-1")
+        await camera.shoot("23-large-question", QuestionnaireScreen)
+        await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination"})
+        await camera.shoot("24-large-review", ReviewScreen)
+        await drive.click(pilot, app, "#submit")
+        await camera.shoot("25-large-remove-card", RemoveCardScreen)
+        card.remove(emulator)
+        app.reset()
+    assert not camera.low_contrast, f"text below 4.5:1: {camera.low_contrast}"
+    assert not snapshots.mismatches, snapshots.failure()

@@ -129,7 +129,9 @@ def _refresh_from_host(pair, host, who: str) -> None:
     registry = host.service.registry
     resident = registry.find(persona(who).municipality_code, persona(who).my_number)
     assert resident is not None
-    history = tuple(HistoryItem(e.vaccine_code, e.dose_number, e.date) for e in registry.history(resident.id))
+    history = tuple(
+        HistoryItem(e.vaccine_code, e.dose_number, e.date, e.product) for e in registry.history(resident.id)
+    )
     services = _services(pair)
     (visit,) = services.pending_visits()
     services.keep_pending(replace(visit, history=history, conditions=tuple(sorted(resident.conditions))))

@@ -18,6 +18,7 @@ from yoshin.device.voice import Speaker, Utterance, VoiceCache, VoiceSettings
 from yoshin.devtools.personas import persona
 from yoshin.tui import voice
 from yoshin.tui.screens.card import CardScreen
+from yoshin.tui.screens.confirm import ConfirmDialog
 from yoshin.tui.screens.consent import ConsentScreen
 from yoshin.tui.screens.identity import IdentityScreen
 from yoshin.tui.screens.pin import PinScreen
@@ -139,6 +140,27 @@ async def test_volume_zero_and_off_play_nothing_and_a_change_holds_at_once(speak
         await drive.until(pilot, lambda: isinstance(app.screen, WelcomeScreen), app)
         assert await said(speaker, sink, voice_cache, 2) == [("voice_welcome", "ja"), ("voice_welcome", "en")]
     assert [volume for _, volume in sink.played] == [80, 80, 35, 35]
+
+
+async def test_the_last_pin_try_warning_and_the_staff_call_are_spoken(speaking_kiosk, voice_cache, card, drive) -> None:
+    app, speaker, sink = speaking_kiosk()
+    card("elderly")
+    async with app.run_test(size=(100, 34)) as pilot:
+        await drive.start_visit(pilot, app, "en")
+        await drive.until(pilot, lambda: str(app.screen.query_one("#tries").render()) != "", app)
+        heard = len(sink.played)
+        for expected in ("2 tries left", "1 try left"):
+            await drive.type_pin(pilot, app, "0000")
+            await drive.until(pilot, lambda e=expected: e in str(app.screen.query_one("#error").render()), app)
+        assert await said(speaker, sink, voice_cache, heard) == []  # a wrong PIN re-renders, it does not re-speak
+        await pilot.press(*"1111", "enter")
+        await drive.until(pilot, lambda: isinstance(app.screen, ConfirmDialog), app)
+        assert await said(speaker, sink, voice_cache, heard) == [("last_try", "en")]
+        await pilot.press("enter")  # いいえ / No, the default
+        await drive.until(pilot, lambda: isinstance(app.screen, PinScreen), app)
+        await drive.click(pilot, app, "#call-staff")
+        assert await said(speaker, sink, voice_cache, heard + 1) == [("staff_called", "en")]
+        assert app.services.face_tries() == 1
 
 
 def test_every_resident_screen_has_a_fixed_prompt_without_fields() -> None:

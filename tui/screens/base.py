@@ -8,15 +8,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from yoshin.device.visit import subject_context
 from yoshin.domain.clock import today as jst_today
-from yoshin.domain.templates import SubjectContext
-from yoshin.tui.plan import Chosen
 from yoshin.tui.text import both, t
 from yoshin.tui.widgets import CallStaffButton
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the visit layer and the rules engine load with the first screen that needs them
+    from yoshin.domain.templates import SubjectContext
     from yoshin.tui.app import KioskApp
+    from yoshin.tui.plan import Chosen
     from yoshin.tui.state import Visit
 
 
@@ -44,6 +43,8 @@ class KioskScreen(Screen[Any], inherit_bindings=False):
 
     def chosen(self) -> list[Chosen]:
         """Today's vaccines with their templates (the vaccine screen offers only those with one in force)."""
+        from yoshin.tui.plan import Chosen
+
         templates = self.kiosk.services.rules().templates
         today = jst_today(self.kiosk.clock())
         chosen = []
@@ -54,6 +55,8 @@ class KioskScreen(Screen[Any], inherit_bindings=False):
         return chosen
 
     def context(self) -> SubjectContext:
+        from yoshin.device.visit import subject_context
+
         face = self.visit.face
         assert face is not None
         return subject_context(face.basic_info.birth_date, face.basic_info.sex, self.kiosk.clock())

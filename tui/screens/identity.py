@@ -6,7 +6,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button
 
-from yoshin.smartcard.card import BindingSkip
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.widgets import Words
 from yoshin.tui.words import long_date
@@ -28,6 +27,8 @@ class IdentityScreen(KioskScreen):
             else:
                 who = self.text("is_this_you", name=face.basic_info.name, birth=birth)
             yield Words(who, classes="message", id="who")
+            from yoshin.smartcard.card import BindingSkip  # the card layer, when a card was read (a lazy kiosk start)
+
             binding = face.binding
             if binding is not None and binding.skipped is BindingSkip.PIN_DIFFERS:  # a try used: say so
                 yield Words(self.text("auth_pin_differs", n=binding.auth_tries_left), classes="message", id="auth-pin")

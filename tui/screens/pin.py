@@ -89,6 +89,9 @@ class PinScreen(KioskScreen):
         if self.tries == 1:
             dialog = ConfirmDialog(self.text("last_try"), self.text("yes"), self.text("no"), default_yes=False)
             self.app.push_screen(dialog, lambda confirmed: self.read(pin, True) if confirmed else self._cleared())
+            from yoshin.tui.voice import EVENT_PROMPTS
+
+            self.kiosk.speak(EVENT_PROMPTS["last_try"])  # 音声案内: the warning is read out too
             return
         self.read(pin, False)
 
