@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup system demo test test-unit lint format check types paths bench clean fuzz
+.PHONY: setup system demo test test-unit lint format check types paths bench bench-host clean fuzz
 
 setup: system $(STAMP)
 
@@ -61,6 +61,14 @@ format: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks
+
+# The host's figures (docs/performance.md, docs/scaling.md), one JSON line each; FULL=1 for 1.5 million
+# residents (long). About 15 minutes at the reduced scale on a quiet 2-core machine.
+bench-host: setup
+	$(BIN)/python benchmarks/bench_host.py
+	$(BIN)/python benchmarks/bench_host_registry.py $(if $(FULL),--full)
+	$(BIN)/python benchmarks/bench_host_peak.py --database postgresql --workers 2
+	$(BIN)/python benchmarks/bench_host_peak.py --database sqlite
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

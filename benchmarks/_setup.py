@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from _host import technician_proof
+
 from yoshin.device.appliance import Appliance
 from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
 from yoshin.host import devices
@@ -24,6 +26,7 @@ def host_and_appliance(workdir: Path, serial: str = "BENCH1") -> tuple[HostServe
         "141305",
         "1410000001",
         serial,
+        technician_proof(service),
     )
     appliance.save_host(address)
     return server, appliance

@@ -15,6 +15,7 @@ import hashlib
 import http.client
 import json
 import ssl
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -80,21 +81,39 @@ def _context(ca_pem: str, keystore: FileKeyStore | None) -> ssl.SSLContext:
 def _request(
     host: str, port: int, context: ssl.SSLContext, method: str, path: str, body: Any = None
 ) -> tuple[int, Any, float | None]:
+    """One request on a connection of its own (enrollment and the CA bootstrap)."""
     connection = http.client.HTTPSConnection(host, port, context=context, timeout=TIMEOUT)
     try:
-        payload = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-        headers = {"Content-Type": "application/json"} if payload is not None else {}
-        connection.request(method, path, body=payload, headers=headers)
-        response = connection.getresponse()
-        raw = response.read()
-        status = response.status
-        retry_after = _seconds(response.getheader("Retry-After"))
+        return _exchange(connection, method, path, body)[:3]
     except (OSError, http.client.HTTPException) as error:
-        raise HostUnreachable(type(error).__name__ + (f": {error}" if str(error) else "")) from None
+        raise HostUnreachable(_describe(error)) from None
     finally:
         connection.close()
+
+
+def _exchange(
+    connection: http.client.HTTPSConnection, method: str, path: str, body: Any
+) -> tuple[int, Any, float | None, bool]:
+    """Send and read one request: status, answer, Retry-After, and whether the host keeps the connection."""
+    payload = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json"} if payload is not None else {}
+    connection.request(method, path, body=payload, headers=headers)
+    response = connection.getresponse()
+    raw = response.read()
+    retry_after = _seconds(response.getheader("Retry-After"))
     content = response.getheader("Content-Type") or ""
-    return status, json.loads(raw) if "json" in content and raw else raw.decode("utf-8", "replace"), retry_after
+    answer = json.loads(raw) if "json" in content and raw else raw.decode("utf-8", "replace")
+    return response.status, answer, retry_after, not response.will_close
+
+
+def _describe(error: BaseException) -> str:
+    return type(error).__name__ + (f": {error}" if str(error) else "")
+
+
+# A kept connection the host closed while it was idle fails on first use (a reset, a broken pipe, an
+# empty answer); the request is then sent once more on a new connection (records are idempotent by id).
+# Never after a timeout: the host may still be working on it.
+KEEP_IDLE = 4  # connections kept open per node (the forwarder uses one; the kiosk's threads a few)
 
 
 def _seconds(value: str | None) -> float | None:
@@ -168,6 +187,10 @@ class HostClient:
             raise ValueError("at least one host address")
         self._current = 0
         self._context: ssl.SSLContext | None = None
+        # open connections per node, reused (HTTP keep-alive): one TLS handshake per connection, not per
+        # request. Guarded by a lock: the kiosk calls from worker threads.
+        self._idle: dict[HostAddress, list[http.client.HTTPSConnection]] = {}
+        self._idle_lock = threading.Lock()
 
     @property
     def address(self) -> HostAddress:
@@ -185,7 +208,7 @@ class HostClient:
             index = (self._current + step) % len(self.addresses)
             node = self.addresses[index]
             try:
-                status, answer, retry_after = _request(node.host, node.port, self.context(), method, path, body)
+                status, answer, retry_after = self._send(node, method, path, body)
             except HostUnreachable as error:
                 unreachable = error
                 continue
@@ -198,6 +221,41 @@ class HostClient:
         assert unreachable is not None
         raise unreachable
 
+    def _send(self, node: HostAddress, method: str, path: str, body: Any) -> tuple[int, Any, float | None]:
+        with self._idle_lock:
+            kept = self._idle.get(node)
+            connection = kept.pop() if kept else None
+        reused = connection is not None
+        while True:
+            if connection is None:
+                connection = http.client.HTTPSConnection(node.host, node.port, context=self.context(), timeout=TIMEOUT)
+            try:
+                status, answer, retry_after, keep = _exchange(connection, method, path, body)
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                connection = None
+                if reused and not isinstance(error, TimeoutError):  # closed by the host while idle
+                    reused = False
+                    continue  # once more, on a new connection
+                raise HostUnreachable(_describe(error)) from None
+            break
+        with self._idle_lock:
+            kept = self._idle.setdefault(node, [])
+            if keep and len(kept) < KEEP_IDLE:
+                kept.append(connection)
+                connection = None
+        if connection is not None:
+            connection.close()
+        return status, answer, retry_after
+
+    def close(self) -> None:
+        """Close the kept connections (they are also closed by the host when idle)."""
+        with self._idle_lock:
+            kept, self._idle = self._idle, {}
+        for connections in kept.values():
+            for connection in connections:
+                connection.close()
+
     def renew(self) -> str:
         identity = self.keystore.identity()
         serial = identity["device_id"].rsplit("-", 1)[-1]
@@ -208,4 +266,5 @@ class HostClient:
         )
         self.keystore.replace_certificate(answer["certificate"])
         self._context = None
+        self.close()  # the kept connections speak with the old certificate
         return str(answer["certificate"])

@@ -6,6 +6,9 @@ rule lives in one place (control 17: hand-entered numbers get a check-digit test
 
 from __future__ import annotations
 
+# the weights above, for the digits read from the left (n = 11 .. 1)
+_MY_NUMBER_WEIGHTS = tuple(n + 1 if n <= 6 else n - 5 for n in range(11, 0, -1))
+
 
 def my_number_check_digit(first_eleven: str) -> int:
     """Check digit of a My Number (平成26年総務省令第85号 第5条).
@@ -15,10 +18,7 @@ def my_number_check_digit(first_eleven: str) -> int:
     """
     if len(first_eleven) != 11 or not first_eleven.isascii() or not first_eleven.isdigit():
         raise ValueError("a My Number check digit needs exactly 11 ASCII digits")
-    total = 0
-    for n, char in enumerate(reversed(first_eleven), start=1):
-        weight = n + 1 if n <= 6 else n - 5
-        total += int(char) * weight
+    total = sum(int(char) * weight for char, weight in zip(first_eleven, _MY_NUMBER_WEIGHTS, strict=True))
     remainder = total % 11
     return 0 if remainder <= 1 else 11 - remainder
 

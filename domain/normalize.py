@@ -12,11 +12,15 @@ _ADDRESS_UNITS = re.compile(r"(\d+)(?:丁目|番地|番|号)")
 
 
 def nfkc(text: str) -> str:
+    if text.isascii():  # ASCII is already NFKC (the registry import normalises millions of fields)
+        return text
     return unicodedata.normalize("NFKC", text)
 
 
 def digits(text: str) -> str:
     """NFKC, spaces removed; the caller checks the result is all ASCII digits."""
+    if text.isascii() and text.isdigit():
+        return text
     return _SPACES.sub("", nfkc(text))
 
 

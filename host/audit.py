@@ -109,6 +109,8 @@ def _entry_mac(key: bytes, entry: dict[str, object]) -> str:
 
 
 def _write_entries(data_dir: Path, key: bytes, entries: list[dict[str, object]]) -> None:
+    if not entries:
+        return
     path = data_dir / ANCHOR_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = "".join(json.dumps({**e, "mac": _entry_mac(key, e)}, sort_keys=True) + "\n" for e in entries)
@@ -122,7 +124,12 @@ def _write_entries(data_dir: Path, key: bytes, entries: list[dict[str, object]])
 
 
 def _anchor_at_commit(tx: Tx, data_dir: Path, key: bytes, entry: dict[str, object]) -> None:
-    tx.after_commit.append(lambda: _write_entries(data_dir, key, [entry]))
+    """Queue the entry for the anchor file; a transaction's entries are written (and synced) at once."""
+    entries = tx.memo.get("audit.anchor")
+    if entries is None:
+        entries = tx.memo["audit.anchor"] = []
+        tx.after_commit.append(lambda: _write_entries(data_dir, key, entries))
+    entries.append(entry)
 
 
 def _read_anchor(data_dir: Path, key: bytes, report: AuditReport) -> list[dict[str, Any]]:
@@ -158,33 +165,55 @@ def append(
 ) -> None:
     """One line, inside the transaction of the change it records, so both land or neither does.
 
-    The chain's head is locked until that transaction ends, so concurrent workers append in turn.
+    The chain's head is locked until that transaction ends, so concurrent workers append in turn; while
+    it is held, the head and the key are read once per transaction (a batch of records appends many).
     """
+    append_many(tx, [(at, municipality_code, actor, terminal, action, target, outcome)])
+
+
+Line = tuple[datetime, str, str, str, str, str, str]  # at, municipality, actor, terminal, action, target, outcome
+
+
+def append_many(tx: Tx, lines: list[Line]) -> None:
+    """Several lines in order, in one statement (a batch of records: one round trip, not one per line)."""
+    if not lines:
+        return
     data_dir = data_dir_of(tx)
-    key = _key(data_dir)
-    if terminal == "cli":  # an admin command: the operating-system user who ran it, not only the name typed
-        terminal = f"cli:{os_user()}"
+    key = tx.memo.get("audit.key")
+    if key is None:
+        key = tx.memo["audit.key"] = _key(data_dir)
     tx.lock(CHAIN_LOCK)
-    last = tx.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-    if last:
-        seq, prev = last[0] + 1, last[1]
-    else:
-        start_seq, start_hash = _start(tx)
-        seq, prev = start_seq + 1, start_hash
-    row: dict[str, object] = {
-        "seq": seq,
-        "at": at.isoformat(),
-        "municipality_code": municipality_code,
-        "actor": actor,
-        "terminal": terminal,
-        "action": action,
-        "target": target,
-        "outcome": outcome,
-    }
-    row["prev_hash"] = prev
-    row["hash"] = _mac(key, prev, row)
-    tx.insert("audit", row)
-    _anchor_at_commit(tx, data_dir, key, {"seq": seq, "hash": row["hash"]})
+    head = tx.memo.get("audit.head")
+    if head is None:
+        last = tx.one("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        head = (int(last[0]), str(last[1])) if last else _start(tx)
+    seq, prev = head
+    rows = []
+    for at, municipality_code, actor, terminal, action, target, outcome in lines:
+        if terminal == "cli":  # an admin command: the operating-system user who ran it, not only the name typed
+            terminal = f"cli:{os_user()}"
+        seq += 1
+        row: dict[str, object] = {
+            "seq": seq,
+            "at": at.isoformat(),
+            "municipality_code": municipality_code,
+            "actor": actor,
+            "terminal": terminal,
+            "action": action,
+            "target": target,
+            "outcome": outcome,
+        }
+        row["prev_hash"] = prev
+        row["hash"] = prev = _mac(key, prev, row)
+        rows.append(row)
+    columns = ", ".join(rows[0])
+    tx.executemany(
+        f"INSERT INTO audit ({columns}) VALUES ({', '.join('?' for _ in rows[0])})",  # noqa: S608 (fixed names)
+        [tuple(row.values()) for row in rows],
+    )
+    tx.memo["audit.head"] = (seq, prev)
+    for row in rows:
+        _anchor_at_commit(tx, data_dir, key, {"seq": row["seq"], "hash": row["hash"]})
 
 
 def verify(db: Database) -> AuditReport:

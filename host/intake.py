@@ -1,6 +1,6 @@
 """Record intake: batches of sealed, device-signed records, each answered on its own.
 
-One record is one transaction: its inbox row, its audit line and its identity links are stored whole or
+A batch is one transaction: every record's inbox row, audit line and identity links are stored whole or
 not at all, so a host killed mid-batch leaves no partial record, and the device's retry of the whole
 batch is accepted exactly once. The record UUID is the primary key; a replay is answered `duplicate`
 only when the same device stored the same body under it. A different body under a stored id, or an id
@@ -23,6 +23,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -82,30 +83,90 @@ def accept_batch(
     attestation_key: Ed25519PublicKey | None = None,
 ) -> list[RecordResult]:
     """`attestation_key` checks decision and vaccination proofs (yoshin.host.proofs); without it such
-    records are refused (a host that cannot check who decided accepts no decision)."""
-    results = []
+    records are refused (a host that cannot check who decided accepts no decision).
+
+    Each record is checked on its own first (signature, decryption, contract, proofs: no write lock held,
+    so workers do this in parallel); then the whole batch is stored in one transaction, with the audit
+    chain's head taken once. Should that transaction fail for a reason other than a busy store, each
+    record is stored in a transaction of its own instead, so one poison record still fails alone.
+    """
+    memo: dict[str, Any] = {}  # staff and proof checks repeat within a batch (one session's staff)
+    opened: list[RecordResult | _Answered | _Opened] = []
     for item in envelopes:
         try:
-            results.append(_accept_one(db, device, item, host_key, now, resolve_face, attestation_key))
+            opened.append(_open_one(device, item, host_key))
+        except Exception:  # one poison envelope never fails the batch: it alone is refused
+            opened.append(RecordResult(_record_id(item, 64), "rejected", "the record could not be processed"))
+            log.exception("record could not be processed")
+    candidates = [o for o in opened if isinstance(o, _Opened)]
+    known = _known_many(db, device, candidates)  # a resend is answered before its claim is resolved again
+    memo["births"] = _births(db, device, candidates)
+    checked: list[RecordResult | _Answered | _Pending] = []
+    for outcome in opened:
+        try:
+            checked.append(
+                _check_one(db, device, outcome, known, now, resolve_face, attestation_key, memo)
+                if isinstance(outcome, _Opened)
+                else outcome
+            )
         except StoreBusy:
             raise  # the whole request is answered 503 and retried
-        except Exception:  # one poison envelope never fails the batch: it alone is refused
+        except Exception:
+            assert isinstance(outcome, _Opened)
+            checked.append(RecordResult(outcome.record_id, "rejected", "the record could not be processed"))
             log.exception("record could not be processed")
-            record_id = str(item.get("header", {}).get("record_id", "?"))[:64] if isinstance(item, dict) else "?"
-            results.append(RecordResult(record_id, "rejected", "the record could not be processed"))
-    return results
+    try:
+        with db.transaction(device.municipality_code) as tx:
+            return _store_batch(tx, device, checked, now)
+    except StoreBusy:
+        raise
+    except Exception:
+        log.exception("the batch could not be stored in one transaction: storing record by record")
+    return [_store_alone(db, device, outcome, now) for outcome in checked]
 
 
-def _accept_one(
-    db: Database,
-    device: Device,
-    item: Any,
-    host_key: X25519PrivateKey,
-    now: datetime,
-    resolve_face: ResolveFace,
-    attestation_key: Ed25519PublicKey | None = None,
-) -> RecordResult:
-    record_id = str(item.get("header", {}).get("record_id", "?")) if isinstance(item, dict) else "?"
+def _record_id(item: Any, limit: int | None = None) -> str:
+    return str(item.get("header", {}).get("record_id", "?"))[:limit] if isinstance(item, dict) else "?"
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A record that passed every check that needs no write: stored (or refused) in the batch's transaction."""
+
+    envelope: SealedEnvelope
+    record_id: str
+    kind: str
+    municipality: str
+    subject_id: str
+    body: dict[str, Any]
+    digest: str
+    refusal: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Answered:
+    """A record answered without storing it; `audit` is the refusal to audit, if any."""
+
+    result: RecordResult
+    audit: str | None
+
+
+@dataclass(slots=True)
+class _Opened:
+    """A record whose envelope, signature, decryption and contract hold (no database read yet)."""
+
+    envelope: SealedEnvelope
+    record_id: str
+    kind: str
+    record: Any  # the parsed record, or None for an appliance audit event
+    municipality: str
+    subject_id: str
+    body: dict[str, Any]
+    digest: str
+
+
+def _open_one(device: Device, item: Any, host_key: X25519PrivateKey) -> RecordResult | _Answered | _Opened:
+    record_id = _record_id(item)
     try:
         envelope = SealedEnvelope.from_json(item)
         record_id = envelope.header.record_id
@@ -124,24 +185,182 @@ def _accept_one(
             body, subject_id, municipality = record_to_json(record), record.subject_id, record.municipality_code
             if municipality != device.municipality_code:
                 raise ValueError("a device may only send records of its own municipality")
-        digest = body_digest(body)  # of the body as received, before a claim is resolved or a subject linked
-        with db.read(municipality) as tx:  # a resend is answered before its claim is resolved a second time
-            known = _known(tx, record_id, device, digest)
-        if known is not None:
-            return _answer_known(db, known, device, record_id, now)
-        # refused only once the insert below shows the id is not another's (that answer comes first)
-        refusal = None if record is None else _host_refusal(db, device, record, now, attestation_key)
+    except (SealError, ContractError, ValueError, TypeError, KeyError) as error:
+        reason = str(error.message.en) if isinstance(error, SealError | ContractError) else str(error)
+        return _Answered(RecordResult(record_id, "rejected", reason), reason)
+    # the digest is of the body as received, before a claim is resolved or a subject linked
+    return _Opened(envelope, record_id, kind, record, municipality, subject_id, body, body_digest(body))
+
+
+def _known_many(db: Database, device: Device, opened: list[_Opened]) -> dict[str, tuple[str, str, str | None]]:
+    """The stored (device, municipality, body digest) of each of the batch's record ids already stored
+    (one query for the batch); each record is then answered against its own digest (see `_known`)."""
+    ids = sorted({o.record_id for o in opened})
+    stored: dict[str, tuple[str, str, str | None]] = {}
+    if not ids:
+        return stored
+    with db.read(device.municipality_code) as tx:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = tx.execute(
+                "SELECT record_id, device_id, municipality_code, body_sha256 FROM inbox "  # noqa: S608 (placeholders)
+                f"WHERE record_id IN ({', '.join('?' for _ in chunk)})",
+                chunk,
+            ).fetchall()
+            stored.update({row[0]: (row[1], row[2], row[3]) for row in rows})
+    return stored
+
+
+def _births(db: Database, device: Device, opened: list[_Opened]) -> dict[str, str | None]:
+    """The birth dates of the residents the batch's records name (one query; None: no such resident)."""
+    subjects = sorted(
+        {o.subject_id for o in opened if o.record is not None and not isinstance(o.record, IdentityClaim)}
+        - {o.subject_id for o in opened if is_provisional(o.subject_id)}
+    )
+    births: dict[str, str | None] = dict.fromkeys(subjects)
+    with db.read(device.municipality_code) as tx:
+        for start in range(0, len(subjects), 500):
+            chunk = subjects[start : start + 500]
+            rows = tx.execute(
+                "SELECT subject_id, birth_date FROM residents WHERE municipality_code = ? "  # noqa: S608
+                f"AND subject_id IN ({', '.join('?' for _ in chunk)})",
+                [device.municipality_code, *chunk],
+            ).fetchall()
+            births.update({subject: str(birth) for subject, birth in rows})
+    return births
+
+
+def _check_one(
+    db: Database,
+    device: Device,
+    opened: _Opened,
+    known: dict[str, tuple[str, str, str | None]],
+    now: datetime,
+    resolve_face: ResolveFace,
+    attestation_key: Ed25519PublicKey | None,
+    memo: dict[str, Any],
+) -> _Answered | _Pending:
+    stored = known.get(opened.record_id)
+    if stored is not None:
+        answer = _answer(opened.record_id, device, opened.digest, *stored)
+        return _Answered(answer, answer.reason if answer.status == "rejected" else None)
+    record, body = opened.record, opened.body
+    try:
+        # refused only once the insert shows the id is not another's (that answer comes first)
+        refusal = None if record is None else _host_refusal(db, device, record, now, attestation_key, memo)
         if isinstance(record, IdentityClaim) and refusal is None:
             body = _resolve_claim(record, device, resolve_face)
     except (SealError, ContractError, ValueError, TypeError, KeyError) as error:
         reason = str(error.message.en) if isinstance(error, SealError | ContractError) else str(error)
-        _refuse(db, device, record_id, reason, now)
-        return RecordResult(record_id, "rejected", reason)
+        return _Answered(RecordResult(opened.record_id, "rejected", reason), reason)
+    return _Pending(
+        opened.envelope, opened.record_id, opened.kind, opened.municipality, opened.subject_id, body,
+        opened.digest, refusal,
+    )  # fmt: skip
+
+
+def _store_batch(
+    tx: Tx, device: Device, checked: list[RecordResult | _Answered | _Pending], now: datetime
+) -> list[RecordResult]:
+    """The batch in its transaction. Plain records (a resident's, no refusal to roll back, no claim to
+    link) go in with one INSERT and their audit lines with one more; the others one by one."""
+    plain = [
+        n for n, o in enumerate(checked)
+        if isinstance(o, _Pending) and o.refusal is None and o.kind != RecordKind.IDENTITY_CLAIM
+        and not is_provisional(o.subject_id)
+    ]  # fmt: skip
+    results: dict[int, RecordResult] = {}
+    lines: list[audit.Line] = []
+    if plain:
+        pending = [checked[n] for n in plain]
+        inserted = _insert_many(tx, device, pending, now)  # type: ignore[arg-type]
+        for n, item in zip(plain, pending, strict=True):
+            assert isinstance(item, _Pending)
+            if item.record_id in inserted:
+                inserted.discard(item.record_id)  # a second copy in this batch is answered as stored
+                results[n] = RecordResult(item.record_id, "accepted")
+                lines.append(_accepted_line(device, item, now))
+            else:
+                results[n] = _known(tx, item.record_id, device, item.digest) or RecordResult(
+                    item.record_id, "rejected", ELSEWHERE
+                )
+                if results[n].status == "rejected":
+                    lines.append(_refusal_line(device, item.record_id, results[n].reason or "", now))
+        audit.append_many(tx, lines)
+    for n, outcome in enumerate(checked):
+        if n not in results:
+            results[n] = _store_checked(tx, device, outcome, now)
+    return [results[n] for n in range(len(checked))]
+
+
+_INBOX = "record_id, device_id, municipality_code, subject_id, kind, received_at, created_at, body, body_sha256"
+
+
+def _inbox_row(device: Device, pending: _Pending, now: datetime) -> list[object]:
+    return [
+        pending.record_id, device.device_id, pending.municipality, pending.subject_id, pending.kind,
+        now.isoformat(), pending.envelope.header.created_at,
+        json.dumps(pending.body, ensure_ascii=False, sort_keys=True), pending.digest,
+    ]  # fmt: skip
+
+
+def _insert_many(tx: Tx, device: Device, pending: list[_Pending], now: datetime) -> set[str]:
+    """Insert the rows whose id is free; the ids inserted (a taken id is skipped, decided after)."""
+    inserted: set[str] = set()
+    for start in range(0, len(pending), 100):
+        chunk = pending[start : start + 100]
+        values = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in chunk)
+        rows = tx.execute(
+            f"INSERT INTO inbox ({_INBOX}) VALUES {values} ON CONFLICT (record_id) DO NOTHING RETURNING record_id",  # noqa: S608
+            [value for item in chunk for value in _inbox_row(device, item, now)],
+        ).fetchall()
+        inserted.update(row[0] for row in rows)
+    return inserted
+
+
+def _accepted_line(device: Device, pending: _Pending, now: datetime) -> audit.Line:
+    return (
+        now, pending.municipality, device.device_id, device.device_id, f"record.{pending.kind}", pending.record_id,
+        _accepted(pending.kind, pending.body),
+    )  # fmt: skip
+
+
+def _refusal_line(device: Device, record_id: str, reason: str, now: datetime) -> audit.Line:
+    return (
+        now, device.municipality_code, device.device_id, device.device_id, "record.intake", record_id,
+        f"rejected: {reason}",
+    )  # fmt: skip
+
+
+def _store_checked(tx: Tx, device: Device, outcome: RecordResult | _Answered | _Pending, now: datetime) -> RecordResult:
+    """Inside the batch's transaction: store a checked record, or audit the refusal already decided."""
+    if isinstance(outcome, RecordResult):  # could not be processed at all: answered, nothing to audit
+        return outcome
+    if isinstance(outcome, _Answered):
+        if outcome.audit is not None:
+            _audit_refusal(tx, device, outcome.result.record_id, outcome.audit, now)
+        return outcome.result
     try:
-        return _store(db, device, envelope, record_id, kind, municipality, subject_id, body, digest, now, refusal)
-    except _Refused as refused:  # the insert was rolled back
-        _refuse(db, device, record_id, refused.reason, now)
-        return RecordResult(record_id, "rejected", refused.reason)
+        with tx.savepoint():
+            return _store(tx, device, outcome, now)
+    except _Refused as refused:  # the insert was rolled back to the savepoint
+        _audit_refusal(tx, device, outcome.record_id, refused.reason, now)
+        return RecordResult(outcome.record_id, "rejected", refused.reason)
+
+
+def _store_alone(
+    db: Database, device: Device, outcome: RecordResult | _Answered | _Pending, now: datetime
+) -> RecordResult:
+    """The fallback: one transaction for this record only; a record that fails is refused alone."""
+    try:
+        with db.transaction(device.municipality_code) as tx:
+            return _store_checked(tx, device, outcome, now)
+    except StoreBusy:
+        raise
+    except Exception:
+        log.exception("record could not be processed")
+        record_id = outcome.record_id if isinstance(outcome, RecordResult | _Pending) else outcome.result.record_id
+        return RecordResult(record_id, "rejected", "the record could not be processed")
 
 
 class _Refused(Exception):
@@ -151,7 +370,12 @@ class _Refused(Exception):
 
 
 def _host_refusal(
-    db: Database, device: Device, record: Any, now: datetime, attestation_key: Ed25519PublicKey | None
+    db: Database,
+    device: Device,
+    record: Any,
+    now: datetime,
+    attestation_key: Ed25519PublicKey | None,
+    memo: dict[str, Any] | None = None,
 ) -> str | None:
     """What only the host can check (finding 2, 7): the device's own clinic, a subject that exists (or a
     well-formed provisional id), dates against today in Japan and the birth date, and the staff proofs."""
@@ -162,14 +386,19 @@ def _host_refusal(
         if not PROVISIONAL_ID.fullmatch(record.subject_id):
             return "subject_id: not a provisional id this system makes (P- and 30 hex digits)"
     elif not isinstance(record, IdentityClaim):
-        with db.read(device.municipality_code) as tx:
-            row = tx.one(
-                "SELECT birth_date FROM residents WHERE municipality_code = ? AND subject_id = ?",
-                [device.municipality_code, record.subject_id],
-            )
-        if row is None:
+        births = (memo or {}).get("births", {})
+        if record.subject_id in births:  # read for the whole batch at once
+            found = births[record.subject_id]
+        else:
+            with db.read(device.municipality_code) as tx:
+                row = tx.one(
+                    "SELECT birth_date FROM residents WHERE municipality_code = ? AND subject_id = ?",
+                    [device.municipality_code, record.subject_id],
+                )
+            found = None if row is None else str(row[0])
+        if found is None:
             return "subject_id: no such resident in this municipality"
-        birth = date.fromisoformat(str(row[0]))
+        birth = date.fromisoformat(found)
     if record.created_at > now + CLOCK_SKEW:
         return "created_at: in the future"
     if isinstance(record, VaccinationRecord):
@@ -181,67 +410,47 @@ def _host_refusal(
         if attestation_key is None:
             return "this host checks no proofs, so it accepts no decision or vaccination"
         try:
-            proofs.check(db, attestation_key, device, record)
+            proofs.check(db, attestation_key, device, record, memo)
         except proofs.ProofError as error:
             return str(error)
     if isinstance(record, QuestionnaireResponse):
-        required = policy.reception_required(db, device.municipality_code)
+        memo = {} if memo is None else memo
+        if "reception_required" not in memo:  # the municipality's policy, read once per batch
+            memo["reception_required"] = policy.reception_required(db, device.municipality_code)
+        required = bool(memo["reception_required"])
         if record.reception is None and not required:
             return None
         if attestation_key is None:
             return "this host checks no proofs, so it accepts no reception check"
         try:
-            proofs.check(db, attestation_key, device, record, reception_required=required)
+            proofs.check(db, attestation_key, device, record, memo, reception_required=required)
         except proofs.ProofError as error:
             return str(error)
     return None
 
 
-def _store(
-    db: Database,
-    device: Device,
-    envelope: SealedEnvelope,
-    record_id: str,
-    kind: str,
-    municipality: str,
-    subject_id: str,
-    body: dict[str, Any],
-    digest: str,
-    now: datetime,
-    refusal: str | None,
-) -> RecordResult:
-    with db.transaction(municipality) as tx:
-        if kind != RecordKind.IDENTITY_CLAIM and is_provisional(subject_id):
-            # looked up inside the transaction, so a claim resolved meanwhile cannot be missed
-            subject_id = _resolved(tx, municipality, subject_id) or subject_id
-            body["subject_id"] = subject_id
-        inserted = tx.execute(
-            "INSERT INTO inbox (record_id, device_id, municipality_code, subject_id, kind, received_at, created_at, "
-            "body, body_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (record_id) DO NOTHING",
-            [
-                record_id, device.device_id, municipality, subject_id, kind, now.isoformat(),
-                envelope.header.created_at, json.dumps(body, ensure_ascii=False, sort_keys=True), digest,
-            ],
-        ).rowcount  # fmt: skip
-        if inserted != 1:  # stored meanwhile by a concurrent request: decided on what is stored
-            known = _known(tx, record_id, device, digest) or RecordResult(record_id, "rejected", ELSEWHERE)
-            if known.status == "rejected":
-                _audit_refusal(tx, device, record_id, known.reason or "", now)
-            return known
-        if refusal is not None:
-            raise _Refused(refusal)
-        if kind == RecordKind.IDENTITY_CLAIM:
-            _link(tx, municipality, body, now)
-        audit.append(
-            tx,
-            now,
-            municipality,
-            device.device_id,
-            device.device_id,
-            f"record.{kind}",
-            record_id,
-            _accepted(kind, body),
-        )
+def _store(tx: Tx, device: Device, pending: _Pending, now: datetime) -> RecordResult:
+    record_id, kind, municipality, body = pending.record_id, pending.kind, pending.municipality, pending.body
+    subject_id = pending.subject_id
+    if kind != RecordKind.IDENTITY_CLAIM and is_provisional(subject_id):
+        # looked up inside the transaction, so a claim resolved meanwhile cannot be missed
+        subject_id = _resolved(tx, municipality, subject_id) or subject_id
+        body["subject_id"] = subject_id
+    pending.subject_id = subject_id
+    inserted = tx.execute(
+        f"INSERT INTO inbox ({_INBOX}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (record_id) DO NOTHING",  # noqa: S608
+        _inbox_row(device, pending, now),
+    ).rowcount
+    if inserted != 1:  # stored meanwhile (a concurrent request, or earlier in this batch): decided on what is stored
+        known = _known(tx, record_id, device, pending.digest) or RecordResult(record_id, "rejected", ELSEWHERE)
+        if known.status == "rejected":
+            _audit_refusal(tx, device, record_id, known.reason or "", now)
+        return known
+    if pending.refusal is not None:
+        raise _Refused(pending.refusal)
+    if kind == RecordKind.IDENTITY_CLAIM:
+        _link(tx, municipality, body, now)
+    audit.append_many(tx, [_accepted_line(device, pending, now)])
     return RecordResult(record_id, "accepted")
 
 
@@ -267,9 +476,12 @@ def body_digest(body: dict[str, Any]) -> str:
 def _known(tx: Tx, record_id: str, device: Device, digest: str) -> RecordResult | None:
     """How a record id already stored is answered, or None when it is not stored (or not visible)."""
     row = tx.one("SELECT device_id, municipality_code, body_sha256 FROM inbox WHERE record_id = ?", [record_id])
-    if row is None:
-        return None
-    stored_device, stored_municipality, stored_digest = row
+    return None if row is None else _answer(record_id, device, digest, *row)
+
+
+def _answer(
+    record_id: str, device: Device, digest: str, stored_device: str, stored_municipality: str, stored_digest: str | None
+) -> RecordResult:
     if stored_device != device.device_id or stored_municipality != device.municipality_code:
         return RecordResult(record_id, "rejected", ELSEWHERE)
     if stored_digest is not None and stored_digest != digest:
@@ -277,28 +489,8 @@ def _known(tx: Tx, record_id: str, device: Device, digest: str) -> RecordResult 
     return RecordResult(record_id, "duplicate")
 
 
-def _answer_known(db: Database, known: RecordResult, device: Device, record_id: str, now: datetime) -> RecordResult:
-    if known.status == "rejected":
-        _refuse(db, device, record_id, known.reason or "", now)
-    return known
-
-
-def _refuse(db: Database, device: Device, record_id: str, reason: str, now: datetime) -> None:
-    with db.transaction(device.municipality_code) as tx:
-        _audit_refusal(tx, device, record_id, reason, now)
-
-
 def _audit_refusal(tx: Tx, device: Device, record_id: str, reason: str, now: datetime) -> None:
-    audit.append(
-        tx,
-        now,
-        device.municipality_code,
-        device.device_id,
-        device.device_id,
-        "record.intake",
-        record_id,
-        f"rejected: {reason}",
-    )
+    audit.append_many(tx, [_refusal_line(device, record_id, reason, now)])
 
 
 def _resolve_claim(claim: IdentityClaim, device: Device, resolve_face: ResolveFace) -> dict[str, Any]:

@@ -44,12 +44,18 @@ class HostKeys:
 
     def municipality_key(self, municipality_code: str, purpose: str) -> bytes:
         """A 256-bit key for one municipality and one purpose ("encrypt" or "index")."""
-        return HKDF(
-            algorithm=hashes.SHA256(),
-            length=32,
-            salt=b"yoshin-registry-v1",
-            info=f"{purpose}|{municipality_code}".encode(),
-        ).derive(self.registry_master)
+        return municipality_key(self.registry_master, municipality_code, purpose)
+
+
+def municipality_key(registry_master: bytes, municipality_code: str, purpose: str) -> bytes:
+    """HKDF-SHA256 of the registry master key for one municipality and purpose (the import's workers
+    derive the same keys from the master they are handed)."""
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=b"yoshin-registry-v1",
+        info=f"{purpose}|{municipality_code}".encode(),
+    ).derive(registry_master)
 
 
 def public_pem(key: X25519PrivateKey | Ed25519PrivateKey) -> str:

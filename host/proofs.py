@@ -21,6 +21,7 @@ municipality requires the check (host/policy.py), a questionnaire without it is 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -52,12 +53,16 @@ def _proved(
     slot: str,
     staff_id: str,
     roles: tuple[str, ...],
+    memo: dict[str, Any],
 ) -> staff.Member:
     token = proofs.get(slot)
     if token is None:
         raise ProofError(f"proofs.{slot}: missing (the host must have verified {staff_id})")
     try:
-        claim = attest.verify(key, token)
+        claim = memo.get(f"token:{token}") if isinstance(token, str) else None
+        if claim is None:
+            claim = attest.verify(key, token)
+            memo[f"token:{token}"] = claim  # only a token whose signature held
         attest.check_time(claim, record.created_at)
     except attest.AttestationError as error:
         raise ProofError(f"proofs.{slot}: {error}") from None
@@ -65,11 +70,19 @@ def _proved(
         raise ProofError(f"proofs.{slot}: issued to another device")
     if claim.staff_id != staff_id:
         raise ProofError(f"proofs.{slot}: proves {claim.staff_id}, not {staff_id}")
-    member = staff.member(db, staff_id)
+    member = _member(db, staff_id, memo)
     if member is None or member.municipality_code != device.municipality_code:
         raise ProofError(f"proofs.{slot}: {staff_id} is not an active staff member")
     if member.role not in roles or claim.role not in roles:
         raise ProofError(f"proofs.{slot}: {staff_id} is a {member.role}; this needs a {' or '.join(roles)}")
+    return member
+
+
+def _member(db: Database, staff_id: str, memo: dict[str, Any]) -> staff.Member | None:
+    """The staff record, read once per batch (one request's records name the same few staff)."""
+    if f"staff:{staff_id}" not in memo:
+        memo[f"staff:{staff_id}"] = staff.member(db, staff_id)
+    member: staff.Member | None = memo[f"staff:{staff_id}"]
     return member
 
 
@@ -78,9 +91,17 @@ def _same_name(name: str, other: str) -> bool:
 
 
 def check(
-    db: Database, key: Ed25519PublicKey, device: Device, record: Record, reception_required: bool = False
+    db: Database,
+    key: Ed25519PublicKey,
+    device: Device,
+    record: Record,
+    memo: dict[str, Any] | None = None,
+    reception_required: bool = False,
 ) -> None:
-    """Raises ProofError with the reason unless the record's proofs hold; other kinds need none."""
+    """Raises ProofError with the reason unless the record's proofs hold; other kinds need none.
+
+    `memo` (one batch's) keeps verified tokens and staff records for the batch's other records."""
+    memo = {} if memo is None else memo
     if isinstance(record, QuestionnaireResponse):
         reception = record.reception
         if reception is None:
@@ -90,19 +111,19 @@ def check(
                 )
             return
         slot, clerk = "identity_confirmed_by", reception.confirmed_by
-        _proved(db, key, device, record, record.proofs, slot, clerk, RECEPTION_ROLES)
+        _proved(db, key, device, record, record.proofs, slot, clerk, RECEPTION_ROLES, memo)
         try:
             attest.check_time(attest.verify(key, record.proofs[slot]), reception.confirmed_at)
         except attest.AttestationError as error:
             raise ProofError(f"reception.confirmed_at: {error}") from None
     elif isinstance(record, DoctorDecision):
-        doctor = _proved(db, key, device, record, record.proofs, "decided_by", record.doctor_id, ("doctor",))
+        doctor = _proved(db, key, device, record, record.proofs, "decided_by", record.doctor_id, ("doctor",), memo)
         if not _same_name(doctor.name, record.doctor_name):
             raise ProofError("doctor_name: not the name of the doctor who decided")
     elif isinstance(record, VaccinationRecord):
-        entered = _proved(db, key, device, record, record.proofs, "entered_by", record.entered_by, CLINICAL)
-        checked = _proved(db, key, device, record, record.proofs, "checked_by", record.checked_by, CLINICAL)
-        deciding = staff.member(db, record.doctor_id)
+        entered = _proved(db, key, device, record, record.proofs, "entered_by", record.entered_by, CLINICAL, memo)
+        checked = _proved(db, key, device, record, record.proofs, "checked_by", record.checked_by, CLINICAL, memo)
+        deciding = _member(db, record.doctor_id, memo)
         if deciding is None or deciding.role != "doctor" or not _same_name(deciding.name, record.doctor_name):
             raise ProofError(f"doctor_id: {record.doctor_id} is not an active doctor of that name")
         if (

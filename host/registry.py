@@ -12,10 +12,13 @@ import csv
 import functools
 import hmac
 import io
+import itertools
 import json
+import multiprocessing
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,7 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from yoshin.domain import normalize
 from yoshin.domain.codes import is_valid_municipality_code, is_valid_my_number
 from yoshin.domain.series import HistoryEntry
-from yoshin.host.keys import HostKeys
+from yoshin.host.keys import HostKeys, municipality_key
 from yoshin.host.store import Database, Tx
 
 COLUMNS = (
@@ -87,26 +90,13 @@ class Registry:
     def __init__(self, db: Database, keys: HostKeys) -> None:
         self.db = db
         self.keys = keys
-        self._index_keys: dict[str, bytes] = {}
-        self._seal_keys: dict[str, AESGCM] = {}
+        self._numbers = NumberKeys(keys.registry_master)
 
     def index(self, municipality_code: str, my_number: str) -> bytes:
-        key = self._index_keys.get(municipality_code)
-        if key is None:
-            key = self._index_keys[municipality_code] = self.keys.municipality_key(municipality_code, "index")
-        return hmac.digest(key, my_number.encode(), "sha256")
-
-    def _sealer(self, municipality_code: str) -> AESGCM:
-        sealer = self._seal_keys.get(municipality_code)
-        if sealer is None:
-            key = self.keys.municipality_key(municipality_code, "encrypt")
-            sealer = self._seal_keys[municipality_code] = AESGCM(key)
-        return sealer
+        return self._numbers.index(municipality_code, my_number)
 
     def seal_number(self, municipality_code: str, atena: str, my_number: str) -> bytes:
-        nonce = os.urandom(12)
-        aad = f"{municipality_code}|{atena}".encode()
-        return nonce + self._sealer(municipality_code).encrypt(nonce, my_number.encode(), aad)
+        return self._numbers.seal(municipality_code, atena, my_number)
 
     def subject_id_for(self, municipality_code: str, my_number: str) -> str:
         """A stable pseudonymous 予防接種対象者番号 derived from the index (not reversible)."""
@@ -154,64 +144,80 @@ class Registry:
             )
         return sorted(set(history), key=lambda entry: entry.date)
 
-    def import_csv(self, text: str | Iterable[str]) -> ImportReport:
+    def import_csv(self, text: str | Iterable[str], workers: int | None = None) -> ImportReport:
         """Load a municipal extract. Good lines are upserted in batches; bad lines are reported.
 
-        Each batch is one transaction: the keys and ciphertexts are computed first, then the rows go in
-        with one prepared statement per batch (SQLite) or COPY into a staging table (PostgreSQL).
+        Parsing, checking and sealing (the HMAC index and AES-GCM of each My Number) are the cost, so an
+        extract longer than one chunk is prepared by `workers` processes (default: one per core, at most
+        4) while this process stores the chunks in order, one transaction each, with one prepared
+        statement (SQLite) or COPY into a staging table (PostgreSQL). A short extract is prepared here.
         """
-        lines = io.StringIO(text) if isinstance(text, str) else text
-        reader = csv.DictReader(lines)
-        missing = [name for name in COLUMNS if name not in (reader.fieldnames or []) and name not in OPTIONAL]
+        lines = iter(io.StringIO(text) if isinstance(text, str) else text)
+        header = next(csv.reader([next(lines, "")]), [])
+        missing = [name for name in COLUMNS if name not in header and name not in OPTIONAL]
         if missing:
             return ImportReport(0, [(1, f"missing columns: {', '.join(missing)}")])
         errors: list[tuple[int, str]] = []
         loaded = 0
-        # One writer thread (its own connection) stores batch n while this thread parses and seals batch
-        # n + 1: both drivers release the GIL while the database works, so the two overlap.
+        chunks = _text_chunks(lines, CHUNK)
+        first = next(chunks, None)
+        if first is None:
+            return ImportReport(0, [])
+        # One writer thread (its own connection) stores chunk n while chunk n + 1 is prepared: both
+        # drivers release the GIL while the database works, so the two overlap.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="registry-import") as writer:
             pending: Future[None] | None = None
-            for batch in _batches(_parse_lines(reader, errors), BATCH):
-                prepared = [(self._prepare(row), history) for row, history in batch]
+            for prepared, bad in self._prepared(header, first, chunks, workers):
+                errors += bad
                 if pending is not None:
                     pending.result()
-                pending = writer.submit(self._store_batch, prepared)
+                pending = writer.submit(self._store_chunk, prepared)
                 loaded += len(prepared)
             if pending is not None:
                 pending.result()
-        return ImportReport(loaded, errors)
+        return ImportReport(loaded, sorted(errors))
 
-    def _store_batch(self, batch: list[tuple[dict[str, object], list[tuple[str, int, str]]]]) -> None:
+    def _prepared(
+        self, header: list[str], first: tuple[int, str], rest: Iterator[tuple[int, str]], workers: int | None,
+    ) -> Iterator[tuple[list[Prepared], list[tuple[int, str]]]]:  # fmt: skip
+        second = next(rest, None)
+        if second is None:  # one chunk: not worth starting processes
+            yield prepare_rows(self._numbers, header, *first)
+            return
+        count = workers or min(4, len(os.sched_getaffinity(0)))
+        # forkserver: the host process has threads (the server's), which fork must not copy
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(count, mp_context=context) as pool:
+            queue: deque[Future[tuple[list[Prepared], list[tuple[int, str]]]]] = deque()
+            for chunk in itertools.chain((first, second), rest):
+                queue.append(pool.submit(prepare_rows, self._numbers, header, *chunk))
+                if len(queue) > 2 * count:  # bounded: a 1.5-million-line extract is never all in memory
+                    yield queue.popleft().result()
+            while queue:
+                yield queue.popleft().result()
+
+    def _store_chunk(self, chunk: list[Prepared]) -> None:
+        for start in range(0, len(chunk), BATCH):
+            self._store_batch(chunk[start : start + BATCH])
+
+    def _store_batch(self, batch: list[Prepared]) -> None:
         with self.db.transaction() as tx:
             self._upsert_batch(tx, batch)
 
-    def _prepare(self, row: dict[str, object]) -> dict[str, object]:
-        code, number = str(row["municipality_code"]), str(row.pop("my_number"))
-        row["my_number_index"] = index = self.index(code, number)
-        row["my_number_sealed"] = self.seal_number(code, str(row["atena_number"]), number)
-        row["subject_id"] = row.get("subject_id") or _subject_id(index)
-        return row
-
-    def _upsert_batch(self, tx: Tx, batch: list[tuple[dict[str, object], list[tuple[str, int, str]]]]) -> None:
+    def _upsert_batch(self, tx: Tx, batch: list[Prepared]) -> None:
         if tx.postgresql:
             _copy_batch(tx, batch)
             return
-        by_columns: dict[tuple[str, ...], list[tuple[object, ...]]] = {}
-        for row, _ in batch:
-            by_columns.setdefault(tuple(row), []).append(tuple(row.values()))
-        for names, values in by_columns.items():
-            columns = ", ".join(names)
-            updates = ", ".join(f"{name} = excluded.{name}" for name in names if name != "municipality_code")
-            tx.executemany(
-                f"INSERT INTO residents ({columns}) VALUES ({', '.join('?' for _ in names)}) "  # noqa: S608 (our names)
-                f"ON CONFLICT (municipality_code, my_number_index) DO UPDATE SET {updates}",
-                values,
-            )
-        history = [
-            (vaccine, dose, when, row["municipality_code"], row["my_number_index"])
-            for row, entries in batch
-            for vaccine, dose, when in entries
-        ]
+        # the registry's indexes outgrow SQLite's default 2 MiB page cache long before 1.5 million rows
+        tx.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+        columns = ", ".join(_COPY_COLUMNS)
+        updates = ", ".join(f"{name} = excluded.{name}" for name in _COPY_COLUMNS if name != "municipality_code")
+        tx.executemany(
+            f"INSERT INTO residents ({columns}) VALUES ({', '.join('?' for _ in _COPY_COLUMNS)}) "  # noqa: S608 (our names)
+            f"ON CONFLICT (municipality_code, my_number_index) DO UPDATE SET {updates}",
+            [row for row, _ in batch],
+        )
+        history = [(vaccine, dose, when, row[0], row[3]) for row, entries in batch for vaccine, dose, when in entries]
         if history:
             tx.executemany(
                 "INSERT INTO history (resident_id, vaccine_code, dose_number, date) "
@@ -227,7 +233,7 @@ _COPY_COLUMNS = (
 )  # fmt: skip
 
 
-def _copy_batch(tx: Tx, batch: list[tuple[dict[str, object], list[tuple[str, int, str]]]]) -> None:
+def _copy_batch(tx: Tx, batch: list[Prepared]) -> None:
     """PostgreSQL: COPY the batch into session-local staging tables, then one upsert statement each.
 
     A resident listed twice in one batch keeps its last line, as the row-by-row path does.
@@ -244,11 +250,11 @@ def _copy_batch(tx: Tx, batch: list[tuple[dict[str, object], list[tuple[str, int
     cursor = tx.connection.cursor()
     with cursor.copy(f"COPY residents_staging (line, {columns}) FROM STDIN") as copy:
         for line, (row, _) in enumerate(batch):
-            copy.write_row((line, *(row.get(name, 0 if name in FLAGS else None) for name in _COPY_COLUMNS)))
+            copy.write_row((line, *row))
     with cursor.copy("COPY history_staging FROM STDIN") as copy:
         for row, entries in batch:
             for vaccine, dose, when in entries:
-                copy.write_row((row["municipality_code"], row["my_number_index"], vaccine, dose, when))
+                copy.write_row((row[0], row[3], vaccine, dose, when))
     updates = ", ".join(f"{name} = excluded.{name}" for name in _COPY_COLUMNS if name != "municipality_code")
     tx.execute("ANALYZE residents_staging")  # so the planner joins the batch by index, not the whole registry
     tx.execute("ANALYZE history_staging")
@@ -266,21 +272,90 @@ def _copy_batch(tx: Tx, batch: list[tuple[dict[str, object], list[tuple[str, int
     )
 
 
+class NumberKeys:
+    """The My Number's keys per municipality: the HMAC index key and the AES-256-GCM sealing key.
+
+    Picklable (the import's worker processes get a copy): only the master key travels, over the
+    pool's pipe to a child of this process; the derived keys are made again on the other side.
+    """
+
+    def __init__(self, registry_master: bytes) -> None:
+        self._master = registry_master
+        self._index: dict[str, bytes] = {}
+        self._seal: dict[str, AESGCM] = {}
+
+    def __getstate__(self) -> bytes:
+        return self._master
+
+    def __setstate__(self, master: bytes) -> None:
+        self.__init__(master)  # type: ignore[misc]
+
+    def index(self, municipality_code: str, my_number: str) -> bytes:
+        key = self._index.get(municipality_code)
+        if key is None:
+            key = self._index[municipality_code] = municipality_key(self._master, municipality_code, "index")
+        return hmac.digest(key, my_number.encode(), "sha256")
+
+    def seal(self, municipality_code: str, atena: str, my_number: str) -> bytes:
+        sealer = self._seal.get(municipality_code)
+        if sealer is None:
+            sealer = self._seal[municipality_code] = AESGCM(
+                municipality_key(self._master, municipality_code, "encrypt")
+            )
+        nonce = os.urandom(12)
+        return nonce + sealer.encrypt(nonce, my_number.encode(), f"{municipality_code}|{atena}".encode())
+
+
+# a row to store, in _COPY_COLUMNS order (tuples: the cheapest to hand between processes), and its history
+Prepared = tuple[tuple[object, ...], list[tuple[str, int, str]]]
+IMPORT_CACHE_KIB = 131_072  # SQLite page cache of the importing connection (128 MiB)
+CHUNK = 10_000  # lines prepared per task (and stored per chunk, in transactions of BATCH)
+
+
+def prepare_rows(
+    keys: NumberKeys, header: list[str], first_line: int, text: str
+) -> tuple[list[Prepared], list[tuple[int, str]]]:
+    """Parse, check and seal CSV lines (a worker process's task): the rows to store, and the errors by
+    line number (the record's first line in the file; line 1 is the header)."""
+    prepared: list[Prepared] = []
+    errors: list[tuple[int, str]] = []
+    reader = csv.reader(io.StringIO(text))
+    line_number = first_line
+    for values in reader:
+        try:
+            row, history = _parse_line(dict(zip(header, values, strict=False)))
+        except ValueError as error:
+            errors.append((line_number, str(error)))
+        else:
+            code, number = str(row["municipality_code"]), str(row.pop("my_number"))
+            row["my_number_index"] = index = keys.index(code, number)
+            row["my_number_sealed"] = keys.seal(code, str(row["atena_number"]), number)
+            row["subject_id"] = row.get("subject_id") or _subject_id(index)
+            prepared.append((tuple(row[name] for name in _COPY_COLUMNS), history))
+        line_number = first_line + reader.line_num
+    return prepared, errors
+
+
+def _text_chunks(lines: Iterator[str], size: int) -> Iterator[tuple[int, str]]:
+    """(first line number, text) of about `size` lines each, cut only between CSV records (where the
+    quotes seen so far are balanced: a quoted field may hold a line break)."""
+    line, buffer, open_quote = 2, [], False
+    for text in lines:
+        buffer.append(text if text.endswith("\n") else text + "\n")
+        open_quote ^= text.count('"') % 2 == 1
+        if len(buffer) >= size and not open_quote:
+            yield line, "".join(buffer)
+            line += len(buffer)
+            buffer = []
+    if buffer:
+        yield line, "".join(buffer)
+
+
 def _subject_id(index: bytes) -> str:
     return "S" + index.hex()[:15].upper()
 
 
 _valid_municipality_code = functools.lru_cache(maxsize=4096)(is_valid_municipality_code)  # a few codes per extract
-
-
-def _parse_lines(
-    reader: csv.DictReader[str], errors: list[tuple[int, str]]
-) -> Iterator[tuple[dict[str, object], list[tuple[str, int, str]]]]:
-    for line_number, raw in enumerate(reader, start=2):
-        try:
-            yield _parse_line(raw)
-        except ValueError as error:
-            errors.append((line_number, str(error)))
 
 
 def _parse_line(raw: dict[str, str]) -> tuple[dict[str, object], list[tuple[str, int, str]]]:
@@ -330,17 +405,6 @@ def _parse_line(raw: dict[str, str]) -> tuple[dict[str, object], list[tuple[str,
     if raw.get("subject_id"):
         row["subject_id"] = raw["subject_id"].strip()
     return row, history
-
-
-def _batches(items: Iterable[tuple[dict[str, object], list[tuple[str, int, str]]]], size: int) -> Iterator[list]:  # type: ignore[type-arg]
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _resident(columns: list[str], row: tuple[object, ...]) -> Resident:

@@ -351,6 +351,9 @@ async def _no_version_header(request: web.Request, response: web.StreamResponse)
     response.headers["Server"] = "yoshin-host"
 
 
+KEEPALIVE_SECONDS = 300.0
+
+
 def _error(status: int, code: str, ja: str, en: str) -> web.Response:
     return web.json_response(api.error_body(code, ja, en), status=status)
 
@@ -691,7 +694,9 @@ class HostServer:
             (main_app(self.service), self.service.pki.mutual_tls_context(), self.requested[0]),
             (enrollment_app(self.service), self.service.pki.enrollment_context(), self.requested[1]),
         ):
-            runner = web.AppRunner(app, access_log=None)
+            # an appliance keeps its connection between visits (one every few minutes at peak): one TLS
+            # handshake a morning instead of one a request; an idle connection costs the host little
+            runner = web.AppRunner(app, access_log=None, keepalive_timeout=KEEPALIVE_SECONDS)
             await runner.setup()
             site = web.TCPSite(runner, self.host, port, ssl_context=context)
             await site.start()

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from yoshin.domain.i18n import Bilingual, BilingualError
 from yoshin.host import audit
-from yoshin.host.store import Database
+from yoshin.host.store import Database, Tx
 
 ROLES = ("doctor", "nurse", "clerk", "technician", "municipal_admin", "auditor")
 MAX_FAILURES = 5
@@ -100,32 +100,47 @@ def add(
 ) -> None:  # fmt: skip
     """Add a member. `yoshin-host staff add` always passes a second administrator's approval (control 14)
     except for a municipality's first administrator; the audit line says which."""
-    if role not in ROLES:
-        raise StaffError("不明な役割です", f"role must be one of {', '.join(ROLES)}")
+    credentials = new_credentials(password)  # scrypt outside the transaction: the write lock is held briefly
+    with db.transaction(municipality_code) as tx:
+        insert_member(tx, staff_id, name, role, municipality_code, credentials, now, approval)
+
+
+def new_credentials(password: str) -> tuple[bytes, bytes]:
+    """A fresh salt and the scrypt hash of an acceptable password, for `insert_member`."""
     if len(password) < MIN_PASSWORD:
         raise StaffError(
             f"パスワードは{MIN_PASSWORD}文字以上にしてください", f"passwords need {MIN_PASSWORD}+ characters"
         )
     salt = os.urandom(16)
-    password_hash = _hash(password, salt)  # scrypt outside the transaction: the write lock is held briefly
-    with db.transaction(municipality_code) as tx:
-        if tx.one("SELECT 1 FROM staff WHERE staff_id = ?", [staff_id]):
-            raise StaffError("その職員IDは既に使われています", "that staff ID exists (IDs are never shared or reused)")
-        tx.insert(
-            "staff",
-            {
-                "staff_id": staff_id,
-                "municipality_code": municipality_code,
-                "name": name,
-                "role": role,
-                "password_hash": password_hash,
-                "salt": salt,
-                "created_at": now.isoformat(),
-            },
-        )
-        granted = approval.audit_text() if approval else "without approval (first administrator or library)"
-        actor = approval.admin.staff_id if approval else "admin"
-        audit.append(tx, now, municipality_code, actor, "cli", "staff.add", staff_id, f"role={role}, {granted}")
+    return salt, _hash(password, salt)
+
+
+def insert_member(
+    tx: Tx, staff_id: str, name: str, role: str, municipality_code: str, credentials: tuple[bytes, bytes],
+    now: datetime, approval: Approval | None,
+) -> None:  # fmt: skip
+    """The staff row and its audit line, inside the caller's unit of work (a technician's roster row
+    commits with it: `technicians.add`)."""
+    if role not in ROLES:
+        raise StaffError("不明な役割です", f"role must be one of {', '.join(ROLES)}")
+    salt, password_hash = credentials
+    if tx.one("SELECT 1 FROM staff WHERE staff_id = ?", [staff_id]):
+        raise StaffError("その職員IDは既に使われています", "that staff ID exists (IDs are never shared or reused)")
+    tx.insert(
+        "staff",
+        {
+            "staff_id": staff_id,
+            "municipality_code": municipality_code,
+            "name": name,
+            "role": role,
+            "password_hash": password_hash,
+            "salt": salt,
+            "created_at": now.isoformat(),
+        },
+    )
+    granted = approval.audit_text() if approval else "without approval (first administrator or library)"
+    actor = approval.admin.staff_id if approval else "admin"
+    audit.append(tx, now, municipality_code, actor, "cli", "staff.add", staff_id, f"role={role}, {granted}")
 
 
 def register_card(db: Database, staff_id: str, certificate_der: bytes, actor: str, now: datetime) -> None:

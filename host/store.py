@@ -104,6 +104,8 @@ class Tx:
         self.database = database
         # run once the transaction has committed, never after a rollback (the audit's external anchor)
         self.after_commit: list[Callable[[], None]] = []
+        # what a unit of work may compute once and reuse (the audit chain's head while its lock is held)
+        self.memo: dict[str, Any] = {}
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         try:
@@ -141,8 +143,28 @@ class Tx:
         SQLite has one writer at a time already (BEGIN IMMEDIATE); PostgreSQL takes a transaction-scoped
         advisory lock, held until COMMIT or ROLLBACK.
         """
-        if self.postgresql:
+        held = self.memo.setdefault("locks", set())
+        if self.postgresql and name not in held:  # held until the transaction ends: taken once
             self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [name])
+        held.add(name)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the transaction undone alone on error (the rest of the unit goes on)."""
+        saved = {key: set(value) if isinstance(value, set) else value for key, value in self.memo.items()}
+        lengths = {key: len(value) for key, value in self.memo.items() if isinstance(value, list)}
+        self.execute("SAVEPOINT yoshin_part")
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK TO SAVEPOINT yoshin_part")
+            self.execute("RELEASE SAVEPOINT yoshin_part")
+            for key, length in lengths.items():  # what the part queued (an audit anchor entry) goes too
+                del self.memo[key][length:]
+            self.memo.clear()  # and what it computed (the audit head, locks taken in it)
+            self.memo.update(saved)
+            raise
+        self.execute("RELEASE SAVEPOINT yoshin_part")
 
 
 def _raise_if_busy(error: Exception) -> None:

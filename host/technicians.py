@@ -64,11 +64,10 @@ def add(
     demo, tests) adds without one, and the audit line says so."""
     company = _text(company, "会社名", "the company")
     work_location = _text(work_location, "作業場所", "the work location")
-    staff.add(db, staff_id, name, ROLE, municipality_code, password, now, approval)
+    credentials = staff.new_credentials(password)
     approved = approval.audit_text() if approval else "without approval (library)"
-    with db.transaction(municipality_code) as tx:
-        # A separate unit of work after the staff row: if it failed, the ID would exist without a roster
-        # row, and `check` refuses such an ID, so a half-done grant never lets anyone in.
+    with db.transaction(municipality_code) as tx:  # the staff row and the roster row, or neither
+        staff.insert_member(tx, staff_id, name, ROLE, municipality_code, credentials, now, approval)
         tx.insert(
             "technicians",
             {

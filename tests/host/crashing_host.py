@@ -1,8 +1,9 @@
-"""A child process for the crash tests: a host that dies by SIGKILL once N records are committed, to prove
-that a host killed mid-batch leaves no partial record and the retried batch lands exactly once. The fault
+"""A child process for the crash tests: a host that dies by SIGKILL once N inbox transactions (batches:
+one transaction each) are committed, before it answers, to prove that the device's resend of records the
+host committed but never acknowledged lands exactly once. The fault
 comes in through the store seam (the service's Database); intake itself has no test hook.
 
-python crashing_host.py DATA_DIR KILL_AFTER_RECORDS    (prints one line once both listeners are up)
+python crashing_host.py DATA_DIR KILL_AFTER_TRANSACTIONS    (prints one line once both listeners are up)
 """
 
 from __future__ import annotations

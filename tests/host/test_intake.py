@@ -21,7 +21,7 @@ from yoshin.device.forwarder import Forwarder
 from yoshin.device.hostclient import HostAddress, enroll, fetch_ca
 from yoshin.devtools.personas import all_personas, registry_csv
 from yoshin.domain import examples
-from yoshin.host import devices, store
+from yoshin.host import audit, devices, store
 from yoshin.host.server import HostServer
 from yoshin.protocol import api
 from yoshin.protocol.sealing import new_record_id
@@ -62,6 +62,37 @@ def test_one_bad_record_never_blocks_the_rest(make_device, host: HostServer, pro
     assert [r["status"] for r in results] == ["accepted", "rejected", "accepted"]
     assert "lot_number" in results[1]["reason"]
     assert _inbox(host) == 2
+
+
+def test_one_batch_is_one_transaction_with_one_audit_line_per_record(make_device, host: HostServer, prove) -> None:
+    """The batched store (one INSERT for the plain records, the others in savepoints of the same
+    transaction): a copy of a record in the same batch, a different body under its id, a refused record
+    and a bad one each get their own answer and audit line, and the chain and anchor still verify."""
+    device = make_device()
+    bodies = _records(4)
+    stranger = {**bodies[3], "record_id": new_record_id(), "subject_id": "S999999"}  # refused after the insert
+    kinds = ["questionnaire_response"] + ["vaccination_record"] * 4
+    sent = [bodies[0], bodies[1], bodies[2], bodies[3], stranger]
+    proved = [prove(device, kind, body) for kind, body in zip(kinds, sent, strict=True)]
+    envelopes = [device.seal(k, b, b["record_id"]).to_json() for k, b in zip(kinds, proved, strict=True)]
+    changed = prove(device, "vaccination_record", {**bodies[1], "lot_number": "OTHER01"})
+    envelopes += [envelopes[1], device.seal("vaccination_record", changed, bodies[1]["record_id"]).to_json()]
+    results = device.client.call("POST", api.RECORDS, {"envelopes": envelopes})["results"]
+    statuses = [r["status"] for r in results]
+    assert statuses == ["accepted"] * 4 + ["rejected", "duplicate", "rejected"]
+    assert "no such resident" in results[4]["reason"] and "different record" in results[6]["reason"]
+    assert _inbox(host) == 4
+    lines = host.service.db.execute("SELECT target, outcome FROM audit WHERE actor = ?", [device.device_id])
+    per_record = {}
+    for target, outcome in lines:
+        per_record.setdefault(target, []).append(outcome.split(":")[0])
+    assert all(per_record[b["record_id"]].count("accepted") == 1 for b in bodies)
+    assert per_record[stranger["record_id"]] == ["rejected"]
+    assert per_record[bodies[1]["record_id"]] == ["accepted", "rejected"]
+    assert audit.verify(host.service.db).intact
+    again = device.client.call("POST", api.RECORDS, {"envelopes": envelopes})["results"]
+    assert [r["status"] for r in again] == ["duplicate"] * 4 + ["rejected", "duplicate", "rejected"]
+    assert _inbox(host) == 4 and audit.verify(host.service.db).intact
 
 
 def test_unknown_fields_and_other_municipalities_are_rejected(make_device, host: HostServer) -> None:
@@ -156,7 +187,7 @@ def test_sigkill_mid_batch_then_retry_lands_exactly_once(
     service.registry.import_csv(registry_csv(list(all_personas().values())))  # the records' resident
 
     def start(kill_after: int) -> tuple[subprocess.Popen[bytes], HostAddress]:
-        if kill_after:  # a host whose store kills it after that many committed records (tests/host/crashing_host.py)
+        if kill_after:  # a host whose store kills it after that many committed batches (tests/host/crashing_host.py)
             command = [sys.executable, str(Path(__file__).with_name("crashing_host.py")), str(data), str(kill_after)]
         else:
             command = [Path(sys.executable).parent / "yoshin-host", "serve", "--data-dir", str(data)]
@@ -167,7 +198,7 @@ def test_sigkill_mid_batch_then_retry_lands_exactly_once(
         ports = json.loads((data / "serve.json").read_text())
         return process, HostAddress("127.0.0.1", ports["port"], ports["enroll_port"])
 
-    process, address = start(kill_after=4)
+    process, address = start(kill_after=1)  # a batch is one transaction: killed once the first of 4 commits
     token = devices.issue_token(service.db, "141305", "1410000001", "admin01", service.clock())
     appliance = Appliance(tmp_path / "device", clock=clock)
     enroll(
@@ -185,8 +216,8 @@ def test_sigkill_mid_batch_then_retry_lands_exactly_once(
     for body in _records(10):
         kind = "vaccination_record" if "lot_number" in body else "questionnaire_response"
         outbox.enqueue(kind, prove_with(service, appliance.keystore.identity()["device_id"], kind, body))
-    forwarder = Forwarder(outbox, appliance.client(), batch=10)
-    assert forwarder.run_once().error  # the host died mid-batch
+    forwarder = Forwarder(outbox, appliance.client(), batch=4)
+    assert forwarder.run_once().error  # the host died after committing, before answering
     assert process.wait(timeout=30) == -signal.SIGKILL
     db = store.open_database(store.configured_url(data))
     assert db.execute("SELECT count(*) FROM inbox").fetchone()[0] == 4

@@ -150,15 +150,15 @@ def test_a_reconnect_storm_is_shed_with_503_and_drained_by_backoff(
 ) -> None:
     statuses: Counter[int] = Counter()
     lock = threading.Lock()
-    real_request = hostclient._request
+    real_exchange = hostclient._exchange  # one request and its answer, on a kept or a new connection
 
-    def observed(*args: Any, **kwargs: Any) -> Any:  # the real request; only its status is counted
-        answer = real_request(*args, **kwargs)
+    def observed(*args: Any, **kwargs: Any) -> Any:  # the real exchange; only its status is counted
+        answer = real_exchange(*args, **kwargs)
         with lock:
             statuses[answer[0]] += 1
         return answer
 
-    monkeypatch.setattr(hostclient, "_request", observed)
+    monkeypatch.setattr(hostclient, "_exchange", observed)
     host.service.intake_limit = 8  # a worker's share of a large deployment
     appliances, clocks, sent = [], [], set()
     for n in range(200):

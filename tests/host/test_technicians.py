@@ -4,8 +4,10 @@ and enrollment and decommissioning refused without a valid technician proof, aud
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -14,11 +16,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from yoshin.device import provisioning
 from yoshin.device.hostclient import HostAddress, HostRefused, enroll, fetch_ca, technician_login
 from yoshin.device.keystore import FileKeyStore
-from yoshin.host import attest, devices, staff, technicians
+from yoshin.domain.clock import JST
+from yoshin.host import attest, audit, devices, staff, store, technicians
 from yoshin.host.server import HostServer
 
 HOST_CLI = str(Path(sys.executable).parent / "yoshin-host")
 PASSWORD = "nurse-password-1"
+CLOCK_NOW = datetime(2026, 12, 1, 10, 0, tzinfo=JST)
 
 
 def _address(host: HostServer) -> HostAddress:
@@ -171,3 +175,20 @@ def test_the_roster_through_yoshin_host_needs_two_administrators(host: HostServe
     ]
     assert roster[0]["approved_by"] == "by A0001, approved by A0002"
     assert _audit(host, "technician.add")[-1][:2] == ("A0001", "T0300")
+
+
+def test_a_technician_is_added_whole_or_not_at_all(tmp_path: Path) -> None:
+    """The staff row and the roster row are one unit of work: when the roster row cannot be written, no
+    technician ID is left behind without it."""
+    audit.create_key(tmp_path)
+    db = store.open_database(tmp_path / "host.db")
+    try:
+        db.execute(
+            "CREATE TRIGGER roster_full BEFORE INSERT ON technicians BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+        with pytest.raises(sqlite3.DatabaseError, match="disk full"):
+            technicians.add(db, "T0042", "技術 四二", "141305", PASSWORD, "保守株式会社", "本庁舎", CLOCK_NOW)
+        assert db.execute("SELECT count(*) FROM staff WHERE staff_id = 'T0042'").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM audit").fetchone() == (0,)
+    finally:
+        db.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
 from pathlib import Path
 
@@ -164,3 +165,18 @@ def test_tls_prefers_1_3_allows_only_aead_on_1_2_and_names_no_version(host: Host
     for cbc in ("ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES256-SHA", "AES128-SHA"):
         with pytest.raises(ssl.SSLError):
             handshake(ssl.TLSVersion.TLSv1_2, cbc)
+
+
+def test_the_client_keeps_its_connection_and_recovers_when_the_host_drops_it(make_device) -> None:
+    """One TLS handshake per connection, not per request; a kept connection the host has closed is
+    replaced on the next call without the caller seeing it."""
+    device = make_device()
+    device.client.call("GET", api.HEALTH)
+    kept = device.client._idle[device.client.address]  # the pool is what is tested
+    assert len(kept) == 1
+    first = kept[0]
+    device.client.call("GET", api.HEALTH)
+    assert kept == [first] and first.sock is not None  # the same connection answered again
+    first.sock.shutdown(socket.SHUT_RDWR)  # as when the host closes an idle connection
+    assert device.client.call("GET", api.HEALTH)["status"] == "ok"
+    assert len(kept) == 1 and kept[0] is not first

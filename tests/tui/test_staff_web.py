@@ -68,9 +68,10 @@ async def test_the_staff_app_is_served_over_tls_and_opens_on_the_login(tmp_path:
                     async for message in websocket:
                         if message.type == aiohttp.WSMsgType.BINARY:
                             screen += message.data
-                        if "職員ログイン".encode() in screen and b"Staff login" in screen:
+                        # a fresh data directory: the technician's login to provision it (control 27)
+                        if "未設置の端末".encode() in screen and b"Log in to provision" in screen:
                             break
-            assert "職員ログイン".encode() in screen
+            assert "未設置の端末".encode() in screen
     finally:
         server.terminate()
         assert server.wait(timeout=30) == 0
