@@ -338,14 +338,15 @@ class ApplianceServices:
         """Whether the municipality requires reception's check before the card step (GET /policy). The
         last answer is kept in <data dir>/policy.json for when the host cannot be reached; never asked: no."""
         from yoshin.device.hostclient import DeviceRevoked, HostRefused, HostUnreachable
+        from yoshin.device.keystore import KeyStoreError
         from yoshin.protocol import api
 
         path = self.appliance.data_dir / "policy.json"
         try:
             answer = self.appliance.client().call("GET", api.POLICY)
             required = answer.get("reception_check") == "required" if isinstance(answer, dict) else None
-        except (HostUnreachable, HostRefused, DeviceRevoked):  # revoked: the identity step says so in words
-            required = None
+        except (HostUnreachable, HostRefused, DeviceRevoked, KeyStoreError):
+            required = None  # the last answer; a revoked device or broken key store is told at the card read
         if required is None:
             return path.exists() and json.loads(path.read_text()).get("reception_check") == "required"
         path.write_text(json.dumps({"reception_check": "required" if required else "optional"}))
