@@ -266,9 +266,18 @@ class DemoKioskApp(KioskApp):
         self.tell()
 
     def tell(self) -> None:
+        self.notify(self.card_line(), timeout=30)
+
+    def card_line(self) -> str:
+        """Which card is on the reader, or which one F5 puts there, and its PIN."""
         who = self.chain.persona
-        card = f"{who.id} ({who.label_en}) PIN {who.pins['face']}" if who and self.chain.emulator else "none"
-        self.notify(f"DEMO, synthetic data. Card: {card}. F5 card in/out, F6 next persona, Ctrl-C stop", timeout=30)
+        if who is None:
+            card = "none"
+        elif self.chain.emulator is not None:
+            card = f"{who.id} ({who.label_en}) PIN {who.pins['face']}"
+        else:
+            card = f"out, F5 puts in {who.id} ({who.label_en}) PIN {who.pins['face']}"
+        return f"DEMO, synthetic data. Card: {card}. F5 card in/out, F6 next persona, Ctrl-C stop"
 
     @work(thread=True, exclusive=True, group="demo")
     def action_toggle_card(self) -> None:
@@ -325,6 +334,7 @@ def main(persona_id: str, data_dir: Path, check: bool, no_kiosk: bool, staff_por
             click.echo(f"  staff app: {staff_url} in a browser (self-signed certificate: accept it once)")
         if sys.stdin.isatty() and sys.stdout.isatty() and not no_kiosk:
             click.echo("  starting the kiosk: F5 card in/out, F6 next persona, Ctrl-C stops everything")
+            chain.remove()  # a kiosk starts with an empty reader: welcome first, the card at the card step (F5)
             DemoKioskApp(chain).run()
             click.echo("yoshin demo: stopping")
             return

@@ -16,6 +16,7 @@ from yoshin.device import provisioning
 from yoshin.devtools.demo import DEMO_PASSWORD, DEMO_TECHNICIAN, MUNICIPALITY, DemoKioskApp, run_visit, running_chain
 from yoshin.devtools.virtual_reader import VirtualReader
 from yoshin.host import technicians
+from yoshin.tui.screens.welcome import WelcomeScreen
 
 pytestmark = pytest.mark.pcsc
 DEMO = str(Path(sys.executable).parent / "yoshin-demo")
@@ -62,8 +63,11 @@ async def test_the_demo_kiosk_switches_cards_and_stops_with_ctrl_c(
 ) -> None:
     with running_chain(tmp_path / "demo", virtual_reader) as chain:
         chain.insert("elderly")
+        chain.remove()  # as `yoshin-demo` starts its kiosk: an empty reader, the persona kept for F5
         app = DemoKioskApp(chain)
         async with app.run_test(size=(100, 34)) as pilot:
+            assert isinstance(app.screen, WelcomeScreen)  # not the remove-card reminder
+            assert "Card: out, F5 puts in elderly (Older adult" in app.card_line() and "PIN 2580" in app.card_line()
 
             async def until(condition) -> None:
                 async with asyncio.timeout(30):
