@@ -13,7 +13,7 @@ import textual
 from textual.css.query import NoMatches
 
 from yoshin.device.appliance import Appliance
-from yoshin.device.forwarder import Forwarder
+from yoshin.device.forwarder import Forwarder, Round
 from yoshin.device.hostclient import HostAddress
 from yoshin.devtools.card_emulator import CardImage, CardState, Emulator
 from yoshin.devtools.dev_pki import DevPki
@@ -130,14 +130,17 @@ class Drive:
         raise AssertionError("the questionnaire did not end")
 
     @staticmethod
-    def drain(appliance: Appliance) -> int:
-        """Forward the appliance's whole queue to its host, as the forwarder does; how many records the
-        host accepted."""
+    def forward(appliance: Appliance) -> list[Round]:
+        """Forward the appliance's whole queue to its host, as the forwarder does; its rounds."""
         outbox = appliance.outbox()
         try:
-            return sum(result.accepted for result in Forwarder(outbox, appliance.client()).drain())
+            return Forwarder(outbox, appliance.client()).drain()
         finally:
             outbox.close()
+
+    def drain(self, appliance: Appliance) -> int:
+        """`forward`, and how many records the host accepted."""
+        return sum(result.accepted for result in self.forward(appliance))
 
     @staticmethod
     @contextlib.contextmanager

@@ -13,7 +13,6 @@ from datetime import timedelta
 
 import pytest
 
-from yoshin.device.forwarder import Forwarder
 from yoshin.device.gs1 import GS
 from yoshin.device.hostclient import HostAddress
 from yoshin.device.scanner import Scanner
@@ -183,11 +182,7 @@ async def test_staff_record_a_vaccination_from_a_scanned_pack(
         assert app.staff is None and len(app.screen_stack) == 2
 
     appliance = appliance_pair.appliance
-    outbox = appliance.outbox()
-    try:
-        assert sum(r.accepted for r in Forwarder(outbox, appliance.client()).drain()) == 3
-    finally:
-        outbox.close()
+    assert drive.drain(appliance) == 3
     rows_at_host = host.service.db.execute("SELECT kind, body FROM inbox ORDER BY received_at, kind").fetchall()
     bodies = {kind: json.loads(body) for kind, body in rows_at_host}
     assert set(bodies) == {"questionnaire_response", "doctor_decision", "vaccination_record"}
@@ -263,11 +258,7 @@ async def test_a_deferral_needs_only_its_reason(appliance_pair, card, drive, hos
         await drive.until(pilot, lambda: "完了 (1)" in shown(app, "#visits Static"), app)
         assert "見合わせ" in shown(app, "#visits Static")
     appliance = appliance_pair.appliance
-    outbox = appliance.outbox()
-    try:
-        assert sum(r.accepted for r in Forwarder(outbox, appliance.client()).drain()) == 2
-    finally:
-        outbox.close()
+    assert drive.drain(appliance) == 2
     body = json.loads(host.service.db.execute("SELECT body FROM inbox WHERE kind = 'doctor_decision'").fetchone()[0])
     assert (body["decision"], body["reason"], body["explanation_given"]) == ("defer", "本人の希望で後日", False)
 
@@ -439,11 +430,7 @@ async def test_one_vaccination_takes_few_taps_and_the_check_logs_nobody_out(
         assert logged_in() == {"D0001", "N0001", "N0002"}  # the check logged nobody in or out
 
     appliance = appliance_pair.appliance
-    outbox = appliance.outbox()
-    try:
-        assert sum(r.accepted for r in Forwarder(outbox, appliance.client()).drain()) == 3
-    finally:
-        outbox.close()
+    assert drive.drain(appliance) == 3
     body = json.loads(host.service.db.execute("SELECT body FROM inbox WHERE kind = 'vaccination_record'").fetchone()[0])
     assert (body["entered_by"], body["checked_by"], body["doctor_id"]) == ("N0001", "N0002", "D0001")
 
@@ -503,11 +490,7 @@ async def test_offline_a_locked_session_resumes_and_its_records_wait_for_the_hos
         assert app.staff is None
 
     appliance.save_host(address)  # the host is back: the queue drains and the host checks what it gets
-    outbox = appliance.outbox()
-    try:
-        assert sum(r.accepted for r in Forwarder(outbox, appliance.client()).drain()) == 2
-    finally:
-        outbox.close()
+    assert drive.drain(appliance) == 2
     body = json.loads(host.service.db.execute("SELECT body FROM inbox WHERE kind = 'doctor_decision'").fetchone()[0])
     assert body["doctor_id"] == "D0001"
     assert body.get("proofs", {}).get("decided_by") == attestation  # the login's attestation, when the host gave one
@@ -537,11 +520,7 @@ async def test_the_guard_shows_its_findings_in_both_languages_and_only_the_docto
         await drive.click(pilot, app, "#confirm")
         await drive.until(pilot, lambda: "完了 (1)" in shown(app, "#visits Static"), app)
     appliance = appliance_pair.appliance
-    outbox = appliance.outbox()
-    try:
-        assert sum(r.accepted for r in Forwarder(outbox, appliance.client()).drain()) == 3
-    finally:
-        outbox.close()
+    assert drive.drain(appliance) == 3
     body = json.loads(host.service.db.execute("SELECT body FROM inbox WHERE kind = 'vaccination_record'").fetchone()[0])
     assert body["site"] == "left_thigh"
     assert body["guard_overrides"] == [

@@ -12,7 +12,6 @@ import json
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from yoshin.device.forwarder import Forwarder
 from yoshin.host import staff
 from yoshin.tui.screens.staff_home import StaffHomeScreen
 from yoshin.tui.screens.staff_login import StaffLoginScreen
@@ -65,11 +64,7 @@ async def test_a_nurse_logs_in_with_her_own_card_and_pin_and_works_with_that_ses
 
     await one_resident_visit(appliance_pair, card, drive)  # the next card visit takes her confirmation
     appliance = appliance_pair.appliance
-    outbox = appliance.outbox()
-    try:
-        results = Forwarder(outbox, appliance.client()).drain()
-    finally:
-        outbox.close()
+    results = drive.forward(appliance)
     assert (sum(r.accepted for r in results), sum(r.rejected for r in results)) == (1, 0)
     (stored,) = host.service.db.execute("SELECT body FROM inbox WHERE kind = 'questionnaire_response'").fetchone()
     body = json.loads(stored)

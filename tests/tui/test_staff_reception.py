@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import pytest
 
-from yoshin.device.forwarder import Forwarder
 from yoshin.host import policy, staff
 from yoshin.tui.screens.card import CardScreen
 from yoshin.tui.screens.pin import PinScreen
@@ -97,11 +96,7 @@ async def test_reception_confirms_before_the_card_step_and_the_record_names_who(
             assert "受付確認: C0001 (代理人 (委任状): 運転免許証・委任状)" in shown(staff_app, "#reception")
 
     appliance = appliance_pair.appliance
-    outbox = appliance.outbox()
-    try:
-        results = Forwarder(outbox, appliance.client()).drain()
-    finally:
-        outbox.close()
+    results = drive.forward(appliance)
     assert (sum(r.accepted for r in results), sum(r.rejected for r in results)) == (1, 0)
     (stored,) = host.service.db.execute("SELECT body FROM inbox WHERE kind = 'questionnaire_response'").fetchone()
     body = json.loads(stored)
