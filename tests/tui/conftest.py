@@ -24,6 +24,7 @@ from yoshin.smartcard.transport import PcscContext
 from yoshin.tui.app import KioskApp
 from yoshin.tui.screens.pin import PinScreen
 from yoshin.tui.screens.questionnaire import QuestionnaireScreen
+from yoshin.tui.screens.staff_vaccination import SecondCheckScreen
 from yoshin.tui.screens.vaccine import VaccineScreen
 from yoshin.tui.services import ApplianceServices
 
@@ -128,6 +129,21 @@ class Drive:
                 await pilot.click("#a-yes" if question.id in yes else "#a-no")
             await pilot.pause()
         raise AssertionError("the questionnaire did not end")
+
+    async def second_check(self, pilot, app, checker: str = "N0002", password: str = STAFF_PASSWORD) -> None:
+        """The second person confirms on the check screen with their ID and password."""
+        app.screen.query_one("#checker").value = checker
+        app.screen.query_one("#password").value = password
+        await self.click(pilot, app, "#confirm")
+
+    async def override_with_reason(self, pilot, app, reason: str) -> None:
+        """On the guard screen the doctor overrides: refused without a reason, then given one, on to the
+        second person's check."""
+        await self.click(pilot, app, "#override")
+        await self.until(pilot, lambda: "理由" in str(app.screen.query_one("#error").render()), app)
+        app.screen.query_one("#reason").value = reason
+        await self.click(pilot, app, "#override")
+        await self.until(pilot, lambda: isinstance(app.screen, SecondCheckScreen), app)
 
     @staticmethod
     def forward(appliance: Appliance) -> list[Round]:

@@ -170,9 +170,7 @@ async def test_staff_record_a_vaccination_from_a_scanned_pack(
         app.screen.query_one("#password").value = PASSWORD
         await pilot.click("#confirm")
         assert "別の職員" in shown(app, "#error")
-        app.screen.query_one("#checker").value = "N0002"
-        app.screen.query_one("#password").value = PASSWORD
-        await drive.click(pilot, app, "#confirm")
+        await drive.second_check(pilot, app)
         await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
         await drive.until(pilot, lambda: "完了 (1)" in shown(app, "#visits Static"), app)
         assert not rows(app) and "接種済" in shown(app, "#visits Static")
@@ -510,14 +508,8 @@ async def test_the_guard_shows_its_findings_in_both_languages_and_only_the_docto
         findings = shown(app, "#findings")
         finding = app.screen.findings[0]
         assert finding.code == "route_site" and finding.message.ja in findings and finding.message.en in findings
-        await drive.click(pilot, app, "#override")  # no reason: refused
-        await drive.until(pilot, lambda: "理由" in shown(app, "#error"), app)
-        app.screen.query_one("#reason").value = "上腕に皮膚病変があるため"
-        await drive.click(pilot, app, "#override")
-        await drive.until(pilot, lambda: isinstance(app.screen, SecondCheckScreen), app)
-        app.screen.query_one("#checker").value = "N0002"
-        app.screen.query_one("#password").value = PASSWORD
-        await drive.click(pilot, app, "#confirm")
+        await drive.override_with_reason(pilot, app, "上腕に皮膚病変があるため")  # refused first without one
+        await drive.second_check(pilot, app)
         await drive.until(pilot, lambda: "完了 (1)" in shown(app, "#visits Static"), app)
     appliance = appliance_pair.appliance
     assert drive.drain(appliance) == 3

@@ -41,7 +41,7 @@ from yoshin.tui.services import ApplianceServices
 from yoshin.tui.staff_text import ts
 
 from . import test_staff
-from .test_staff import PASSWORD, YES, login, one_resident_visit, rows, shown
+from .test_staff import YES, login, one_resident_visit, rows, shown
 
 appliance_pair = test_staff.appliance_pair  # the fixture of the existing staff tests, reused as it is
 
@@ -375,14 +375,8 @@ async def test_the_doctor_overrides_with_a_reason_and_the_record_carries_it(
             history="flu_elderly:1:2026-10-01",
         )  # another clinic's dose of this season, imported during the day
         assert isinstance(app.screen, GuardScreen)
-        await drive.click(pilot, app, "#override")  # no reason: refused
-        await drive.until(pilot, lambda: "理由" in shown(app, "#error"), app)
-        app.screen.query_one("#reason").value = "前回接種の記録が誤り"
-        await drive.click(pilot, app, "#override")
-        await drive.until(pilot, lambda: isinstance(app.screen, SecondCheckScreen), app)
-        app.screen.query_one("#checker").value = "N0002"
-        app.screen.query_one("#password").value = PASSWORD
-        await drive.click(pilot, app, "#confirm")
+        await drive.override_with_reason(pilot, app, "前回接種の記録が誤り")  # refused first without one
+        await drive.second_check(pilot, app)
         await drive.until(pilot, lambda: "完了 (1)" in shown(app, "#visits Static"), app)
     (record,) = delivered(appliance_pair, host)
     assert record["guard_overrides"] == [
@@ -427,9 +421,7 @@ async def test_the_amount_given_is_tapped_and_judged(
         else:
             assert isinstance(app.screen, SecondCheckScreen)  # no finding: straight to the second person's check
             assert "0.25 mL" in shown(app, "#summary")
-            app.screen.query_one("#checker").value = "N0002"
-            app.screen.query_one("#password").value = PASSWORD
-            await drive.click(pilot, app, "#confirm")
+            await drive.second_check(pilot, app)
             await drive.until(pilot, lambda: isinstance(app.screen, StaffHomeScreen), app)
     records = delivered(appliance_pair, host)
     assert [r["dose_amount_ml"] for r in records] == ([] if tap_pack_amount else ["0.25"])
@@ -447,9 +439,7 @@ async def test_a_second_dose_sealed_here_today_is_a_same_day_duplicate(
     async with app.run_test(size=(100, 40)) as pilot:
         await guard_screen(pilot, app, drive, appliance_pair, "left_upper_arm")
         assert isinstance(app.screen, SecondCheckScreen)  # the first dose: nothing found
-        app.screen.query_one("#checker").value = "N0002"
-        app.screen.query_one("#password").value = PASSWORD
-        await drive.click(pilot, app, "#confirm")
+        await drive.second_check(pilot, app)
         await drive.until(pilot, lambda: "完了 (1)" in shown(app, "#visits Static"), app)
         await drive.click(pilot, app, "#logout")  # the host holds one session per staff ID
         await drive.until(pilot, lambda: isinstance(app.screen, StaffLoginScreen), app)
