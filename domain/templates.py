@@ -238,9 +238,9 @@ def _template(
     tid = item.get("id", "?")
     try:
         ids = list(forms[item["form"]]["questions"]) if "form" in item else []
-        # A vaccine's own questions go before the closing consent (接種希望) and the guardian section, as on
-        # the MHLW 予診票; a form without that question gets them at the end.
-        at = ids.index("wants_vaccination") if "wants_vaccination" in ids else len(ids)
+        # A vaccine's own questions go before the closing items (質問, 接種希望) and the guardian section, as
+        # on the MHLW 予診票; a form without them gets them at the end.
+        at = next((ids.index(q) for q in ("has_questions", "wants_vaccination") if q in ids), len(ids))
         ids[at:at] = item.get("extra_questions", [])
         ids += item.get("questions", [])
         if len(set(ids)) != len(ids):
