@@ -24,7 +24,9 @@ from yoshin.domain.i18n import Bilingual, BilingualError
 TEMPLATES_DIR = Path(__file__).resolve().parent / "data" / "templates"
 QUESTION_TYPES = ("yes_no", "single_choice", "multi_choice", "number", "date")
 SECTIONS = ("subject", "guardian")
-# 16歳未満は保護者の同意が必要 [GK]; the age is a template setting, this is only the default.
+# 16歳未満は保護者の同意が必要, 16歳以上は本人の同意のみ (a municipal HPV 保護者同意書,
+# https://lawinsider.com/ja/contracts/80pOi7JacGs ; Nakano Ward's rule as restated by
+# https://tanaka-clinic.org/guidance/vaccination/); the age is a template setting, this is only the default.
 DEFAULT_GUARDIAN_UNDER_YEARS = 16
 
 
