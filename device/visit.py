@@ -8,6 +8,8 @@ module owns what a visit *is* once the resident presses "submit":
 - `submit_answers`: the questionnaire response (and, offline, the identity claim before it) into the
   outbox, and the visit kept for staff as a typed `PendingVisit` under the day key;
 - `record_decision`: the doctor's decision (only a doctor decides; a 接種不可 flag needs a reason);
+- `history_at_entry`: the resident's history asked of the host again when the entry opens (a dose another
+  appliance recorded since the card read), or what the visit had, with a bilingual note saying why;
 - `record_vaccination`: the vaccination record after the second person's check, refused while the rules
   guard (`yoshin.domain.rules_guard.guard`) has a finding not overridden by the deciding doctor with a
   reason; the overrides go into the record (`guard_overrides`).
@@ -25,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Protocol
 
 from yoshin.domain.age import age_in_years
@@ -45,6 +48,7 @@ from yoshin.domain.contract import (
     Respondent,
     Site,
     VaccinationType,
+    is_provisional,
     new_provisional_subject_id,
     parse_record,
     reception_problem,
@@ -55,7 +59,7 @@ from yoshin.domain.rules_guard import Given, GuardFinding, guard
 from yoshin.domain.series import HistoryEntry, Subject, questionnaire_history
 from yoshin.domain.series import _default as _default_catalogue
 from yoshin.domain.templates import SubjectContext, Template, decision_problem, evaluate_flags, validate_answers
-from yoshin.protocol.api import HistoryItem, SubjectInfo
+from yoshin.protocol.api import HistoryAnswer, HistoryItem, SubjectInfo
 from yoshin.protocol.binding import face_bound
 from yoshin.protocol.sealing import new_record_id
 from yoshin.smartcard.card import BindRequest, FaceEFs, FaceRead
@@ -548,6 +552,68 @@ def guard_history(
     items = (*visit.history, *sealed_today)
     history = [HistoryEntry(i.vaccine_code, i.dose_number, i.date, i.product) for i in items]
     return history + questionnaire_history(visit.questionnaire.answers, catalogue)
+
+
+class HistorySource(Protocol):
+    """Where the entry asks for the resident's current history (the kiosk's services: the host client)."""
+
+    def host_history(self, subject_id: str, proof: str | None) -> HistoryAnswer: ...
+
+
+class HistoryOrigin(StrEnum):
+    """Where the guard's history at the entry came from."""
+
+    HOST = "host"  # re-read from the host at the entry
+    CARD_READ = "card_read"  # the host could not be asked, or refused: the history of the card read
+    OFFLINE = "offline"  # an offline visit: the host has no history under its provisional id
+
+
+@dataclass(frozen=True, slots=True)
+class EntryHistory:
+    """The visit with the history the guard will judge, where it came from, and what the staff screen says
+    about it (bilingual; nothing to say when it was re-read)."""
+
+    visit: PendingVisit
+    origin: HistoryOrigin
+    note: Bilingual | None = None
+
+
+_KEPT = Bilingual(ja="カード読取時の履歴で確認します", en="the guard uses the history of the card read")
+
+
+def history_at_entry(source: HistorySource, visit: PendingVisit, proof: str | None) -> EntryHistory:
+    """Ask the host again for the resident's history, just before the guard runs (issue 13): another
+    appliance or clinic may have recorded a dose since the card read. `proof` is the logged-in clinician's
+    attestation (the host answers only a doctor or nurse of this device). The visit comes back with the
+    host's current history and condition codes; if the host cannot be reached, refuses, or answers what
+    this appliance cannot read, with what it had and a bilingual note saying so, never an exception."""
+    from yoshin.device.hostclient import HostUnreachable
+
+    subject_id = visit.questionnaire.subject_id
+    if visit.offline or is_provisional(subject_id):
+        note = Bilingual(
+            ja="オフラインの受付です。ホストの履歴はなく、本日この端末で記録した接種のみ確認します",
+            en="An offline visit: no history from the host; only today's doses recorded on this appliance are checked",
+        )
+        return EntryHistory(visit, HistoryOrigin.OFFLINE, note)
+    try:
+        answer = source.host_history(subject_id, proof)
+    except HostUnreachable:
+        note = Bilingual(ja=f"ホストに接続できません。{_KEPT.ja}", en=f"The host cannot be reached: {_KEPT.en}")
+        return EntryHistory(visit, HistoryOrigin.CARD_READ, note)
+    except BilingualError as refused:  # HostRefused (a code and its reason), DeviceRevoked
+        why = refused.message
+        note = Bilingual(
+            ja=f"ホストが履歴の再照会を断りました ({why.ja})。{_KEPT.ja}",
+            en=f"The host refused to re-read the history ({why.en}): {_KEPT.en}",
+        )
+        return EntryHistory(visit, HistoryOrigin.CARD_READ, note)
+    except ValueError:
+        note = Bilingual(
+            ja=f"ホストの履歴の応答を読めません。{_KEPT.ja}", en=f"The host's history answer is unreadable: {_KEPT.en}"
+        )
+        return EntryHistory(visit, HistoryOrigin.CARD_READ, note)
+    return EntryHistory(replace(visit, history=answer.history, conditions=answer.conditions), HistoryOrigin.HOST)
 
 
 def dose_amounts(

@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from yoshin.device.hostclient import DeviceRevoked, HostRefused, HostUnreachable
 from yoshin.device.visit import (
     Administration,
     Clinic,
     GuardRefused,
+    HistoryOrigin,
     PendingEntry,
     PendingVisit,
     Proofs,
@@ -24,6 +26,7 @@ from yoshin.device.visit import (
     dose_amounts,
     guard_findings,
     guard_history,
+    history_at_entry,
     record_decision,
     record_vaccination,
     submit_answers,
@@ -33,7 +36,7 @@ from yoshin.domain.codes import my_number_check_digit
 from yoshin.domain.contract import Decision, FlagKind, GuardOverride, RecordKind, Site, is_provisional, parse_record
 from yoshin.domain.rules_guard import GuardCode
 from yoshin.domain.templates import SubjectContext, default_templates, visible_questions
-from yoshin.protocol.api import HistoryItem, SubjectInfo
+from yoshin.protocol.api import HistoryAnswer, HistoryItem, SubjectInfo
 from yoshin.smartcard.card import FaceEFs, FaceRead
 from yoshin.smartcard.carddata import BasicInfo, MyNumber
 
@@ -394,3 +397,66 @@ def test_the_amounts_offered_put_the_one_for_the_age_first(born: date, expected:
     assert dose_amounts(pending, je, date(2026, 10, 15)) == expected
     bcg = default_catalogue().products_for("bcg", date(2026, 10, 15))[0]
     assert dose_amounts(pending, bcg, date(2026, 10, 15)) == (bcg.dose_ml,)  # no per-person volume: the pack's
+
+
+@dataclass
+class HostAnswers:
+    """A history source for one function's unit test: answers with `answer`, or raises `error`."""
+
+    answer: HistoryAnswer | None = None
+    error: Exception | None = None
+    asked: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def host_history(self, subject_id: str, proof: str | None) -> HistoryAnswer:
+        self.asked.append((subject_id, proof))
+        if self.error is not None:
+            raise self.error
+        assert self.answer is not None
+        return self.answer
+
+
+def test_the_entry_takes_the_hosts_current_history_and_conditions() -> None:
+    services = Recorder()
+    visit = proceed(services, answered(services))
+    today = HistoryItem("flu_elderly", 1, date(2026, 10, 15), "02000000000121")  # another appliance's dose
+    source = HostAnswers(HistoryAnswer("S000102", (today,), ("b_disability_heart",), "2026-10-15T01:30:00+00:00"))
+    entry = history_at_entry(source, visit, "proof-token")
+    assert source.asked == [("S000102", "proof-token")]
+    assert (entry.origin, entry.note) == (HistoryOrigin.HOST, None)
+    assert entry.visit.history == (today,) and entry.visit.conditions == ("b_disability_heart",)
+    codes = [(f.code, f.overridable) for f in guard_findings(entry.visit, given(), date(2026, 10, 15))]
+    assert codes == [(GuardCode.SAME_DAY_DUPLICATE, False)]
+    assert guard_findings(visit, given(), date(2026, 10, 15)) == []  # what the card read brought: nothing
+
+
+@pytest.mark.parametrize(
+    ("error", "ja", "en"),
+    [
+        (HostUnreachable("ConnectionRefusedError"), "ホストに接続できません", "The host cannot be reached"),
+        (
+            HostRefused(404, {"error": "unknown_subject", "message_ja": "対象者なし", "message_en": "no such one"}),
+            "対象者なし",
+            "no such one",
+        ),
+        (DeviceRevoked(), "失効", "revoked"),
+        (ValueError("history must be a list"), "読めません", "unreadable"),
+    ],
+)
+def test_when_the_host_cannot_answer_the_entry_keeps_what_it_had_and_says_why(
+    error: Exception, ja: str, en: str
+) -> None:
+    services = Recorder()
+    visit = proceed(services, answered(services))
+    entry = history_at_entry(HostAnswers(error=error), visit, None)
+    assert entry.origin is HistoryOrigin.CARD_READ and entry.visit == visit
+    assert entry.note is not None and ja in entry.note.ja and en in entry.note.en
+    assert "カード読取時の履歴" in entry.note.ja and "history of the card read" in entry.note.en
+
+
+def test_an_offline_visit_is_not_asked_for() -> None:
+    services = Recorder()
+    visit = answered(services, subject=None)
+    source = HostAnswers(error=AssertionError("an offline visit has no host history to ask for"))
+    entry = history_at_entry(source, visit, "proof-token")
+    assert (entry.origin, entry.visit, source.asked) == (HistoryOrigin.OFFLINE, visit, [])
+    assert entry.note is not None and "オフライン" in entry.note.ja and "offline" in entry.note.en
