@@ -219,6 +219,9 @@ class PendingVisit:
     history: tuple[HistoryItem, ...] = ()
     entry: PendingEntry | None = None  # the nurse's entry while it waits for the checker's own screen
     conditions: tuple[str, ...] = ()  # the registry's condition codes from the host's answer (for the guard)
+    # the other subject ids this card had on this appliance today (an earlier offline visit's provisional
+    # id, the host's id of an earlier online one): their doses sealed today count in the same-day check
+    same_card: tuple[str, ...] = ()
 
     @property
     def visit_id(self) -> str:
@@ -244,6 +247,7 @@ class PendingVisit:
             "history": [item.to_json() for item in self.history],
             "entry": self.entry.to_json() if self.entry is not None else None,
             "conditions": list(self.conditions),
+            "same_card": list(self.same_card),
         }
 
     @classmethod
@@ -264,6 +268,7 @@ class PendingVisit:
             history=tuple(HistoryItem.from_json(item) for item in data.get("history", [])),
             entry=PendingEntry.from_json(data["entry"]) if data.get("entry") else None,
             conditions=tuple(str(code) for code in data.get("conditions", [])),
+            same_card=tuple(str(subject_id) for subject_id in data.get("same_card", [])),
         )
 
 
@@ -301,6 +306,11 @@ class VisitServices(Protocol):
     def sealed_today(self, subject_id: str) -> list[HistoryItem]:
         """The doses this appliance sealed today for this subject (the day's 完了 list): the host's history
         came with the morning's identity read and does not have them yet."""
+        ...
+
+    def card_today(self, face: FaceRead, subject_id: str | None = None) -> list[str]:
+        """The subject ids this card had on this appliance today, before this call (a keyed digest of its
+        face EFs under the day key: `PendingVisits.card_today`); with `subject_id`, that one is added."""
         ...
 
 
@@ -425,7 +435,9 @@ def submit_answers(
     `subject` is the host's answer for the card; None means offline: the visit then names a fresh
     provisional subject and the card's sealed face data goes first, as an identity claim the host resolves
     when the queue drains. The later vaccines of one offline visit pass `claimed_subject_id`, the
-    provisional subject the first one claimed, so one card read makes one identity claim. The registry's
+    provisional subject the first one claimed, so one card read makes one identity claim; a later offline
+    visit of the same card on the same day takes the provisional subject of the first (found by
+    `VisitServices.card_today`), so its doses sealed today meet the guard's same-day check. The registry's
     guardian is recorded only when the template asks a guardian for this person's age. `reception` is
     reception's check this visit took at its card step (control 4): it goes into the record with the
     confirming member's attestation (`proofs.identity_confirmed_by`)."""
@@ -433,13 +445,18 @@ def submit_answers(
     flags = evaluate_flags(template, checked, context)
     clinic = services.clinic()
     offline = subject is None
+    seen = services.card_today(face)  # this card's subject ids earlier today on this appliance
+    earlier = next((seen_id for seen_id in seen if is_provisional(seen_id)), None)
     if subject is None and claimed_subject_id is not None:
         subject_id = claimed_subject_id
+    elif subject is None and earlier is not None:
+        subject_id = earlier  # the same card offline earlier today: one provisional subject, its one claim
     elif subject is None:
         subject_id = new_provisional_subject_id()
         services.submit(RecordKind.IDENTITY_CLAIM, {**_common(clinic, subject_id, now), **face_body(face)})
     else:
         subject_id = subject.subject_id
+    services.card_today(face, subject_id)
     guardian = subject.guardian_name if subject is not None and context.needs_guardian(template) else None
     body = {
         **_common(clinic, subject_id, now),
@@ -466,7 +483,7 @@ def submit_answers(
     conditions = subject.conditions if subject is not None else ()
     visit = PendingVisit(
         questionnaire, basic.name, basic.birth_date, basic.sex, dose_number, offline, language,
-        history=history, conditions=conditions,
+        history=history, conditions=conditions, same_card=tuple(other for other in seen if other != subject_id),
     )  # fmt: skip
     services.keep_pending(visit)
     return visit
@@ -546,7 +563,7 @@ def guard_history(
     dose is caught before the outbox reaches the host), and the injected live vaccine the questionnaire
     reports (a voluntary おたふくかぜ or 黄熱 no registry knows: the 27-day rule counts it). Offline the
     history is unknown (None): the guard then skips the history checks rather than call every dose a first
-    dose (an offline visit's subject id is provisional, so today's doses could not be matched either)."""
+    dose; today's doses sealed here still meet the same-day check (`guard_findings`)."""
     if visit.offline:
         return None
     items = (*visit.history, *sealed_today)
@@ -628,6 +645,13 @@ def dose_amounts(
     return tuple(dict.fromkeys(a for a in (expected, product.dose_ml) if a is not None))
 
 
+def sealed_for(services: VisitServices, visit: PendingVisit) -> list[HistoryItem]:
+    """The doses this appliance sealed today for this visit's person: under its subject id and under the
+    other ids the same card had today (`PendingVisit.same_card`)."""
+    return [item for subject_id in (visit.questionnaire.subject_id, *visit.same_card) for item in
+            services.sealed_today(subject_id)]  # fmt: skip
+
+
 def guard_findings(
     visit: PendingVisit,
     given: Administration,
@@ -636,8 +660,10 @@ def guard_findings(
     sealed_today: Sequence[HistoryItem] = (),
 ) -> list[GuardFinding]:
     """The rules guard's findings for this pack, this person, today (seam 3: `rules_guard.guard`), over
-    `guard_history`."""
+    `guard_history`; `sealed_today` is `sealed_for(services, visit)`. Offline, the doses sealed here today
+    are the only history known: the same-day duplicate is judged on them, nothing else."""
     history = guard_history(visit, sealed_today, catalogue)
+    known_today = [HistoryEntry(i.vaccine_code, i.dose_number, i.date, i.product) for i in sealed_today]
     product = given.product
     pack = Given(
         product=product.gtin,
@@ -648,7 +674,8 @@ def guard_findings(
         lot_expiry=given.expiry_date,
         vaccine_code=visit.questionnaire.vaccine_code,
     )
-    return guard(Subject(visit.birth_date, visit.sex, frozenset(visit.conditions)), history, pack, on, catalogue)
+    subject = Subject(visit.birth_date, visit.sex, frozenset(visit.conditions))
+    return guard(subject, history, pack, on, catalogue, given_today=known_today if history is None else ())
 
 
 def record_vaccination(
@@ -676,7 +703,7 @@ def record_vaccination(
     on = today(now)
     check_administration(given, on)
     valid = {o.code: o for o in overrides if o.reason.strip() and o.doctor_id == decision.doctor_id}
-    findings = guard_findings(visit, given, on, catalogue, services.sealed_today(visit.questionnaire.subject_id))
+    findings = guard_findings(visit, given, on, catalogue, sealed_for(services, visit))
     open_findings = [f for f in findings if not f.overridable or f.code not in valid]
     if open_findings:
         raise GuardRefused(open_findings)

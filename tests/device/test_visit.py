@@ -29,6 +29,7 @@ from yoshin.device.visit import (
     history_at_entry,
     record_decision,
     record_vaccination,
+    sealed_for,
     submit_answers,
 )
 from yoshin.domain.catalogue import default_catalogue
@@ -71,6 +72,7 @@ class Recorder:
 
     submitted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     pending: dict[str, PendingVisit] = field(default_factory=dict)
+    cards: dict[FaceEFs, list[str]] = field(default_factory=dict)  # the day's cards (the real one: a digest)
 
     def clinic(self) -> Clinic:
         return Clinic("141305", "1410000001", "テスト診療所")
@@ -94,14 +96,20 @@ class Recorder:
             if kind == RecordKind.VACCINATION_RECORD and r["subject_id"] == subject_id
         ]
 
+    def card_today(self, face: FaceRead, subject_id: str | None = None) -> list[str]:
+        seen = list(self.cards.get(face.raw, []))
+        if subject_id is not None and subject_id not in seen:
+            self.cards[face.raw] = [*seen, subject_id]
+        return seen
+
     def kinds(self) -> list[str]:
         return [kind for kind, _ in self.submitted]
 
 
-def face(birth: date = date(1950, 4, 1), sex: str = "female") -> FaceRead:
+def face(birth: date = date(1950, 4, 1), sex: str = "female", card: bytes = b"") -> FaceRead:
     digits = "12345678901"
     basic = BasicInfo("多摩 花子", "川崎市中原区1-1", birth, sex)
-    raw = FaceEFs(b"\x01my-number-ef", b"\x02basic-info-ef", b"\x03signature-ef")
+    raw = FaceEFs(b"\x01my-number-ef" + card, b"\x02basic-info-ef", b"\x03signature-ef")
     return FaceRead(basic, MyNumber(digits + str(my_number_check_digit(digits))), raw, True, None)
 
 
@@ -460,3 +468,40 @@ def test_an_offline_visit_is_not_asked_for() -> None:
     entry = history_at_entry(source, visit, "proof-token")
     assert (entry.origin, entry.visit, source.asked) == (HistoryOrigin.OFFLINE, visit, [])
     assert entry.note is not None and "オフライン" in entry.note.ja and "offline" in entry.note.en
+
+
+def test_a_second_offline_visit_of_the_same_card_today_takes_the_first_ones_subject() -> None:
+    """Offline, the same card again the same day: the first visit's provisional subject and its one identity
+    claim; the morning's dose sealed here is then a same-day duplicate nobody may override. Another card
+    gets its own subject."""
+    services = Recorder()
+    first = proceed(services, answered(services, subject=None))
+    assert is_provisional(first.questionnaire.subject_id) and first.same_card == ()
+    record_vaccination(services, first, given(), NURSE, CHECKER, now=NOW)
+    later = NOW + timedelta(hours=2)
+    second = proceed(services, answered(services, subject=None, now=later))
+    assert second.questionnaire.subject_id == first.questionnaire.subject_id
+    assert services.kinds().count(RecordKind.IDENTITY_CLAIM) == 1
+    assert guard_history(second, services.sealed_today(second.questionnaire.subject_id)) is None  # still unknown
+    override = GuardOverride(GuardCode.SAME_DAY_DUPLICATE, "D0001", "x")
+    with pytest.raises(GuardRefused) as refused:
+        record_vaccination(services, second, given(), NURSE, CHECKER, now=later, overrides=[override])
+    assert [(f.code, f.overridable) for f in refused.value.findings] == [(GuardCode.SAME_DAY_DUPLICATE, False)]
+    stranger = answered(services, subject=None, face=face(card=b"another card"), now=later)
+    assert stranger.questionnaire.subject_id not in (first.questionnaire.subject_id, second.questionnaire.subject_id)
+    assert stranger.same_card == ()
+
+
+def test_an_online_visit_after_an_offline_one_of_the_same_card_counts_its_doses() -> None:
+    """Offline in the morning (vaccinated, the record still in the outbox), online at noon: the host does not
+    know the morning's dose and the noon visit has the host's id, but the card's earlier provisional id is
+    kept with the visit, so its dose sealed here today is in the guard's history."""
+    services = Recorder()
+    morning = proceed(services, answered(services, subject=None))
+    record_vaccination(services, morning, given(), NURSE, CHECKER, now=NOW)
+    noon = proceed(services, answered(services, now=NOW + timedelta(hours=2)))
+    assert (noon.questionnaire.subject_id, noon.same_card) == ("S000102", (morning.questionnaire.subject_id,))
+    assert services.pending[noon.visit_id].same_card == noon.same_card  # kept through the pending store's JSON
+    codes = [f.code for f in guard_findings(noon, given(), date(2026, 10, 15), None, sealed_for(services, noon))]
+    assert codes == [GuardCode.SAME_DAY_DUPLICATE]
+    assert guard_findings(noon, given(), date(2026, 10, 15), None, services.sealed_today("S000102")) == []

@@ -523,3 +523,61 @@ async def test_the_entry_says_so_when_the_host_cannot_be_asked(
         await drive.click(pilot, app, "#next")
         await drive.until(pilot, lambda: isinstance(app.screen, SecondCheckScreen), app)  # nothing found
     assert history_reads(host) == []  # the host was never reached
+
+
+# --- offline: the same card twice on one day ------------------------------------------------------------------
+
+
+async def offline_visit(pair, card, drive) -> None:
+    """The older adult's influenza visit while the clinic's line to the host is down: a provisional subject."""
+    app = pair.resident()
+    with drive.host_down(pair.appliance):
+        async with app.run_test(size=(100, 40)) as pilot:
+            emulator = card("elderly")
+            await drive.start_visit(pilot, app, "ja")
+            await drive.type_pin(pilot, app, "2580")
+            await drive.click(pilot, app, "#yes")
+            await drive.until(pilot, lambda: bool(app.screen.query("#offline")), app)  # the unverified list
+            await drive.choose(pilot, app, "#v-flu_elderly-1")
+            await drive.answer_all(pilot, app, yes=YES)
+            await drive.click(pilot, app, "#submit")
+            await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
+            card.remove(emulator)
+            await drive.until(pilot, lambda: isinstance(app.screen, ThanksScreen), app)
+
+
+async def test_a_second_offline_visit_of_the_same_card_is_a_same_day_duplicate(
+    appliance_pair, card, drive, host, staff_accounts
+) -> None:
+    """Both of the resident's visits are made offline. The second takes the first one's provisional subject
+    (the day's card digest, under the day key), so the morning's dose sealed here is in the guard's
+    same-day check: refused, and nobody may override it. The entry says the history is offline."""
+    await offline_visit(appliance_pair, card, drive)
+    app = appliance_pair.staff()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await guard_screen(pilot, app, drive, appliance_pair, "left_upper_arm")
+        assert isinstance(app.screen, SecondCheckScreen)  # the first dose: nothing found
+        await drive.second_check(pilot, app)
+        await drive.until(pilot, lambda: "完了 (1)" in shown(app, "#visits Static"), app)
+        await drive.click(pilot, app, "#logout")
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffLoginScreen), app)
+    await offline_visit(appliance_pair, card, drive)
+    (second,) = _services(appliance_pair).pending_visits()
+    assert second.offline and second.questionnaire.subject_id.startswith("P-")
+    app = appliance_pair.staff()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await to_entry(pilot, app, drive, appliance_pair)
+        note = shown(app, "#history")
+        assert "オフラインの受付です" in note and "An offline visit" in note
+        await scan(pilot, app, drive, FLU.gtin)
+        await drive.click(pilot, app, "#s-left_upper_arm")
+        await drive.click(pilot, app, "#next")
+        await drive.until(pilot, lambda: isinstance(app.screen, GuardScreen | SecondCheckScreen), app)
+        assert isinstance(app.screen, GuardScreen)
+        assert [(f.code, f.overridable) for f in app.screen.findings] == [("same_day_duplicate", False)]
+        assert not app.screen.query("#override")
+    drive.forward(appliance_pair.appliance)
+    rows_at_host = host.service.db.execute("SELECT kind, subject_id FROM inbox").fetchall()
+    assert [kind for kind, _ in rows_at_host].count("identity_claim") == 1  # one card, one claim, one subject
+    assert {subject for kind, subject in rows_at_host if kind == "questionnaire_response"} == {"S000102"}
+    assert [kind for kind, _ in rows_at_host].count("vaccination_record") == 1

@@ -40,6 +40,7 @@ from yoshin.device.visit import (
     guard_findings,
     history_at_entry,
     record_vaccination,
+    sealed_for,
 )
 from yoshin.domain.catalogue import Product
 from yoshin.domain.clock import today as jst_today
@@ -244,7 +245,7 @@ class VaccinationEntryScreen(StaffScreen):
 
     def guarded(self, given: Administration) -> None:
         services = self.kiosk.services
-        sealed = services.sealed_today(self.pending.questionnaire.subject_id)
+        sealed = sealed_for(services, self.pending)
         findings = guard_findings(self.pending, given, self.today, services.rules().catalogue, sealed)
         if findings:  # before anyone checks it: the guard's findings, and the doctor's override
             self.app.switch_screen(GuardScreen(self.pending, given, self.member, findings))
