@@ -505,3 +505,17 @@ def test_an_online_visit_after_an_offline_one_of_the_same_card_counts_its_doses(
     codes = [f.code for f in guard_findings(noon, given(), date(2026, 10, 15), None, sealed_for(services, noon))]
     assert codes == [GuardCode.SAME_DAY_DUPLICATE]
     assert guard_findings(noon, given(), date(2026, 10, 15), None, services.sealed_today("S000102")) == []
+
+
+def test_an_offline_visit_after_an_online_one_of_the_same_card_counts_its_doses() -> None:
+    """Online in the morning (vaccinated), the line down at noon: the noon visit is provisional and its
+    history unknown, but the card's host id of the morning is kept with it, so the morning's dose sealed
+    here is a same-day duplicate; a new identity claim goes first, as for any offline visit."""
+    services = Recorder()
+    morning = proceed(services, answered(services))
+    record_vaccination(services, morning, given(), NURSE, CHECKER, now=NOW)
+    noon = proceed(services, answered(services, subject=None, now=NOW + timedelta(hours=2)))
+    assert is_provisional(noon.questionnaire.subject_id) and noon.same_card == ("S000102",)
+    assert services.kinds().count(RecordKind.IDENTITY_CLAIM) == 1
+    codes = [f.code for f in guard_findings(noon, given(), date(2026, 10, 15), None, sealed_for(services, noon))]
+    assert codes == [GuardCode.SAME_DAY_DUPLICATE]
