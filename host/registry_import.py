@@ -326,51 +326,69 @@ def _merge_sqlite(db: Database, files: list[Path]) -> None:
 
 def _merge_postgresql(db: Database, table: str) -> None:
     columns = ", ".join(STORED)
-    latest = (
-        f"SELECT {columns} FROM (SELECT DISTINCT ON (municipality_code, my_number_index) * FROM {table} "  # noqa: S608
-        "ORDER BY municipality_code, my_number_index, line DESC) AS latest"
+    history = (
+        f"SELECT r.id, h.vaccine_code, h.dose_number, h.date FROM {table}_history h JOIN residents r "  # noqa: S608
+        "ON r.municipality_code = h.municipality_code AND r.my_number_index = h.my_number_index"
     )
     with db.transaction() as tx:
         tx.lock("yoshin.registry-import")  # one import at a time (the empty-registry check below)
-        tx.execute("SET LOCAL work_mem = '256MB'")  # the sort of DISTINCT ON in memory
+        tx.execute("SET LOCAL work_mem = '128MB'")  # the de-duplication's hash or sort in memory
         tx.execute("SET LOCAL maintenance_work_mem = '256MB'")  # the index builds of a first import
         tx.execute(f"ANALYZE {table}")
         tx.execute(f"ANALYZE {table}_history")
-        rebuilt = _unique_indexes_to_rebuild(tx)
-        for name, _ in rebuilt:  # a first import: the indexes are built once, after the load
-            tx.execute(f'ALTER TABLE residents DROP CONSTRAINT "{name}"')
-        if rebuilt:
-            tx.execute(f"INSERT INTO residents ({columns}) {latest}")
-            for name, definition in rebuilt:
-                tx.execute(f'ALTER TABLE residents ADD CONSTRAINT "{name}" {definition}')
-        else:
+        rebuilt = _constraints_to_rebuild(tx)
+        if rebuilt:  # a first import: no per-row index, unique or foreign-key work; all built once at the end
+            for name, relation, _ in rebuilt:
+                tx.execute(f'ALTER TABLE {relation} DROP CONSTRAINT "{name}"')
             tx.execute(
-                f"INSERT INTO residents ({columns}) {latest} "
+                f"INSERT INTO residents ({columns}) SELECT {columns} FROM {table} JOIN ("  # noqa: S608 (our names)
+                f"SELECT municipality_code, my_number_index, max(line) AS line FROM {table} GROUP BY 1, 2"
+                ") AS last USING (municipality_code, my_number_index, line)"
+            )
+            tx.execute(
+                "INSERT INTO history (resident_id, vaccine_code, dose_number, date) "  # noqa: S608 (our names)
+                f"SELECT DISTINCT * FROM ({history}) AS h"
+            )
+            for name, relation, definition in reversed(rebuilt):
+                tx.execute(f'ALTER TABLE {relation} ADD CONSTRAINT "{name}" {definition}')
+        else:  # an upsert in index order (the registry's B-trees are visited in order, not at random)
+            tx.execute(
+                f"INSERT INTO residents ({columns}) SELECT {columns} FROM ("  # noqa: S608 (our names)
+                f"SELECT DISTINCT ON (municipality_code, my_number_index) * FROM {table} "
+                "ORDER BY municipality_code, my_number_index, line DESC) AS latest "
                 f"ON CONFLICT (municipality_code, my_number_index) DO UPDATE SET {_UPDATES}"
             )
-        tx.execute(
-            "INSERT INTO history (resident_id, vaccine_code, dose_number, date) "  # noqa: S608 (our names)
-            f"SELECT r.id, h.vaccine_code, h.dose_number, h.date FROM {table}_history h "
-            "JOIN residents r ON r.municipality_code = h.municipality_code AND r.my_number_index = h.my_number_index "
-            "ORDER BY r.id ON CONFLICT DO NOTHING"
-        )
+            tx.execute(
+                f"INSERT INTO history (resident_id, vaccine_code, dose_number, date) {history} "
+                "ORDER BY r.id ON CONFLICT DO NOTHING"
+            )
         tx.execute(f"DROP TABLE {table}, {table}_history")  # with the merge: committed together
+        tx.execute("ANALYZE residents")  # the look-up's plan: an index scan, not what an empty table gave
+        tx.execute("ANALYZE history")
 
 
-def _unique_indexes_to_rebuild(tx: Tx) -> list[tuple[str, str]]:
-    """The registry's unique constraints (name, definition) when the registry is empty and this role owns
-    it (a first import), else none (the upsert path)."""
+def _constraints_to_rebuild(tx: Tx) -> list[tuple[str, str, str]]:
+    """(name, table, definition) of the constraints a first import drops and adds back, in dropping
+    order (history's foreign key and unique, then the registry's unique ones), when the registry is empty
+    and this role owns both tables; else none (the upsert path)."""
     empty = tx.one(
-        "SELECT NOT EXISTS (SELECT 1 FROM residents) AND pg_has_role(relowner, 'USAGE') FROM pg_class "
-        "WHERE oid = 'residents'::regclass"
+        "SELECT NOT EXISTS (SELECT 1 FROM residents) AND NOT EXISTS (SELECT 1 FROM history) "
+        "AND bool_and(pg_has_role(relowner, 'USAGE')) FROM pg_class WHERE oid IN ('residents'::regclass, "
+        "'history'::regclass)"
     )
     if not (empty and empty[0]):
         return []
     found = tx.execute(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'residents'::regclass "
-        "AND contype = 'u' ORDER BY conname"
+        "SELECT conname, conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE (conrelid = 'history'::regclass AND contype IN ('f', 'u')) "
+        "OR (conrelid = 'residents'::regclass AND contype = 'u') "
+        "ORDER BY conrelid = 'residents'::regclass, contype, conname"
     ).fetchall()
-    return [(str(name), str(definition)) for name, definition in found if _IDENTIFIER.fullmatch(str(name))]
+    return [
+        (str(name), str(relation), str(definition))
+        for name, relation, definition in found
+        if _IDENTIFIER.fullmatch(str(name)) and _IDENTIFIER.fullmatch(str(relation))
+    ]
 
 
 # -- preparing -----------------------------------------------------------------------------------------
@@ -378,27 +396,31 @@ def _unique_indexes_to_rebuild(tx: Tx) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True, slots=True)
 class Columns:
-    """Where each known column is in the extract's lines (None: absent), looked up once per extract."""
+    """Where each known column is in the extract's lines, looked up once per extract. An absent column
+    points one past the header's last: every line is padded to that width with empty fields."""
 
-    my_number: int | None
-    atena_number: int | None
-    kana: int | None
-    name: int | None
-    birth_date: int | None
-    sex: int | None
-    address: int | None
-    guardian_name: int | None
-    municipality_code: int | None
-    history: int | None
-    conditions: int | None
-    subject_id: int | None
+    my_number: int
+    atena_number: int
+    kana: int
+    name: int
+    birth_date: int
+    sex: int
+    address: int
+    guardian_name: int
+    municipality_code: int
+    history: int
+    conditions: int
+    subject_id: int
     flags: tuple[tuple[str, int], ...]  # the FLAGS columns present
+    width: int  # len(header) + 1
 
     @classmethod
     def of(cls, header: list[str]) -> Columns:
         where = {name: n for n, name in enumerate(header)}  # a repeated name: its last column, as before
-        known = {name: where.get(name) for name in cls.__dataclass_fields__ if name != "flags"}
-        return cls(**known, flags=tuple((flag, where[flag]) for flag in FLAGS if flag in where))  # type: ignore[arg-type]
+        absent = len(header)
+        known = {name: where.get(name, absent) for name in cls.__dataclass_fields__ if name not in ("flags", "width")}
+        flags = tuple((flag, where[flag]) for flag in FLAGS if flag in where)
+        return cls(**known, flags=flags, width=absent + 1)  # type: ignore[arg-type]
 
 
 def prepare_rows(
@@ -410,17 +432,22 @@ def prepare_rows(
     history: list[HistoryRow] = []
     errors: list[tuple[int, str]] = []
     reader = csv.reader(io.StringIO(text))
-    line = first_line
+    line, width, index, seal = first_line, columns.width, keys.index, keys.seal
     for values in reader:
+        if len(values) == width - 1:
+            values.append("")  # what an absent column reads
+        elif len(values) < width:
+            values.extend([""] * (width - len(values)))
         try:
             number, code, atena, fields, entries = _parse(values, columns)
         except ValueError as error:
             errors.append((line, str(error)))
         else:
-            index = keys.index(code, number)
-            subject = fields.pop() or subject_id(index)
-            rows.append((line, code, subject, atena, index, keys.seal(code, atena, number), *fields))
-            history.extend((line, code, index, *entry) for entry in entries)
+            hashed = index(code, number)
+            subject = fields.pop() or subject_id(hashed)
+            rows.append((line, code, subject, atena, hashed, seal(code, atena, number), *fields))
+            for vaccine, dose, when in entries:
+                history.append((line, code, hashed, vaccine, dose, when))
         line = first_line + reader.line_num
     return rows, history, errors
 
@@ -432,53 +459,60 @@ def subject_id(index: bytes) -> str:
 
 _valid_municipality_code = functools.lru_cache(maxsize=4096)(is_valid_municipality_code)  # a few codes per extract
 _TRUE, _FALSE = ("1", "true"), ("0", "false", "")
+_digits, _nfkc = normalize.digits, normalize.nfkc
 
 
-def _field(values: list[str], at: int | None) -> str:
-    return values[at] if at is not None and at < len(values) else ""
+def _iso_date(text: str) -> str:
+    """YYYY-MM-DD of a date written so (full-width digits and spaces allowed), or ValueError."""
+    try:
+        return date.fromisoformat(text).isoformat()  # the usual case, without normalising first
+    except ValueError:
+        return date.fromisoformat(_digits(text)).isoformat()
 
 
 def _parse(values: list[str], c: Columns) -> tuple[str, str, str, list[Any], list[tuple[str, int, str]]]:
     """(My Number, municipality code, atena number, the other STORED fields from kana on followed by the
-    subject id given in the extract or "", history entries), or ValueError with a reason."""
-    number = normalize.digits(_field(values, c.my_number))
+    subject id given in the extract or "", history entries), or ValueError with a reason. `values` is
+    padded to `c.width`."""
+    number = _digits(values[c.my_number])
     if not is_valid_my_number(number):
         raise ValueError("my_number: not 12 digits with a valid check digit")
-    code = normalize.digits(_field(values, c.municipality_code))
+    code = _digits(values[c.municipality_code])
     if not _valid_municipality_code(code):
         raise ValueError("municipality_code: not a valid 6-digit code")
     try:
-        birth = date.fromisoformat(normalize.digits(_field(values, c.birth_date))).isoformat()
+        birth = _iso_date(values[c.birth_date])
     except ValueError:
         raise ValueError("birth_date: not a real date") from None
-    sex = SEXES.get(_field(values, c.sex).strip())
+    sex = SEXES.get(values[c.sex].strip())
     if sex is None:
         raise ValueError("sex: male, female, not_applicable (or 1, 2, 9)")
-    name = normalize.nfkc(_field(values, c.name)).strip()
-    kana = normalize.nfkc(_field(values, c.kana)).strip()
-    address = normalize.nfkc(_field(values, c.address)).strip()
-    atena = normalize.digits(_field(values, c.atena_number))
+    name = _nfkc(values[c.name]).strip()
+    kana = _nfkc(values[c.kana]).strip()
+    address = _nfkc(values[c.address]).strip()
+    atena = _digits(values[c.atena_number])
     if not (name and kana and address and atena):
         raise ValueError("name, kana, address and atena_number are required")
     entries = []
-    for item in filter(None, _field(values, c.history).split(";")):
+    for item in filter(None, values[c.history].split(";")):
         try:
             vaccine, dose, when = item.split(":")
             entries.append((vaccine.strip(), int(dose), date.fromisoformat(when.strip()).isoformat()))
         except ValueError:
             raise ValueError("history: entries are vaccine:dose:YYYY-MM-DD separated by ;") from None
-    flags = dict.fromkeys(FLAGS, 0)
+    flags = [0, 0, 0]
     for flag_name, at in c.flags:
-        flag = _field(values, at).strip().lower()
+        flag = values[at].strip().lower()
         if flag in _TRUE:
-            flags[flag_name] = 1
+            flags[FLAGS.index(flag_name)] = 1
         elif flag not in _FALSE:
             raise ValueError(f"{flag_name}: 0 or 1")
-    guardian = normalize.nfkc(_field(values, c.guardian_name)).strip() or None
-    conditions = ";".join(sorted(filter(None, _field(values, c.conditions).split(";"))))
-    fields: list[Any] = [kana, name, birth, sex, address, guardian, *flags.values(), conditions]
-    fields.append(_field(values, c.subject_id).strip())
-    return number, code, atena, fields, entries
+    guardian = _nfkc(values[c.guardian_name]).strip() or None
+    conditions = values[c.conditions]
+    if conditions:
+        conditions = ";".join(sorted(filter(None, conditions.split(";"))))
+    return number, code, atena, [kana, name, birth, sex, address, guardian, *flags, conditions,
+                                 values[c.subject_id].strip()], entries  # fmt: skip
 
 
 def text_chunks(lines: Iterator[str], size: int) -> Iterator[tuple[int, str]]:

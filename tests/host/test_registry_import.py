@@ -3,6 +3,8 @@ backends. Small extracts with small chunks drive the same path a 1.5-million-lin
 
 from __future__ import annotations
 
+import hmac
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +15,8 @@ import pytest
 
 from yoshin.domain.codes import my_number_check_digit
 from yoshin.host import registry_import
+from yoshin.host.keys import municipality_key
+from yoshin.host.registry import NumberKeys
 from yoshin.host.registry_import import ImportRefused
 from yoshin.host.server import HostService
 
@@ -141,19 +145,22 @@ def test_the_cli_says_why_an_import_was_refused(service: HostService, tmp_path: 
 
 
 @pytest.mark.usefixtures("small_chunks")
-def test_a_first_import_rebuilds_the_unique_indexes_and_later_ones_upsert(service: HostService) -> None:
+def test_a_first_import_rebuilds_the_constraints_and_later_ones_upsert(service: HostService) -> None:
     def unique_indexes() -> set[str]:
         if service.db.postgresql:
             rows = service.db.execute(
                 "SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE conrelid = 'residents'::regclass AND contype IN ('u', 'p')"
+                "WHERE conrelid IN ('residents'::regclass, 'history'::regclass) AND contype IN ('u', 'p', 'f')"
             )
         else:
-            rows = service.db.execute("SELECT name || ' ' || \"unique\" FROM pragma_index_list('residents')")
+            rows = service.db.execute(
+                "SELECT name || ' ' || \"unique\" FROM pragma_index_list('residents') "
+                "UNION ALL SELECT name || ' ' || \"unique\" FROM pragma_index_list('history')"
+            )
         return {str(row[0]) for row in rows}
 
     made = unique_indexes()
-    assert len(made) >= 2
+    assert len(made) >= 3
     text = HEADER + "".join(line(n) for n in range(7))
     assert service.registry.import_csv(text, workers=2).loaded == 7  # into the empty registry
     assert unique_indexes() == made
@@ -176,3 +183,12 @@ def test_each_municipality_sees_only_its_own_imported_residents(service: HostSer
         rows, _ = service.db.query("SELECT count(*) FROM residents", [], "141003")
         history, _ = service.db.query("SELECT count(*), min(date) FROM history", [], "141003")
         assert rows[0][0] == 4 and tuple(history[0]) == (4, "2025-10-11")
+
+
+def test_the_number_index_is_hmac_sha256_under_the_municipality_s_key() -> None:
+    master = os.urandom(32)
+    keys = NumberKeys(master)
+    for code in ("141305", "141003"):
+        key = municipality_key(master, code, "index")
+        for n in range(50):
+            assert keys.index(code, number(n)) == hmac.digest(key, number(n).encode(), "sha256")
