@@ -334,23 +334,31 @@ def _merge_postgresql(db: Database, table: str) -> None:
         tx.lock("yoshin.registry-import")  # one import at a time (the empty-registry check below)
         tx.execute("SET LOCAL work_mem = '128MB'")  # the de-duplication's hash or sort in memory
         tx.execute("SET LOCAL maintenance_work_mem = '256MB'")  # the index builds of a first import
-        tx.execute(f"ANALYZE {table}")
-        tx.execute(f"ANALYZE {table}_history")
         rebuilt = _constraints_to_rebuild(tx)
         if rebuilt:  # a first import: no per-row index, unique or foreign-key work; all built once at the end
             for name, relation, _ in rebuilt:
                 tx.execute(f'ALTER TABLE {relation} DROP CONSTRAINT "{name}"')
-            tx.execute(
-                f"INSERT INTO residents ({columns}) SELECT {columns} FROM {table} JOIN ("  # noqa: S608 (our names)
-                f"SELECT municipality_code, my_number_index, max(line) AS line FROM {table} GROUP BY 1, 2"
-                ") AS last USING (municipality_code, my_number_index, line)"
-            )
+            try:  # as staged: an extract lists each resident once, which the unique index built after checks
+                with tx.savepoint():
+                    tx.execute(f"INSERT INTO residents ({columns}) SELECT {columns} FROM {table}")  # noqa: S608
+                    _add_back(tx, [entry for entry in rebuilt if entry[1] == "residents"])
+                deduplicate = ""
+            except Exception as error:
+                if getattr(error, "sqlstate", None) != "23505":  # unique_violation
+                    raise
+                # a resident listed twice: each one's last line (and history entries once each)
+                tx.execute(
+                    f"INSERT INTO residents ({columns}) SELECT {columns} FROM {table} JOIN ("  # noqa: S608 (our names)
+                    f"SELECT municipality_code, my_number_index, max(line) AS line FROM {table} GROUP BY 1, 2"
+                    ") AS last USING (municipality_code, my_number_index, line)"
+                )
+                _add_back(tx, [entry for entry in rebuilt if entry[1] == "residents"])
+                deduplicate = "DISTINCT"
             tx.execute(
                 "INSERT INTO history (resident_id, vaccine_code, dose_number, date) "  # noqa: S608 (our names)
-                f"SELECT DISTINCT * FROM ({history}) AS h"
+                f"SELECT {deduplicate} * FROM ({history}) AS h"
             )
-            for name, relation, definition in reversed(rebuilt):
-                tx.execute(f'ALTER TABLE {relation} ADD CONSTRAINT "{name}" {definition}')
+            _add_back(tx, [entry for entry in rebuilt if entry[1] != "residents"])
         else:  # an upsert in index order (the registry's B-trees are visited in order, not at random)
             tx.execute(
                 f"INSERT INTO residents ({columns}) SELECT {columns} FROM ("  # noqa: S608 (our names)
@@ -365,6 +373,11 @@ def _merge_postgresql(db: Database, table: str) -> None:
         tx.execute(f"DROP TABLE {table}, {table}_history")  # with the merge: committed together
         tx.execute("ANALYZE residents")  # the look-up's plan: an index scan, not what an empty table gave
         tx.execute("ANALYZE history")
+
+
+def _add_back(tx: Tx, constraints: list[tuple[str, str, str]]) -> None:
+    for name, relation, definition in reversed(constraints):
+        tx.execute(f'ALTER TABLE {relation} ADD CONSTRAINT "{name}" {definition}')
 
 
 def _constraints_to_rebuild(tx: Tx) -> list[tuple[str, str, str]]:
@@ -497,9 +510,11 @@ def _parse(values: list[str], c: Columns) -> tuple[str, str, str, list[Any], lis
     for item in filter(None, values[c.history].split(";")):
         try:
             vaccine, dose, when = item.split(":")
-            entries.append((vaccine.strip(), int(dose), date.fromisoformat(when.strip()).isoformat()))
+            entry = (vaccine.strip(), int(dose), date.fromisoformat(when.strip()).isoformat())
         except ValueError:
             raise ValueError("history: entries are vaccine:dose:YYYY-MM-DD separated by ;") from None
+        if entry not in entries:  # once: history is unique per resident
+            entries.append(entry)
     flags = [0, 0, 0]
     for flag_name, at in c.flags:
         flag = values[at].strip().lower()
