@@ -361,11 +361,28 @@ def policy_group() -> None:
 @data_dir_option
 @click.option("--municipality", required=True)
 @click.argument("setting", type=click.Choice(["required", "optional", "show"]), default="show")
-def policy_reception_check(data_dir: Path, municipality: str, setting: str) -> None:
-    """Require (or not) reception's identity check before the card step; `show` prints the setting."""
+@click.option("--by", "admin_id", help="The municipal administrator asking (not for `show`).")
+@click.option("--approved-by", "approver_id", help="A second municipal administrator approving (control 14).")
+def policy_reception_check(
+    data_dir: Path, municipality: str, setting: str, admin_id: str | None, approver_id: str | None
+) -> None:
+    """Require (or not) reception's identity check before the card step; `show` prints the setting. A
+    change needs --by and --approved-by; standard input: their passwords, one a line."""
     db = _service(data_dir).db
     if setting != "show":
-        policy.set_reception_required(db, municipality, setting == "required", "admin", _now())
+        try:
+            if not (admin_id and approver_id):
+                raise staff.StaffError(
+                    "変更には管理者2名（--by と --approved-by）が必要です",
+                    "a change needs --by and --approved-by (two municipal administrators)",
+                )
+            approval = staff.approve(
+                db, municipality, admin_id, sys.stdin.readline().rstrip("\n"), approver_id,
+                sys.stdin.readline().rstrip("\n"), _now(),
+            )  # fmt: skip
+            policy.set_reception_required(db, municipality, setting == "required", approval, _now())
+        except BilingualError as error:
+            _fail(error)
     click.echo(json.dumps({"municipality": municipality, **policy.policy_answer(db, municipality)}))
 
 

@@ -28,6 +28,14 @@ LOGIN_PER_STAFF_ID = Rate(10, 1 / 60)
 # refused enrollments per peer address (the enrollment listener has no device certificate): a technician
 # mistypes a token now and then, a script guessing tokens is stopped; valid enrollments never count
 ENROLL_REFUSALS_PER_ADDRESS = Rate(10, 1 / 60)
+# refused technician logins per peer address, on the same listener: the per-staff-ID bucket and the
+# lockout stop guessing one ID's password; this stops one address trying a password across many IDs
+TECHNICIAN_LOGIN_REFUSALS_PER_ADDRESS = Rate(10, 1 / 60)
+# what an address on the enrollment listener may get wrong, per kind of request
+REFUSALS_PER_ADDRESS = {
+    "enroll": ENROLL_REFUSALS_PER_ADDRESS,
+    "technician_login": TECHNICIAN_LOGIN_REFUSALS_PER_ADDRESS,
+}
 
 
 @dataclass

@@ -109,19 +109,20 @@ class HostService:
                 )  # fmt: skip
         return 0 if allowed else wait
 
-    def enroll_wait(self, address: str) -> int:
-        """0 when `address` may try to enroll; else the seconds to wait after too many refused tokens."""
-        return self.limiter.wait("enroll", address, ratelimit.ENROLL_REFUSALS_PER_ADDRESS)
+    def refusals_wait(self, kind: str, address: str) -> int:
+        """0 when `address` may try `kind` (enroll, technician_login) on the enrollment listener; else the
+        seconds to wait after too many refusals."""
+        return self.limiter.wait(kind, address, ratelimit.REFUSALS_PER_ADDRESS[kind])
 
-    def enroll_refused(self, address: str) -> None:
-        """Count a refused enrollment from `address`; the refusal that empties its bucket is audited."""
-        rate = ratelimit.ENROLL_REFUSALS_PER_ADDRESS
-        self.limiter.take("enroll", address, rate)
-        if self.limiter.wait("enroll", address, rate):
+    def count_refusal(self, kind: str, address: str) -> None:
+        """Count a refused `kind` from `address`; the refusal that empties its bucket is audited."""
+        rate = ratelimit.REFUSALS_PER_ADDRESS[kind]
+        self.limiter.take(kind, address, rate)
+        if self.limiter.wait(kind, address, rate):
             with self.db.transaction() as tx:
                 audit.append(
-                    tx, self.clock(), "-", "device", address, "ratelimit.enroll", address,
-                    f"refused: more than {rate.capacity:g} refused enrollments",
+                    tx, self.clock(), "-", "device", address, f"ratelimit.{kind}", address,
+                    f"refused: more than {rate.capacity:g} refused attempts",
                 )  # fmt: skip
 
     @classmethod
@@ -590,7 +591,7 @@ def enrollment_app(service: HostService) -> web.Application:
 
     async def enroll(request: web.Request) -> web.Response:
         address = request.remote or "-"
-        wait = service.enroll_wait(address)
+        wait = service.refusals_wait("enroll", address)
         if wait:
             return _too_many(wait)
         body = await _json(request)
@@ -607,11 +608,15 @@ def enrollment_app(service: HostService) -> web.Application:
             )  # fmt: skip
         except EnrollmentError as error:
             log.warning("enrollment refused: %s", error.reason)
-            await asyncio.to_thread(service.enroll_refused, address)
+            await asyncio.to_thread(service.count_refusal, "enroll", address)
             return _error(403, "enrollment_refused", error.message.ja, error.message.en)
         return web.json_response(answer)
 
     async def technician_login(request: web.Request) -> web.Response:
+        address = request.remote or "-"
+        wait = service.refusals_wait("technician_login", address)
+        if wait:
+            return _too_many(wait)
         body = await _json(request)
         fields = ("staff_id", "password", "municipality_code")
         if set(body) != set(fields) or not all(isinstance(body[name], str) for name in fields):
@@ -623,6 +628,7 @@ def enrollment_app(service: HostService) -> web.Application:
         except RateLimited as limited:
             return _too_many(limited.wait)
         except (staff.StaffError, technicians.TechnicianError) as error:
+            await asyncio.to_thread(service.count_refusal, "technician_login", address)
             return _error(401, "login_refused", error.message.ja, error.message.en)
         return web.json_response(answer)
 
