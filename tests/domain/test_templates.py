@@ -228,12 +228,14 @@ STANDARD_FLU = [
     "family_immunodeficiency", "previous_reaction", "has_questions", "wants_vaccination",
 ]  # fmt: skip
 STANDARD_COVID = [*STANDARD_FLU, "covid_vaccine_before", "bleeding_tendency"]
+STANDARD_SCHOOL = [item for item in STANDARD_CHILD if item not in ("birth_problems", "development_concerns")]
 
 
 @pytest.mark.parametrize(
     ("vaccine", "items"),
     [
         *[(code, STANDARD_CHILD) for code in ("hib", "pcv", "hepb", "rota", "dpt_ipv_hib", "bcg", "mr", "varicella")],
+        *[(code, STANDARD_SCHOOL) for code in ("je", "dt", "hpv")],
         ("flu_elderly", STANDARD_FLU),
         ("pneumo_elderly", STANDARD_FLU),
         ("zoster", STANDARD_FLU),
