@@ -237,6 +237,7 @@ class HostClient:
                 if reused and not isinstance(error, TimeoutError):  # closed by the host while idle
                     reused = False
                     continue  # once more, on a new connection
+                self._forget(node)  # a node that cannot be reached: its other kept connections are stale too
                 raise HostUnreachable(_describe(error)) from None
             break
         with self._idle_lock:
@@ -247,6 +248,12 @@ class HostClient:
         if connection is not None:
             connection.close()
         return status, answer, retry_after
+
+    def _forget(self, node: HostAddress) -> None:
+        with self._idle_lock:
+            stale = self._idle.pop(node, [])
+        for connection in stale:
+            connection.close()
 
     def close(self) -> None:
         """Close the kept connections (they are also closed by the host when idle)."""

@@ -9,6 +9,7 @@ import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -36,7 +37,7 @@ def _service(data_dir: Path) -> HostService:
         raise  # not reached
 
 
-def _fail(error: BilingualError) -> None:
+def _fail(error: BilingualError) -> NoReturn:
     click.echo(str(error.message), err=True)
     sys.exit(1)
 
@@ -212,9 +213,12 @@ def residents() -> None:
 @data_dir_option
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def residents_import(data_dir: Path, csv_file: Path) -> None:
-    """Load a municipal extract (CSV). Errors are reported per line; a rerun is idempotent."""
+    """Load a municipal extract (CSV) whole or not at all. Bad lines are reported and skipped; a rerun is idempotent."""
     with csv_file.open(encoding="utf-8", newline="") as handle:
-        report = _service(data_dir).registry.import_csv(handle)
+        try:
+            report = _service(data_dir).registry.import_csv(handle)
+        except BilingualError as error:  # refused whole (nothing loaded)
+            _fail(error)
     for line, reason in report.errors:
         click.echo(f"line {line}: {reason}", err=True)
     click.echo(json.dumps({"loaded": report.loaded, "errors": len(report.errors)}))
