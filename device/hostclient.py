@@ -263,6 +263,18 @@ class HostClient:
             for connection in connections:
                 connection.close()
 
+    def history(self, subject_id: str, proof: str | None) -> api.HistoryAnswer:
+        """The subject's current history at the host, for the vaccination entry (POST /history): `proof` is
+        the logged-in clinician's attestation. Raises HostUnreachable, HostRefused (a bilingual reason and
+        its code: unknown_subject, provisional_subject, staff_proof_refused, rate_limited), DeviceRevoked,
+        or ValueError for an answer this appliance cannot read."""
+        answer = api.HistoryAnswer.from_json(
+            self.call("POST", api.HISTORY, {"subject_id": subject_id, "proof": proof or ""})
+        )
+        if answer.subject_id != subject_id:
+            raise ValueError("the host answered for another subject")
+        return answer
+
     def renew(self) -> str:
         identity = self.keystore.identity()
         serial = identity["device_id"].rsplit("-", 1)[-1]

@@ -23,6 +23,9 @@ class Rate:
 
 # per device: a clinic sees a resident every few minutes; per staff ID: a few typing mistakes
 IDENTITY_PER_DEVICE = Rate(60, 1.0)
+# the history re-read at the vaccination entry (issue 13): one per entry, so a clinic's pace is the
+# identity call's; a stolen kiosk with a proof still cannot page through histories faster
+HISTORY_PER_DEVICE = Rate(60, 1.0)
 LOGIN_PER_DEVICE = Rate(20, 1 / 6)
 LOGIN_PER_STAFF_ID = Rate(10, 1 / 60)
 # refused enrollments per peer address (the enrollment listener has no device certificate): a technician

@@ -27,7 +27,7 @@ from yoshin.domain.bundle import build_bundle, sign_bundle
 from yoshin.domain.catalogue import Catalogue, default_catalogue
 from yoshin.domain.clock import today as jst_today
 from yoshin.domain.i18n import Bilingual, BilingualError
-from yoshin.host import attest, audit, devices, identity, intake, policy, ratelimit, staff, store, technicians
+from yoshin.host import attest, audit, devices, history, identity, intake, policy, ratelimit, staff, store, technicians
 from yoshin.host.keys import HostKeys, public_pem
 from yoshin.host.pki import EnrollmentError, HostPki
 from yoshin.host.ratelimit import RateLimiter
@@ -62,6 +62,7 @@ LIMITED = {  # path -> (bucket kind, rate) per device
     api.STAFF_LOGIN: ("login", ratelimit.LOGIN_PER_DEVICE),
     api.STAFF_LOGIN_CARD: ("login", ratelimit.LOGIN_PER_DEVICE),
     api.STAFF_ATTEST: ("login", ratelimit.LOGIN_PER_DEVICE),
+    api.HISTORY: ("history", ratelimit.HISTORY_PER_DEVICE),
 }
 
 
@@ -178,6 +179,13 @@ class HostService:
             self.db, self.registry, device, body, self.clock(), self.today(), self.catalogue, self.jpki_anchors,
             self.revocation,
         )  # fmt: skip
+
+    def read_history(self, device: devices.Device, body: Any) -> api.HistoryAnswer:
+        """The resident's current history for the vaccination entry, to a clinician of `device` (issue 13;
+        raises history.HistoryRefused, audited)."""
+        return history.read_history(
+            self.db, self.registry, self.keys.attestation.public_key(), device, body, self.clock()
+        )
 
     def new_challenge(self, device: devices.Device) -> dict[str, str]:
         return identity.new_challenge(self.db, device, self.clock())
@@ -492,6 +500,14 @@ def main_app(service: HostService) -> web.Application:
         answer = await asyncio.to_thread(service.resolve_identity, device, payload["body"])
         return web.json_response(answer.to_json())
 
+    async def subject_history(request: web.Request) -> web.Response:
+        body = await _json(request)
+        try:
+            answer = await asyncio.to_thread(service.read_history, request[DEVICE], body)
+        except history.HistoryRefused as refused:
+            return _error(refused.status, refused.code, refused.message.ja, refused.message.en)
+        return web.json_response(answer.to_json())
+
     async def jpki_challenge(request: web.Request) -> web.Response:
         return web.json_response(await asyncio.to_thread(service.new_challenge, request[DEVICE]))
 
@@ -578,6 +594,7 @@ def main_app(service: HostService) -> web.Application:
     app.router.add_post(api.STAFF_LOGIN_CARD, staff_login_card)
     app.router.add_post(api.STAFF_ATTEST, staff_attest)
     app.router.add_get(api.POLICY, municipality_policy)
+    app.router.add_post(api.HISTORY, subject_history)
     return app
 
 

@@ -128,13 +128,11 @@ def test_gs1_scans(raw: str) -> None:
         gs1.parse_scan(raw)
 
 
+HOST_PATHS = (api.RECORDS, api.IDENTITY, api.STAFF_LOGIN, api.STAFF_ATTEST, api.STAFF_LOGIN_CARD, api.JPKI_IDENTITY)
+
+
 @FUZZ
-@given(
-    st.sampled_from(
-        [api.RECORDS, api.IDENTITY, api.STAFF_LOGIN, api.STAFF_ATTEST, api.STAFF_LOGIN_CARD, api.JPKI_IDENTITY]
-    ),
-    json_values,
-)
+@given(st.sampled_from([*HOST_PATHS, api.HISTORY]), json_values)
 def test_host_api(served_fuzz: tuple[HostServer, Any], path: str, body: Any) -> None:
     host, device = served_fuzz
     connection = http.client.HTTPSConnection("127.0.0.1", host.port, context=device.client.context(), timeout=30)
