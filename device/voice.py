@@ -12,7 +12,8 @@ changed text or an upgraded engine gets a new file and stale ones are simply nev
 The `Speaker` plays on its own thread: `say` only queues and returns, so the screen that asked never
 waits; a newer `say` interrupts the prompt still playing (the resident has moved on). The volume setting
 is read again for each prompt, so a change in the appliance configuration holds at once; volume 0 or
-"off" means nothing is synthesised or played.
+"off" means nothing is synthesised or played. `say` may scale the volume for its prompts (the resident's
+音量 button, tui/voice.py `Loudness`); the speaker keeps no such state between calls.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import tempfile
 import threading
 import wave
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -61,6 +62,13 @@ class VoiceSettings:
     @property
     def speaks(self) -> bool:
         return self.enabled and self.volume > 0
+
+    def scaled_by(self, factor: float) -> VoiceSettings:
+        """These settings with the volume times `factor` (the resident's own choice for the visit), capped
+        at 100; 0 is silence."""
+        if factor == 1.0:
+            return self
+        return replace(self, volume=max(0, min(100, round(self.volume * factor))))
 
     @classmethod
     def load(cls, path: Path) -> VoiceSettings:
@@ -292,7 +300,7 @@ class Speaker:
         self.settings = settings
         self.sink = sink if sink is not None else AplaySink()
         self._wake = threading.Condition()
-        self._queue: list[Utterance] = []
+        self._queue: list[tuple[Utterance, float]] = []  # each prompt with its volume factor
         self._cut = threading.Event()  # set when what is playing now is superseded; one per say()
         self._idle = threading.Event()
         self._idle.set()
@@ -301,12 +309,13 @@ class Speaker:
         self._thread = threading.Thread(target=self._run, name="yoshin-voice", daemon=True)
         self._thread.start()
 
-    def say(self, utterances: Sequence[Utterance]) -> None:
-        """Speak these prompts in order, after cutting short whatever is playing."""
+    def say(self, utterances: Sequence[Utterance], scale: float = 1.0) -> None:
+        """Speak these prompts in order, after cutting short whatever is playing, at the appliance's volume
+        times `scale` (0: cut short and say nothing)."""
         with self._wake:
             self._cut.set()
             self._cut = threading.Event()
-            self._queue = list(utterances)
+            self._queue = [(utterance, scale) for utterance in utterances]
             if self._queue:
                 self._idle.clear()
             self._wake.notify()
@@ -338,12 +347,12 @@ class Speaker:
                 if self._closed:
                     self._idle.set()
                     return
-                utterance = self._queue.pop(0)
+                utterance, scale = self._queue.pop(0)
                 cut = self._cut
-            self._guarded(self._speak, utterance, cut)
+            self._guarded(self._speak, utterance, scale, cut)
 
-    def _speak(self, utterance: Utterance, cut: threading.Event) -> None:
-        settings = self.settings()  # read per prompt: a changed configuration holds at once
+    def _speak(self, utterance: Utterance, scale: float, cut: threading.Event) -> None:
+        settings = self.settings().scaled_by(scale)  # read per prompt: a changed configuration holds at once
         if not settings.speaks or cut.is_set():
             return
         wav = self.cache.wav(utterance)

@@ -15,7 +15,7 @@ Two phases, on both backends:
    after it. The staging goes with it. A failure anywhere leaves the registry as it was.
 
 The staging holds what the registry holds (the My Number only as its index and sealed), and is removed
-when the import ends, whatever happened.
+when the import ends, whatever happened; one left by an import that was killed is removed by the next.
 """
 
 from __future__ import annotations
@@ -163,7 +163,11 @@ class Staging:
 
     @classmethod
     def create(cls, db: Database) -> Staging:
-        staging = cls(db.url, f"registry_import_{secrets.token_hex(6)}")
+        """A new staging, named after its owner (this process, or on PostgreSQL this thread's backend),
+        after removing what an import whose owner has gone (killed, crashed) left behind."""
+        owner = int(db.query("SELECT pg_backend_pid()")[0][0][0]) if db.postgresql else os.getpid()
+        staging = cls(db.url, f"registry_import_{owner}_{secrets.token_hex(6)}")
+        _drop_stale(db)
         if db.postgresql:
             columns = ", ".join(STORED)
             with db.transaction() as tx:
@@ -221,6 +225,41 @@ class ImportRefused(BilingualError):
                 "subject_id",
             )
         )
+
+
+_STAGING_NAME = re.compile(r"registry_import_(\d+)_[0-9a-f]{12}")
+
+
+def _drop_stale(db: Database) -> None:
+    """Remove stagings whose owner is gone: they hold registry rows (names, addresses; the My Number only
+    sealed) that nothing will merge or remove. A live owner's (an import running now) is left alone."""
+    if db.postgresql:
+        with db.transaction() as tx:
+            tables = [str(row[0]) for row in tx.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                "AND tablename LIKE 'registry\\_import\\_%'"
+            ).fetchall()]  # fmt: skip
+            live = {int(row[0]) for row in tx.execute("SELECT pid FROM pg_stat_activity").fetchall()}
+            for table in tables:
+                match = _STAGING_NAME.fullmatch(table.removesuffix("_history"))
+                if match and int(match[1]) not in live:
+                    tx.execute(f"DROP TABLE IF EXISTS {table}")
+        return
+    parent = Path(db.url.removeprefix("sqlite:///")).parent
+    for directory in parent.glob(".registry_import_*"):
+        match = _STAGING_NAME.fullmatch(directory.name.removeprefix("."))
+        if match and not _alive(int(match[1])):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 class Stager:

@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import events
+from textual import events, work
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -65,6 +66,7 @@ class KioskApp(LockedDownApp):
         self.last_input = clock()
         self.idle_warning_shown = False
         self.reader_missing = False  # set by whoever sees the reader go first, cleared by the monitor
+        self.visits_forgotten = 0  # how many visit ends have released their screens' memory (tests wait on it)
 
     def on_mount(self) -> None:
         self.reset()
@@ -114,32 +116,33 @@ class KioskApp(LockedDownApp):
 
     def watch_card(self) -> None:
         """From the PIN screen on: a card pulled before the answers are sent abandons the visit at once."""
-        self._watch_card(self.visit)
+        self._watch_card(self.visit.token)
 
     @kiosk_work("watch")
-    def _watch_card(self, visit: Visit) -> None:
+    def _watch_card(self, token: object) -> None:
         worker = get_current_worker()
-        while not worker.is_cancelled and self.visit is visit and not visit.submitted:
+        while not worker.is_cancelled and self.visit.token is token and not self.visit.submitted:
             try:
                 removed = self.services.wait_for_removal(timeout=0.5)
             except CardError:
                 self.call_from_thread(self.reader_lost)
                 return
             if removed:
-                self.call_from_thread(self.card_pulled, visit)
+                self.call_from_thread(self.card_pulled, token)
                 return
 
     def stop_watching_card(self) -> None:
         self.workers.cancel_group(self, "watch")
 
-    def card_pulled(self, visit: Visit) -> None:
+    def card_pulled(self, token: object) -> None:
         """The card left while a screen needed it: the answers are wiped, then the resident is told."""
         from yoshin.tui.screens.faults import CardPulledScreen
 
         expected = any(getattr(screen, "card_expected", False) for screen in self.screen_stack)
-        if self.visit is not visit or visit.submitted or not expected:  # (a dialog may be on top)
+        visit = self.visit
+        if visit.token is not token or visit.submitted or not expected:  # (a dialog may be on top)
             return
-        self.visit = Visit(lang=visit.lang, large_text=visit.large_text)
+        self.visit = visit.wiped()
         self._show_only(CardPulledScreen())
 
     @kiosk_work("reader-monitor")
@@ -200,12 +203,24 @@ class KioskApp(LockedDownApp):
         self.speak(EVENT_PROMPTS["staff_called"])
 
     def speak(self, prompt: Prompt | None) -> None:
-        """音声案内: a fixed prompt in the visit's language, queued on the speaker's own thread (never waits)."""
+        """音声案内: a fixed prompt in the visit's language at the visit's volume, queued on the speaker's own
+        thread (never waits)."""
         voice = self.services.voice
         if voice is not None and prompt is not None:
             from yoshin.tui.voice import utterances
 
-            voice.say(utterances(prompt, self.visit.lang))
+            voice.say(utterances(prompt, self.visit.lang), scale=self.visit.loudness.factor)
+
+    def change_volume(self) -> None:
+        """音量: the next level for this visit, shown on the button and heard at once (the screen's prompt
+        again, at the new level; 消音 cuts what is playing). The next visit starts at the appliance's volume."""
+        from yoshin.tui.screens.base import KioskScreen
+
+        self.visit.loudness = self.visit.loudness.next()
+        screen = self.screen
+        if isinstance(screen, KioskScreen):
+            screen.show_volume()
+            screen.say_prompt()
 
     @kiosk_work("staff-call", exclusive=False)
     def _call_staff(self, screen: str) -> None:
@@ -228,7 +243,7 @@ class KioskApp(LockedDownApp):
         from yoshin.tui.screens.remove_card import RemoveCardScreen
 
         self.stop_watching_card()
-        self.visit = Visit(lang=self.visit.lang, large_text=self.visit.large_text)  # for the reminder's words
+        self.visit = self.visit.wiped()  # (its language and volume for the reminder)
         if self.services.card_present():
             self._show_only(RemoveCardScreen(completed=False))
         else:
@@ -242,12 +257,25 @@ class KioskApp(LockedDownApp):
             self.beep("off")
         self.stop_watching_card()
         self.visit = Visit(large_text=self.large_text)
-        self._show_only(WelcomeScreen())
+        self._forget(self._show_only(WelcomeScreen()))
 
-    def _show_only(self, screen: Screen[Any]) -> None:
-        """`screen` alone above the base: every other screen (and what it showed) is dropped."""
+    @work(group="forget", exclusive=True, exit_on_error=False)
+    async def _forget(self, dropped: list[AwaitComplete]) -> None:
+        """Once the dropped screens are removed: nothing they drew stays in memory (tui/memory.py)."""
+        from yoshin.tui.memory import forget_drawn_visit
+
+        for removal in dropped:
+            await removal
+        forget_drawn_visit()
+        self.visits_forgotten += 1
+
+    def _show_only(self, screen: Screen[Any]) -> list[AwaitComplete]:
+        """`screen` alone above the base: every other screen (and what it showed) is dropped; the
+        removals, to await."""
         self.last_input = self.clock()
         self.idle_warning_shown = False
+        dropped = []
         while len(self.screen_stack) > 1:
-            self.pop_screen()
+            dropped.append(self.pop_screen())
         self.push_screen(screen)
+        return dropped

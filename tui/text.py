@@ -190,6 +190,12 @@ T = {
         "先に受付で本人確認を受けてください。確認が済むとカードを読み取ります",
         "Please have your identity checked at reception first; the card is read once that is done",
     ),
+    # --- the resident's volume for the visit (tui/voice.py Loudness) ----------------------------------------
+    "volume": Bilingual("音量 {level}", "Volume {level}"),
+    "volume_normal": Bilingual("中", "medium"),
+    "volume_loud": Bilingual("大", "loud"),
+    "volume_soft": Bilingual("小", "soft"),
+    "volume_mute": Bilingual("消音", "off"),
 }
 
 

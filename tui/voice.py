@@ -10,6 +10,7 @@ loaded only when the kiosk starts with voice on (`speaker_for`), never at import
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from yoshin.tui.text import t
@@ -48,7 +49,36 @@ EVENT_PROMPTS: dict[str, Prompt] = {
     "idle_warning": Prompt("idle_warning"),
     "last_try": Prompt("last_try"),
     "staff_called": Prompt("staff_called"),
+    "reception_first": Prompt("reception_first"),  # the card screen, when reception must check first (control 4)
 }
+
+
+class Loudness(Enum):
+    """The resident's own volume for one visit (the 音量 button), on top of the appliance's setting
+    (voice.json). Every visit starts at NORMAL; the next person never inherits a change."""
+
+    NORMAL = "normal"  # 中: the appliance's volume
+    LOUD = "loud"  # 大: half as loud again (up to 100 %)
+    SOFT = "soft"  # 小: half
+    MUTE = "mute"  # 消音: nothing is played
+
+    @property
+    def factor(self) -> float:
+        return _FACTORS[self]
+
+    def next(self) -> Loudness:
+        """One press of 音量: 中 → 大 → 小 → 消音 → 中 (louder first: the usual wish of an older resident)."""
+        order = list(Loudness)
+        return order[(order.index(self) + 1) % len(order)]
+
+    def label(self, lang: str | None) -> str:
+        """The button's words in the visit's language; in both (ja / en) when `lang` is None."""
+        if lang is None:
+            return " / ".join(self.label(each) for each in LANGS)
+        return t("volume", lang, level=t(f"volume_{self.value}", lang))
+
+
+_FACTORS = {Loudness.NORMAL: 1.0, Loudness.LOUD: 1.5, Loudness.SOFT: 0.5, Loudness.MUTE: 0.0}
 
 
 def utterances(prompt: Prompt, lang: str) -> list[Utterance]:

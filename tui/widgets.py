@@ -48,6 +48,14 @@ class CallStaffButton(Button):
         self.app.call_staff(type(self.screen).__name__)  # type: ignore[attr-defined]
 
 
+class VolumeButton(Button):
+    """音量, beside 職員を呼ぶ: each press the next level for this visit (tui/voice.py `Loudness`)."""
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.app.change_volume()  # type: ignore[attr-defined]
+
+
 class NumericKeypad(Grid):
     """Digits, the decimal point and a separator for touch: a value can be entered without a keyboard.
     Its buttons are `kp-0` … `kp-9`, `kp-dot`, `kp-sep` (a date's "-") and `kp-del` (one character back)."""

@@ -125,6 +125,15 @@ def test_settings_default_round_trip_and_a_damaged_file_means_silence(tmp_path) 
         VoiceSettings(volume=-1)
 
 
+def test_a_visit_s_volume_scales_the_appliance_s_capped_at_100() -> None:
+    settings = VoiceSettings(volume=80, device="plughw:1,0")
+    assert settings.scaled_by(1.0) is settings
+    assert settings.scaled_by(1.5) == VoiceSettings(volume=100, device="plughw:1,0")  # capped, device kept
+    assert settings.scaled_by(0.5).volume == 40 and VoiceSettings(volume=30).scaled_by(1.5).volume == 45
+    assert not settings.scaled_by(0.0).speaks
+    assert not VoiceSettings(enabled=False, volume=80).scaled_by(1.5).speaks  # off stays off
+
+
 def test_aplay_plays_on_the_alsa_null_device_and_reports_a_missing_one(synthesised) -> None:
     wav = synthesised[Utterance("ja", "カードをお取りください")]
     AplaySink().play(wav, VoiceSettings(device="null"), threading.Event())  # real aplay, no sound card needed

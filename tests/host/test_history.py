@@ -6,6 +6,7 @@ record of this morning, no My Number), and every hostile request refused with it
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -89,9 +90,12 @@ def test_hostile_requests_are_refused_with_a_code_and_audited(host: HostServer, 
         assert registry.import_csv(registry_csv([persona(who)], {who: changes})).errors == []
     elsewhere = make_device(municipality="131016", serial="KIOSK09")  # another municipality's appliance
     staff.add(host.service.db, "N9001", "看護 九子", "nurse", "131016", PASSWORD, host.service.clock())
-    forged, _ = attest.issue(
-        Ed25519PrivateKey.generate(), "N0001", "nurse", "141305", clinic.device_id, host.service.clock()
-    )
+    now, key = host.service.clock(), host.service.keys.attestation
+    forged, _ = attest.issue(Ed25519PrivateKey.generate(), "N0001", "nurse", "141305", clinic.device_id, now)
+    yesterdays, _ = attest.issue(key, "N0001", "nurse", "141305", clinic.device_id, now - timedelta(days=1))
+    staff.add(host.service.db, "N0005", "看護 五子", "nurse", "141305", PASSWORD, now)
+    left = _attest(clinic, "N0005")
+    staff.deactivate(host.service.db, "N0005", now)  # left the clinic after logging in this morning
     cases = [  # (what, device, subject, proof, status, code)
         ("another municipality's subject", clinic, "S900001", nurse, 404, "unknown_subject"),
         ("this municipality's subject, from another's device", elsewhere, ELDERLY.subject_id,
@@ -103,6 +107,8 @@ def test_hostile_requests_are_refused_with_a_code_and_audited(host: HostServer, 
         ("a forged staff proof", clinic, ELDERLY.subject_id, forged, 403, "staff_proof_refused"),
         ("another device's proof", elsewhere, "S000999", nurse, 403, "staff_proof_refused"),
         ("a clerk's proof", clinic, ELDERLY.subject_id, _attest(clinic, "C0001"), 403, "staff_proof_refused"),
+        ("yesterday's proof", clinic, ELDERLY.subject_id, yesterdays, 403, "staff_proof_refused"),
+        ("a deactivated nurse's proof", clinic, ELDERLY.subject_id, left, 403, "staff_proof_refused"),
     ]  # fmt: skip
     for what, device, subject_id, proof, status, code in cases:
         refused = _refused(device, subject_id, proof)

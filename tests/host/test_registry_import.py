@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from yoshin.domain.codes import my_number_check_digit
@@ -192,3 +193,26 @@ def test_the_number_index_is_hmac_sha256_under_the_municipality_s_key() -> None:
         key = municipality_key(master, code, "index")
         for n in range(50):
             assert keys.index(code, number(n)) == hmac.digest(key, number(n).encode(), "sha256")
+
+
+def test_an_import_removes_what_a_killed_import_left_and_keeps_a_running_one_s(service: HostService) -> None:
+    """Staging holds registry rows; one whose owner has gone (a killed import) is removed by the next
+    import, one whose owner is alive (an import running now) is not."""
+    if service.db.postgresql:
+        with psycopg.connect(service.db.url) as gone:
+            dead = int(gone.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
+        for _ in range(1000):  # its backend ends just after the connection closes
+            if not service.db.execute("SELECT 1 FROM pg_stat_activity WHERE pid = ?", [dead]):
+                break
+        alive = int(service.db.query("SELECT pg_backend_pid()")[0][0][0])
+        for owner in (dead, alive):
+            service.db.execute(f"CREATE UNLOGGED TABLE registry_import_{owner}_0123456789ab (line BIGINT)")
+    else:
+        finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+        dead, alive = int(finished.stdout), os.getpid()
+        for owner in (dead, alive):
+            scratch = service.data_dir / f".registry_import_{owner}_0123456789ab"
+            scratch.mkdir()
+            (scratch / "stage-1.db").write_bytes(b"rows")
+    service.registry.import_csv(HEADER + line(1))
+    assert leftovers(service) == [f"{'' if service.db.postgresql else '.'}registry_import_{alive}_0123456789ab"]

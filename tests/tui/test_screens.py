@@ -18,6 +18,7 @@ from pytest_textual_snapshot import normalize_svg
 from textual.geometry import Region
 from textual.widgets import Button
 
+from yoshin.device.voice import Speaker, VoiceCache, VoiceSettings
 from yoshin.tui.app import KioskApp
 from yoshin.tui.screens.card import CardScreen
 from yoshin.tui.screens.faults import CardPulledScreen, ReaderMissingScreen
@@ -78,6 +79,15 @@ def low_contrast_text(screen, region: Region | None = None) -> set[tuple[str, st
     return found
 
 
+@pytest.fixture
+def speaker(tmp_path):
+    """The resident kiosk has a speaker on an appliance (so its screens show 音量); here voice.json's voice
+    is off, so the screenshots need no synthesis and no sound card."""
+    made = Speaker(VoiceCache(tmp_path / "voice"), lambda: VoiceSettings(enabled=False))
+    yield made
+    made.close()
+
+
 class Camera:
     def __init__(self, pilot, app: KioskApp, drive, lang: str, snapshots) -> None:
         self.pilot, self.app, self.drive, self.lang = pilot, app, drive, lang
@@ -103,9 +113,9 @@ class Camera:
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 async def test_every_screen_matches_its_screenshot(
-    kiosk, card, drive, host, staff_accounts, lang: str, snapshots
+    kiosk, card, drive, host, staff_accounts, lang: str, snapshots, speaker
 ) -> None:
-    app = kiosk()
+    app = kiosk(voice=speaker)
     async with app.run_test(size=SIZE) as pilot:
         camera = Camera(pilot, app, drive, lang, snapshots)
         await pilot.pause()
@@ -138,11 +148,11 @@ async def test_every_screen_matches_its_screenshot(
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 async def test_the_new_resident_screens_match_their_screenshots(
-    kiosk, card, drive, host, clock, pcscd_outage, lang: str, snapshots
+    kiosk, card, drive, host, clock, pcscd_outage, lang: str, snapshots, speaker
 ) -> None:
     """A guardian's 同時接種 visit for an infant (keypad, a flagged answer, a question about one vaccine),
     the idle warning, a pulled card and a lost reader."""
-    app = kiosk()
+    app = kiosk(voice=speaker)
     async with app.run_test(size=SIZE) as pilot:
         camera = Camera(pilot, app, drive, lang, snapshots)
         emulator = card("infant")
@@ -195,10 +205,10 @@ async def test_the_new_resident_screens_match_their_screenshots(
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 async def test_the_large_text_screens_fit_and_match_their_screenshots(
-    kiosk, card, drive, host, lang: str, snapshots
+    kiosk, card, drive, host, lang: str, snapshots, speaker
 ) -> None:
     """Large text in a terminal (bigger answer buttons, every word bold): each screen still fits 80×24."""
-    app = kiosk()
+    app = kiosk(voice=speaker)
     emulator = card("elderly")
     async with app.run_test(size=SIZE) as pilot:
         camera = Camera(pilot, app, drive, lang, snapshots)

@@ -16,6 +16,7 @@ import pytest
 
 from yoshin.device.voice import Speaker, Utterance, VoiceCache, VoiceSettings
 from yoshin.devtools.personas import persona
+from yoshin.host import policy
 from yoshin.tui import voice
 from yoshin.tui.screens.card import CardScreen
 from yoshin.tui.screens.confirm import ConfirmDialog
@@ -29,6 +30,7 @@ from yoshin.tui.screens.thanks import ThanksScreen
 from yoshin.tui.screens.vaccine import VaccineScreen
 from yoshin.tui.screens.welcome import WelcomeScreen
 from yoshin.tui.text import T, t
+from yoshin.tui.voice import Loudness
 
 pytestmark = pytest.mark.pcsc
 
@@ -161,6 +163,80 @@ async def test_the_last_pin_try_warning_and_the_staff_call_are_spoken(speaking_k
         await drive.click(pilot, app, "#call-staff")
         assert await said(speaker, sink, voice_cache, heard + 1) == [("staff_called", "en")]
         assert app.services.face_tries() == 1
+
+
+async def test_the_volume_button_changes_what_the_speaker_plays_and_the_next_visit_starts_at_the_default(
+    speaking_kiosk, voice_cache, drive
+) -> None:
+    """音量 cycles 中 → 大 → 小 → 消音 → 中 for this visit: each press is heard at once (the screen's prompt at the
+    new level; 消音 plays nothing), by touch or by keyboard; the visit's end restores voice.json's volume."""
+    app, speaker, sink = speaking_kiosk()
+    default = VoiceSettings().volume  # 80: voice.json is absent, so the appliance's defaults hold
+    welcome = [("voice_welcome", "ja"), ("voice_welcome", "en")]
+
+    def label() -> str:
+        return str(app.screen.query_one("#volume").label)
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await drive.until(pilot, lambda: isinstance(app.screen, WelcomeScreen), app)
+        assert await said(speaker, sink, voice_cache, 0) == welcome
+        assert label() == "音量 中 / Volume medium"  # both languages before one is chosen
+        levels = []
+        for expected, words in (
+            (Loudness.LOUD, "音量 大 / Volume loud"),
+            (Loudness.SOFT, "音量 小 / Volume soft"),
+            (Loudness.MUTE, "音量 消音 / Volume off"),
+            (Loudness.NORMAL, "音量 中 / Volume medium"),
+        ):
+            heard = len(sink.played)
+            await drive.click(pilot, app, "#volume")
+            await drive.until(pilot, lambda e=expected: app.visit.loudness == e, app)
+            assert label() == words
+            now = await said(speaker, sink, voice_cache, heard)
+            assert now == ([] if expected == Loudness.MUTE else welcome), expected
+            levels.append(sorted({volume for _, volume in sink.played[heard:]}))
+        assert levels == [[100], [40], [], [default]]  # 80 × 1.5 capped at 100, 80 × 0.5, nothing, 80
+        for _ in range(6):  # reachable without touch: Tab moves to it, Enter presses it
+            if app.focused is not None and app.focused.id == "volume":
+                break
+            await pilot.press("tab")
+        assert app.focused is not None and app.focused.id == "volume"
+        heard = len(sink.played)
+        await drive.until(pilot, lambda: not app.focused.has_class("-active"), app)  # (the last tap's effect)
+        await pilot.press("enter")
+        await drive.until(pilot, lambda: app.visit.loudness == Loudness.LOUD, app)
+        assert await said(speaker, sink, voice_cache, heard) == welcome
+        heard = len(sink.played)
+        await drive.click(pilot, app, "#ja")
+        await drive.until(pilot, lambda: isinstance(app.screen, ConsentScreen), app)
+        assert await said(speaker, sink, voice_cache, heard) == [("voice_consent", "ja")]
+        assert label() == "音量 大 / Volume loud"  # (both languages until consent, like 職員を呼ぶ)
+        assert [volume for _, volume in sink.played[heard:]] == [100]  # kept through the visit
+        heard = len(sink.played)
+        await drive.click(pilot, app, "#decline")  # the visit ends (no card on the reader: straight back)
+        await drive.until(pilot, lambda: isinstance(app.screen, WelcomeScreen), app)
+        assert await said(speaker, sink, voice_cache, heard) == welcome
+        assert app.visit.loudness == Loudness.NORMAL and label() == "音量 中 / Volume medium"
+        assert [volume for _, volume in sink.played[heard:]] == [default, default]  # the next person: the default
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+async def test_the_card_screen_says_go_to_reception_first_when_reception_must_check(
+    speaking_kiosk, voice_cache, card, drive, host, lang: str
+) -> None:
+    """Control 4: where the municipality requires reception's check and none is open, the card screen shows
+    and says 「先に受付で本人確認を受けてください」 once, in the visit's language, and reads no card."""
+    policy.set_reception_required(host.service.db, "141305", True, "admin01", host.service.clock())
+    app, speaker, sink = speaking_kiosk()
+    card("elderly")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await drive.click(pilot, app, f"#{lang}")
+        await drive.click(pilot, app, "#agree")
+        await drive.until(pilot, lambda: bool(app.screen.query("#reception")), app)
+        assert isinstance(app.screen, CardScreen)
+        heard = await said(speaker, sink, voice_cache, 0)
+        assert heard[-1] == ("reception_first", lang), heard  # (it may cut 「カードを置いてください」 short)
+        assert heard.count(("reception_first", lang)) == 1  # the screen keeps looking for a slot, silently
 
 
 def test_every_resident_screen_has_a_fixed_prompt_without_fields() -> None:

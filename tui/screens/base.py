@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.widgets import Button
 from textual.worker import Worker, WorkerState
 
 from yoshin.domain.clock import today as jst_today
 from yoshin.tui.text import both, t
-from yoshin.tui.widgets import CallStaffButton
+from yoshin.tui.widgets import CallStaffButton, VolumeButton
 
 if TYPE_CHECKING:  # the visit layer and the rules engine load with the first screen that needs them
     from yoshin.domain.templates import SubjectContext
@@ -72,11 +74,23 @@ class KioskScreen(Screen[Any], inherit_bindings=False):
     def on_mount(self) -> Awaitable[None] | None:  # a screen may mount asynchronously
         if self.visit.large_text:
             self.add_class("large")
-        if not self.query("#call-staff"):  # (a subclass's on_mount calling this one runs it twice)
+        if not self.query("#corner"):  # (a subclass's on_mount calling this one runs it twice)
             label = self.text("call_staff") if self.visit.consent else both("call_staff", sep=" / ")
-            self.mount(CallStaffButton(label, id="call-staff"))
+            buttons: list[Button] = [CallStaffButton(label, id="call-staff")]
+            if self.kiosk.services.voice is not None:  # 音量 only where there is something to hear
+                buttons.append(VolumeButton(self._volume_label(), id="volume"))
+            self.mount(Horizontal(*buttons, id="corner"))
             self.say_prompt()
         return None
+
+    def _volume_label(self) -> str:
+        # In the visit's language once the resident chose one, in both before (like 職員を呼ぶ).
+        return self.visit.loudness.label(self.visit.lang if self.visit.consent else None)
+
+    def show_volume(self) -> None:
+        """The 音量 button's words after a change of the visit's volume."""
+        for button in self.query("#volume").results(Button):
+            button.label = self._volume_label()
 
     def say_prompt(self) -> None:
         """This screen's fixed voice prompt (tui/voice.py), when the kiosk has a speaker."""

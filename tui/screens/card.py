@@ -54,9 +54,12 @@ class CardScreen(KioskScreen):
 
     def _reception_first(self) -> None:
         if not self.query("#reception"):  # mounted only when needed: the usual card screen stays as it is
+            from yoshin.tui.voice import EVENT_PROMPTS
+
             self.query_one(Vertical).mount(
                 Words(self.text("reception_first"), id="reception", classes="message"), before=1
             )
+            self.kiosk.speak(EVENT_PROMPTS["reception_first"])  # said once, as the words appear
 
     def _card_present(self, slot: ReceptionSlot | None) -> None:
         from yoshin.tui.screens.pin import PinScreen

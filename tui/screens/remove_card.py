@@ -10,7 +10,6 @@ from textual.worker import get_current_worker
 
 from yoshin.smartcard.errors import CardError
 from yoshin.tui.screens.base import KioskScreen
-from yoshin.tui.state import Visit
 from yoshin.tui.widgets import Words
 from yoshin.tui.workers import kiosk_work
 
@@ -31,8 +30,7 @@ class RemoveCardScreen(KioskScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.kiosk.stop_watching_card()  # the card leaving is what this screen waits for
-        visit = self.visit
-        self.kiosk.visit = Visit(lang=visit.lang, large_text=visit.large_text)  # sent or abandoned: wiped
+        self.kiosk.visit = self.visit.wiped()  # sent or abandoned: wiped
         self.reminders = 0
         self.set_interval(3.0, self.remind)
         self.kiosk.beep("remove_card")  # the board repeats it until told "off"
