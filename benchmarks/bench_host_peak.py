@@ -11,8 +11,9 @@ questionnaire, the doctor's decision and the vaccination record, with host-signe
 Latency is measured from the moment the visit was due, so a host that falls behind shows it (no
 coordinated omission). Each appliance's kept TLS connection is opened before the window (the host keeps
 an idle connection 5 minutes, longer than the interval; `--cold` opens none, so every first visit pays
-a handshake). The window is `--minutes` long (default 2: every appliance visits once; a real
-morning is the same rate for hours). Visits are sealed before the window opens, as each appliance
+a handshake: what the kiosk's identity call met before the kiosk kept its client for the session).
+The window is `--minutes` long (default 2: every appliance visits once; a real morning is the same
+rate for hours). Visits are sealed before the window opens, as each appliance
 seals on its own CPU. Prints one JSON object with p50/p99 of identity and of record intake, the rate
 offered and achieved, and any non-200 answer.
 """

@@ -5,10 +5,14 @@
 `--rows` defaults to 100,000 (a few minutes on the 2-core project machine); `--full` imports the
 issue's 1,500,000 residents. Below that the JSON's `*_seconds_at_1_5_million` figures are
 EXTRAPOLATED from the measured rate and say so (`registry_scale`). The import runs as `yoshin-host
-registry import` does (worker processes parse and seal, this process stores). Besides wall time the
-JSON gives the CPU cost per row of each part, measured alone on 10,000 rows: preparing (parse, check
-digits, HMAC index, AES-GCM seal; spread over the worker processes) and storing (one process), which
-is what the rate on a machine with free cores is bounded by. Look-ups: `Registry.find` of 2,000
+residents import` does: worker processes parse, seal and stage (COPY into an UNLOGGED table on
+PostgreSQL, a scratch file each on SQLite), then one transaction merges (`import_stage_seconds`,
+`import_merge_seconds`). Besides wall time the JSON gives the CPU cost per row of each part, measured
+alone on 10,000 rows in this process: preparing (parse, check digits, HMAC index, AES-GCM seal),
+staging (and, on PostgreSQL, the staging connection's backend), and merging (an upsert into the
+non-empty registry; this process and its backend). The CPU-bound projection spreads preparing and
+staging over every core and adds the measured merge time scaled to 1.5 million rows.
+Look-ups: `Registry.find` of 2,000
 registered numbers spread over the registry and 200 unknown ones, p50/p99 in milliseconds, and on
 PostgreSQL the plan of the look-up (it must be an index scan). Prints one JSON object.
 """
@@ -16,6 +20,7 @@ PostgreSQL the plan of the look-up (it must be an index scan). Prints one JSON o
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
@@ -29,41 +34,69 @@ from _host import FULL_SCALE, cpu_seconds, percentile, synthetic_registry
 
 from yoshin.devtools.pg_cluster import PostgresCluster
 from yoshin.host import registry as registry_module
+from yoshin.host import registry_import
 from yoshin.host.server import HostService
 
 SAMPLE = 10_000
 
 
 def part_costs(service: HostService, text: str) -> dict[str, float]:
-    """CPU microseconds per row of preparing and of storing, each measured alone on SAMPLE rows."""
+    """CPU microseconds per row of each part, measured alone on SAMPLE rows in this process: preparing
+    (parse, check digits, HMAC index, AES-GCM seal: a worker's share), staging (writing the prepared rows
+    into the import's staging: the worker's and, on PostgreSQL, its connection's backend), and merging
+    (the one transaction into the registry: this process's and its backend's; an upsert here, as the
+    registry is not empty)."""
     lines = text.splitlines(keepends=True)
-    header, body = lines[0].strip().split(","), "".join(lines[1 : SAMPLE + 1])
+    header, body = next(csv.reader([lines[0]])), "".join(lines[1 : SAMPLE + 1])
+    db = service.db
     numbers = registry_module.NumberKeys(service.keys.registry_master)
+    columns = registry_import.Columns.of(header)
     start = time.process_time()
-    prepared, errors = registry_module.prepare_rows(numbers, header, 2, body)
+    _, _, errors = registry_import.prepare_rows(numbers, columns, 2, body)
     prepare = time.process_time() - start
     assert not errors
-    backend, server_before = None, 0.0
-    if service.db.postgresql:  # the server's share: this thread's connection's backend process
-        backend = int(service.db.query("SELECT pg_backend_pid()")[0][0][0])
-        server_before = cpu_seconds(backend)
-    start = time.process_time()
-    service.registry._store_chunk(prepared)  # the storing half alone
-    store = time.process_time() - start
-    out = {"prepare_cpu_us_per_row": prepare * 1e6 / SAMPLE, "store_cpu_us_per_row": store * 1e6 / SAMPLE}
+    backend = int(db.query("SELECT pg_backend_pid()")[0][0][0]) if db.postgresql else None
+
+    def server() -> float:
+        return cpu_seconds(backend) if backend is not None else 0.0
+
+    staging = registry_import.Staging.create(db)
+    stager = registry_import.Stager(staging, numbers, header, db)
+    try:
+        start, server_start = time.process_time(), server()
+        stager.stage(2, body)
+        stage, stage_server = time.process_time() - start - prepare, server() - server_start
+        stager.close()
+        start, server_start = time.process_time(), server()
+        staging.merge(db)
+        merge, merge_server = time.process_time() - start, server() - server_start
+    finally:
+        staging.drop(db)
+    out = {
+        "prepare_cpu_us_per_row": prepare * 1e6 / SAMPLE,
+        "stage_cpu_us_per_row": stage * 1e6 / SAMPLE,
+        "merge_cpu_us_per_row": merge * 1e6 / SAMPLE,
+    }
     if backend is not None:
-        out["store_server_cpu_us_per_row"] = (cpu_seconds(backend) - server_before) * 1e6 / SAMPLE
+        out["stage_server_cpu_us_per_row"] = stage_server * 1e6 / SAMPLE
+        out["merge_server_cpu_us_per_row"] = merge_server * 1e6 / SAMPLE
     return out
 
 
 def measure(workdir: Path, database: str | None, rows: int) -> dict[str, object]:
     text, numbers = synthetic_registry(rows)
     service = HostService.open(workdir, database=database)
+    timings: dict[str, float] = {}
     start = time.perf_counter()
-    report = service.registry.import_csv(text)
+    report = service.registry.import_csv(text, timings=timings)
     seconds = time.perf_counter() - start
     assert report.loaded == rows, report.errors[:3]
-    out: dict[str, object] = {"import_rows_per_s": rows / seconds, "import_seconds": seconds}
+    out: dict[str, object] = {
+        "import_rows_per_s": rows / seconds,
+        "import_seconds": seconds,
+        "import_stage_seconds": timings["stage_seconds"],  # worker processes: prepare and stage
+        "import_merge_seconds": timings["merge_seconds"],  # one transaction into the (empty) registry
+    }
     found, missing, cpu = [], [], []
     for number in numbers[:: max(1, rows // 2000)][:50]:  # warm the connection and the plan cache
         service.registry.find("141305", number)
@@ -123,13 +156,14 @@ def main() -> None:
                     value = round(value, 3 if "ms" in key else 1)
                 out[f"{key}_{name}"] = value
             out[f"import_seconds_at_1_5_million_{name}"] = round(FULL_SCALE / float(figures["import_rows_per_s"]), 1)  # type: ignore[arg-type]
-            prepare, store = float(figures["prepare_cpu_us_per_row"]), float(figures["store_cpu_us_per_row"])  # type: ignore[arg-type]
-            store = max(store, float(figures.get("store_server_cpu_us_per_row", 0.0)))  # type: ignore[arg-type]
-            # with one core storing and the rest preparing, the slower side bounds the rate
-            bound = 1e6 / max(store, prepare / max(1, cores - 1))
-            out[f"import_rows_per_s_cpu_bound_{cores}_cores_{name}"] = round(bound, 1)
-            bound4 = 1e6 / max(store, prepare / 3)
-            out[f"import_seconds_at_1_5_million_cpu_bound_4_cores_{name}"] = round(FULL_SCALE / bound4, 1)
+            prepare = float(figures["prepare_cpu_us_per_row"]) + float(figures["stage_cpu_us_per_row"])  # type: ignore[arg-type]
+            prepare += float(figures.get("stage_server_cpu_us_per_row", 0.0))  # type: ignore[arg-type]
+            merge_per_row = float(figures["import_merge_seconds"]) / rows  # type: ignore[arg-type]
+            # staging runs on every core at once (workers and their backends); the merge is one transaction
+            bound = FULL_SCALE * (prepare * 1e-6 / cores + merge_per_row)
+            out[f"import_seconds_at_1_5_million_cpu_bound_{cores}_cores_{name}"] = round(bound, 1)
+            bound4 = FULL_SCALE * (prepare * 1e-6 / 4 + merge_per_row)
+            out[f"import_seconds_at_1_5_million_cpu_bound_4_cores_{name}"] = round(bound4, 1)
     print(json.dumps(out))
 
 

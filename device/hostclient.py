@@ -237,6 +237,7 @@ class HostClient:
                 if reused and not isinstance(error, TimeoutError):  # closed by the host while idle
                     reused = False
                     continue  # once more, on a new connection
+                self._forget(node)  # a node that cannot be reached: its other kept connections are stale too
                 raise HostUnreachable(_describe(error)) from None
             break
         with self._idle_lock:
@@ -248,6 +249,12 @@ class HostClient:
             connection.close()
         return status, answer, retry_after
 
+    def _forget(self, node: HostAddress) -> None:
+        with self._idle_lock:
+            stale = self._idle.pop(node, [])
+        for connection in stale:
+            connection.close()
+
     def close(self) -> None:
         """Close the kept connections (they are also closed by the host when idle)."""
         with self._idle_lock:
@@ -255,6 +262,18 @@ class HostClient:
         for connections in kept.values():
             for connection in connections:
                 connection.close()
+
+    def history(self, subject_id: str, proof: str | None) -> api.HistoryAnswer:
+        """The subject's current history at the host, for the vaccination entry (POST /history): `proof` is
+        the logged-in clinician's attestation. Raises HostUnreachable, HostRefused (a bilingual reason and
+        its code: unknown_subject, provisional_subject, staff_proof_refused, rate_limited), DeviceRevoked,
+        or ValueError for an answer this appliance cannot read."""
+        answer = api.HistoryAnswer.from_json(
+            self.call("POST", api.HISTORY, {"subject_id": subject_id, "proof": proof or ""})
+        )
+        if answer.subject_id != subject_id:
+            raise ValueError("the host answered for another subject")
+        return answer
 
     def renew(self) -> str:
         identity = self.keystore.identity()

@@ -8,16 +8,25 @@ Reception slots (control 4) live here too, sealed the same way: reception confir
 on the staff app (`open_reception`), and the next card visit on the resident kiosk takes the oldest open
 slot (`take_reception`, once: it is deleted in the same transaction). A slot names the confirming staff
 member and the documents seen, nothing of the resident.
+
+The day's cards (`card_today`) let a second visit of the same card on the same day be matched, offline
+too (issue 13: each offline visit would otherwise get a new provisional subject id, and a second dose
+would pass the guard's same-day check). A row is a keyed digest of the card's face EFs, under a key
+derived from the day key (HMAC-SHA256), and the subject ids that card had today, sealed under the day
+key. Without the day key the digest cannot be recomputed or tested against a card, so once the day
+ends (or a tamper event shreds the keys) nothing links a card to a visit; the rows go with the day's
+visits. docs/compliance.md, "Offline same-day doses", gives the reasoning.
 """
 
 from __future__ import annotations
 
 import builtins
 import hashlib
+import hmac
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +49,11 @@ CREATE TABLE IF NOT EXISTS reception (
     slot_id TEXT PRIMARY KEY,
     day TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    sealed BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS day_cards (
+    digest BLOB PRIMARY KEY,
+    day TEXT NOT NULL,
     sealed BLOB NOT NULL
 );
 """
@@ -162,10 +176,42 @@ class PendingVisits:
             out.append((str(slot_id), fresh, self._open_sealed(sealed, _slot_aad(slot_id, day), day)))
         return out
 
+    # --- the day's cards (a second visit of one card on one day, offline too) -----------------------------
+
+    def card_today(self, efs: Sequence[bytes], subject_id: str | None = None) -> builtins.list[str]:
+        """The subject ids the card with these face EFs had on this appliance today, oldest first, before
+        this call; with `subject_id`, that one is added for the card's later visits today."""
+        day = self.today()
+        key = self.keystore.day_key(day, create=subject_id is not None)
+        if key is None:
+            return []  # no key today: nothing was kept today
+        digest = _card_digest(key, efs)
+        aad = _card_aad(digest, day)
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.connection.execute(
+                "SELECT sealed FROM day_cards WHERE digest = ? AND day = ?", [digest, day.isoformat()]
+            ).fetchone()
+            opened = self._open_sealed(row[0], aad, day) if row else None
+            seen = [str(s) for s in opened["subjects"]] if opened else []
+            if subject_id is not None and subject_id not in seen:
+                nonce = os.urandom(12)
+                plain = json.dumps({"subjects": [*seen, subject_id]}).encode()
+                self.connection.execute(
+                    "INSERT OR REPLACE INTO day_cards (digest, day, sealed) VALUES (?, ?, ?)",
+                    [digest, day.isoformat(), nonce + AESGCM(key).encrypt(nonce, plain, aad)],
+                )
+            self.connection.execute("COMMIT")
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        return seen
+
     def end_day(self) -> int:
         """Crypto-shred: destroy every day key, then delete the rows and truncate the WAL."""
         destroyed = self.keystore.destroy_day_keys()
         self.connection.execute("BEGIN IMMEDIATE")
+        self.connection.execute("DELETE FROM day_cards")
         self.connection.execute("DELETE FROM reception")
         self.connection.execute("DELETE FROM pending")
         self.connection.execute("COMMIT")
@@ -192,3 +238,17 @@ def _aad(visit_id: str, day: date) -> bytes:
 
 def _slot_aad(slot_id: str, day: date) -> bytes:
     return f"yoshin-reception-v1|{slot_id}|{day.isoformat()}".encode()
+
+
+def _card_digest(day_key: bytes, efs: Sequence[bytes]) -> bytes:
+    """HMAC-SHA256 of the face EFs (each length-prefixed) under a key derived from the day key for this use
+    only: equal for one card all day, unlinkable to it once the day key is destroyed."""
+    key = hmac.new(day_key, b"yoshin-day-card-v1", hashlib.sha256).digest()
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for ef in efs:
+        mac.update(len(ef).to_bytes(4, "big") + ef)
+    return mac.digest()
+
+
+def _card_aad(digest: bytes, day: date) -> bytes:
+    return b"yoshin-day-card-v1|" + digest.hex().encode() + f"|{day.isoformat()}".encode()

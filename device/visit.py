@@ -8,6 +8,8 @@ module owns what a visit *is* once the resident presses "submit":
 - `submit_answers`: the questionnaire response (and, offline, the identity claim before it) into the
   outbox, and the visit kept for staff as a typed `PendingVisit` under the day key;
 - `record_decision`: the doctor's decision (only a doctor decides; a 接種不可 flag needs a reason);
+- `history_at_entry`: the resident's history asked of the host again when the entry opens (a dose another
+  appliance recorded since the card read), or what the visit had, with a bilingual note saying why;
 - `record_vaccination`: the vaccination record after the second person's check, refused while the rules
   guard (`yoshin.domain.rules_guard.guard`) has a finding not overridden by the deciding doctor with a
   reason; the overrides go into the record (`guard_overrides`).
@@ -25,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Protocol
 
 from yoshin.domain.age import age_in_years
@@ -45,6 +48,7 @@ from yoshin.domain.contract import (
     Respondent,
     Site,
     VaccinationType,
+    is_provisional,
     new_provisional_subject_id,
     parse_record,
     reception_problem,
@@ -55,7 +59,7 @@ from yoshin.domain.rules_guard import Given, GuardFinding, guard
 from yoshin.domain.series import HistoryEntry, Subject, questionnaire_history
 from yoshin.domain.series import _default as _default_catalogue
 from yoshin.domain.templates import SubjectContext, Template, decision_problem, evaluate_flags, validate_answers
-from yoshin.protocol.api import HistoryItem, SubjectInfo
+from yoshin.protocol.api import HistoryAnswer, HistoryItem, SubjectInfo
 from yoshin.protocol.binding import face_bound
 from yoshin.protocol.sealing import new_record_id
 from yoshin.smartcard.card import BindRequest, FaceEFs, FaceRead
@@ -215,6 +219,9 @@ class PendingVisit:
     history: tuple[HistoryItem, ...] = ()
     entry: PendingEntry | None = None  # the nurse's entry while it waits for the checker's own screen
     conditions: tuple[str, ...] = ()  # the registry's condition codes from the host's answer (for the guard)
+    # the other subject ids this card had on this appliance today (an earlier offline visit's provisional
+    # id, the host's id of an earlier online one): their doses sealed today count in the same-day check
+    same_card: tuple[str, ...] = ()
 
     @property
     def visit_id(self) -> str:
@@ -240,6 +247,7 @@ class PendingVisit:
             "history": [item.to_json() for item in self.history],
             "entry": self.entry.to_json() if self.entry is not None else None,
             "conditions": list(self.conditions),
+            "same_card": list(self.same_card),
         }
 
     @classmethod
@@ -260,6 +268,7 @@ class PendingVisit:
             history=tuple(HistoryItem.from_json(item) for item in data.get("history", [])),
             entry=PendingEntry.from_json(data["entry"]) if data.get("entry") else None,
             conditions=tuple(str(code) for code in data.get("conditions", [])),
+            same_card=tuple(str(subject_id) for subject_id in data.get("same_card", [])),
         )
 
 
@@ -297,6 +306,11 @@ class VisitServices(Protocol):
     def sealed_today(self, subject_id: str) -> list[HistoryItem]:
         """The doses this appliance sealed today for this subject (the day's 完了 list): the host's history
         came with the morning's identity read and does not have them yet."""
+        ...
+
+    def card_today(self, face: FaceRead, subject_id: str | None = None) -> list[str]:
+        """The subject ids this card had on this appliance today, before this call (a keyed digest of its
+        face EFs under the day key: `PendingVisits.card_today`); with `subject_id`, that one is added."""
         ...
 
 
@@ -421,7 +435,9 @@ def submit_answers(
     `subject` is the host's answer for the card; None means offline: the visit then names a fresh
     provisional subject and the card's sealed face data goes first, as an identity claim the host resolves
     when the queue drains. The later vaccines of one offline visit pass `claimed_subject_id`, the
-    provisional subject the first one claimed, so one card read makes one identity claim. The registry's
+    provisional subject the first one claimed, so one card read makes one identity claim; a later offline
+    visit of the same card on the same day takes the provisional subject of the first (found by
+    `VisitServices.card_today`), so its doses sealed today meet the guard's same-day check. The registry's
     guardian is recorded only when the template asks a guardian for this person's age. `reception` is
     reception's check this visit took at its card step (control 4): it goes into the record with the
     confirming member's attestation (`proofs.identity_confirmed_by`)."""
@@ -429,13 +445,18 @@ def submit_answers(
     flags = evaluate_flags(template, checked, context)
     clinic = services.clinic()
     offline = subject is None
+    seen = services.card_today(face)  # this card's subject ids earlier today on this appliance
+    earlier = next((seen_id for seen_id in seen if is_provisional(seen_id)), None)
     if subject is None and claimed_subject_id is not None:
         subject_id = claimed_subject_id
+    elif subject is None and earlier is not None:
+        subject_id = earlier  # the same card offline earlier today: one provisional subject, its one claim
     elif subject is None:
         subject_id = new_provisional_subject_id()
         services.submit(RecordKind.IDENTITY_CLAIM, {**_common(clinic, subject_id, now), **face_body(face)})
     else:
         subject_id = subject.subject_id
+    services.card_today(face, subject_id)
     guardian = subject.guardian_name if subject is not None and context.needs_guardian(template) else None
     body = {
         **_common(clinic, subject_id, now),
@@ -462,7 +483,7 @@ def submit_answers(
     conditions = subject.conditions if subject is not None else ()
     visit = PendingVisit(
         questionnaire, basic.name, basic.birth_date, basic.sex, dose_number, offline, language,
-        history=history, conditions=conditions,
+        history=history, conditions=conditions, same_card=tuple(other for other in seen if other != subject_id),
     )  # fmt: skip
     services.keep_pending(visit)
     return visit
@@ -542,12 +563,74 @@ def guard_history(
     dose is caught before the outbox reaches the host), and the injected live vaccine the questionnaire
     reports (a voluntary おたふくかぜ or 黄熱 no registry knows: the 27-day rule counts it). Offline the
     history is unknown (None): the guard then skips the history checks rather than call every dose a first
-    dose (an offline visit's subject id is provisional, so today's doses could not be matched either)."""
+    dose; today's doses sealed here still meet the same-day check (`guard_findings`)."""
     if visit.offline:
         return None
     items = (*visit.history, *sealed_today)
     history = [HistoryEntry(i.vaccine_code, i.dose_number, i.date, i.product) for i in items]
     return history + questionnaire_history(visit.questionnaire.answers, catalogue)
+
+
+class HistorySource(Protocol):
+    """Where the entry asks for the resident's current history (the kiosk's services: the host client)."""
+
+    def host_history(self, subject_id: str, proof: str | None) -> HistoryAnswer: ...
+
+
+class HistoryOrigin(StrEnum):
+    """Where the guard's history at the entry came from."""
+
+    HOST = "host"  # re-read from the host at the entry
+    CARD_READ = "card_read"  # the host could not be asked, or refused: the history of the card read
+    OFFLINE = "offline"  # an offline visit: the host has no history under its provisional id
+
+
+@dataclass(frozen=True, slots=True)
+class EntryHistory:
+    """The visit with the history the guard will judge, where it came from, and what the staff screen says
+    about it (bilingual; nothing to say when it was re-read)."""
+
+    visit: PendingVisit
+    origin: HistoryOrigin
+    note: Bilingual | None = None
+
+
+_KEPT = Bilingual(ja="カード読取時の履歴で確認します", en="the guard uses the history of the card read")
+
+
+def history_at_entry(source: HistorySource, visit: PendingVisit, proof: str | None) -> EntryHistory:
+    """Ask the host again for the resident's history, just before the guard runs (issue 13): another
+    appliance or clinic may have recorded a dose since the card read. `proof` is the logged-in clinician's
+    attestation (the host answers only a doctor or nurse of this device). The visit comes back with the
+    host's current history and condition codes; if the host cannot be reached, refuses, or answers what
+    this appliance cannot read, with what it had and a bilingual note saying so, never an exception."""
+    from yoshin.device.hostclient import HostUnreachable
+
+    subject_id = visit.questionnaire.subject_id
+    if visit.offline or is_provisional(subject_id):
+        note = Bilingual(
+            ja="オフラインの受付です。ホストの履歴はなく、本日この端末で記録した接種のみ確認します",
+            en="An offline visit: no history from the host; only today's doses recorded on this appliance are checked",
+        )
+        return EntryHistory(visit, HistoryOrigin.OFFLINE, note)
+    try:
+        answer = source.host_history(subject_id, proof)
+    except HostUnreachable:
+        note = Bilingual(ja=f"ホストに接続できません。{_KEPT.ja}", en=f"The host cannot be reached: {_KEPT.en}")
+        return EntryHistory(visit, HistoryOrigin.CARD_READ, note)
+    except BilingualError as refused:  # HostRefused (a code and its reason), DeviceRevoked
+        why = refused.message
+        note = Bilingual(
+            ja=f"ホストが履歴の再照会を断りました ({why.ja})。{_KEPT.ja}",
+            en=f"The host refused to re-read the history ({why.en}): {_KEPT.en}",
+        )
+        return EntryHistory(visit, HistoryOrigin.CARD_READ, note)
+    except ValueError:
+        note = Bilingual(
+            ja=f"ホストの履歴の応答を読めません。{_KEPT.ja}", en=f"The host's history answer is unreadable: {_KEPT.en}"
+        )
+        return EntryHistory(visit, HistoryOrigin.CARD_READ, note)
+    return EntryHistory(replace(visit, history=answer.history, conditions=answer.conditions), HistoryOrigin.HOST)
 
 
 def dose_amounts(
@@ -562,6 +645,13 @@ def dose_amounts(
     return tuple(dict.fromkeys(a for a in (expected, product.dose_ml) if a is not None))
 
 
+def sealed_for(services: VisitServices, visit: PendingVisit) -> list[HistoryItem]:
+    """The doses this appliance sealed today for this visit's person: under its subject id and under the
+    other ids the same card had today (`PendingVisit.same_card`)."""
+    return [item for subject_id in (visit.questionnaire.subject_id, *visit.same_card) for item in
+            services.sealed_today(subject_id)]  # fmt: skip
+
+
 def guard_findings(
     visit: PendingVisit,
     given: Administration,
@@ -570,8 +660,10 @@ def guard_findings(
     sealed_today: Sequence[HistoryItem] = (),
 ) -> list[GuardFinding]:
     """The rules guard's findings for this pack, this person, today (seam 3: `rules_guard.guard`), over
-    `guard_history`."""
+    `guard_history`; `sealed_today` is `sealed_for(services, visit)`. Offline, the doses sealed here today
+    are the only history known: the same-day duplicate is judged on them, nothing else."""
     history = guard_history(visit, sealed_today, catalogue)
+    known_today = [HistoryEntry(i.vaccine_code, i.dose_number, i.date, i.product) for i in sealed_today]
     product = given.product
     pack = Given(
         product=product.gtin,
@@ -582,7 +674,8 @@ def guard_findings(
         lot_expiry=given.expiry_date,
         vaccine_code=visit.questionnaire.vaccine_code,
     )
-    return guard(Subject(visit.birth_date, visit.sex, frozenset(visit.conditions)), history, pack, on, catalogue)
+    subject = Subject(visit.birth_date, visit.sex, frozenset(visit.conditions))
+    return guard(subject, history, pack, on, catalogue, given_today=known_today if history is None else ())
 
 
 def record_vaccination(
@@ -610,7 +703,7 @@ def record_vaccination(
     on = today(now)
     check_administration(given, on)
     valid = {o.code: o for o in overrides if o.reason.strip() and o.doctor_id == decision.doctor_id}
-    findings = guard_findings(visit, given, on, catalogue, services.sealed_today(visit.questionnaire.subject_id))
+    findings = guard_findings(visit, given, on, catalogue, sealed_for(services, visit))
     open_findings = [f for f in findings if not f.overridable or f.code not in valid]
     if open_findings:
         raise GuardRefused(open_findings)

@@ -50,6 +50,7 @@ DEMO_STAFF = (
     ("D0001", "医師 一郎 (demo)", "doctor"),
     ("N0001", "看護 花子 (demo)", "nurse"),
     ("N0002", "看護 次郎 (demo)", "nurse"),
+    ("C0001", "受付 四子 (demo)", "clerk"),  # reception's identity check (control 4)
     ("T0001", "技術 三郎 (demo)", "technician"),
 )
 STAFF_PORT = 8471
@@ -329,7 +330,8 @@ def main(persona_id: str, data_dir: Path, check: bool, no_kiosk: bool, staff_por
         click.echo(f"  host: https://127.0.0.1:{host.port} (mutual TLS), enrollment port {host.enroll_port}")
         click.echo(f"  reader: {chain.slot}; card: persona {who.id} ({who.label_en}), PIN {who.pins['face']}")
         click.echo(f"  staff logins: {', '.join(s[0] for s in DEMO_STAFF)}, password {DEMO_PASSWORD}")
-        click.echo("  (D0001 doctor, N0001 and N0002 nurses, T0001 technician); the forwarder sends records by itself")
+        click.echo("  (D0001 doctor, N0001 and N0002 nurses, C0001 reception clerk, T0001 technician)")
+        click.echo("  the appliance's forwarder sends records to the host by itself")
         if staff_url:
             click.echo(f"  staff app: {staff_url} in a browser (self-signed certificate: accept it once)")
         if sys.stdin.isatty() and sys.stdout.isatty() and not no_kiosk:

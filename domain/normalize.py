@@ -9,6 +9,7 @@ _SPACES = re.compile(r"\s+")
 # Hyphen-like characters people and registries use in addresses (丁目-番地-号 written with any of them).
 _DASHES = re.compile("[\u2010-\u2015\u2212\u30fc\uff70-]")
 _ADDRESS_UNITS = re.compile(r"(\d+)(?:丁目|番地|番|号)")
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")  # exactly Unicode's category Cc
 
 
 def nfkc(text: str) -> str:
@@ -32,7 +33,9 @@ REFUSED_CATEGORIES = {"Cf": "invisible format characters", "Cs": "surrogates", "
 
 def refuse_invisible(text: str) -> str:
     """`text` unchanged, or ValueError when it holds a character of REFUSED_CATEGORIES."""
-    for char in text:
+    if text.isascii():  # ASCII has no Cf, Cs or Co character
+        return text
+    for char in dict.fromkeys(text):  # each distinct character once, in order (the first offender is named)
         what = REFUSED_CATEGORIES.get(unicodedata.category(char))
         if what:
             raise ValueError(f"{what} (U+{ord(char):04X}) are not allowed")
@@ -42,7 +45,7 @@ def refuse_invisible(text: str) -> str:
 def free_text(text: str, max_length: int) -> str:
     """Designated free-text fields: NFKC, runs of white space folded, no control or invisible characters."""
     cleaned = _SPACES.sub(" ", nfkc(refuse_invisible(text))).strip()
-    if any(unicodedata.category(char) == "Cc" for char in cleaned):
+    if _CONTROLS.search(cleaned):
         raise ValueError("control characters are not allowed")
     refuse_invisible(cleaned)
     if len(cleaned) > max_length:

@@ -89,15 +89,19 @@ def guard(
     given: Given,
     on: date,
     catalogue: Catalogue | None = None,
+    given_today: Iterable[HistoryEntry] = (),
 ) -> list[GuardFinding]:
     """Every reason this pack should not be given to this person today (empty: nothing found).
 
     `history=None` means the history is not known (an offline visit): the checks that depend on it
-    (series, dose number, interval, same-day duplicate) are not made, rather than judged against an empty
-    history that would call every dose a first dose; the pack, amount, route, site and lot still are."""
+    (series, dose number, interval) are not made, rather than judged against an empty history that would
+    call every dose a first dose; the pack, amount, route, site and lot still are. `given_today` are doses
+    known to have been given today even when the history is not (an offline visit's earlier doses on this
+    appliance): the same-day duplicate is judged on them too."""
     catalogue = catalogue or _default_catalogue()
     known = history is not None
     history = list(history or ())
+    today_known = [*history, *given_today]
     findings: list[GuardFinding] = []
     product: Product | None = catalogue.product(given.product, on)
     kind: Kind | None = catalogue.kinds.get(product.kind) if product else catalogue.kinds.get(given.product)
@@ -119,7 +123,7 @@ def guard(
         )
     same_day = [
         e
-        for e in history
+        for e in today_known
         if e.date == on and (other := catalogue.kind(e.vaccine_code)) and other.antigens & kind.antigens
     ]
     if same_day:

@@ -24,7 +24,9 @@ from yoshin.domain.i18n import Bilingual, BilingualError
 TEMPLATES_DIR = Path(__file__).resolve().parent / "data" / "templates"
 QUESTION_TYPES = ("yes_no", "single_choice", "multi_choice", "number", "date")
 SECTIONS = ("subject", "guardian")
-# 16歳未満は保護者の同意が必要 [GK]; the age is a template setting, this is only the default.
+# 16歳未満は保護者の同意が必要, 16歳以上は本人の同意のみ (a municipal HPV 保護者同意書,
+# https://lawinsider.com/ja/contracts/80pOi7JacGs ; Nakano Ward's rule as restated by
+# https://tanaka-clinic.org/guidance/vaccination/); the age is a template setting, this is only the default.
 DEFAULT_GUARDIAN_UNDER_YEARS = 16
 
 
@@ -238,9 +240,9 @@ def _template(
     tid = item.get("id", "?")
     try:
         ids = list(forms[item["form"]]["questions"]) if "form" in item else []
-        # A vaccine's own questions go before the closing consent (接種希望) and the guardian section, as on
-        # the MHLW 予診票; a form without that question gets them at the end.
-        at = ids.index("wants_vaccination") if "wants_vaccination" in ids else len(ids)
+        # A vaccine's own questions go before the closing items (質問, 接種希望) and the guardian section, as
+        # on the MHLW 予診票; a form without them gets them at the end.
+        at = next((ids.index(q) for q in ("has_questions", "wants_vaccination") if q in ids), len(ids))
         ids[at:at] = item.get("extra_questions", [])
         ids += item.get("questions", [])
         if len(set(ids)) != len(ids):

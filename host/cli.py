@@ -9,6 +9,7 @@ import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -36,7 +37,7 @@ def _service(data_dir: Path) -> HostService:
         raise  # not reached
 
 
-def _fail(error: BilingualError) -> None:
+def _fail(error: BilingualError) -> NoReturn:
     click.echo(str(error.message), err=True)
     sys.exit(1)
 
@@ -212,9 +213,12 @@ def residents() -> None:
 @data_dir_option
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def residents_import(data_dir: Path, csv_file: Path) -> None:
-    """Load a municipal extract (CSV). Errors are reported per line; a rerun is idempotent."""
+    """Load a municipal extract (CSV) whole or not at all. Bad lines are reported and skipped; a rerun is idempotent."""
     with csv_file.open(encoding="utf-8", newline="") as handle:
-        report = _service(data_dir).registry.import_csv(handle)
+        try:
+            report = _service(data_dir).registry.import_csv(handle)
+        except BilingualError as error:  # refused whole (nothing loaded)
+            _fail(error)
     for line, reason in report.errors:
         click.echo(f"line {line}: {reason}", err=True)
     click.echo(json.dumps({"loaded": report.loaded, "errors": len(report.errors)}))
@@ -357,11 +361,28 @@ def policy_group() -> None:
 @data_dir_option
 @click.option("--municipality", required=True)
 @click.argument("setting", type=click.Choice(["required", "optional", "show"]), default="show")
-def policy_reception_check(data_dir: Path, municipality: str, setting: str) -> None:
-    """Require (or not) reception's identity check before the card step; `show` prints the setting."""
+@click.option("--by", "admin_id", help="The municipal administrator asking (not for `show`).")
+@click.option("--approved-by", "approver_id", help="A second municipal administrator approving (control 14).")
+def policy_reception_check(
+    data_dir: Path, municipality: str, setting: str, admin_id: str | None, approver_id: str | None
+) -> None:
+    """Require (or not) reception's identity check before the card step; `show` prints the setting. A
+    change needs --by and --approved-by; standard input: their passwords, one a line."""
     db = _service(data_dir).db
     if setting != "show":
-        policy.set_reception_required(db, municipality, setting == "required", "admin", _now())
+        try:
+            if not (admin_id and approver_id):
+                raise staff.StaffError(
+                    "変更には管理者2名（--by と --approved-by）が必要です",
+                    "a change needs --by and --approved-by (two municipal administrators)",
+                )
+            approval = staff.approve(
+                db, municipality, admin_id, sys.stdin.readline().rstrip("\n"), approver_id,
+                sys.stdin.readline().rstrip("\n"), _now(),
+            )  # fmt: skip
+            policy.set_reception_required(db, municipality, setting == "required", approval, _now())
+        except BilingualError as error:
+            _fail(error)
     click.echo(json.dumps({"municipality": municipality, **policy.policy_answer(db, municipality)}))
 
 

@@ -23,11 +23,22 @@ class Rate:
 
 # per device: a clinic sees a resident every few minutes; per staff ID: a few typing mistakes
 IDENTITY_PER_DEVICE = Rate(60, 1.0)
+# the history re-read at the vaccination entry (issue 13): one per entry, so a clinic's pace is the
+# identity call's; a stolen kiosk with a proof still cannot page through histories faster
+HISTORY_PER_DEVICE = Rate(60, 1.0)
 LOGIN_PER_DEVICE = Rate(20, 1 / 6)
 LOGIN_PER_STAFF_ID = Rate(10, 1 / 60)
 # refused enrollments per peer address (the enrollment listener has no device certificate): a technician
 # mistypes a token now and then, a script guessing tokens is stopped; valid enrollments never count
 ENROLL_REFUSALS_PER_ADDRESS = Rate(10, 1 / 60)
+# refused technician logins per peer address, on the same listener: the per-staff-ID bucket and the
+# lockout stop guessing one ID's password; this stops one address trying a password across many IDs
+TECHNICIAN_LOGIN_REFUSALS_PER_ADDRESS = Rate(10, 1 / 60)
+# what an address on the enrollment listener may get wrong, per kind of request
+REFUSALS_PER_ADDRESS = {
+    "enroll": ENROLL_REFUSALS_PER_ADDRESS,
+    "technician_login": TECHNICIAN_LOGIN_REFUSALS_PER_ADDRESS,
+}
 
 
 @dataclass

@@ -27,7 +27,7 @@ from yoshin.domain.bundle import build_bundle, sign_bundle
 from yoshin.domain.catalogue import Catalogue, default_catalogue
 from yoshin.domain.clock import today as jst_today
 from yoshin.domain.i18n import Bilingual, BilingualError
-from yoshin.host import attest, audit, devices, identity, intake, policy, ratelimit, staff, store, technicians
+from yoshin.host import attest, audit, devices, history, identity, intake, policy, ratelimit, staff, store, technicians
 from yoshin.host.keys import HostKeys, public_pem
 from yoshin.host.pki import EnrollmentError, HostPki
 from yoshin.host.ratelimit import RateLimiter
@@ -62,6 +62,7 @@ LIMITED = {  # path -> (bucket kind, rate) per device
     api.STAFF_LOGIN: ("login", ratelimit.LOGIN_PER_DEVICE),
     api.STAFF_LOGIN_CARD: ("login", ratelimit.LOGIN_PER_DEVICE),
     api.STAFF_ATTEST: ("login", ratelimit.LOGIN_PER_DEVICE),
+    api.HISTORY: ("history", ratelimit.HISTORY_PER_DEVICE),
 }
 
 
@@ -109,19 +110,20 @@ class HostService:
                 )  # fmt: skip
         return 0 if allowed else wait
 
-    def enroll_wait(self, address: str) -> int:
-        """0 when `address` may try to enroll; else the seconds to wait after too many refused tokens."""
-        return self.limiter.wait("enroll", address, ratelimit.ENROLL_REFUSALS_PER_ADDRESS)
+    def refusals_wait(self, kind: str, address: str) -> int:
+        """0 when `address` may try `kind` (enroll, technician_login) on the enrollment listener; else the
+        seconds to wait after too many refusals."""
+        return self.limiter.wait(kind, address, ratelimit.REFUSALS_PER_ADDRESS[kind])
 
-    def enroll_refused(self, address: str) -> None:
-        """Count a refused enrollment from `address`; the refusal that empties its bucket is audited."""
-        rate = ratelimit.ENROLL_REFUSALS_PER_ADDRESS
-        self.limiter.take("enroll", address, rate)
-        if self.limiter.wait("enroll", address, rate):
+    def count_refusal(self, kind: str, address: str) -> None:
+        """Count a refused `kind` from `address`; the refusal that empties its bucket is audited."""
+        rate = ratelimit.REFUSALS_PER_ADDRESS[kind]
+        self.limiter.take(kind, address, rate)
+        if self.limiter.wait(kind, address, rate):
             with self.db.transaction() as tx:
                 audit.append(
-                    tx, self.clock(), "-", "device", address, "ratelimit.enroll", address,
-                    f"refused: more than {rate.capacity:g} refused enrollments",
+                    tx, self.clock(), "-", "device", address, f"ratelimit.{kind}", address,
+                    f"refused: more than {rate.capacity:g} refused attempts",
                 )  # fmt: skip
 
     @classmethod
@@ -177,6 +179,13 @@ class HostService:
             self.db, self.registry, device, body, self.clock(), self.today(), self.catalogue, self.jpki_anchors,
             self.revocation,
         )  # fmt: skip
+
+    def read_history(self, device: devices.Device, body: Any) -> api.HistoryAnswer:
+        """The resident's current history for the vaccination entry, to a clinician of `device` (issue 13;
+        raises history.HistoryRefused, audited)."""
+        return history.read_history(
+            self.db, self.registry, self.keys.attestation.public_key(), device, body, self.clock()
+        )
 
     def new_challenge(self, device: devices.Device) -> dict[str, str]:
         return identity.new_challenge(self.db, device, self.clock())
@@ -491,6 +500,14 @@ def main_app(service: HostService) -> web.Application:
         answer = await asyncio.to_thread(service.resolve_identity, device, payload["body"])
         return web.json_response(answer.to_json())
 
+    async def subject_history(request: web.Request) -> web.Response:
+        body = await _json(request)
+        try:
+            answer = await asyncio.to_thread(service.read_history, request[DEVICE], body)
+        except history.HistoryRefused as refused:
+            return _error(refused.status, refused.code, refused.message.ja, refused.message.en)
+        return web.json_response(answer.to_json())
+
     async def jpki_challenge(request: web.Request) -> web.Response:
         return web.json_response(await asyncio.to_thread(service.new_challenge, request[DEVICE]))
 
@@ -577,6 +594,7 @@ def main_app(service: HostService) -> web.Application:
     app.router.add_post(api.STAFF_LOGIN_CARD, staff_login_card)
     app.router.add_post(api.STAFF_ATTEST, staff_attest)
     app.router.add_get(api.POLICY, municipality_policy)
+    app.router.add_post(api.HISTORY, subject_history)
     return app
 
 
@@ -590,7 +608,7 @@ def enrollment_app(service: HostService) -> web.Application:
 
     async def enroll(request: web.Request) -> web.Response:
         address = request.remote or "-"
-        wait = service.enroll_wait(address)
+        wait = service.refusals_wait("enroll", address)
         if wait:
             return _too_many(wait)
         body = await _json(request)
@@ -607,11 +625,15 @@ def enrollment_app(service: HostService) -> web.Application:
             )  # fmt: skip
         except EnrollmentError as error:
             log.warning("enrollment refused: %s", error.reason)
-            await asyncio.to_thread(service.enroll_refused, address)
+            await asyncio.to_thread(service.count_refusal, "enroll", address)
             return _error(403, "enrollment_refused", error.message.ja, error.message.en)
         return web.json_response(answer)
 
     async def technician_login(request: web.Request) -> web.Response:
+        address = request.remote or "-"
+        wait = service.refusals_wait("technician_login", address)
+        if wait:
+            return _too_many(wait)
         body = await _json(request)
         fields = ("staff_id", "password", "municipality_code")
         if set(body) != set(fields) or not all(isinstance(body[name], str) for name in fields):
@@ -623,6 +645,7 @@ def enrollment_app(service: HostService) -> web.Application:
         except RateLimited as limited:
             return _too_many(limited.wait)
         except (staff.StaffError, technicians.TechnicianError) as error:
+            await asyncio.to_thread(service.count_refusal, "technician_login", address)
             return _error(401, "login_refused", error.message.ja, error.message.en)
         return web.json_response(answer)
 

@@ -389,10 +389,11 @@ class Database:
     def execute(self, sql: str, params: Sequence[Any] = (), municipality: str | None = None) -> Rows:
         """One statement in its own unit of work, rows fetched (the CLI, tests, one-off reads).
 
-        A SELECT runs as a read (never queued behind writers); a SQLite PRAGMA outside any transaction.
+        A SELECT runs as a read (never queued behind writers); a SQLite PRAGMA, ATTACH or DETACH on this
+        thread's connection outside any transaction (the registry import attaches its scratch files).
         """
         verb = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
-        if verb == "PRAGMA" and not self.postgresql:
+        if verb in ("PRAGMA", "ATTACH", "DETACH") and not self.postgresql:
             cursor = self._connection().execute(sql, params)
             rows = Rows(cursor.fetchall())
             return rows

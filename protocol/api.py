@@ -31,6 +31,7 @@ STAFF_LOGOUT = f"{API}/staff/logout"
 STAFF_LOGIN_CARD = f"{API}/staff/login/card"  # seam 5: the staff card alone (JPKI auth + PIN)
 STAFF_ATTEST = f"{API}/staff/attest"  # seam 5: a second person, verified without any session
 POLICY = f"{API}/policy"  # the municipality's policy for its appliances (control 4: reception's check)
+HISTORY = f"{API}/history"  # issue 13: the resident's history re-read at the vaccination entry (staff proof)
 
 MAX_BODY = 4 * 1024 * 1024  # bytes; a full batch (MAX_BATCH sealed records) is far below it
 MAX_BATCH = 200
@@ -225,3 +226,43 @@ class IdentityAnswer:
         if revocation is not None and not isinstance(revocation, str):
             raise ValueError("revocation must be text")
         return cls(status, subject, message, revocation)
+
+
+# --- the history at the entry (POST /history): produced by host/history.py, read by the staff screen ------
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryAnswer:
+    """The host's current record of a subject's doses, asked again at the vaccination entry: the registry's
+    history, the records accepted from every appliance of the municipality since (another clinic's dose of
+    this morning), and the registry's condition codes as they are now. No name, no My Number."""
+
+    subject_id: str
+    history: tuple[HistoryItem, ...]
+    conditions: tuple[str, ...]
+    as_of: str  # when the host read it (ISO 8601), for the screen and the audit trail
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "subject_id": self.subject_id,
+            "history": [item.to_json() for item in self.history],
+            "conditions": list(self.conditions),
+            "as_of": self.as_of,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> HistoryAnswer:
+        """Strict: a malformed answer raises ValueError (the entry then keeps the history it had)."""
+        if not isinstance(data, dict):
+            raise ValueError("a history answer is an object")
+        history, conditions = data.get("history"), data.get("conditions")
+        if not isinstance(history, list):
+            raise ValueError("history must be a list")
+        if not isinstance(conditions, list) or not all(isinstance(c, str) for c in conditions):
+            raise ValueError("conditions must be a list of codes")
+        return cls(
+            _text(data, "subject_id"),
+            tuple(HistoryItem.from_json(item) for item in history),
+            tuple(conditions),
+            _text(data, "as_of"),
+        )

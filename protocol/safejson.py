@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 MAX_DEPTH = 32
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)  # unrolled: one step per run, not per character
 _BRACKETS = re.compile(r"[\[\]{}]")
 
 

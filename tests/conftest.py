@@ -167,6 +167,28 @@ def technician_proof_fixture() -> Callable[..., str]:
     return technician_proof
 
 
+ADMIN_PASSWORD = "admin-password-1"  # test accounts
+
+
+def admin_approval(service: HostService, municipality: str = "141305") -> staff.Approval:
+    """Two municipal administrators of `municipality` (A1<municipality>, A2<municipality>, added the first
+    time as its first two), verified: the approval a change of rights or policy needs (control 14)."""
+    ids = (f"A1{municipality}", f"A2{municipality}")
+    with service.db.read() as tx:
+        known = tx.one("SELECT 1 FROM staff WHERE staff_id = ?", [ids[0]])
+    if not known:
+        for n, staff_id in enumerate(ids, 1):
+            name = f"管理 {n}"
+            staff.add(service.db, staff_id, name, "municipal_admin", municipality, ADMIN_PASSWORD, service.clock())
+    return staff.approve(service.db, municipality, ids[0], ADMIN_PASSWORD, ids[1], ADMIN_PASSWORD, service.clock())
+
+
+@pytest.fixture(name="admin_approval")
+def admin_approval_fixture() -> Callable[..., staff.Approval]:
+    """`admin_approval(service, municipality="141305")`: two verified administrators' approval."""
+    return admin_approval
+
+
 @pytest.fixture
 def technician_password() -> str:
     return TECHNICIAN_PASSWORD

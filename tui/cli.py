@@ -131,6 +131,7 @@ def main(
             app = KioskApp(services, idle_timeout=idle_timeout, large_text=large_text)
         app.run()
     finally:
+        appliance.close()  # the host client kept for the session (its TLS connections)
         if io_board is not None:
             io_board.close()
         if speaker is not None:

@@ -73,6 +73,8 @@ class KioskServices(Protocol):
     def done_visits(self) -> list[DoneVisit]: ...
     def complete_pending(self, visit_id: str) -> None: ...
     def sealed_today(self, subject_id: str) -> list[api.HistoryItem]: ...
+    def host_history(self, subject_id: str, proof: str | None) -> api.HistoryAnswer: ...
+    def card_today(self, face: FaceRead, subject_id: str | None = None) -> list[str]: ...
     def open_reception(self, slot: ReceptionSlot) -> str: ...
     def take_reception(self) -> ReceptionSlot | None: ...
     def reception_slots(self) -> list[tuple[str, ReceptionSlot]]: ...
@@ -290,6 +292,19 @@ class ApplianceServices:
             for done in self.done_visits()
             if done.outcome is Outcome.VACCINATED and subject_id and done.subject_id == subject_id
         ]
+
+    def host_history(self, subject_id: str, proof: str | None) -> api.HistoryAnswer:
+        """The resident's current history at the host, for the vaccination entry (`visit.history_at_entry`)."""
+        return self.appliance.client().history(subject_id, proof)
+
+    def card_today(self, face: FaceRead, subject_id: str | None = None) -> list[str]:
+        """This card's subject ids on this appliance today (`PendingVisits.card_today`, under the day key)."""
+        raw = face.raw
+        pending = self.appliance.pending()
+        try:
+            return pending.card_today((raw.my_number, raw.basic_info, raw.signature), subject_id)
+        finally:
+            pending.close()
 
     def complete_pending(self, visit_id: str) -> None:
         pending = self.appliance.pending()

@@ -166,6 +166,9 @@ STAFF_T = {
     ),
     "amount_for_age": Bilingual("{ml} mL (この年齢の量)", "{ml} mL (the amount for this age)"),
     "amount_other": Bilingual("{ml} mL (別の年齢の量)", "{ml} mL (another age's amount)"),
+    "history_waiting": Bilingual(
+        "ホストに最新の接種歴を確認しています…", "Asking the host for the latest vaccination history…"
+    ),
 }
 
 

@@ -85,3 +85,34 @@ def test_status_json(make_device) -> None:
     assert report["device_id"] == device.device_id
     assert report["queue"]["depth"] == 1 and report["queue"]["dead_letters"] == 0
     assert 0 < report["certificate_days_left"] <= 90  # issued for 90 days at the test clock's date
+
+
+def test_a_card_is_known_again_the_same_day_only_and_never_in_clear(make_device, clock, test_pki: DevPki) -> None:
+    """The day's cards (issue 13, offline same-day doses): the same card's face EFs find the subject ids it
+    had today; another card finds nothing; no EF byte and no subject id is on disk in clear; at day end
+    the rows go and a copy taken before is a set of digests nobody can test a card against."""
+    device = make_device()
+    pending = device.appliance.pending()
+    who = persona("elderly")
+    files = CardImage.for_persona(who, test_pki).files[bytes.fromhex("D3921000310001010408")]
+    efs, other = (files[1], files[2], files[3]), (b"another", b"card", b"entirely")
+    assert pending.card_today(efs) == []
+    assert not list(device.keystore.directory.glob("day-*.key"))  # a look-up alone makes no key
+    assert pending.card_today(efs, "P-" + "a" * 30) == []
+    assert pending.card_today(efs, "S000102") == ["P-" + "a" * 30]
+    assert pending.card_today(efs, "S000102") == ["P-" + "a" * 30, "S000102"]  # kept once
+    assert pending.card_today(other) == []
+    pending.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    stored = device.appliance.queue_path.read_bytes()
+    for secret in (*efs, who.my_number.encode(), b"S000102", b"P-" + b"a" * 30):
+        assert secret not in stored
+    copy = device.appliance.data_dir / "copy-before-day-end.db"
+    shutil.copy(device.appliance.queue_path, copy)
+    clock.now += timedelta(days=1)  # tomorrow, before the day-end job ran: today's key is another
+    assert pending.card_today(efs) == []
+    clock.now -= timedelta(days=1)
+    pending.end_day()
+    assert pending.connection.execute("SELECT count(*) FROM day_cards").fetchone()[0] == 0
+    stolen = PendingVisits(copy, device.keystore, clock)
+    assert stolen.connection.execute("SELECT count(*) FROM day_cards").fetchone()[0] == 1
+    assert stolen.card_today(efs) == []  # the day key is gone: the digest can be neither recomputed nor opened

@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 
+from yoshin.device.hostclient import DeviceRevoked, HostRefused, HostUnreachable
 from yoshin.device.visit import (
     Administration,
     Clinic,
     GuardRefused,
+    HistoryOrigin,
     PendingEntry,
     PendingVisit,
     Proofs,
@@ -24,8 +26,10 @@ from yoshin.device.visit import (
     dose_amounts,
     guard_findings,
     guard_history,
+    history_at_entry,
     record_decision,
     record_vaccination,
+    sealed_for,
     submit_answers,
 )
 from yoshin.domain.catalogue import default_catalogue
@@ -33,7 +37,7 @@ from yoshin.domain.codes import my_number_check_digit
 from yoshin.domain.contract import Decision, FlagKind, GuardOverride, RecordKind, Site, is_provisional, parse_record
 from yoshin.domain.rules_guard import GuardCode
 from yoshin.domain.templates import SubjectContext, default_templates, visible_questions
-from yoshin.protocol.api import HistoryItem, SubjectInfo
+from yoshin.protocol.api import HistoryAnswer, HistoryItem, SubjectInfo
 from yoshin.smartcard.card import FaceEFs, FaceRead
 from yoshin.smartcard.carddata import BasicInfo, MyNumber
 
@@ -68,6 +72,7 @@ class Recorder:
 
     submitted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     pending: dict[str, PendingVisit] = field(default_factory=dict)
+    cards: dict[FaceEFs, list[str]] = field(default_factory=dict)  # the day's cards (the real one: a digest)
 
     def clinic(self) -> Clinic:
         return Clinic("141305", "1410000001", "テスト診療所")
@@ -91,14 +96,20 @@ class Recorder:
             if kind == RecordKind.VACCINATION_RECORD and r["subject_id"] == subject_id
         ]
 
+    def card_today(self, face: FaceRead, subject_id: str | None = None) -> list[str]:
+        seen = list(self.cards.get(face.raw, []))
+        if subject_id is not None and subject_id not in seen:
+            self.cards[face.raw] = [*seen, subject_id]
+        return seen
+
     def kinds(self) -> list[str]:
         return [kind for kind, _ in self.submitted]
 
 
-def face(birth: date = date(1950, 4, 1), sex: str = "female") -> FaceRead:
+def face(birth: date = date(1950, 4, 1), sex: str = "female", card: bytes = b"") -> FaceRead:
     digits = "12345678901"
     basic = BasicInfo("多摩 花子", "川崎市中原区1-1", birth, sex)
-    raw = FaceEFs(b"\x01my-number-ef", b"\x02basic-info-ef", b"\x03signature-ef")
+    raw = FaceEFs(b"\x01my-number-ef" + card, b"\x02basic-info-ef", b"\x03signature-ef")
     return FaceRead(basic, MyNumber(digits + str(my_number_check_digit(digits))), raw, True, None)
 
 
@@ -394,3 +405,117 @@ def test_the_amounts_offered_put_the_one_for_the_age_first(born: date, expected:
     assert dose_amounts(pending, je, date(2026, 10, 15)) == expected
     bcg = default_catalogue().products_for("bcg", date(2026, 10, 15))[0]
     assert dose_amounts(pending, bcg, date(2026, 10, 15)) == (bcg.dose_ml,)  # no per-person volume: the pack's
+
+
+@dataclass
+class HostAnswers:
+    """A history source for one function's unit test: answers with `answer`, or raises `error`."""
+
+    answer: HistoryAnswer | None = None
+    error: Exception | None = None
+    asked: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def host_history(self, subject_id: str, proof: str | None) -> HistoryAnswer:
+        self.asked.append((subject_id, proof))
+        if self.error is not None:
+            raise self.error
+        assert self.answer is not None
+        return self.answer
+
+
+def test_the_entry_takes_the_hosts_current_history_and_conditions() -> None:
+    services = Recorder()
+    visit = proceed(services, answered(services))
+    today = HistoryItem("flu_elderly", 1, date(2026, 10, 15), "02000000000121")  # another appliance's dose
+    source = HostAnswers(HistoryAnswer("S000102", (today,), ("b_disability_heart",), "2026-10-15T01:30:00+00:00"))
+    entry = history_at_entry(source, visit, "proof-token")
+    assert source.asked == [("S000102", "proof-token")]
+    assert (entry.origin, entry.note) == (HistoryOrigin.HOST, None)
+    assert entry.visit.history == (today,) and entry.visit.conditions == ("b_disability_heart",)
+    codes = [(f.code, f.overridable) for f in guard_findings(entry.visit, given(), date(2026, 10, 15))]
+    assert codes == [(GuardCode.SAME_DAY_DUPLICATE, False)]
+    assert guard_findings(visit, given(), date(2026, 10, 15)) == []  # what the card read brought: nothing
+
+
+@pytest.mark.parametrize(
+    ("error", "ja", "en"),
+    [
+        (HostUnreachable("ConnectionRefusedError"), "ホストに接続できません", "The host cannot be reached"),
+        (
+            HostRefused(404, {"error": "unknown_subject", "message_ja": "対象者なし", "message_en": "no such one"}),
+            "対象者なし",
+            "no such one",
+        ),
+        (DeviceRevoked(), "失効", "revoked"),
+        (ValueError("history must be a list"), "読めません", "unreadable"),
+    ],
+)
+def test_when_the_host_cannot_answer_the_entry_keeps_what_it_had_and_says_why(
+    error: Exception, ja: str, en: str
+) -> None:
+    services = Recorder()
+    visit = proceed(services, answered(services))
+    entry = history_at_entry(HostAnswers(error=error), visit, None)
+    assert entry.origin is HistoryOrigin.CARD_READ and entry.visit == visit
+    assert entry.note is not None and ja in entry.note.ja and en in entry.note.en
+    assert "カード読取時の履歴" in entry.note.ja and "history of the card read" in entry.note.en
+
+
+def test_an_offline_visit_is_not_asked_for() -> None:
+    services = Recorder()
+    visit = answered(services, subject=None)
+    source = HostAnswers(error=AssertionError("an offline visit has no host history to ask for"))
+    entry = history_at_entry(source, visit, "proof-token")
+    assert (entry.origin, entry.visit, source.asked) == (HistoryOrigin.OFFLINE, visit, [])
+    assert entry.note is not None and "オフライン" in entry.note.ja and "offline" in entry.note.en
+
+
+def test_a_second_offline_visit_of_the_same_card_today_takes_the_first_ones_subject() -> None:
+    """Offline, the same card again the same day: the first visit's provisional subject and its one identity
+    claim; the morning's dose sealed here is then a same-day duplicate nobody may override. Another card
+    gets its own subject."""
+    services = Recorder()
+    first = proceed(services, answered(services, subject=None))
+    assert is_provisional(first.questionnaire.subject_id) and first.same_card == ()
+    record_vaccination(services, first, given(), NURSE, CHECKER, now=NOW)
+    later = NOW + timedelta(hours=2)
+    second = proceed(services, answered(services, subject=None, now=later))
+    assert second.questionnaire.subject_id == first.questionnaire.subject_id
+    assert services.kinds().count(RecordKind.IDENTITY_CLAIM) == 1
+    assert guard_history(second, services.sealed_today(second.questionnaire.subject_id)) is None  # still unknown
+    override = GuardOverride(GuardCode.SAME_DAY_DUPLICATE, "D0001", "x")
+    with pytest.raises(GuardRefused) as refused:
+        record_vaccination(services, second, given(), NURSE, CHECKER, now=later, overrides=[override])
+    assert [(f.code, f.overridable) for f in refused.value.findings] == [(GuardCode.SAME_DAY_DUPLICATE, False)]
+    stranger = answered(services, subject=None, face=face(card=b"another card"), now=later)
+    assert stranger.questionnaire.subject_id not in (first.questionnaire.subject_id, second.questionnaire.subject_id)
+    assert stranger.same_card == ()
+
+
+def test_an_online_visit_after_an_offline_one_of_the_same_card_counts_its_doses() -> None:
+    """Offline in the morning (vaccinated, the record still in the outbox), online at noon: the host does not
+    know the morning's dose and the noon visit has the host's id, but the card's earlier provisional id is
+    kept with the visit, so its dose sealed here today is in the guard's history."""
+    services = Recorder()
+    morning = proceed(services, answered(services, subject=None))
+    record_vaccination(services, morning, given(), NURSE, CHECKER, now=NOW)
+    noon = proceed(services, answered(services, now=NOW + timedelta(hours=2)))
+    assert (noon.questionnaire.subject_id, noon.same_card) == ("S000102", (morning.questionnaire.subject_id,))
+    assert services.pending[noon.visit_id].same_card == noon.same_card  # kept through the pending store's JSON
+    codes = [f.code for f in guard_findings(noon, given(), date(2026, 10, 15), None, sealed_for(services, noon))]
+    assert codes == [GuardCode.SAME_DAY_DUPLICATE]
+    assert guard_findings(noon, given(), date(2026, 10, 15), None, services.sealed_today("S000102")) == []
+
+
+def test_an_offline_visit_after_an_online_one_of_the_same_card_counts_its_doses() -> None:
+    """Online in the morning (vaccinated), the line down at noon: the noon visit is provisional and its
+    history unknown, but the card's host id of the morning is kept with it, so the morning's dose sealed
+    here is a same-day duplicate; a new identity claim goes first, as for any offline visit."""
+    services = Recorder()
+    morning = proceed(services, answered(services))
+    record_vaccination(services, morning, given(), NURSE, CHECKER, now=NOW)
+    noon = proceed(services, answered(services, subject=None, now=NOW + timedelta(hours=2)))
+    assert is_provisional(noon.questionnaire.subject_id) and noon.same_card == ("S000102",)
+    assert services.kinds().count(RecordKind.IDENTITY_CLAIM) == 1
+    codes = [f.code for f in guard_findings(noon, given(), date(2026, 10, 15), None, sealed_for(services, noon))]
+    assert codes == [GuardCode.SAME_DAY_DUPLICATE]

@@ -124,6 +124,25 @@ def test_free_text_is_normalised_or_refused(text: str) -> None:
     assert parse_record("vaccination_record", {**data, "special_circumstances": stored}) == record
 
 
+@given(st.text(max_size=60))
+def test_free_text_refuses_exactly_the_control_and_invisible_characters(text: str) -> None:
+    """The fast paths (ASCII, each distinct character once, a Cc class) decide as a per-character
+    `unicodedata.category` check of the input and of its NFKC form does (finding 9)."""
+    import unicodedata
+
+    from yoshin.domain.normalize import free_text, nfkc
+
+    folded = " ".join(nfkc(text).split())
+    refused_before = any(unicodedata.category(c) in {"Cf", "Cs", "Co"} for c in text)
+    refused_after = any(unicodedata.category(c) in {"Cc", "Cf", "Cs", "Co"} for c in folded)
+    try:
+        free_text(text, 10_000)
+    except ValueError:
+        assert refused_before or refused_after
+    else:
+        assert not (refused_before or refused_after)
+
+
 @given(st.dictionaries(st.text(max_size=12), st.none() | st.booleans() | st.integers() | st.text(max_size=8)))
 def test_arbitrary_objects_parse_or_raise_contract_error(data: dict[str, Any]) -> None:
     for kind in VALID:

@@ -24,6 +24,12 @@ EXCLUSIONS = [
     ],
     ("mr", "pregnant_known", True, "施行規則2条5号 麻しん・風しん: 妊娠"),
     ("bcg", "keloid", True, "施行規則2条6号 BCG: ケロイド"),
+    (
+        "bcg",
+        "immunosuppressed",
+        True,
+        "BCG 接種不適当者: 免疫機能の異常・免疫抑制 (https://www.bcg.gr.jp/actually/actually03.html)",
+    ),
     ("hepb", "hbv_prophylaxis", True, "施行規則2条7号 B型肝炎: 母子感染予防で接種済み"),
     ("rota", "intussusception", True, "施行規則2条8号 ロタ: 腸重積症の既往"),
     ("rota", "congenital_gi_disorder", True, "施行規則2条8号 ロタ: 先天性消化管障害"),
@@ -91,21 +97,29 @@ def test_a_voluntary_live_vaccine_from_the_questionnaire_counts_for_27_days() ->
 
 @pytest.mark.parametrize("vaccine", ["hpv", "je"])
 def test_13_to_15_year_olds_may_come_alone_with_the_guardians_signed_form(vaccine: str) -> None:
+    """The form's two cases at 13-15: the guardian came and consents, or did not and signed the form."""
     from yoshin.domain.templates import visible_questions
 
     template = TEMPLATES.for_vaccine(vaccine, TODAY)
     assert template is not None
-    for age, asked_alone, guardian_section in [
+    for age, asked_present, guardian_section in [
         (12, False, True),
         (13, True, False),
         (15, True, False),
         (16, False, False),
     ]:
         ids = [q.id for q in visible_questions(template, {}, SubjectContext(age, "female"))]
-        assert ("guardian_consent_13_15" in ids) is asked_alone, age
+        assert ("guardian_present_13_15" in ids) is asked_present, age
         assert ("guardian_consent" in ids) is guardian_section, age
-    question = next(q for q in template.questions if q.id == "guardian_consent_13_15")
-    assert {r.flag for r in question.rules if r.matches(False)} == {FLAG_NOT_ELIGIBLE}
+        assert "guardian_consent_13_15" not in ids and "guardian_consent_present_13_15" not in ids, age
+    fourteen = SubjectContext(14, "female")
+    for present, consent_question in [(False, "guardian_consent_13_15"), (True, "guardian_consent_present_13_15")]:
+        ids = [q.id for q in visible_questions(template, {"guardian_present_13_15": present}, fourteen)]
+        other = {"guardian_consent_13_15", "guardian_consent_present_13_15"} - {consent_question}
+        assert consent_question in ids and not other & set(ids), present
+        question = next(q for q in template.questions if q.id == consent_question)
+        assert {r.flag for r in question.rules if r.matches(False)} == {FLAG_NOT_ELIGIBLE}
+        assert not any(r.matches(True) for r in question.rules)
 
 
 def test_the_rsv_window_allows_28_to_36_weeks() -> None:

@@ -30,14 +30,18 @@ HEALTHY = {
     "read_leaflet": True,
     "unwell_today": False,
     "ill_last_month": False,
+    "contact_infection_month": False,
     "temperature": 36.5,
     "severe_acute_illness": False,
     "vaccinated_last_month": False,
     "chronic_illness": False,
+    "respiratory_disease": False,
     "convulsions": False,
     "allergy": False,
     "anaphylaxis_to_component": False,
+    "family_immunodeficiency": False,
     "previous_reaction": False,
+    "has_questions": False,
     "wants_vaccination": True,
 }
 
@@ -120,10 +124,10 @@ def test_guardian_section_for_minors_only() -> None:
     assert adult_je
     assert "guardian_consent" not in [q.id for q in visible_questions(adult_je, {}, SubjectContext(20, "male"))]
     answers = {
-        **HEALTHY,
+        **{key: value for key, value in HEALTHY.items() if key != "respiratory_disease"},  # an adult form's
         "birth_problems": False,
         "development_concerns": False,
-        "family_immunodeficiency": False,
+        "family_vaccine_reaction": False,
         "transfusion_6_months": False,
         "measles_rubella_history": "none",
         "guardian_relationship": "mother",
@@ -207,3 +211,57 @@ def test_a_tampered_bundle_is_refused() -> None:
 
 def test_flag_dataclass_is_the_contract_flag() -> None:
     assert Flag("temperature", FLAG_NOT_ELIGIBLE).flag == "not_eligible"
+
+
+# The standard 予診票 items each template asks (docs/questionnaire.md, "The templates and the standard
+# 予診票"): child = 乳幼児・小学生の予診票, flu = the influenza 予診票 the B類 forms follow, covid = MHLW's
+# COVID-19 予診票 (確認のポイント Ver 8.0 / 9.1).
+STANDARD_CHILD = [
+    "read_leaflet", "birth_problems", "development_concerns", "unwell_today", "ill_last_month",
+    "contact_infection_month", "temperature", "vaccinated_last_month", "chronic_illness", "convulsions",
+    "allergy", "family_immunodeficiency", "previous_reaction", "family_vaccine_reaction", "transfusion_6_months",
+    "has_questions", "wants_vaccination", "guardian_consent",
+]  # fmt: skip
+STANDARD_FLU = [
+    "read_leaflet", "unwell_today", "ill_last_month", "contact_infection_month", "temperature",
+    "vaccinated_last_month", "chronic_illness", "respiratory_disease", "convulsions", "allergy",
+    "family_immunodeficiency", "previous_reaction", "has_questions", "wants_vaccination",
+]  # fmt: skip
+STANDARD_COVID = [*STANDARD_FLU, "covid_vaccine_before", "bleeding_tendency"]
+
+
+@pytest.mark.parametrize(
+    ("vaccine", "items"),
+    [
+        *[(code, STANDARD_CHILD) for code in ("hib", "pcv", "hepb", "rota", "dpt_ipv_hib", "bcg", "mr", "varicella")],
+        ("flu_elderly", STANDARD_FLU),
+        ("pneumo_elderly", STANDARD_FLU),
+        ("zoster", STANDARD_FLU),
+        ("covid_elderly", STANDARD_COVID),
+    ],
+)
+def test_every_item_of_the_standard_form_is_asked(vaccine: str, items: list[str]) -> None:
+    template = TEMPLATES.for_vaccine(vaccine, TODAY)
+    assert template is not None
+    asked = [q.id for q in template.questions]
+    assert [item for item in items if item not in asked] == []
+    # the vaccine's own questions come before the closing items, as on the paper form
+    closing = ["has_questions", "wants_vaccination"]
+    assert closing in (asked[-2:], asked[-4:-2])
+
+
+def test_the_new_standard_items_reach_the_doctor() -> None:
+    covid = TEMPLATES.for_vaccine("covid_elderly", TODAY)
+    assert covid is not None
+    answers = {**HEALTHY, "covid_vaccine_before": True, "covid_last_dose_date": "2025-10-20", "bleeding_tendency": True}
+    answers |= {"contact_infection_month": True, "has_questions": True}
+    normal, details = validate_answers(covid, answers, {"has_questions": "副反応が心配"}, ADULT)
+    assert details == {"has_questions": "副反応が心配"}
+    assert {(f.question_id, f.flag) for f in evaluate_flags(covid, normal, ADULT)} == {
+        ("contact_infection_month", FLAG_DOCTOR_REVIEW),
+        ("bleeding_tendency", FLAG_DOCTOR_REVIEW),
+        ("has_questions", FLAG_DOCTOR_REVIEW),
+    }
+    with pytest.raises(AnswerError) as hidden:  # the date is asked only after a yes
+        validate_answers(covid, {**answers, "covid_vaccine_before": False}, {}, ADULT)
+    assert hidden.value.question_id == "covid_last_dose_date"

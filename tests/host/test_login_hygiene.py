@@ -138,6 +138,6 @@ def test_token_guessing_on_the_enrollment_listener_is_rate_limited_and_audited(
     good = devices.issue_token(service.db, "141305", "1410000001", "admin01", service.clock())
     assert attempt(good) == 429  # this address waits, whatever it sends
     audited = service.db.execute("SELECT outcome FROM audit WHERE action = 'ratelimit.enroll'").fetchall()
-    assert audited == [("refused: more than 10 refused enrollments",)]
+    assert audited == [("refused: more than 10 refused attempts",)]
     service.clock.now += timedelta(seconds=60)  # type: ignore[attr-defined]  # the injected clock refills one token
     assert attempt(good) == 200

@@ -8,7 +8,11 @@ reason, audited; a check that is there is always verified (signature, device, ro
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,11 +72,11 @@ def _audit(host: HostServer, action: str) -> list[str]:
     return [outcome for (outcome,) in rows]
 
 
-def test_where_required_a_questionnaire_needs_reception_s_check(host: HostServer, clinic: Any) -> None:
+def test_where_required_a_questionnaire_needs_reception_s_check(host: HostServer, clinic: Any, admin_approval) -> None:
     assert clinic.client.call("GET", api.POLICY) == {"reception_check": "optional"}
     assert _post(clinic, _questionnaire(host, None, None))["status"] == "accepted"  # not required yet
 
-    policy.set_reception_required(host.service.db, "141305", True, "admin01", host.service.clock())
+    policy.set_reception_required(host.service.db, "141305", True, admin_approval(host.service), host.service.clock())
     assert clinic.client.call("GET", api.POLICY) == {"reception_check": "required"}
     assert "policy.reception_check" in {r[0] for r in host.service.db.execute("SELECT action FROM audit")}
     refused = _post(clinic, _questionnaire(host, None, None))
@@ -124,3 +128,39 @@ def test_a_proof_from_another_appliance_is_refused(host: HostServer, clinic: Any
     clerk_elsewhere = _attest(other, "C0001")
     result = _post(clinic, _questionnaire(host, _check(host), clerk_elsewhere))
     assert result["status"] == "rejected" and "issued to another device" in result["reason"]
+
+
+def test_changing_the_policy_through_yoshin_host_needs_two_administrators(
+    host: HostServer, clinic: Any, admin_approval
+) -> None:
+    """Control 14 for control 4: turning reception's check on or off is a change of what protects the
+    resident, so it needs two administrators of the municipality, verified, and the audit names both."""
+    admin_approval(host.service)  # A1141305 and A2141305, password admin-password-1
+    host_cli = str(Path(sys.executable).parent / "yoshin-host")
+
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        command = [host_cli, "policy", "reception-check", *args, "--municipality", "141305"]
+        command += ["--data-dir", str(host.service.data_dir)]
+        return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=120)
+
+    passwords = "admin-password-1\nadmin-password-1\n"
+    unapproved = run("required")
+    assert unapproved.returncode == 1 and "--approved-by" in unapproved.stderr and "管理者2名" in unapproved.stderr
+    alone = run("required", "--by", "A1141305", "--approved-by", "A1141305", stdin=passwords)
+    assert alone.returncode == 1 and "別の管理者" in alone.stderr
+    wrong = run("required", "--by", "A1141305", "--approved-by", "A2141305", stdin="admin-password-1\nnot it\n")
+    assert wrong.returncode == 1
+    assert clinic.client.call("GET", api.POLICY) == {"reception_check": "optional"}  # nothing changed
+
+    done = run("required", "--by", "A1141305", "--approved-by", "A2141305", stdin=passwords)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"municipality": "141305", "reception_check": "required"}
+    assert clinic.client.call("GET", api.POLICY) == {"reception_check": "required"}
+    assert _audit(host, "policy.reception_check") == ["required, by A1141305, approved by A2141305"]
+    shown = run()  # `show` needs no one
+    assert shown.returncode == 0 and json.loads(shown.stdout)["reception_check"] == "required"
+
+    other = admin_approval(host.service, "131016")  # two administrators, of another municipality
+    with pytest.raises(staff.StaffError):
+        policy.set_reception_required(host.service.db, "141305", False, other, host.service.clock())
+    assert clinic.client.call("GET", api.POLICY) == {"reception_check": "required"}

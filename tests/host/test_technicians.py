@@ -111,6 +111,34 @@ def test_technician_login_checks_the_password_and_the_roster(host: HostServer, t
     assert ("T9141305", "refused: unknown") in passwords  # in 131016 the ID does not exist
 
 
+def test_password_spraying_across_technician_ids_from_one_address_is_rate_limited_and_audited(
+    host: HostServer, technician_proof
+) -> None:
+    """One address trying a password across many IDs: each ID's own bucket and lockout never fill, so the
+    listener counts refused logins per address (10, then 429 whatever is sent; a success never counts)."""
+    from datetime import timedelta
+
+    service = host.service
+    ca = fetch_ca(_address(host), service.pki.ca_fingerprint)
+    technician_proof(service)  # T9141305 on the roster, with technician-password-1
+
+    def attempt(staff_id: str, password: str) -> int:
+        try:
+            technician_login(_address(host), ca, staff_id, password, "141305")
+        except HostRefused as refused:
+            return refused.status
+        return 200
+
+    assert attempt("T9141305", "technician-password-1") == 200  # a success takes nothing from the bucket
+    statuses = [attempt(f"T{n:07d}", "Password123") for n in range(12)]
+    assert statuses == [401] * 10 + [429, 429]
+    assert attempt("T9141305", "technician-password-1") == 429  # this address waits, whatever it sends
+    audited = [outcome for _, _, outcome in _audit(host, "ratelimit.technician_login")]
+    assert audited == ["refused: more than 10 refused attempts"]
+    service.clock.now += timedelta(seconds=60)  # type: ignore[attr-defined]  # the injected clock refills one
+    assert attempt("T9141305", "technician-password-1") == 200
+
+
 def test_decommission_needs_a_valid_technician_proof_and_the_audit_names_the_technician(
     host: HostServer, make_device, technician_proof
 ) -> None:

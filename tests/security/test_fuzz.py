@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from yoshin.device import framing, gs1
@@ -128,13 +128,11 @@ def test_gs1_scans(raw: str) -> None:
         gs1.parse_scan(raw)
 
 
+HOST_PATHS = (api.RECORDS, api.IDENTITY, api.STAFF_LOGIN, api.STAFF_ATTEST, api.STAFF_LOGIN_CARD, api.JPKI_IDENTITY)
+
+
 @FUZZ
-@given(
-    st.sampled_from(
-        [api.RECORDS, api.IDENTITY, api.STAFF_LOGIN, api.STAFF_ATTEST, api.STAFF_LOGIN_CARD, api.JPKI_IDENTITY]
-    ),
-    json_values,
-)
+@given(st.sampled_from([*HOST_PATHS, api.HISTORY]), json_values)
 def test_host_api(served_fuzz: tuple[HostServer, Any], path: str, body: Any) -> None:
     host, device = served_fuzz
     connection = http.client.HTTPSConnection("127.0.0.1", host.port, context=device.client.context(), timeout=30)
@@ -145,6 +143,51 @@ def test_host_api(served_fuzz: tuple[HostServer, Any], path: str, body: Any) -> 
     finally:
         connection.close()
     assert response.status < 500 or response.status == 503, (path, body, response.status)
+
+
+HISTORY_ANSWERS = {200, 400, 403, 404, 409}  # the answer and each documented refusal of POST /history
+
+
+def _history_bodies() -> st.SearchStrategy[Any]:
+    """History requests as a kiosk (or a thief) could send them: the adult's subject id, an unknown,
+    provisional, cut or made-up one, with a real nurse's proof or a cut one (placeholders the test fills
+    in), any text or JSON value; and bodies with missing or extra keys."""
+
+    def mostly(usual: st.SearchStrategy[Any], other: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        # four in five draws well formed, so most requests get past the schema to the proof and the look-up
+        return st.integers(0, 4).flatmap(lambda n: usual if n else other)
+
+    ids = st.sampled_from([persona("adult").subject_id, "S999999", "P-" + "0" * 30, "S00010"])
+    subject = mostly(ids, st.text(max_size=40) | json_values)
+    proof = mostly(st.sampled_from(["<proof>", "<cut proof>"]), st.text(max_size=60) | json_values)
+    shaped = st.fixed_dictionaries({"subject_id": subject, "proof": proof})
+    loose = st.dictionaries(st.sampled_from(["subject_id", "proof", "my_number"]), subject | proof, max_size=3)
+    return mostly(shaped, loose)
+
+
+@FUZZ
+@given(_history_bodies())
+@example({"subject_id": persona("adult").subject_id, "proof": "<proof>"})
+@example({"subject_id": persona("adult").subject_id, "proof": {"a": 1}})
+def test_host_history(served_fuzz: tuple[HostServer, Any], body: dict[str, Any]) -> None:
+    host, device = served_fuzz
+    real = {"<proof>": device.nurse, "<cut proof>": device.nurse[:-3]}
+    filled = {name: real.get(value, value) if isinstance(value, str) else value for name, value in body.items()}
+    connection = http.client.HTTPSConnection("127.0.0.1", host.port, context=device.client.context(), timeout=30)
+    try:
+        connection.request(
+            "POST", api.HISTORY, body=json.dumps(filled).encode(), headers={"Content-Type": "application/json"}
+        )
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status in HISTORY_ANSWERS, (filled, response.status)
+    event(f"history {response.status}")  # --hypothesis-show-statistics: how deep the inputs got
+    if response.status == 200:
+        assert answer["subject_id"] == persona("adult").subject_id and persona("adult").my_number not in str(answer)
+    else:
+        assert answer["message_ja"] and answer["message_en"]
 
 
 REAL_EFS = ("<ef_my_number>", "<ef_basic_info>", "<ef_signature>", "<ef_auth_certificate>")
@@ -204,7 +247,7 @@ def served_fuzz(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
     from yoshin.device.appliance import Appliance
     from yoshin.device.hostclient import HostAddress, HostClient, enroll, fetch_ca
-    from yoshin.host import devices, ratelimit, technicians
+    from yoshin.host import attest, devices, ratelimit, staff, technicians
     from yoshin.host.server import HostService
 
     tmp = tmp_path_factory.mktemp("fuzz")
@@ -238,4 +281,7 @@ def served_fuzz(tmp_path_factory: pytest.TempPathFactory) -> Any:
             return seal(payload, header, keystore.host_sealing_key(), keystore.signing_key())
 
         client = HostClient(keystore, address)
-        yield host, type("D", (), {"client": client, "seal": staticmethod(seal_identity), "real": real})()
+        staff.add(service.db, "N9FZ", "看護 試験", "nurse", "141305", "fuzz-password-1", service.clock())
+        nurse, _ = attest.issue(service.keys.attestation, "N9FZ", "nurse", "141305", device_id, service.clock())
+        fields = {"client": client, "seal": staticmethod(seal_identity), "real": real, "nurse": nurse}
+        yield host, type("D", (), fields)()

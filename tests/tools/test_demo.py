@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from yoshin.device import provisioning
-from yoshin.devtools.demo import DEMO_PASSWORD, DEMO_TECHNICIAN, MUNICIPALITY, DemoKioskApp, run_visit, running_chain
+from yoshin.devtools.demo import (
+    DEMO_PASSWORD,
+    DEMO_STAFF,
+    DEMO_TECHNICIAN,
+    MUNICIPALITY,
+    DemoKioskApp,
+    run_visit,
+    running_chain,
+)
 from yoshin.devtools.virtual_reader import VirtualReader
 from yoshin.host import technicians
 from yoshin.tui.screens.welcome import WelcomeScreen
@@ -114,3 +122,9 @@ def test_the_demo_appliance_is_provisioned_by_its_technician_login(
         assert all(check.ok for check in checks.values()), {item: check.english() for item, check in checks.items()}
         proof = provisioning.technician_login(chain.appliance, DEMO_TECHNICIAN, DEMO_PASSWORD)
         assert proof.staff_id == DEMO_TECHNICIAN and proof.municipality_code == MUNICIPALITY
+        # every role the staff app offers can log in from the appliance: reception's clerk too (control 4)
+        from yoshin.tui.services import ApplianceServices
+
+        services = ApplianceServices(chain.appliance)
+        roles = {services.attest(staff_id, DEMO_PASSWORD).member.role for staff_id, _, _ in DEMO_STAFF}
+        assert roles == {"doctor", "nurse", "clerk", "technician"}

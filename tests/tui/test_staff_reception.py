@@ -39,9 +39,9 @@ def texts(app) -> str:
 
 
 async def test_reception_confirms_before_the_card_step_and_the_record_names_who(
-    appliance_pair, card, drive, host, clerk, clock
+    appliance_pair, card, drive, host, clerk, clock, admin_approval
 ) -> None:
-    policy.set_reception_required(host.service.db, "141305", True, "admin01", host.service.clock())
+    policy.set_reception_required(host.service.db, "141305", True, admin_approval(host.service), host.service.clock())
     resident, staff_app = appliance_pair.resident(), appliance_pair.staff()
     async with staff_app.run_test(size=(100, 40)) as staff_pilot, resident.run_test(size=(100, 40)) as pilot:
         with staff_app._context():

@@ -8,6 +8,10 @@ nobody in or out:
   in there, opens it from their list and confirms.
 
 The record is sealed into the outbox by whichever screen completes the check.
+
+When the entry opens it asks the host again for the resident's history (`history_at_entry`): a dose another
+appliance recorded since the card read is then in the guard's history. 次へ waits for that answer; if the
+host cannot be asked, the guard judges what the visit had and the screen says so in both languages.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from textual.worker import get_current_worker
 from yoshin.device.gs1 import ScanError, parse_scan
 from yoshin.device.visit import (
     Administration,
+    EntryHistory,
     PendingEntry,
     PendingVisit,
     Proofs,
@@ -33,7 +38,9 @@ from yoshin.device.visit import (
     check_administration,
     dose_amounts,
     guard_findings,
+    history_at_entry,
     record_vaccination,
+    sealed_for,
 )
 from yoshin.domain.catalogue import Product
 from yoshin.domain.clock import today as jst_today
@@ -59,6 +66,8 @@ class VaccinationEntryScreen(StaffScreen):
         self.product: Product | None = None
         self.site: Site | None = None
         self.amount: Decimal | None = None  # the amount given: the one for the age unless tapped otherwise
+        self.history: EntryHistory | None = None  # the host's answer at the entry, once it came
+        self.waiting: Administration | None = None  # 次へ pressed before it came: judged when it comes
 
     @property
     def today(self) -> date:
@@ -96,12 +105,15 @@ class VaccinationEntryScreen(StaffScreen):
                 oral = any(product.route == "oral" for product in self.products())
                 for site in (Site.ORAL,) if oral else INJECTION_SITES:
                     yield Button(self.text(f"site_{site}"), id=f"s-{site}")
+            yield Static("", id="history", classes="message warning")  # shown only when there is a note
             yield Static("", id="error", classes="message error")
             with Horizontal():
                 yield Button(self.text("next"), id="next", classes="primary")
                 yield Button(self.text("back"), id="back")
 
     def on_mount(self) -> None:
+        self.query_one("#history").display = False
+        self.reread_history()
         if self.kiosk.services.scanner is not None:
             self.read_scanner()
         products = self.products()
@@ -121,6 +133,23 @@ class VaccinationEntryScreen(StaffScreen):
             line = self.kiosk.services.read_scan(timeout=0.5)
             if line is not None:
                 self.app.call_from_thread(self.scanned, line)
+
+    @work(thread=True, exclusive=True, group="history")
+    def reread_history(self) -> None:
+        proof = self.kiosk.staff.attestation if self.kiosk.staff else None
+        answered = history_at_entry(self.kiosk.services, self.pending, proof)
+        self.app.call_from_thread(self.history_read, answered)
+
+    def history_read(self, answered: EntryHistory) -> None:
+        """The guard judges the visit as the host has it now; a note (why not) is shown in both languages."""
+        self.history, self.pending = answered, answered.visit
+        if self.is_attached and answered.note is not None:
+            shown = self.query_one("#history", Static)
+            shown.update(f"{answered.note.ja}\n{answered.note.en}")
+            shown.display = True
+        if self.waiting is not None and self.is_attached:
+            given, self.waiting = self.waiting, None
+            self.guarded(given)
 
     def show_error(self, message: str) -> None:
         self.query_one("#error", Static).update(message)
@@ -208,8 +237,15 @@ class VaccinationEntryScreen(StaffScreen):
         except BilingualError as error:
             self.show_error(error.message.get(self.kiosk.staff_lang))
             return
+        if self.history is None:  # the host's answer has not come yet: judged as soon as it does
+            self.waiting = given
+            self.show_error(self.text("history_waiting"))
+            return
+        self.guarded(given)
+
+    def guarded(self, given: Administration) -> None:
         services = self.kiosk.services
-        sealed = services.sealed_today(self.pending.questionnaire.subject_id)
+        sealed = sealed_for(services, self.pending)
         findings = guard_findings(self.pending, given, self.today, services.rules().catalogue, sealed)
         if findings:  # before anyone checks it: the guard's findings, and the doctor's override
             self.app.switch_screen(GuardScreen(self.pending, given, self.member, findings))
