@@ -3,7 +3,8 @@ resident set size after ten visits, and key-press-to-render latency.
 
 Each measure runs in a fresh child process of this script (`--child NAME`), so imports, start-up and
 memory are each process's own. The ten visits are real: the card emulator in an isolated pcscd, a host
-on loopback, the sealed outbox (needs `make setup` and no other pcscd). Prints one JSON object.
+on loopback, the sealed outbox (needs `make setup` and no other pcscd). The emulated card runs in a process
+of its own, as a real card is not part of the kiosk. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -101,37 +103,36 @@ def child_visits(kind: str) -> None:
 
         asyncio.run(run())
         return
-    from yoshin.devtools.card_emulator import CardImage, CardState, Emulator
-    from yoshin.devtools.dev_pki import DevPki
-    from yoshin.devtools.personas import persona
     from yoshin.smartcard.transport import PcscContext
     from yoshin.tui.screens.questionnaire import QuestionnaireScreen
     from yoshin.tui.screens.welcome import WelcomeScreen
 
-    # The host, pcscd and the appliance's enrollment belong to the parent; this process is the kiosk
-    # (and the emulated card, a small socket thread), as on an appliance.
+    # The host, pcscd and the appliance's enrollment belong to the parent; this process is the kiosk, as on
+    # an appliance. The card is `yoshin.devtools.card_emulator` in a process of its own: put on the reader
+    # by starting it, taken off by SIGINT (it disconnects from vpcd and exits).
     setup = json.loads(Path(kind).read_text())
     app = kiosk_app(Path(setup["data_dir"]), setup["slot"])
-    image = CardImage.for_persona(persona("elderly"), DevPki.load_or_create(Path(setup["pki"])))
+    emulator_command = [sys.executable, "-m", "yoshin.devtools.card_emulator", "--persona", "elderly"]
+    emulator_command += ["--port", str(setup["port"]), "--pki-dir", setup["pki"]]
 
-    def card(present: bool, emulator: Emulator | None = None) -> Emulator | None:
+    def card(emulator: subprocess.Popen[bytes] | None = None) -> subprocess.Popen[bytes] | None:
         with PcscContext() as context:
             event = context.event_count(setup["slot"])
-            if present:
-                emulator = Emulator(CardState(image), setup["port"])
-                emulator.insert()
-                context.wait_for_card(setup["slot"], 10)
-            elif emulator is not None:
-                emulator.remove()
-                context.wait_for_removal(setup["slot"], 10, after_event=event)
-        return emulator
+            if emulator is None:
+                emulator = subprocess.Popen(emulator_command, stdout=subprocess.DEVNULL)
+                context.wait_for_card(setup["slot"], 60)
+                return emulator
+            emulator.send_signal(signal.SIGINT)
+            emulator.wait(30)
+            context.wait_for_removal(setup["slot"], 10, after_event=event)
+        return None
 
     async def run() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             after_first = 0
             for _ in range(VISITS):
                 await until(pilot, lambda: isinstance(app.screen, WelcomeScreen))
-                emulator = card(True)
+                emulator = card()
                 await click(pilot, "#ja")
                 await click(pilot, "#agree")
                 await until(pilot, lambda: app.screen.query("#tries") and str(app.screen.query_one("#tries").render()))
@@ -156,9 +157,11 @@ def child_visits(kind: str) -> None:
                         await click(pilot, "#a-yes" if yes else "#a-no")
                 await click(pilot, "#submit")
                 await until(pilot, lambda: type(app.screen).__name__ == "RemoveCardScreen")  # sent, and wiped
-                card(False, emulator)
+                card(emulator)
                 await until(pilot, lambda: type(app.screen).__name__ == "ThanksScreen")
+                forgotten = app.visits_forgotten
                 app.reset()
+                await until(pilot, lambda f=forgotten: app.visits_forgotten > f)  # the visit's end, released
                 after_first = after_first or rss_kib()
             queued = app.services.queue_status().depth
             print(json.dumps({"rss_kib": rss_kib(), "rss_after_first_kib": after_first, "queued": queued}))

@@ -222,11 +222,11 @@ async def test_the_volume_button_changes_what_the_speaker_plays_and_the_next_vis
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 async def test_the_card_screen_says_go_to_reception_first_when_reception_must_check(
-    speaking_kiosk, voice_cache, card, drive, host, lang: str
+    speaking_kiosk, voice_cache, card, drive, host, admin_approval, lang: str
 ) -> None:
     """Control 4: where the municipality requires reception's check and none is open, the card screen shows
     and says 「先に受付で本人確認を受けてください」 once, in the visit's language, and reads no card."""
-    policy.set_reception_required(host.service.db, "141305", True, "admin01", host.service.clock())
+    policy.set_reception_required(host.service.db, "141305", True, admin_approval(host.service), host.service.clock())
     app, speaker, sink = speaking_kiosk()
     card("elderly")
     async with app.run_test(size=(80, 24)) as pilot:
