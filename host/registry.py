@@ -14,16 +14,16 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from yoshin.domain.series import HistoryEntry
-from yoshin.host import registry_import
+from yoshin.host import audit, registry_import
 from yoshin.host.keys import HostKeys, municipality_key
 from yoshin.host.registry_import import subject_id
-from yoshin.host.store import Database
+from yoshin.host.store import Database, Tx
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,15 +116,28 @@ class Registry:
         return sorted(set(history), key=lambda entry: entry.date)
 
     def import_csv(
-        self, text: str | Iterable[str], workers: int | None = None, timings: dict[str, float] | None = None
-    ) -> ImportReport:
+        self, text: str | Iterable[str], workers: int | None = None, timings: dict[str, float] | None = None,
+        actor: str = "cli", now: datetime | None = None,
+    ) -> ImportReport:  # fmt: skip
         """Load a municipal extract whole: every good line, or nothing if the import fails; bad lines are
         reported by number and not loaded. A resident listed twice keeps the later line; a rerun is
         idempotent. Worker processes (`workers`, default one per core, at most 4) parse, check, seal
         and stage the lines; one transaction merges them (`registry_import`; `timings` gets each phase's
-        wall seconds)."""
+        wall seconds). Each municipality in the extract gets a `registry.import` audit line naming
+        `actor` and its count, committed with the merge; a refused import is audited too."""
+        at = now or datetime.now(UTC)
+
+        def audited(tx: Tx, counts: dict[str, int]) -> None:
+            for code, count in sorted(counts.items()):
+                audit.append(tx, at, code, actor, "cli", "registry.import", code, f"ok, {count} residents loaded")
+
         lines = iter(io.StringIO(text) if isinstance(text, str) else text)
-        loaded, errors = registry_import.import_csv(self.db, self._numbers, lines, workers, timings)
+        try:
+            loaded, errors = registry_import.import_csv(self.db, self._numbers, lines, workers, timings, audited)
+        except registry_import.ImportRefused as refused:
+            with self.db.transaction() as tx:  # nothing was loaded; which municipalities is not known
+                audit.append(tx, at, "*", actor, "cli", "registry.import", "*", f"refused: {refused.message.en}")
+            raise
         return ImportReport(loaded, errors)
 
 

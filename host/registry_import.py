@@ -33,7 +33,7 @@ import shutil
 import sqlite3
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -85,13 +85,18 @@ Row = tuple[Any, ...]
 HistoryRow = tuple[int, str, bytes, str, int, str]
 
 
+# called inside the merge's transaction with the residents loaded or updated per municipality code
+OnMerged = Callable[[Tx, dict[str, int]], None]
+
+
 def import_csv(
     db: Database, keys: NumberKeys, lines: Iterator[str], workers: int | None = None,
-    timings: dict[str, float] | None = None,
+    timings: dict[str, float] | None = None, on_merged: OnMerged | None = None,
 ) -> tuple[int, list[tuple[int, str]]]:  # fmt: skip
     """Stage and merge an extract (its lines, header first): the good lines loaded, and the errors by line
     number (line 1 is the header; a reason never quotes the My Number). `timings` gets the wall seconds
-    of each phase (`stage_seconds`, `merge_seconds`)."""
+    of each phase (`stage_seconds`, `merge_seconds`); `on_merged` writes in the merge's transaction (the
+    import's audit lines commit with it, or neither does)."""
     header = next(csv.reader([next(lines, "")]), [])
     missing = [name for name in COLUMNS if name not in header and name not in OPTIONAL]
     if missing:
@@ -107,7 +112,7 @@ def import_csv(
         loaded, errors = _stage_all(db, staging, keys, header, first, chunks, workers)
         staged = time.perf_counter()
         if loaded:
-            staging.merge(db)
+            staging.merge(db, on_merged or (lambda tx, counts: None))
         timings |= {"stage_seconds": staged - started, "merge_seconds": time.perf_counter() - staged}
     except BaseException:
         with contextlib.suppress(Exception):  # the import's own error is the one to report
@@ -199,13 +204,13 @@ class Staging:
         else:
             shutil.rmtree(self.directory, ignore_errors=True)
 
-    def merge(self, db: Database) -> None:
+    def merge(self, db: Database, on_merged: OnMerged) -> None:
         """One transaction: the staged rows into the registry, in index order, the last line winning."""
         try:
             if db.postgresql:
-                _merge_postgresql(db, self.name)
+                _merge_postgresql(db, self.name, on_merged)
             else:
-                _merge_sqlite(db, sorted(self.directory.glob("stage-*.db")))
+                _merge_sqlite(db, sorted(self.directory.glob("stage-*.db")), on_merged)
         except Exception as error:
             sqlstate = str(getattr(error, "sqlstate", "") or "")
             if isinstance(error, sqlite3.IntegrityError) or sqlstate.startswith("23"):  # integrity violation
@@ -332,7 +337,13 @@ _UPDATES = ", ".join(f"{name} = excluded.{name}" for name in STORED if name != "
 _IDENTIFIER = re.compile(r"\w+")
 
 
-def _merge_sqlite(db: Database, files: list[Path]) -> None:
+def _counts(tx: Tx, rows: str) -> dict[str, int]:
+    """The residents (each My Number once) staged per municipality code."""
+    query = f"SELECT municipality_code, count(DISTINCT my_number_index) FROM ({rows}) AS staged GROUP BY 1"  # noqa: S608
+    return {str(code): int(count) for code, count in tx.execute(query).fetchall()}
+
+
+def _merge_sqlite(db: Database, files: list[Path], on_merged: OnMerged) -> None:
     """ATTACH the scratch files and insert their rows ordered by (municipality, index): the registry's
     B-trees are then filled in key order (the subject id is derived from the index, so its index too),
     not at random places, which is what made the row-by-row upsert slow. One transaction, committed with
@@ -346,6 +357,7 @@ def _merge_sqlite(db: Database, files: list[Path]) -> None:
         columns = ", ".join(STORED)
         db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
         with db.transaction() as tx:
+            on_merged(tx, _counts(tx, rows))
             tx.execute(
                 f"INSERT INTO residents ({columns}) SELECT {columns} FROM ({rows}) WHERE true "  # noqa: S608 (our names)
                 f"ORDER BY municipality_code, my_number_index, line "
@@ -363,7 +375,7 @@ def _merge_sqlite(db: Database, files: list[Path]) -> None:
             db.execute(f"DETACH DATABASE {name}")
 
 
-def _merge_postgresql(db: Database, table: str) -> None:
+def _merge_postgresql(db: Database, table: str, on_merged: OnMerged) -> None:
     columns = ", ".join(STORED)
     history = (
         f"SELECT r.id, h.vaccine_code, h.dose_number, h.date FROM {table}_history h JOIN residents r "  # noqa: S608
@@ -371,6 +383,7 @@ def _merge_postgresql(db: Database, table: str) -> None:
     )
     with db.transaction() as tx:
         tx.lock("yoshin.registry-import")  # one import at a time (the empty-registry check below)
+        on_merged(tx, _counts(tx, f"SELECT * FROM {table}"))  # noqa: S608 (our names)
         tx.execute("SET LOCAL work_mem = '128MB'")  # the de-duplication's hash or sort in memory
         tx.execute("SET LOCAL maintenance_work_mem = '256MB'")  # the index builds of a first import
         rebuilt = _constraints_to_rebuild(tx)

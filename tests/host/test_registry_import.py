@@ -130,6 +130,44 @@ def test_an_import_that_fails_leaves_the_registry_as_it_was(
     assert "nothing was loaded" in str(refused.value) and "何も登録していません" in str(refused.value)
     assert names(service) == before  # not the update, not one new resident
     assert leftovers(service) == []
+    # the refused merge's own audit line went with it; the refusal is audited on its own
+    assert imports_audited(service) == [
+        ("141305", "cli", "ok, 4 residents loaded"),
+        ("*", "cli", "refused: " + refused.value.message.en),
+    ]
+
+
+def imports_audited(service: HostService) -> list[tuple[str, str, str]]:
+    rows = service.db.execute("SELECT municipality_code, actor, outcome FROM audit WHERE action = 'registry.import' "
+                              "ORDER BY seq")  # fmt: skip
+    return [(str(code), str(actor), str(outcome)) for code, actor, outcome in rows]
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_an_import_is_audited_per_municipality_in_its_own_transaction(service: HostService, tmp_path: Path) -> None:
+    """Loading residents' personal data is an administrative act: each municipality of the extract gets one
+    line naming who loaded it and how many residents (each listed once), and the chain still verifies."""
+    from yoshin.host import audit
+
+    text = HEADER + "".join(line(n) for n in range(5)) + line(2, name="後 二郎")
+    text += "".join(line(n, code="131016") for n in range(10, 13))
+    extract = tmp_path / "extract.csv"
+    extract.write_text(text, encoding="utf-8")
+    script = str(Path(sys.executable).parent / "yoshin-host")
+    result = subprocess.run(
+        [script, "residents", "import", "--by", "A0001", "--data-dir", str(service.data_dir), str(extract)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert imports_audited(service) == [
+        ("131016", "A0001", "ok, 3 residents loaded"),
+        ("141305", "A0001", "ok, 5 residents loaded"),
+    ]
+    (terminal,) = {
+        str(row[0]) for row in service.db.execute("SELECT terminal FROM audit WHERE action = 'registry.import'")
+    }
+    assert terminal.startswith("cli:")  # the operating-system user who ran it
+    assert audit.verify(service.db).intact
 
 
 def test_the_cli_says_why_an_import_was_refused(service: HostService, tmp_path: Path) -> None:
