@@ -419,6 +419,19 @@ async def test_the_amount_given_is_tapped_and_judged(
     assert [r["dose_amount_ml"] for r in records] == ([] if tap_pack_amount else ["0.25"])
 
 
+async def first_dose_given(pair, drive) -> None:
+    """The waiting visit's first dose, through the guard (nothing found) and the second check; then the
+    doctor logs out (the host holds one session per staff ID)."""
+    app = pair.staff()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await guard_screen(pilot, app, drive, pair, "left_upper_arm")
+        assert isinstance(app.screen, SecondCheckScreen)  # the first dose: nothing found
+        await drive.second_check(pilot, app)
+        await drive.until(pilot, lambda: "完了 (1)" in shown(app, "#visits Static"), app)
+        await drive.click(pilot, app, "#logout")
+        await drive.until(pilot, lambda: isinstance(app.screen, StaffLoginScreen), app)
+
+
 async def test_a_second_dose_sealed_here_today_is_a_same_day_duplicate(
     appliance_pair, card, drive, host, staff_accounts
 ) -> None:
@@ -427,14 +440,7 @@ async def test_a_second_dose_sealed_here_today_is_a_same_day_duplicate(
     dose, but the guard's history has it from this appliance's 完了 list: a same-day duplicate nobody may
     override, and only the first record is ever sealed."""
     await one_resident_visit(appliance_pair, card, drive)
-    app = appliance_pair.staff()
-    async with app.run_test(size=(100, 40)) as pilot:
-        await guard_screen(pilot, app, drive, appliance_pair, "left_upper_arm")
-        assert isinstance(app.screen, SecondCheckScreen)  # the first dose: nothing found
-        await drive.second_check(pilot, app)
-        await drive.until(pilot, lambda: "完了 (1)" in shown(app, "#visits Static"), app)
-        await drive.click(pilot, app, "#logout")  # the host holds one session per staff ID
-        await drive.until(pilot, lambda: isinstance(app.screen, StaffLoginScreen), app)
+    await first_dose_given(appliance_pair, drive)
     await one_resident_visit(appliance_pair, card, drive)  # the same resident, the same day, the same vaccine
     (second,) = _services(appliance_pair).pending_visits()
     assert all(item.date != TODAY for item in second.history)  # the host does not know the morning's dose
@@ -553,14 +559,7 @@ async def test_a_second_offline_visit_of_the_same_card_is_a_same_day_duplicate(
     (the day's card digest, under the day key), so the morning's dose sealed here is in the guard's
     same-day check: refused, and nobody may override it. The entry says the history is offline."""
     await offline_visit(appliance_pair, card, drive)
-    app = appliance_pair.staff()
-    async with app.run_test(size=(100, 40)) as pilot:
-        await guard_screen(pilot, app, drive, appliance_pair, "left_upper_arm")
-        assert isinstance(app.screen, SecondCheckScreen)  # the first dose: nothing found
-        await drive.second_check(pilot, app)
-        await drive.until(pilot, lambda: "完了 (1)" in shown(app, "#visits Static"), app)
-        await drive.click(pilot, app, "#logout")
-        await drive.until(pilot, lambda: isinstance(app.screen, StaffLoginScreen), app)
+    await first_dose_given(appliance_pair, drive)
     await offline_visit(appliance_pair, card, drive)
     (second,) = _services(appliance_pair).pending_visits()
     assert second.offline and second.questionnaire.subject_id.startswith("P-")
