@@ -24,7 +24,9 @@ from yoshin.smartcard.transport import PcscContext
 from yoshin.tui.app import KioskApp
 from yoshin.tui.screens.pin import PinScreen
 from yoshin.tui.screens.questionnaire import QuestionnaireScreen
+from yoshin.tui.screens.remove_card import RemoveCardScreen
 from yoshin.tui.screens.staff_vaccination import SecondCheckScreen
+from yoshin.tui.screens.thanks import ThanksScreen
 from yoshin.tui.screens.vaccine import VaccineScreen
 from yoshin.tui.services import ApplianceServices
 
@@ -129,6 +131,14 @@ class Drive:
                 await pilot.click("#a-yes" if question.id in yes else "#a-no")
             await pilot.pause()
         raise AssertionError("the questionnaire did not end")
+
+    async def submit_and_leave(self, pilot, app: KioskApp, card, emulator) -> None:
+        """送信 on the review screen, then the resident takes the card: 「カードをお取りください」 until it is
+        off the reader, then the thanks screen."""
+        await self.click(pilot, app, "#submit")
+        await self.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
+        card.remove(emulator)
+        await self.until(pilot, lambda: isinstance(app.screen, ThanksScreen), app)
 
     async def second_check(self, pilot, app, checker: str = "N0002", password: str = STAFF_PASSWORD) -> None:
         """The second person confirms on the check screen with their ID and password."""

@@ -19,8 +19,6 @@ from yoshin.devtools.personas import persona
 from yoshin.protocol.api import IdentityAnswer
 from yoshin.smartcard.card import FaceRead
 from yoshin.tui.screens.identity import IdentityScreen
-from yoshin.tui.screens.remove_card import RemoveCardScreen
-from yoshin.tui.screens.thanks import ThanksScreen
 from yoshin.tui.screens.welcome import WelcomeScreen
 from yoshin.tui.state import Visit
 
@@ -70,10 +68,7 @@ async def test_after_a_visit_ends_nothing_drawn_or_read_of_the_resident_is_reach
         await drive.click(pilot, app, "#yes")
         await drive.choose(pilot, app, "#v-flu_elderly-1")
         await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination"})
-        await drive.click(pilot, app, "#submit")
-        await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
-        card.remove(emulator)
-        await drive.until(pilot, lambda: isinstance(app.screen, ThanksScreen), app)
+        await drive.submit_and_leave(pilot, app, card, emulator)
         released = app.visits_forgotten
         app.reset()  # (the thanks screen's own timer does this after 8 s)
         await drive.until(pilot, lambda: app.visits_forgotten > released and isinstance(app.screen, WelcomeScreen), app)

@@ -34,12 +34,10 @@ from yoshin.domain.contract import GuardOverride
 from yoshin.protocol import api
 from yoshin.protocol.sealing import new_record_id
 from yoshin.tui.screens.questionnaire import QuestionnaireScreen
-from yoshin.tui.screens.remove_card import RemoveCardScreen
 from yoshin.tui.screens.staff_home import StaffHomeScreen
 from yoshin.tui.screens.staff_login import StaffLoginScreen
 from yoshin.tui.screens.staff_vaccination import GuardScreen, SecondCheckScreen, VaccinationEntryScreen
 from yoshin.tui.screens.staff_visit import StaffVisitScreen
-from yoshin.tui.screens.thanks import ThanksScreen
 from yoshin.tui.services import ApplianceServices
 from yoshin.tui.staff_text import ts
 
@@ -81,10 +79,7 @@ async def kiosk_visit(pair, card, drive, who: str, choice: str, live: str | None
             await drive.answer_all(pilot, app, yes=YES)
         else:
             await answer_reporting_a_live_vaccine(pilot, app, drive, live)
-        await drive.click(pilot, app, "#submit")
-        await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
-        card.remove(emulator)
-        await drive.until(pilot, lambda: isinstance(app.screen, ThanksScreen), app)
+        await drive.submit_and_leave(pilot, app, card, emulator)
 
 
 async def answer_reporting_a_live_vaccine(pilot, app, drive, live: str) -> None:
@@ -298,10 +293,7 @@ async def kiosk_first_due(pair, card, drive, who: str) -> None:
         await drive.until(pilot, lambda: app.screen.query("#v-flu_elderly-1"), app)
         await drive.choose(pilot, app, "#v-flu_elderly-1")
         await drive.answer_all(pilot, app, yes=YES)
-        await drive.click(pilot, app, "#submit")
-        await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
-        card.remove(emulator)
-        await drive.until(pilot, lambda: isinstance(app.screen, ThanksScreen), app)
+        await drive.submit_and_leave(pilot, app, card, emulator)
 
 
 async def test_the_registry_condition_reaches_the_guard(appliance_pair, card, drive, host, staff_accounts) -> None:
@@ -546,10 +538,7 @@ async def offline_visit(pair, card, drive) -> None:
             await drive.until(pilot, lambda: bool(app.screen.query("#offline")), app)  # the unverified list
             await drive.choose(pilot, app, "#v-flu_elderly-1")
             await drive.answer_all(pilot, app, yes=YES)
-            await drive.click(pilot, app, "#submit")
-            await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
-            card.remove(emulator)
-            await drive.until(pilot, lambda: isinstance(app.screen, ThanksScreen), app)
+            await drive.submit_and_leave(pilot, app, card, emulator)
 
 
 async def test_a_second_offline_visit_of_the_same_card_is_a_same_day_duplicate(
