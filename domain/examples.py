@@ -20,7 +20,7 @@ def questionnaire_response(record_id: str, subject_id: str = "S000102", **change
         "subject_id": subject_id,
         "created_at": "2026-10-15T09:05:00+09:00",
         "template_id": "flu_elderly",
-        "template_version": "2026.2",
+        "template_version": "2026.3",
         "vaccine_code": "flu_elderly",
         "answers": {"read_leaflet": True, "unwell_today": False, "temperature": 36.5},
         "details": {},

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from yoshin.domain.series import Case, Subject, evaluate, questionnaire_conditions, questionnaire_history
+from yoshin.domain.series import Case, HistoryEntry, Subject, evaluate, questionnaire_conditions, questionnaire_history
 from yoshin.domain.templates import FLAG_NOT_ELIGIBLE, SubjectContext, default_templates
 
 TEMPLATES = default_templates()
@@ -34,7 +34,13 @@ EXCLUSIONS = [
     ("rota", "intussusception", True, "施行規則2条8号 ロタ: 腸重積症の既往"),
     ("rota", "congenital_gi_disorder", True, "施行規則2条8号 ロタ: 先天性消化管障害"),
     ("rota", "scid", True, "施行規則2条8号 ロタ: 重症複合免疫不全症"),
-    ("pneumo_elderly", "pneumo_before", True, "施行規則2条9号 高齢者肺炎球菌: 接種歴"),
+    (
+        "pneumo_elderly",
+        "pneumo_before",
+        "ppsv23",
+        "施行規則2条9号 高齢者肺炎球菌: 23価 (自費・公費を問わず, Kiryu City)",
+    ),
+    ("pneumo_elderly", "pneumo_before", "pcv20", "施行規則2条9号・1号 高齢者肺炎球菌: 20価"),
     ("bcg", "had_tb", True, "施行令3条 結核の既往"),
     ("varicella", "had_varicella", True, "施行令3条 水痘の既往"),
     ("mr", "measles_rubella_history", "both", "施行令3条 麻しん・風しんの既往"),
@@ -127,3 +133,20 @@ def test_the_rsv_window_allows_28_to_36_weeks() -> None:
     assert template is not None
     question = next(q for q in template.questions if q.id == "gestation_weeks")
     assert all(not any(r.matches(w) for r in question.rules) for w in (28, 36))
+
+
+def test_a_voluntary_13_or_15_valent_dose_leaves_the_older_adult_eligible() -> None:
+    """Only 23価 and 20価 exclude: an earlier voluntary 13価 dose did not (Matsusaka City, before FY2026),
+    and FY2026 kept the target (Shibukawa City); the doctor judges it (施行規則 第2条第1号)."""
+    template = TEMPLATES.for_vaccine("pneumo_elderly", TODAY)
+    assert template is not None
+    question = next(q for q in template.questions if q.id == "pneumo_before")
+    flags = {
+        answer: {r.flag for r in question.rules if r.matches(answer)} for answer in ("none", "pcv13_15", "unknown")
+    }
+    assert flags == {"none": set(), "pcv13_15": {"doctor_review"}, "unknown": {"doctor_review"}}
+    elderly = Subject(date(1961, 6, 1), "female")
+    pcv13 = (HistoryEntry("pcv13", 1, date(2022, 1, 1)),)
+    assert evaluate(Case(elderly, pcv13, date(2026, 7, 1), "pneumo_elderly")).eligible
+    ppsv23 = (HistoryEntry("ppsv23", 1, date(2022, 1, 1)),)
+    assert not evaluate(Case(elderly, ppsv23, date(2026, 7, 1), "pneumo_elderly")).eligible

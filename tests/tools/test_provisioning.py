@@ -150,14 +150,14 @@ def test_integrity_check_catches_a_modified_file(tmp_path: Path, monkeypatch: py
     signed = integrity.build_manifest(key, "test")
     integrity.verify_installation(signed, key.public_key())
     files = integrity.installed_files()
-    assert "domain/contract.py" in files and "domain/data/templates/2026.2.toml" in files
-    target = files["domain/data/templates/2026.2.toml"]
+    assert "domain/contract.py" in files and "domain/data/templates/2026.3.toml" in files
+    target = files["domain/data/templates/2026.3.toml"]
     copy = tmp_path / "templates.toml"
     shutil.copy(target, copy)
     tampered = dict(signed)
     tampered["manifest"] = {
         **signed["manifest"],
-        "files": {**signed["manifest"]["files"], "domain/data/templates/2026.2.toml": "0" * 64},
+        "files": {**signed["manifest"]["files"], "domain/data/templates/2026.3.toml": "0" * 64},
     }
     with pytest.raises(integrity.IntegrityError, match="signature"):
         integrity.verify_installation(tampered, key.public_key())
@@ -168,7 +168,7 @@ def test_integrity_check_catches_a_modified_file(tmp_path: Path, monkeypatch: py
     )
     with pytest.raises(integrity.IntegrityError) as changed:
         integrity.verify_installation(signed, key.public_key())
-    assert changed.value.problems == ["changed domain/data/templates/2026.2.toml"]
+    assert changed.value.problems == ["changed domain/data/templates/2026.3.toml"]
     assert "改ざん" in changed.value.message.ja
 
 
