@@ -235,7 +235,8 @@ STANDARD_SCHOOL = [item for item in STANDARD_CHILD if item not in ("birth_proble
     ("vaccine", "items"),
     [
         *[(code, STANDARD_CHILD) for code in ("hib", "pcv", "hepb", "rota", "dpt_ipv_hib", "bcg", "mr", "varicella")],
-        *[(code, STANDARD_SCHOOL) for code in ("je", "dt", "hpv")],
+        *[(code, STANDARD_SCHOOL) for code in ("je", "dt")],
+        ("hpv", [*STANDARD_SCHOOL, "breastfeeding"]),  # 授乳中: Nakano City's HPV page
         ("flu_elderly", STANDARD_FLU),
         ("pneumo_elderly", STANDARD_FLU),
         ("zoster", STANDARD_FLU),
