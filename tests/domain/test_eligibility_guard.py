@@ -204,3 +204,13 @@ def test_pcv20_route_changes_at_six(birth: date, subcutaneous_ok: bool) -> None:
 def test_bcg_has_no_volume_to_check() -> None:
     bcg = Given("02000000000060", dose_ml=Decimal("0.5"), route="percutaneous", site="left_upper_arm")
     assert guard(INFANT, [], bcg, TODAY, CATALOGUE) == []  # 添付文書: 滴下塗布 and the 管針, no volume per person
+
+
+@pytest.mark.parametrize("site", ["left_upper_arm", "right_thigh"])
+def test_rsv_checks_the_route_and_amount_but_no_site_no_source_names(site: str) -> None:
+    """実施規則 names 筋肉内 and 0.5 mL only (docs/questionnaire.md): the site is the doctor's, the route is not."""
+    mother, on = Subject(date(1995, 5, 5), "female", frozenset({"pregnancy_28w0d_to_36w6d"})), date(2026, 7, 1)
+    right = Given("02000000000206", dose_ml=Decimal("0.5"), route="intramuscular", site=site)
+    assert guard(mother, [], right, on, CATALOGUE) == []
+    wrong_route = Given("02000000000206", dose_ml=Decimal("0.5"), route="subcutaneous", site=site)
+    assert codes(guard(mother, [], wrong_route, on, CATALOGUE)) == {GuardCode.ROUTE_SITE}
