@@ -357,12 +357,21 @@ def _merge_sqlite(db: Database, files: list[Path], on_merged: OnMerged) -> None:
         columns = ", ".join(STORED)
         db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
         with db.transaction() as tx:
-            on_merged(tx, _counts(tx, rows))
+            first = tx.one("SELECT NOT EXISTS (SELECT 1 FROM residents)")[0]  # the write lock is held: it stays so
+            if not first:
+                keys = " UNION ALL ".join(  # the two key columns only: a narrower sort than whole rows
+                    f"SELECT municipality_code, my_number_index FROM {name}.rows"  # noqa: S608 (our names)
+                    for name in names
+                )
+                on_merged(tx, _counts(tx, keys))
             tx.execute(
                 f"INSERT INTO residents ({columns}) SELECT {columns} FROM ({rows}) WHERE true "  # noqa: S608 (our names)
                 f"ORDER BY municipality_code, my_number_index, line "
                 f"ON CONFLICT (municipality_code, my_number_index) DO UPDATE SET {_UPDATES}"
             )
+            if first:  # every resident in the registry is one staged: counted on its unique index, not by a sort
+                counted = tx.execute("SELECT municipality_code, count(*) FROM residents GROUP BY 1").fetchall()
+                on_merged(tx, {str(code): int(count) for code, count in counted})
             tx.execute(
                 "INSERT INTO history (resident_id, vaccine_code, dose_number, date) "  # noqa: S608 (our names)
                 f"SELECT r.id, h.vaccine_code, h.dose_number, h.date FROM ({history}) AS h JOIN residents r "

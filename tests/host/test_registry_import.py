@@ -203,9 +203,13 @@ def test_a_first_import_rebuilds_the_constraints_and_later_ones_upsert(service: 
     text = HEADER + "".join(line(n) for n in range(7))
     assert service.registry.import_csv(text, workers=2).loaded == 7  # into the empty registry
     assert unique_indexes() == made
-    again = HEADER + line(2, name="更新 二郎") + "".join(line(n) for n in range(7, 12))
-    assert service.registry.import_csv(again, workers=2).loaded == 6  # an upsert into a registry with rows
+    again = HEADER + line(2, name="更新 二郎") + "".join(line(n) for n in range(7, 12)) + line(9, name="後 九郎")
+    assert service.registry.import_csv(again, workers=2).loaded == 7  # an upsert into a registry with rows
     assert len(names(service)) == 12 and names(service)[f"{2:010d}"] == "更新 二郎"
+    assert names(service)[f"{9:010d}"] == "後 九郎"
+    # each resident counted once in the audit, whether first (counted in the registry) or later (in the staging)
+    outcomes = [outcome for _, _, outcome in imports_audited(service)]
+    assert outcomes == ["ok, 7 residents loaded", "ok, 6 residents loaded"]
     with pytest.raises(Exception, match=r"(?i)unique|duplicate"), service.db.transaction() as tx:  # it holds
         row = tx.one("SELECT subject_id FROM residents WHERE atena_number = ?", [f"{3:010d}"])
         tx.execute("UPDATE residents SET subject_id = ? WHERE atena_number = ?", [row[0], f"{4:010d}"])
@@ -254,3 +258,43 @@ def test_an_import_removes_what_a_killed_import_left_and_keeps_a_running_one_s(s
             (scratch / "stage-1.db").write_bytes(b"rows")
     service.registry.import_csv(HEADER + line(1))
     assert leftovers(service) == [f"{'' if service.db.postgresql else '.'}registry_import_{alive}_0123456789ab"]
+
+
+def schema(service: HostService) -> list[tuple[str, ...]]:
+    """What the migrations made of the registry's tables: their SQL (SQLite), or their constraints, indexes,
+    row-level-security policies and grants (PostgreSQL)."""
+    if service.db.postgresql:
+        rows = service.db.execute(
+            "SELECT 'constraint', conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid IN ('residents'::regclass, 'history'::regclass) "
+            "UNION ALL SELECT 'index', indexname, indexdef FROM pg_indexes WHERE tablename IN ('residents', 'history') "
+            "UNION ALL SELECT 'policy', tablename || '.' || policyname, coalesce(qual, '') || ' / ' "
+            "|| coalesce(with_check, '') FROM pg_policies WHERE tablename IN ('residents', 'history') "
+            "UNION ALL SELECT 'table', relname, relrowsecurity::text || relforcerowsecurity::text "
+            "|| coalesce(relacl::text, '') FROM pg_class WHERE oid IN ('residents'::regclass, 'history'::regclass) "
+            "ORDER BY 1, 2"
+        )
+    else:
+        rows = service.db.execute(
+            "SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE tbl_name IN ('residents', 'history') "
+            "ORDER BY name"
+        )
+    return sorted(tuple(str(value) for value in row) for row in rows)
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_first_import_and_a_refused_one_leave_the_schema_as_migrated(service: HostService) -> None:
+    migrated = schema(service)
+    assert any("my_number_index" in " ".join(row) for row in migrated)
+    # into the empty registry, refused: two residents share a subject id (each listed once, the rest fine)
+    refused = HEADER + "".join(line(n) for n in range(6)) + line(40, subject="S0SAME") + line(41, subject="S0SAME")
+    with pytest.raises(ImportRefused):
+        service.registry.import_csv(refused, workers=2)
+    assert names(service) == {} and schema(service) == migrated and leftovers(service) == []
+    # into the empty registry, with a resident listed twice (the later line kept) and history
+    text = HEADER + "".join(line(n, history="flu_elderly:1:2025-10-10") for n in range(6)) + line(3, name="後 三郎")
+    assert service.registry.import_csv(text, workers=2).loaded == 7
+    assert schema(service) == migrated
+    assert len(names(service)) == 6 and names(service)[f"{3:010d}"] == "後 三郎"
+    rows, _ = service.db.query("SELECT count(*) FROM history")
+    assert rows[0][0] == 6
