@@ -30,15 +30,21 @@ def _free_port() -> int:
 def relay(listen: int, target: int) -> Iterator[None]:
     """TCP from 127.0.0.1:`listen` to the host; leaving the block cuts it and every connection through it."""
     process = subprocess.Popen(
-        ["socat", f"TCP-LISTEN:{listen},bind=127.0.0.1,reuseaddr,fork", f"TCP:127.0.0.1:{target}"],
-        start_new_session=True, stderr=subprocess.DEVNULL,
+        ["socat", "-d", "-d", f"TCP-LISTEN:{listen},bind=127.0.0.1,reuseaddr,fork", f"TCP:127.0.0.1:{target}"],
+        start_new_session=True, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        for _ in range(500):  # until it listens (bounded; each try is a connect, not a sleep)
-            with socket.socket() as probe:
-                probe.settimeout(1.0)
-                if probe.connect_ex(("127.0.0.1", listen)) == 0:
-                    break
+        assert process.stderr is not None
+        # socat's own notice says when it listens (a bounded count of connect tries did not: under load they
+        # could all be refused before socat had bound, and the test went on with no relay)
+        log = []
+        for line in process.stderr:
+            if "listening on" in line:
+                break
+            log.append(line)
+        else:
+            raise AssertionError(f"socat did not listen on {listen}: {log}")
+        threading.Thread(target=process.stderr.read, daemon=True).start()  # its later lines, so the pipe never fills
         yield
     finally:
         os.killpg(process.pid, signal.SIGKILL)  # socat and its per-connection children
