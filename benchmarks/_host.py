@@ -22,7 +22,7 @@ from yoshin.domain import examples
 from yoshin.domain.codes import my_number_check_digit
 from yoshin.host import attest, devices, staff, technicians
 from yoshin.host.server import HostService
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 MUNICIPALITY, CLINIC = "141305", "1410000001"
 SUBJECT = "S000102"  # the example records' resident

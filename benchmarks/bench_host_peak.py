@@ -50,7 +50,8 @@ from yoshin.domain import examples
 from yoshin.host import attest, staff, store
 from yoshin.host.server import HostService
 from yoshin.protocol import api
-from yoshin.protocol.sealing import PayloadKind, new_record_id
+from yoshin.protocol.api import new_record_id
+from yoshin.protocol.sealing import PayloadKind
 
 JPKI_FACE_AID = bytes.fromhex("D3921000310001010408")
 VISITORS = ("elderly", "adult")  # adults of the demo registry, due a flu shot

@@ -18,7 +18,7 @@ from _setup import host_and_appliance
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.outbox import connect, seal_payload
 from yoshin.domain import examples
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 RECORDS = 500
 

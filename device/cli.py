@@ -71,6 +71,47 @@ def forward(data_dir: Path, once: bool) -> None:
 
 @main.command()
 @data_dir_option
+@click.option(
+    "--socket",
+    "socket_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The agent's socket (default: <data dir>/agent.sock).",
+)
+@click.option("--no-forward", is_flag=True, help="Serve the kiosk only; another process forwards the outbox.")
+def serve(data_dir: Path, socket_path: Path | None, no_forward: bool) -> None:
+    """The appliance agent for the resident kiosk (yoshin-kiosk --agent), and the forwarder, in one daemon:
+    the process that holds the keys, the queue and the host client (device/agent.py)."""
+    from yoshin.device.agent import SOCKET_NAME, AgentServer, LocalCore
+
+    appliance = Appliance(data_dir)
+    server = AgentServer(LocalCore(appliance), socket_path or data_dir / SOCKET_NAME).start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    click.echo(f"yoshin agent: {server.path}")  # one line once the socket accepts: the demo waits for it
+    outbox = None if no_forward else appliance.outbox()
+    try:
+        if outbox is None:
+            stop.wait()
+        else:
+            forwarder = Forwarder(outbox, appliance.client())
+            forwarder.run(stop)
+            if forwarder.revoked:  # still serving: the kiosk hears 失効 from the host at its next call
+                click.echo(str(DeviceRevoked().message), err=True)
+                stop.wait()
+                sys.exit(1)
+    except BilingualError as error:
+        click.echo(str(error.message), err=True)
+        sys.exit(1)
+    finally:
+        server.close()
+        if outbox is not None:
+            outbox.close()
+        appliance.close()
+
+
+@main.command()
+@data_dir_option
 @click.argument("kind")
 @click.argument("body_file", type=click.File("r", encoding="utf-8"))
 def enqueue(data_dir: Path, kind: str, body_file: IO[str]) -> None:

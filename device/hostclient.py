@@ -23,41 +23,12 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from yoshin.device.errors import DeviceRevoked, HostRefused, HostUnreachable
 from yoshin.device.keystore import FileKeyStore
 from yoshin.domain.i18n import Bilingual, BilingualError
 from yoshin.protocol import api
 
 TIMEOUT = 15.0
-
-
-class HostUnreachable(BilingualError):
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            Bilingual(ja="ホストに接続できません (オフライン)", en=f"The host cannot be reached (offline): {detail}")
-        )
-
-
-class DeviceRevoked(BilingualError):
-    def __init__(self) -> None:
-        super().__init__(
-            Bilingual(
-                ja="この端末は失効しています。技術担当者に連絡してください",
-                en="This device has been revoked. Please contact the technician",
-            )
-        )
-
-
-class HostRefused(BilingualError):
-    def __init__(self, status: int, body: dict[str, Any], retry_after: float | None = None) -> None:
-        self.status = status
-        self.body = body
-        self.retry_after = retry_after  # seconds, from a 503's Retry-After
-        super().__init__(
-            Bilingual(
-                ja=str(body.get("message_ja", "ホストが要求を拒否しました")),
-                en=str(body.get("message_en", f"HTTP {status}")),
-            )
-        )
 
 
 @dataclass(frozen=True)

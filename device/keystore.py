@@ -26,12 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from cryptography.x509.oid import NameOID
 
-from yoshin.domain.i18n import Bilingual, BilingualError
-
-
-class KeyStoreError(BilingualError):
-    def __init__(self, en: str) -> None:
-        super().__init__(Bilingual(ja="端末の鍵情報に問題があります。技術担当者に連絡してください", en=en))
+from yoshin.device.errors import KeyStoreError
 
 
 class KeyStore(Protocol):

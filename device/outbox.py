@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from yoshin.device.keystore import KeyStore
 from yoshin.domain.contract import CONTRACT_VERSION, RecordKind, parse_record, record_to_json
 from yoshin.domain.i18n import Bilingual, BilingualError
-from yoshin.protocol.api import RecordResult
-from yoshin.protocol.sealing import EnvelopeHeader, SealedEnvelope, SealError, new_record_id, seal, verify_envelope
+from yoshin.protocol.api import RecordResult, new_record_id
+from yoshin.protocol.sealing import EnvelopeHeader, SealedEnvelope, SealError, seal, verify_envelope
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 ALARM_RATIO = 0.8

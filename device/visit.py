@@ -59,9 +59,8 @@ from yoshin.domain.rules_guard import Given, GuardFinding, guard
 from yoshin.domain.series import HistoryEntry, Subject, questionnaire_history
 from yoshin.domain.series import _default as _default_catalogue
 from yoshin.domain.templates import SubjectContext, Template, decision_problem, evaluate_flags, validate_answers
-from yoshin.protocol.api import HistoryAnswer, HistoryItem, SubjectInfo
+from yoshin.protocol.api import HistoryAnswer, HistoryItem, SubjectInfo, new_record_id
 from yoshin.protocol.binding import face_bound
-from yoshin.protocol.sealing import new_record_id
 from yoshin.smartcard.card import BindRequest, FaceEFs, FaceRead
 
 DOCTOR = "doctor"
@@ -604,7 +603,7 @@ def history_at_entry(source: HistorySource, visit: PendingVisit, proof: str | No
     attestation (the host answers only a doctor or nurse of this device). The visit comes back with the
     host's current history and condition codes; if the host cannot be reached, refuses, or answers what
     this appliance cannot read, with what it had and a bilingual note saying so, never an exception."""
-    from yoshin.device.hostclient import HostUnreachable
+    from yoshin.device.errors import HostUnreachable
 
     subject_id = visit.questionnaire.subject_id
     if visit.offline or is_provisional(subject_id):

@@ -29,6 +29,7 @@ from textual import work
 from textual.binding import Binding
 
 from yoshin.device import provisioning, visit
+from yoshin.device.agent import SOCKET_NAME, AgentClient
 from yoshin.device.appliance import Appliance
 from yoshin.device.forwarder import Forwarder
 from yoshin.device.hostclient import HostAddress
@@ -69,6 +70,7 @@ class Chain:
     pki: DevPki
     host: HostServer
     appliance: Appliance
+    agent: Path | None = None  # the appliance agent's socket, when it runs (`forward`)
     emulator: Emulator | None = None
     persona: Persona | None = None
 
@@ -101,9 +103,9 @@ def running_chain(workdir: Path, reader: VirtualReader | None = None, forward: b
     """Start everything in `workdir` (wiped first: demo data is synthetic and disposable).
 
     A process has one pcscd (libpcsclite picks its socket once), so a caller that already runs a
-    VirtualReader passes it; otherwise the chain starts its own. With `forward`, the appliance's
-    forwarder runs as on a real appliance (`yoshin-device forward`, its own process), so records reach
-    the host with no manual step.
+    VirtualReader passes it; otherwise the chain starts its own. With `forward`, the appliance agent and its
+    forwarder run as on a real appliance (`yoshin-device serve`, its own process): the kiosk asks it for the
+    keys, queue and host (`chain.agent`), and records reach the host with no manual step.
     """
     workdir = workdir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
@@ -135,7 +137,12 @@ def running_chain(workdir: Path, reader: VirtualReader | None = None, forward: b
             provisioning.provision(appliance, technician, token, CLINIC, "DEMO01", place=DEMO_PLACE)
             chain = Chain(workdir, reader, pki, host, appliance)
             if forward:
-                stack.enter_context(_child([_tool("yoshin-device"), "forward", "--data-dir", str(appliance.data_dir)]))
+                agent = stack.enter_context(
+                    _child([_tool("yoshin-device"), "serve", "--data-dir", str(appliance.data_dir)], subprocess.PIPE)
+                )
+                chain.agent = appliance.data_dir / SOCKET_NAME
+                if agent.stdout is None or not agent.stdout.readline():  # its one line: the socket accepts
+                    raise RuntimeError("the appliance agent (yoshin-device serve) did not start")
             try:
                 yield chain
             finally:
@@ -147,9 +154,9 @@ def _tool(name: str) -> str:
 
 
 @contextmanager
-def _child(command: list[str]) -> Iterator[subprocess.Popen[bytes]]:
+def _child(command: list[str], stdout: int = subprocess.DEVNULL) -> Iterator[subprocess.Popen[bytes]]:
     """A part of the demo in its own process (it inherits the demo's pcscd socket), stopped with the demo."""
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout)
     try:
         yield process
     finally:
@@ -259,7 +266,8 @@ class DemoKioskApp(KioskApp):
     ]
 
     def __init__(self, chain: Chain) -> None:
-        super().__init__(ApplianceServices(chain.appliance, chain.slot))
+        agent = AgentClient(chain.agent) if chain.agent else None
+        super().__init__(ApplianceServices(chain.appliance, chain.slot, agent=agent))
         self.chain = chain
 
     def on_mount(self) -> None:

@@ -12,15 +12,15 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from typing import TYPE_CHECKING, Any
 
 from yoshin.domain.catalogue import Catalogue, catalogue_files, load_catalogue
 from yoshin.domain.i18n import Bilingual, BilingualError
 from yoshin.domain.templates import TemplateSet, load_templates, template_files
+
+# cryptography only to sign and verify: the kiosk loads rules the appliance agent has verified, without it.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 BUNDLE_FORMAT = "yoshin-bundle-1"
 
@@ -47,6 +47,8 @@ def build_bundle(published_at: datetime | None = None) -> dict[str, Any]:
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
     raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
 
@@ -62,6 +64,8 @@ def sign_bundle(bundle: dict[str, Any], private_key: Ed25519PrivateKey) -> dict[
 
 def verify_bundle(signed: Any, public_key: Ed25519PublicKey) -> dict[str, Any]:
     """The bundle if the signature verifies with `public_key`; BundleError otherwise."""
+    from cryptography.exceptions import InvalidSignature
+
     if not isinstance(signed, dict) or set(signed) != {"bundle", "key_id", "signature"}:
         raise BundleError("not a signed bundle")
     bundle = signed["bundle"]

@@ -5,6 +5,9 @@ Bodies are JSON. Errors are `{"error": code, "message_ja", "message_en"}` with a
 
 from __future__ import annotations
 
+import os
+import time
+import uuid
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
@@ -266,3 +269,12 @@ class HistoryAnswer:
             tuple(conditions),
             _text(data, "as_of"),
         )
+
+
+def new_record_id(now_ms: int | None = None) -> str:
+    """A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then randomness, so ids sort by creation time."""
+    millis = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    value = (millis & (2**48 - 1)) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    return str(uuid.UUID(int=value))

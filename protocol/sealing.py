@@ -18,9 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import struct
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -152,15 +150,6 @@ class SealedEnvelope:
         except (ValueError, UnicodeDecodeError):
             raise SealError("sealed envelope header is not JSON") from None
         return cls(header, blob[signature_end:], blob[header_end:signature_end])
-
-
-def new_record_id(now_ms: int | None = None) -> str:
-    """A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then randomness, so ids sort by creation time."""
-    millis = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    value = (millis & (2**48 - 1)) << 80 | int.from_bytes(os.urandom(10), "big")
-    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
-    return str(uuid.UUID(int=value))
 
 
 def seal(

@@ -13,8 +13,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-from cryptography.hazmat.primitives.asymmetric import rsa
+from typing import TYPE_CHECKING
 
 from yoshin.smartcard import apdu
 from yoshin.smartcard.carddata import (
@@ -37,6 +36,9 @@ from yoshin.smartcard.errors import (
 )
 from yoshin.smartcard.tlv import NeedMore, TLVError, parse_header
 from yoshin.smartcard.transport import CardTransport, PcscContext
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 
 class Pin(enum.StrEnum):

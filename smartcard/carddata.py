@@ -10,10 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from typing import TYPE_CHECKING
 
 from yoshin.domain.codes import is_valid_my_number
 from yoshin.smartcard.errors import CardDataError
@@ -27,6 +24,11 @@ TAG_BASIC_INFO = 0xFF20
 TAG_NAME, TAG_ADDRESS, TAG_BIRTH, TAG_SEX = 0xDF22, 0xDF23, 0xDF24, 0xDF25
 TAG_SIGNATURE_EF = 0xFF30
 TAG_HASH_MY_NUMBER, TAG_HASH_BASIC_INFO, TAG_SIGNATURE = 0xDF31, 0xDF32, 0xDF33
+# cryptography only for the J-LIS signature check, which needs a configured key: the kiosk reads cards
+# without loading it (its process holds no cryptography: docs/ARCHITECTURE.md, "The appliance agent").
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
 SEX_CODES = {"1": "male", "2": "female", "9": "not_applicable"}  # ISO 5218 style on the card
 
 
@@ -184,6 +186,10 @@ def signed_message(signature: FaceSignature) -> bytes:
 
 def verify_face_signature(ef0003: bytes, jlis_public_key: rsa.RSAPublicKey) -> bool:
     """RSASSA-PKCS1-v1_5 / SHA-256 of DF33 against the configured J-LIS public key."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
     signature = parse_signature(ef0003)
     try:
         jlis_public_key.verify(signature.signature, signed_message(signature), padding.PKCS1v15(), hashes.SHA256())

@@ -23,7 +23,8 @@ from yoshin.devtools.personas import all_personas, registry_csv
 from yoshin.devtools.virtual_reader import VirtualReader
 from yoshin.host import attest, devices, staff, store, technicians
 from yoshin.host.server import HostServer, HostService
-from yoshin.protocol.sealing import EnvelopeHeader, SealedEnvelope, new_record_id, seal
+from yoshin.protocol.api import new_record_id
+from yoshin.protocol.sealing import EnvelopeHeader, SealedEnvelope, seal
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

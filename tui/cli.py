@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from textual.app import App
 
+from yoshin.device.agent import AgentClient
 from yoshin.device.appliance import Appliance
 from yoshin.domain.i18n import BilingualError
 from yoshin.smartcard.transport import production_mode
@@ -43,6 +44,11 @@ PATH = click.Path(dir_okay=False, path_type=Path)
     is_flag=True,
     help="Start each visit in large text (in a browser, 26 px instead of 16 px; /?text=normal for the normal page).",
 )
+@click.option(
+    "--agent",
+    type=PATH,
+    help="The appliance agent's socket (yoshin-device serve): keys, queue and host stay in its process.",
+)
 @click.option("--staff", is_flag=True, help="Run the staff and technician app instead of the resident kiosk.")
 @click.option(
     "--bind", default="127.0.0.1", show_default=True, help="With --staff --serve: the address the staff PC reaches."
@@ -64,6 +70,7 @@ def main(
     serve: bool,
     port: int | None,
     large_text: bool,
+    agent: Path | None,
     staff: bool,
     bind: str,
     tls_cert: Path | None,
@@ -102,6 +109,7 @@ def main(
         command = [sys.executable, "-m", "yoshin.tui.cli", "--data-dir", str(data_dir)]
         command += ["--idle-timeout", str(idle_timeout), "--board", board]
         command += (["--reader", reader] if reader else []) + (["--scanner", scanner] if scanner else [])
+        command += ["--agent", str(agent)] if agent else []
         if manifest is not None and release_key is not None:
             command += ["--manifest", str(manifest), "--release-key", str(release_key)]
         KioskWebServer(command, port or 8470, large_text=large_text).serve()
@@ -122,8 +130,9 @@ def main(
         speaker.prepare(every_utterance())  # on its own thread: the prompts are ready before the first visit
     try:
         services = ApplianceServices(
-            appliance, reader, board=io_board, scanner=Scanner(scanner) if scanner else None, voice=speaker
-        )
+            appliance, reader, board=io_board, scanner=Scanner(scanner) if scanner else None, voice=speaker,
+            agent=AgentClient(agent) if agent else None,
+        )  # fmt: skip
         app: App[None]
         if staff:
             app = StaffApp(services, idle_timeout=staff_idle_timeout)

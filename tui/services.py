@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from yoshin.smartcard.errors import CardError
 # host client, the GS1 parser): each method imports what it uses, so a cold start loads only Textual and
 # the welcome screen (docs/performance.md, "Kiosk").
 if TYPE_CHECKING:
+    from yoshin.device.agent import ApplianceCore
     from yoshin.device.appliance import Appliance, DeviceStatus
     from yoshin.device.ioboard import BoardStatus, IOBoard
     from yoshin.device.outbox import QueueStatus
@@ -97,7 +97,9 @@ class KioskServices(Protocol):
 
 @dataclass
 class ApplianceServices:
-    """The kiosk's services on a real appliance."""
+    """The kiosk's services on a real appliance: the card reader, the I/O board and the scanner here; the
+    keys, the queue, the pending store and the host through `core`, the appliance agent's client in the
+    resident kiosk (`yoshin-kiosk --agent`), or the same calls in this process (`LocalCore`)."""
 
     appliance: Appliance
     reader: str | None = None
@@ -105,10 +107,19 @@ class ApplianceServices:
     board: IOBoard | None = None
     scanner: Scanner | None = None
     voice: Speaker | None = None
+    agent: ApplianceCore | None = None  # None: `LocalCore` on `appliance`, in this process
     _rules: Rules | None = field(default=None, repr=False)
     # One card operation at a time: a worker still closing its exclusive connection must not meet the next.
     _card_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _host_unreachable: bool = field(default=False, repr=False)
+
+    @property
+    def core(self) -> ApplianceCore:
+        if self.agent is None:
+            from yoshin.device.agent import LocalCore
+
+            self.agent = LocalCore(self.appliance, self.clock)
+        return self.agent
 
     # --- card ---------------------------------------------------------------------------------------
 
@@ -169,13 +180,13 @@ class ApplianceServices:
             return card.read_face(pin, confirm_last_try=confirm_last_try, bind=bind)
 
     def _bind_request(self) -> BindRequest | None:
-        from yoshin.device.hostclient import DeviceRevoked, HostRefused, HostUnreachable
+        from yoshin.device.errors import DeviceRevoked, HostRefused, HostUnreachable
         from yoshin.device.visit import bind_request
         from yoshin.protocol import api
 
         self._host_unreachable = False
         try:
-            return bind_request(self.appliance.client().call("POST", api.JPKI_CHALLENGE))
+            return bind_request(self.core.host_call("POST", api.JPKI_CHALLENGE))
         except HostUnreachable:
             self._host_unreachable = True  # `resolve` then goes offline at once instead of waiting again
         except (HostRefused, DeviceRevoked, KeyError, ValueError):
@@ -186,32 +197,25 @@ class ApplianceServices:
 
     def rules(self) -> Rules:
         """The verified bundle from provisioning, or the shipped defaults when none was pulled."""
-        from yoshin.domain.bundle import Rules, load_rules, verify_bundle
+        from yoshin.domain.bundle import Rules, load_rules
         from yoshin.domain.catalogue import default_catalogue
         from yoshin.domain.templates import default_templates
 
         if self._rules is None:
-            path = self.appliance.data_dir / "templates.json"
-            if path.exists():
-                self._rules = load_rules(
-                    verify_bundle(json.loads(path.read_text()), self.appliance.keystore.template_key())
-                )
-            else:
-                self._rules = Rules(default_catalogue(), default_templates())
+            bundle = self.core.rules_bundle()  # verified against the template key where the key is
+            self._rules = load_rules(bundle) if bundle else Rules(default_catalogue(), default_templates())
         return self._rules
 
     def resolve(self, face: FaceRead) -> api.IdentityAnswer | None:
         """The host's answer for this card, or None when the host cannot be reached (offline)."""
-        from yoshin.device.hostclient import HostUnreachable
+        from yoshin.device.errors import HostUnreachable
         from yoshin.device.visit import identity_body
         from yoshin.protocol import api
-        from yoshin.protocol.sealing import PayloadKind
 
         if self._host_unreachable and face.binding is None:
             return None  # the challenge for this very read found no host a moment ago
-        envelope = self._seal(PayloadKind.IDENTITY, identity_body(face))
         try:
-            answer = self.appliance.client().call("POST", api.IDENTITY, {"envelope": envelope.to_json()})
+            answer = self.core.identify(identity_body(face))  # sealed for the host by the agent
         except HostUnreachable:
             return None
         try:
@@ -222,63 +226,34 @@ class ApplianceServices:
     def clinic(self) -> Clinic:
         from yoshin.device.visit import Clinic
 
-        identity = self.appliance.keystore.identity()
-        return Clinic(identity["municipality_code"], identity["clinic_code"], self.appliance.place())
-
-    def _seal(self, kind: str, body: dict[str, Any]) -> Any:
-        from yoshin.device.outbox import seal_payload
-
-        keystore = self.appliance.keystore
-        keys = (keystore.host_sealing_key(), keystore.signing_key())
-        return seal_payload(
-            keys, keystore.identity()["device_id"], kind, body, self.clock().isoformat(timespec="seconds")
-        )
+        identity = self.core.device_identity()
+        return Clinic(identity["municipality_code"], identity["clinic_code"], self.core.place())
 
     # --- the queue and the day's pending visits ---------------------------------------------------------
 
     def submit(self, kind: str, record: dict[str, Any]) -> str:
-        outbox = self.appliance.outbox()
-        try:
-            return outbox.enqueue(kind, record)
-        finally:
-            outbox.close()
+        return self.core.submit(kind, record)
 
     def keep_pending(self, visit: PendingVisit) -> None:
         """Keep a visit for the staff screens, under today's day key (destroyed at day end)."""
-        pending = self.appliance.pending()
-        try:
-            pending.put(visit.visit_id, visit.to_json())
-        finally:
-            pending.close()
+        self.core.pending_put(visit.visit_id, visit.to_json())
 
     def pending_visits(self) -> list[PendingVisit]:
         from yoshin.device.visit import PendingVisit
 
-        pending = self.appliance.pending()
-        try:
-            return [PendingVisit.from_json(visit) for _, visit in pending.list() if "done" not in visit]
-        finally:
-            pending.close()
+        return [PendingVisit.from_json(visit) for _, visit in self.core.pending_list() if "done" not in visit]
 
     def finish_pending(self, visit: PendingVisit, outcome: str, at: datetime) -> None:
         """Replace a finished visit by its summary for the day's 完了 list: the name, vaccine, dose, outcome
         and time only (no answers, no birth date); destroyed at day end with the rest."""
         from yoshin.tui.staff_view import done_summary
 
-        pending = self.appliance.pending()
-        try:
-            pending.put(visit.visit_id, {"done": done_summary(visit, outcome, at)})
-        finally:
-            pending.close()
+        self.core.pending_put(visit.visit_id, {"done": done_summary(visit, outcome, at)})
 
     def done_visits(self) -> list[DoneVisit]:
         from yoshin.tui.staff_view import DoneVisit
 
-        pending = self.appliance.pending()
-        try:
-            return [DoneVisit.from_json(visit["done"]) for _, visit in pending.list() if "done" in visit]
-        finally:
-            pending.close()
+        return [DoneVisit.from_json(visit["done"]) for _, visit in self.core.pending_list() if "done" in visit]
 
     def sealed_today(self, subject_id: str) -> list[api.HistoryItem]:
         """The doses this appliance sealed today for this subject, from the day's 完了 list (the host's
@@ -295,96 +270,55 @@ class ApplianceServices:
 
     def host_history(self, subject_id: str, proof: str | None) -> api.HistoryAnswer:
         """The resident's current history at the host, for the vaccination entry (`visit.history_at_entry`)."""
-        return self.appliance.client().history(subject_id, proof)
+        from yoshin.protocol.api import HistoryAnswer
+
+        return HistoryAnswer.from_json(self.core.history(subject_id, proof))
 
     def card_today(self, face: FaceRead, subject_id: str | None = None) -> list[str]:
         """This card's subject ids on this appliance today (`PendingVisits.card_today`, under the day key)."""
         raw = face.raw
-        pending = self.appliance.pending()
-        try:
-            return pending.card_today((raw.my_number, raw.basic_info, raw.signature), subject_id)
-        finally:
-            pending.close()
+        efs = [base64.b64encode(ef).decode() for ef in (raw.my_number, raw.basic_info, raw.signature)]
+        return self.core.card_today(efs, subject_id)
 
     def complete_pending(self, visit_id: str) -> None:
-        pending = self.appliance.pending()
-        try:
-            pending.complete(visit_id)
-        finally:
-            pending.close()
+        self.core.pending_complete(visit_id)
 
     # --- reception (control 4): slots in the pending store, the municipality's policy ---------------------
 
     def open_reception(self, slot: ReceptionSlot) -> str:
-        pending = self.appliance.pending()
-        try:
-            return pending.open_reception(slot.to_json())
-        finally:
-            pending.close()
+        return self.core.open_reception(slot.to_json())
 
     def take_reception(self) -> ReceptionSlot | None:
         """The oldest open slot, taken by this card visit (no other visit can take it too)."""
-        from yoshin.device.visit import RECEPTION_VALID, ReceptionSlot
+        from yoshin.device.visit import ReceptionSlot
 
-        pending = self.appliance.pending()
-        try:
-            slot = pending.take_reception(RECEPTION_VALID)
-        finally:
-            pending.close()
+        slot = self.core.take_reception()
         return ReceptionSlot.from_json(slot) if slot is not None else None
 
     def reception_slots(self) -> list[tuple[str, ReceptionSlot]]:
-        from yoshin.device.visit import RECEPTION_VALID, ReceptionSlot
+        from yoshin.device.visit import ReceptionSlot
 
-        pending = self.appliance.pending()
-        try:
-            return [(slot_id, ReceptionSlot.from_json(slot)) for slot_id, slot in pending.receptions(RECEPTION_VALID)]
-        finally:
-            pending.close()
+        return [(slot_id, ReceptionSlot.from_json(slot)) for slot_id, slot in self.core.receptions()]
 
     def cancel_reception(self, slot_id: str) -> bool:
-        pending = self.appliance.pending()
-        try:
-            return pending.cancel_reception(slot_id)
-        finally:
-            pending.close()
+        return self.core.cancel_reception(slot_id)
 
     def reception_required(self) -> bool:
-        """Whether the municipality requires reception's check before the card step (GET /policy). The
-        last answer is kept in <data dir>/policy.json for when the host cannot be reached; never asked: no."""
-        from yoshin.device.hostclient import DeviceRevoked, HostRefused, HostUnreachable
-        from yoshin.device.keystore import KeyStoreError
-        from yoshin.protocol import api
-
-        path = self.appliance.data_dir / "policy.json"
-        try:
-            answer = self.appliance.client().call("GET", api.POLICY)
-            required = answer.get("reception_check") == "required" if isinstance(answer, dict) else None
-        except (HostUnreachable, HostRefused, DeviceRevoked, KeyStoreError):
-            required = None  # the last answer; a revoked device or broken key store is told at the card read
-        if required is None:
-            return path.exists() and json.loads(path.read_text()).get("reception_check") == "required"
-        path.write_text(json.dumps({"reception_check": "required" if required else "optional"}))
-        return required
+        """Whether the municipality requires reception's check before the card step (`LocalCore`)."""
+        return self.core.reception_required()
 
     def staff_list_revision(self) -> str:
         """Changes whenever what the staff list shows changes: the pending store (visits, reception slots),
         the staff calls and the outbox's counts. Cheap (nothing decrypted): the staff app polls it."""
-        pending = self.appliance.pending()
-        try:
-            stored = pending.revision()
-        finally:
-            pending.close()
+        stored = self.core.pending_revision()
         calls = ",".join(call.call_id for call in self.staff_calls().pending())
         queue = self.queue_status()
         return f"{stored}|{calls}|{queue.depth}|{queue.dead_letters}|{queue.alarm}"
 
     def queue_status(self) -> QueueStatus:
-        outbox = self.appliance.outbox()
-        try:
-            return outbox.status()
-        finally:
-            outbox.close()
+        from yoshin.device.outbox import QueueStatus
+
+        return QueueStatus(**self.core.queue_status())
 
     def device_status(self) -> DeviceStatus:
         return self.appliance.status()
@@ -399,23 +333,22 @@ class ApplianceServices:
         from yoshin.device.visit import StaffMember
         from yoshin.protocol import api
 
-        client = self.appliance.client()
         body: dict[str, Any] = {"staff_id": staff_id}
         if card_pin:
-            body |= self._card_proof(client, card_pin)
+            body |= self._card_proof(card_pin)
         if password is None:
-            answer = client.call("POST", api.STAFF_LOGIN_CARD, body)
+            answer = self.core.host_call("POST", api.STAFF_LOGIN_CARD, body)
         else:
-            answer = client.call("POST", api.STAFF_LOGIN, body | {"password": password})
+            answer = self.core.host_call("POST", api.STAFF_LOGIN, body | {"password": password})
         member = StaffMember(answer["staff_id"], answer["name"], answer["role"])
         return StaffSession(member, answer["token"], answer.get("attestation"))
 
-    def _card_proof(self, client: Any, card_pin: str) -> dict[str, str]:
+    def _card_proof(self, card_pin: str) -> dict[str, str]:
         """The card on the reader signs a fresh host challenge with its JPKI auth key."""
         from yoshin.protocol import api
         from yoshin.smartcard.card import open_card
 
-        challenge = client.call("POST", api.JPKI_CHALLENGE)
+        challenge = self.core.host_call("POST", api.JPKI_CHALLENGE)
         with self._card_lock, open_card(self.reader_name()) as card:
             auth = card.jpki_authenticate(card_pin, bytes.fromhex(challenge["challenge"]))
         return {
@@ -425,24 +358,23 @@ class ApplianceServices:
         }
 
     def staff_logout(self, session: StaffSession) -> None:
-        from yoshin.device.hostclient import HostUnreachable
+        from yoshin.device.errors import HostUnreachable
         from yoshin.protocol import api
 
         with contextlib.suppress(HostUnreachable):  # the host expires the session by itself
-            self.appliance.client().call("POST", api.STAFF_LOGOUT, {"token": session.token})
+            self.core.host_call("POST", api.STAFF_LOGOUT, {"token": session.token})
 
     def attest(self, staff_id: str, password: str | None = None, card_pin: str | None = None) -> Attestation:
         """The second person's own password, or their own card and PIN, checked by the host for the double
         check (ダブルチェック) without logging anyone in or out (POST /staff/attest)."""
-        from yoshin.device.hostclient import HostRefused
+        from yoshin.device.errors import HostRefused
         from yoshin.device.visit import StaffMember
         from yoshin.protocol import api
 
-        client = self.appliance.client()
         body: dict[str, Any] = {"staff_id": staff_id}
-        body |= self._card_proof(client, card_pin) if card_pin else {"password": password or ""}
+        body |= self._card_proof(card_pin) if card_pin else {"password": password or ""}
         try:
-            answer = client.call("POST", api.STAFF_ATTEST, body)
+            answer = self.core.host_call("POST", api.STAFF_ATTEST, body)
         except HostRefused as refused:
             if refused.status != 404 or card_pin:
                 raise
@@ -465,9 +397,8 @@ class ApplianceServices:
         """A resident asks for help: the call (the screen's name and the time, nothing personal) goes to the
         staff app's list, and the I/O board's attention light comes on when a board is connected."""
         from yoshin.device.ioboard import IOBoardError
-        from yoshin.device.staff_calls import StaffCalls
 
-        call_id = StaffCalls(self.appliance.data_dir).raise_call(screen, self.clock())
+        call_id = self.core.raise_staff_call(screen)
         if self.board is not None:
             with contextlib.suppress(IOBoardError):
                 self.board.led("attention")
@@ -502,4 +433,4 @@ class ApplianceServices:
         return self.board.status if self.board is not None else None
 
     def identity(self) -> dict[str, str]:
-        return self.appliance.keystore.identity()
+        return self.core.device_identity()

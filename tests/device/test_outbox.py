@@ -17,7 +17,8 @@ from yoshin.device.outbox import Outbox, QueueFull, connect
 from yoshin.domain import examples
 from yoshin.domain.contract import ContractError
 from yoshin.host.server import HostServer
-from yoshin.protocol.sealing import SealedEnvelope, SealError, new_record_id, open_sealed
+from yoshin.protocol.api import new_record_id
+from yoshin.protocol.sealing import SealedEnvelope, SealError, open_sealed
 
 WRITER = Path(__file__).parent / "writer.py"
 

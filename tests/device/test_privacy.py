@@ -16,7 +16,7 @@ from yoshin.devtools.dev_pki import DevPki
 from yoshin.devtools.personas import persona
 from yoshin.domain import examples
 from yoshin.host.server import HostServer
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 
 def test_pending_visits_are_readable_until_completed_and_shredded_at_day_end(make_device, clock) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from yoshin.device.appliance import Appliance
 from yoshin.device.outbox import QueueFull
 from yoshin.domain import examples
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 data_dir = Path(sys.argv[1])
 if "--fsize-limit" in sys.argv:

@@ -32,7 +32,7 @@ from yoshin.domain.contract import (
     record_kind,
     record_to_json,
 )
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 Q, D, V, C = new_record_id(), new_record_id(), new_record_id(), new_record_id()
 VALID = {

@@ -16,7 +16,7 @@ from yoshin.domain import examples
 from yoshin.host import audit, exports, retention, staff
 from yoshin.host.server import HostServer, HostService
 from yoshin.protocol import api
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 NOW = datetime(2026, 10, 15, 1, 0, tzinfo=UTC)
 NUMBERS = [who.my_number for who in all_personas().values()]

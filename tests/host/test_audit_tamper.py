@@ -23,7 +23,7 @@ from yoshin.domain import examples
 from yoshin.host import audit
 from yoshin.host.server import HostServer
 from yoshin.protocol import api
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 SCRIPT = str(Path(sys.executable).parent / "yoshin-host")
 FIELDS = ("seq", "at", "municipality_code", "actor", "terminal", "action", "target", "outcome")

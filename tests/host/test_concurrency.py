@@ -20,7 +20,7 @@ from yoshin.domain import examples
 from yoshin.host import audit, intake, staff, store
 from yoshin.host.server import HostServer
 from yoshin.protocol import api
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 DEVICES = 20
 RECORDS = 200

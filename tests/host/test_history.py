@@ -19,7 +19,7 @@ from yoshin.domain.contract import new_provisional_subject_id
 from yoshin.host import attest, ratelimit, staff
 from yoshin.host.server import HostServer
 from yoshin.protocol import api
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 PASSWORD = "a long enough password"
 ELDERLY = persona("elderly")  # S000102: one influenza dose in the registry, 2025-10-20

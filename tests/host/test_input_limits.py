@@ -20,7 +20,8 @@ from yoshin.devtools.personas import persona
 from yoshin.domain import examples
 from yoshin.host.server import HostServer
 from yoshin.protocol import api
-from yoshin.protocol.sealing import EnvelopeHeader, new_record_id, seal
+from yoshin.protocol.api import new_record_id
+from yoshin.protocol.sealing import EnvelopeHeader, seal
 
 SCRIPT = str(Path(sys.executable).parent / "yoshin-host")
 

@@ -24,7 +24,7 @@ from yoshin.domain import examples
 from yoshin.host import audit, devices, store
 from yoshin.host.server import HostServer
 from yoshin.protocol import api
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 
 def _records(n: int) -> list[dict]:

@@ -36,7 +36,7 @@ from yoshin.domain import examples
 from yoshin.host import audit, devices
 from yoshin.host.server import HostServer
 from yoshin.protocol import api
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 ROUNDS = 60  # every loop below is bounded
 

@@ -19,7 +19,7 @@ from yoshin.host import exports, intake
 from yoshin.host.cli import main as host_cli
 from yoshin.host.server import HostServer
 from yoshin.protocol import api
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 
 def claim(device, image: CardImage, provisional: str, municipality: str = "141305") -> tuple[str, dict]:

@@ -23,7 +23,7 @@ from yoshin.domain.clock import now_jst
 from yoshin.host import attest, policy, staff
 from yoshin.host.server import HostServer
 from yoshin.protocol import api
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 PASSWORD = "a long enough password"
 STAFF = {"C0001": ("受付 一子", "clerk"), "N0001": ("看護 花子", "nurse"), "T0001": ("技術 太郎", "technician")}

@@ -20,7 +20,7 @@ from yoshin.domain import examples
 from yoshin.host import attest, staff
 from yoshin.host.server import HostServer
 from yoshin.protocol import api
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 PASSWORD = "a long enough password"
 STAFF = {

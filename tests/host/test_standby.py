@@ -24,7 +24,7 @@ from yoshin.devtools.pg_cluster import PostgresCluster, replicated
 from yoshin.domain import examples
 from yoshin.host import audit, store
 from yoshin.host.server import HostServer
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 ROUNDS = 60
 

@@ -26,7 +26,7 @@ from yoshin.host import devices
 from yoshin.host.pki import HostPki
 from yoshin.host.server import HostService
 from yoshin.protocol import api
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 SCRIPT = str(Path(sys.executable).parent / "yoshin-host")
 

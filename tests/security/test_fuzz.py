@@ -27,7 +27,8 @@ from yoshin.domain import examples
 from yoshin.domain.contract import ContractError, RecordKind, parse_record
 from yoshin.host.server import HostServer
 from yoshin.protocol import api, safejson
-from yoshin.protocol.sealing import EnvelopeHeader, SealedEnvelope, new_record_id, seal
+from yoshin.protocol.api import new_record_id
+from yoshin.protocol.sealing import EnvelopeHeader, SealedEnvelope, seal
 from yoshin.smartcard import apdu, carddata, tlv
 from yoshin.smartcard.errors import CardDataError
 

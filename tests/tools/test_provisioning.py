@@ -25,7 +25,7 @@ from yoshin.device.hostclient import DeviceRevoked, HostAddress
 from yoshin.domain import examples
 from yoshin.host import devices
 from yoshin.host.server import HostServer
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 
 PROVISION = str(Path(sys.executable).parent / "yoshin-provision")
 KIOSK = str(Path(sys.executable).parent / "yoshin-kiosk")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import textual
 from textual.css.query import NoMatches
 
+from yoshin.device.agent import SOCKET_NAME, AgentClient, AgentServer, LocalCore
 from yoshin.device.appliance import Appliance
 from yoshin.device.forwarder import Forwarder, Round
 from yoshin.device.hostclient import HostAddress
@@ -34,13 +36,23 @@ STAFF_PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
-def kiosk(make_device, virtual_reader: VirtualReader, clock) -> Callable[..., KioskApp]:
+def kiosk(make_device, virtual_reader: VirtualReader, clock) -> Iterator[Callable[..., KioskApp]]:
+    """The resident kiosk as on an appliance: its keys, queue and host behind the appliance agent, over the
+    agent's real Unix socket (the agent serves from a thread here; tests/device/test_agent.py runs it as
+    its own process)."""
+    servers: list[AgentServer] = []
+
     def build(idle_timeout: float = 90.0, **devices: object) -> KioskApp:
         device = make_device()
-        services = ApplianceServices(device.appliance, virtual_reader.slot_name(0), clock, **devices)  # type: ignore[arg-type]
+        path = Path(tempfile.mkdtemp(prefix="yoshin-agent-")) / SOCKET_NAME  # short: a socket path is <108 bytes
+        servers.append(AgentServer(LocalCore(device.appliance, clock), path).start())
+        agent = AgentClient(path)
+        services = ApplianceServices(device.appliance, virtual_reader.slot_name(0), clock, agent=agent, **devices)  # type: ignore[arg-type]
         return KioskApp(services, idle_timeout=idle_timeout, clock=clock)
 
-    return build
+    yield build
+    for server in servers:
+        server.close()
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from yoshin.domain.catalogue import default_catalogue
 from yoshin.domain.clock import now_jst
 from yoshin.domain.contract import GuardOverride
 from yoshin.protocol import api
-from yoshin.protocol.sealing import new_record_id
+from yoshin.protocol.api import new_record_id
 from yoshin.tui.screens.questionnaire import QuestionnaireScreen
 from yoshin.tui.screens.staff_home import StaffHomeScreen
 from yoshin.tui.screens.staff_login import StaffLoginScreen

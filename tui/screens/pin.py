@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Button, Input, Static
 
-from yoshin.device.hostclient import DeviceRevoked
+from yoshin.device.errors import DeviceRevoked
 from yoshin.protocol.api import IdentityAnswer
 from yoshin.smartcard.card import FaceRead
 from yoshin.smartcard.errors import CardError, LastTryConfirmationRequired, PinBlockedError, WrongPinError

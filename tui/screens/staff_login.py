@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Static
 
-from yoshin.device.hostclient import HostUnreachable
+from yoshin.device.errors import HostUnreachable
 from yoshin.device.visit import StaffMember
 from yoshin.domain.i18n import BilingualError
 from yoshin.tui.screens.staff_base import StaffScreen
