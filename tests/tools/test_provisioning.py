@@ -216,10 +216,25 @@ def test_systemd_units_verify_and_are_hardened(repo_root: Path, tmp_path: Path, 
         "CapabilityBoundingSet=",
     ):
         assert setting in text, setting
+    if unit == "yoshin-kiosk.service":  # privilege separation: the keys and the queue only through the agent
+        assert "--agent /var/lib/yoshin/device/agent.sock" in text
+        assert "InaccessiblePaths=-/var/lib/yoshin/device/keys -/var/lib/yoshin/device/queue.db" in text
+    else:
+        assert "yoshin-device serve --data-dir /var/lib/yoshin/device" in text
     bin_dir = Path(sys.executable).parent
-    local = tmp_path / unit
-    local.write_text(text.replace("/opt/yoshin/venv/bin", str(bin_dir)))
-    result = subprocess.run(["systemd-analyze", "verify", str(local)], capture_output=True, text=True)
+    local = {}
+    for name in ("yoshin-forwarder.service", "yoshin-kiosk.service"):  # verified together: the kiosk requires the agent
+        local[name] = tmp_path / name
+        local[name].write_text(
+            (repo_root / "tools" / "systemd" / name).read_text().replace("/opt/yoshin/venv/bin", str(bin_dir))
+        )
+    command = [
+        "systemd-analyze",
+        "verify",
+        str(local[unit]),
+        *(str(path) for name, path in local.items() if name != unit),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
     problems = [line for line in result.stderr.splitlines() if unit in line and "yoshin" in line]
     assert result.returncode == 0 and not problems, result.stderr
 
