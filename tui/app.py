@@ -179,13 +179,18 @@ class KioskApp(LockedDownApp):
 
     def worker_failed(self, worker: Worker[Any]) -> None:
         """A worker raised: log it, wipe the visit and show the error screen; the app carries on."""
-        from yoshin.tui.screens.faults import ErrorScreen
-
         error = worker.error
         log.error("worker %s failed: %s", worker.name, type(error).__name__, exc_info=error)
         if isinstance(error, NoReaderError):
             self.reader_lost()
             return
+        self.failed()
+
+    def failed(self) -> None:
+        """The visit cannot go on (a failed worker, the outbox or the appliance agent refusing a step): wipe
+        it and show the error screen, which ends the visit through the remove-card step."""
+        from yoshin.tui.screens.faults import ErrorScreen
+
         self.stop_watching_card()
         self.visit = Visit()
         self._show_only(ErrorScreen())

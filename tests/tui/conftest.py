@@ -50,6 +50,7 @@ def kiosk(make_device, virtual_reader: VirtualReader, clock) -> Iterator[Callabl
         services = ApplianceServices(device.appliance, virtual_reader.slot_name(0), clock, agent=agent, **devices)  # type: ignore[arg-type]
         return KioskApp(services, idle_timeout=idle_timeout, clock=clock)
 
+    build.agents = servers  # type: ignore[attr-defined]  (a test stops and restarts its kiosk's agent)
     yield build
     for server in servers:
         server.close()

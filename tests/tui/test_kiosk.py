@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from yoshin.device.agent import AgentServer
 from yoshin.devtools.personas import persona
 from yoshin.host import devices
 from yoshin.host.server import HostServer
@@ -343,3 +344,43 @@ async def test_a_failing_worker_shows_the_error_screen_and_the_kiosk_carries_on(
         await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)  # the card first
         card.remove(emulator)
         await drive.until(pilot, lambda: isinstance(app.screen, WelcomeScreen), app)
+
+
+async def test_the_appliance_agent_gone_shows_the_error_screen_and_the_kiosk_carries_on(kiosk, card, drive) -> None:
+    """The agent (yoshin-device serve) restarts mid-visit: at the card read and at 送信 the kiosk says so, wipes
+    the visit, asks for the card, and the next visit works once the agent is back. Nothing is sent half."""
+    app = kiosk()
+    agent = kiosk.agents[-1]
+
+    def restart() -> None:
+        kiosk.agents.append(AgentServer(agent.core, agent.path).start())
+
+    emulator = card("elderly")
+    async with app.run_test(size=(100, 34)) as pilot:
+        await drive.start_visit(pilot, app)
+        agent.close()  # gone before the identity is sealed
+        await drive.type_pin(pilot, app, "2580")
+        await drive.until(pilot, lambda: isinstance(app.screen, ErrorScreen), app)
+        assert app.is_running and not app.visit.has_personal_data()
+        await drive.click(pilot, app, "#to-start")
+        await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
+        card.remove(emulator)
+        await drive.until(pilot, lambda: isinstance(app.screen, WelcomeScreen), app)
+        restart()
+        emulator = card("elderly")
+        await drive.start_visit(pilot, app)
+        await drive.type_pin(pilot, app, "2580")
+        await drive.click(pilot, app, "#yes")
+        await drive.choose(pilot, app, "#v-flu_elderly-1")
+        await drive.answer_all(pilot, app, yes={"read_leaflet", "wants_vaccination"})
+        await drive.until(pilot, lambda: isinstance(app.screen, ReviewScreen), app)
+        kiosk.agents[-1].close()  # gone again before 送信
+        await drive.click(pilot, app, "#submit")
+        await drive.until(pilot, lambda: isinstance(app.screen, ErrorScreen), app)
+        assert app.is_running and app.return_code is None and not app.visit.has_personal_data()
+        await drive.click(pilot, app, "#to-start")
+        await drive.until(pilot, lambda: isinstance(app.screen, RemoveCardScreen), app)
+        card.remove(emulator)
+        await drive.until(pilot, lambda: isinstance(app.screen, WelcomeScreen), app)
+    restart()
+    assert app.services.queue_status().depth == 0  # nothing was queued by the failed 送信

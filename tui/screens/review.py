@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button
 
 from yoshin.device.visit import submit_answers
+from yoshin.domain.i18n import BilingualError
 from yoshin.domain.templates import validate_answers
 from yoshin.tui.plan import answers_for, steps
 from yoshin.tui.screens.base import KioskScreen
 from yoshin.tui.widgets import Words
 from yoshin.tui.words import answer_text
+
+log = logging.getLogger(__name__)
 
 
 class ReviewScreen(KioskScreen):
@@ -55,7 +60,12 @@ class ReviewScreen(KioskScreen):
             self.visit.answers.popitem()
             self.go(QuestionnaireScreen())
             return
-        self.submit()
+        try:
+            self.submit()
+        except BilingualError as error:  # the outbox is full, or the appliance agent is gone: said, not sent
+            log.error("the questionnaire was not sent: %s", type(error).__name__)
+            self.kiosk.failed()
+            return
         self.go(RemoveCardScreen(completed=True))
 
     def submit(self) -> None:
