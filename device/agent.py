@@ -69,6 +69,7 @@ class ApplianceCore(Protocol):
     def cancel_reception(self, slot_id: str) -> bool: ...
     def queue_status(self) -> dict[str, Any]: ...
     def raise_staff_call(self, screen: str) -> str: ...
+    def verify_installation(self, manifest: str, release_key: str) -> None: ...
 
 
 CALLS = frozenset(name for name in vars(ApplianceCore) if not name.startswith("_"))
@@ -192,6 +193,13 @@ class LocalCore:
 
         return StaffCalls(self.appliance.data_dir).raise_call(screen, self.clock())
 
+    def verify_installation(self, manifest: str, release_key: str) -> None:
+        """The installed files against the release's signed manifest (`device/integrity.py`): the kiosk's
+        check at start, done where cryptography is loaded anyway. IntegrityError names what differs."""
+        from yoshin.device import integrity
+
+        integrity.verify_files(Path(manifest), Path(release_key))
+
 
 # --- the wire: errors, the client, the server ----------------------------------------------------------
 
@@ -303,6 +311,9 @@ class AgentClient:
 
     def raise_staff_call(self, screen: str) -> str:
         return str(self.call("raise_staff_call", screen=screen))
+
+    def verify_installation(self, manifest: str, release_key: str) -> None:
+        self.call("verify_installation", manifest=manifest, release_key=release_key)
 
 
 class AgentServer(socketserver.ThreadingUnixStreamServer):

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from textual.app import App
 
-from yoshin.device.agent import AgentClient
+from yoshin.device.agent import AgentClient, ApplianceCore, LocalCore
 from yoshin.device.appliance import Appliance
 from yoshin.domain.i18n import BilingualError
 from yoshin.smartcard.transport import production_mode
@@ -90,12 +90,12 @@ def main(
     if manifest is None and production_mode():
         raise click.ClickException("production mode needs --manifest and --release-key (app integrity)")
     if manifest is not None:
-        from yoshin.device import integrity  # (cryptography: loaded only to check a manifest)
-
         if release_key is None:
             raise click.BadParameter("--manifest needs --release-key", param_hint="--release-key")
+        # checked by the appliance agent when there is one: its process holds cryptography, the kiosk's not
+        core: ApplianceCore = AgentClient(agent) if agent else LocalCore(Appliance(data_dir))
         try:
-            integrity.verify_files(manifest, release_key)
+            core.verify_installation(str(manifest.resolve()), str(release_key.resolve()))
         except BilingualError as error:
             click.echo(f"{error.message.ja}\n{error.message.en}", err=True)
             sys.exit(1)

@@ -157,3 +157,29 @@ def test_a_kiosk_without_its_agent_is_told_in_both_languages(tmp_path) -> None:
     with pytest.raises(AgentUnavailable) as gone:
         AgentClient(tmp_path / "agent.sock").place()
     assert "係員" in gone.value.message.ja and "staff" in gone.value.message.en
+
+
+def test_the_kiosk_s_installation_check_runs_in_the_agent(make_device, host, tmp_path) -> None:
+    """`yoshin-kiosk --manifest ... --agent ...` asks the agent to check the installed files: a changed file
+    is refused with its name, in both languages, from the agent's process."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from yoshin.device import integrity
+
+    key = Ed25519PrivateKey.generate()
+    signed = integrity.build_manifest(key, "installed")
+    public = tmp_path / "release.pem"
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps(signed))
+    device = make_device()
+    with agent_process(device.appliance.data_dir, "--no-forward") as (_, agent):
+        agent.verify_installation(str(manifest), str(public))  # intact: no error
+        broken = {**signed, "manifest": {**signed["manifest"], "version": "other"}}  # not what was signed
+        manifest.write_text(json.dumps(broken))
+        with pytest.raises(BilingualError) as refused:
+            agent.verify_installation(str(manifest), str(public))
+        assert refused.value.message.ja and refused.value.message.en
