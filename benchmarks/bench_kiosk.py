@@ -4,7 +4,10 @@ resident set size after ten visits, and key-press-to-render latency.
 Each measure runs in a fresh child process of this script (`--child NAME`), so imports, start-up and
 memory are each process's own. The ten visits are real: the card emulator in an isolated pcscd, a host
 on loopback, the sealed outbox (needs `make setup` and no other pcscd). The emulated card runs in a process
-of its own, as a real card is not part of the kiosk. Prints one JSON object.
+of its own, as a real card is not part of the kiosk. The kiosk's visits run against the appliance agent
+(`yoshin-device serve`, the agent and the forwarder in one process), then, on the same appliance, in the
+previous layout (keys, queue and host client in the kiosk's process, `yoshin-device forward` beside it), so
+the appliance's total is compared as well as the kiosk's own memory. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -18,18 +21,34 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from yoshin.device.appliance import Appliance
 
 STARTS = 5
 VISITS = int(os.environ.get("YOSHIN_BENCH_VISITS", "10"))
 KEYS = 200
+DRAIN_TIMEOUT = 120.0  # seconds for a forwarder to send what the visits sealed (it polls every 5 s)
+# What the appliance agent holds for the kiosk: none of it should be loaded in the kiosk's process.
+AGENT_ONLY = ("cryptography", "sqlite3", "yoshin.device.hostclient", "yoshin.device.keystore",
+              "yoshin.device.outbox", "yoshin.device.pending", "yoshin.protocol.sealing")  # fmt: skip
 
 
-def rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def rss_kib(pid: int | None = None) -> int:
+    """VmRSS of this process, or of process `pid`."""
+    for line in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+def loaded(names: tuple[str, ...]) -> list[str]:
+    """Those of `names` this process has imported (a package counts when any of its modules is)."""
+    return [name for name in names if any(module == name or module.startswith(name + ".") for module in sys.modules)]
 
 
 def minimal_app():  # the baseline: one screen, one input, one button, no yoshin
@@ -50,12 +69,17 @@ def minimal_app():  # the baseline: one screen, one input, one button, no yoshin
     return Minimal()
 
 
-def kiosk_app(data_dir: Path, reader: str | None = None):
+def kiosk_app(data_dir: Path, reader: str | None = None, agent: Path | None = None):
+    """The resident kiosk; with `agent` (a socket), the keys, queue and host client are the agent's."""
     from yoshin.device.appliance import Appliance
     from yoshin.tui.app import KioskApp
     from yoshin.tui.services import ApplianceServices
 
-    return KioskApp(ApplianceServices(Appliance(data_dir), reader))
+    if agent is None:
+        return KioskApp(ApplianceServices(Appliance(data_dir), reader))
+    from yoshin.device.agent import AgentClient
+
+    return KioskApp(ApplianceServices(Appliance(data_dir), reader, agent=AgentClient(agent)))
 
 
 async def until(pilot, condition, timeout: float = 30.0) -> None:
@@ -107,11 +131,12 @@ def child_visits(kind: str) -> None:
     from yoshin.tui.screens.questionnaire import QuestionnaireScreen
     from yoshin.tui.screens.welcome import WelcomeScreen
 
-    # The host, pcscd and the appliance's enrollment belong to the parent; this process is the kiosk, as on
-    # an appliance. The card is `yoshin.devtools.card_emulator` in a process of its own: put on the reader
-    # by starting it, taken off by SIGINT (it disconnects from vpcd and exits).
+    # The host, pcscd, the appliance's enrollment and its agent belong to the parent; this process is the
+    # kiosk, as on an appliance. The card is `yoshin.devtools.card_emulator` in a process of its own: put on
+    # the reader by starting it, taken off by SIGINT (it disconnects from vpcd and exits).
     setup = json.loads(Path(kind).read_text())
-    app = kiosk_app(Path(setup["data_dir"]), setup["slot"])
+    agent = None if setup["agent"] is None else Path(setup["agent"])
+    app = kiosk_app(Path(setup["data_dir"]), setup["slot"], agent)
     emulator_command = [sys.executable, "-m", "yoshin.devtools.card_emulator", "--persona", "elderly"]
     emulator_command += ["--port", str(setup["port"]), "--pki-dir", setup["pki"]]
 
@@ -163,8 +188,12 @@ def child_visits(kind: str) -> None:
                 app.reset()
                 await until(pilot, lambda f=forgotten: app.visits_forgotten > f)  # the visit's end, released
                 after_first = after_first or rss_kib()
-            queued = app.services.queue_status().depth
-            print(json.dumps({"rss_kib": rss_kib(), "rss_after_first_kib": after_first, "queued": queued}))
+            rss, modules = rss_kib(), loaded(AGENT_ONLY)
+            # read first: `services.queue_status()` would import the outbox for its dataclass; the core's
+            # answer is a dict (over the socket with the agent)
+            queued = app.services.core.queue_status()["depth"]
+            answer = {"rss_kib": rss, "rss_after_first_kib": after_first, "queued": queued, "modules": modules}
+            print(json.dumps(answer))
 
     asyncio.run(run())
 
@@ -201,39 +230,104 @@ def run_child(measure: str, kind: str) -> dict:
     return answer
 
 
+@contextmanager
+def device_daemon(command: str, data_dir: Path) -> Iterator[subprocess.Popen[str]]:
+    """`yoshin-device COMMAND --data-dir DATA_DIR` in a process of its own, as on the appliance; SIGTERM
+    at the end (both daemons stop on it)."""
+    tool = Path(sys.executable).parent / "yoshin-device"
+    process = subprocess.Popen(
+        [str(tool), command, "--data-dir", str(data_dir)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def drained(appliance: Appliance) -> None:
+    """Wait until a forwarder has sent everything the visits sealed, so both daemons are measured after the
+    same work (the host accepts every record: a dead letter fails the run)."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    while True:
+        with closing(appliance.outbox()) as outbox:
+            status = outbox.status()
+        if status.dead_letters:
+            raise RuntimeError(f"dead letters: {status.dead_letter_reasons}")
+        if status.depth == 0:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{status.depth} records still queued after {DRAIN_TIMEOUT:.0f} s")
+        time.sleep(0.5)
+
+
+def mib(kib: int) -> float:
+    return round(kib / 1024, 1)
+
+
 def main() -> None:
     starts = {
         kind: statistics.median(run_child("start", kind)["start_s"] for _ in range(STARTS))
         for kind in ("minimal", "kiosk")
     }
+    from yoshin.device.agent import SOCKET_NAME
     from yoshin.devtools.demo import running_chain
 
     with tempfile.TemporaryDirectory() as workdir, running_chain(Path(workdir) / "chain") as chain:
-        setup = Path(workdir) / "setup.json"
-        setup.write_text(
-            json.dumps(
-                {
-                    "data_dir": str(chain.appliance.data_dir),
-                    "slot": chain.slot,
-                    "port": chain.reader.port(0),
-                    "pki": str(chain.workdir / "test-pki"),
-                }
-            )
-        )
-        visits = {"minimal": run_child("visits", "minimal"), "kiosk": run_child("visits", str(setup))}
+        data_dir = chain.appliance.data_dir
+
+        def setup(name: str, agent: Path | None) -> str:
+            path = Path(workdir) / f"{name}.json"
+            answer = {"data_dir": str(data_dir), "slot": chain.slot, "port": chain.reader.port(0)}
+            answer |= {"pki": str(chain.workdir / "test-pki"), "agent": None if agent is None else str(agent)}
+            path.write_text(json.dumps(answer))
+            return str(path)
+
+        visits: dict[str, dict[str, Any]] = {"minimal": run_child("visits", "minimal")}
+        # Now: the kiosk asks the agent, which runs with the forwarder in one process.
+        with device_daemon("serve", data_dir) as serve:
+            socket_path = data_dir / SOCKET_NAME
+            assert serve.stdout is not None
+            ready = serve.stdout.readline().strip()
+            if ready != f"yoshin agent: {socket_path}":
+                raise RuntimeError(f"yoshin-device serve did not start: {ready!r}")
+            visits["kiosk"] = run_child("visits", setup("agent", socket_path))
+            drained(chain.appliance)
+            agent_kib = rss_kib(serve.pid)
+        # Before: keys, queue and host client in the kiosk's process, the forwarder beside it (one at a time).
+        visits["in_process"] = run_child("visits", setup("in-process", None))
+        with device_daemon("forward", data_dir) as forward:
+            drained(chain.appliance)
+            forwarder_kib = rss_kib(forward.pid)
     keys = {kind: run_child("keys", kind)["key_ms"] for kind in ("minimal", "kiosk")}
+    total = {
+        "before": visits["in_process"]["rss_kib"] + forwarder_kib,
+        "after": visits["kiosk"]["rss_kib"] + agent_kib,
+    }
     print(
         json.dumps(
             {
                 "benchmark": "kiosk",
                 "cold_start_s": {k: round(v, 3) for k, v in starts.items()},
                 "cold_start_ratio": round(starts["kiosk"] / starts["minimal"], 2),
-                "rss_after_10_visits_mib": {k: round(v["rss_kib"] / 1024, 1) for k, v in visits.items()},
+                "rss_after_10_visits_mib": {k: mib(visits[k]["rss_kib"]) for k in ("minimal", "kiosk")},
                 "rss_ratio": round(visits["kiosk"]["rss_kib"] / visits["minimal"]["rss_kib"], 2),
-                "kiosk_rss_growth_visits_2_to_10_mib": round(
-                    (visits["kiosk"]["rss_kib"] - visits["kiosk"]["rss_after_first_kib"]) / 1024, 1
+                "kiosk_rss_growth_visits_2_to_10_mib": mib(
+                    visits["kiosk"]["rss_kib"] - visits["kiosk"]["rss_after_first_kib"]
                 ),
-                "visits_queued": visits["kiosk"]["queued"],
+                "kiosk_modules_loaded": visits["kiosk"]["modules"],
+                "kiosk_in_process_mib": mib(visits["in_process"]["rss_kib"]),
+                "kiosk_in_process_modules_loaded": visits["in_process"]["modules"],
+                "agent_mib": mib(agent_kib),
+                "forwarder_mib": mib(forwarder_kib),
+                "appliance_total_mib": {k: mib(v) for k, v in total.items()},
+                "appliance_total_ratio": round(total["after"] / total["before"], 2),
+                # queued at the visits' end: the agent forwards while they run, the in-process kiosk does not
+                "visits_queued": {k: visits[k]["queued"] for k in ("kiosk", "in_process")},
                 "key_to_render_ms": {k: round(v, 2) for k, v in keys.items()},
                 "key_ratio": round(keys["kiosk"] / keys["minimal"], 2),
             }
