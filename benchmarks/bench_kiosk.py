@@ -21,8 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -230,25 +229,6 @@ def run_child(measure: str, kind: str) -> dict:
     return answer
 
 
-@contextmanager
-def device_daemon(command: str, data_dir: Path) -> Iterator[subprocess.Popen[str]]:
-    """`yoshin-device COMMAND --data-dir DATA_DIR` in a process of its own, as on the appliance; SIGTERM
-    at the end (both daemons stop on it)."""
-    tool = Path(sys.executable).parent / "yoshin-device"
-    process = subprocess.Popen(
-        [str(tool), command, "--data-dir", str(data_dir)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def drained(appliance: Appliance) -> None:
     """Wait until a forwarder has sent everything the visits sealed, so both daemons are measured after the
     same work (the host accepts every record: a dead letter fails the run)."""
@@ -275,7 +255,7 @@ def main() -> None:
         for kind in ("minimal", "kiosk")
     }
     from yoshin.device.agent import SOCKET_NAME
-    from yoshin.devtools.demo import running_chain
+    from yoshin.devtools.demo import appliance_agent, child_process, running_chain, tool
 
     with tempfile.TemporaryDirectory() as workdir, running_chain(Path(workdir) / "chain") as chain:
         data_dir = chain.appliance.data_dir
@@ -289,18 +269,13 @@ def main() -> None:
 
         visits: dict[str, dict[str, Any]] = {"minimal": run_child("visits", "minimal")}
         # Now: the kiosk asks the agent, which runs with the forwarder in one process.
-        with device_daemon("serve", data_dir) as serve:
-            socket_path = data_dir / SOCKET_NAME
-            assert serve.stdout is not None
-            ready = serve.stdout.readline().strip()
-            if ready != f"yoshin agent: {socket_path}":
-                raise RuntimeError(f"yoshin-device serve did not start: {ready!r}")
-            visits["kiosk"] = run_child("visits", setup("agent", socket_path))
+        with appliance_agent(data_dir) as serve:
+            visits["kiosk"] = run_child("visits", setup("agent", data_dir / SOCKET_NAME))
             drained(chain.appliance)
             agent_kib = rss_kib(serve.pid)
         # Before: keys, queue and host client in the kiosk's process, the forwarder beside it (one at a time).
         visits["in_process"] = run_child("visits", setup("in-process", None))
-        with device_daemon("forward", data_dir) as forward:
+        with child_process([tool("yoshin-device"), "forward", "--data-dir", str(data_dir)]) as forward:
             drained(chain.appliance)
             forwarder_kib = rss_kib(forward.pid)
     keys = {kind: run_child("keys", kind)["key_ms"] for kind in ("minimal", "kiosk")}

@@ -137,24 +137,29 @@ def running_chain(workdir: Path, reader: VirtualReader | None = None, forward: b
             provisioning.provision(appliance, technician, token, CLINIC, "DEMO01", place=DEMO_PLACE)
             chain = Chain(workdir, reader, pki, host, appliance)
             if forward:
-                agent = stack.enter_context(
-                    _child([_tool("yoshin-device"), "serve", "--data-dir", str(appliance.data_dir)], subprocess.PIPE)
-                )
+                stack.enter_context(appliance_agent(appliance.data_dir))
                 chain.agent = appliance.data_dir / SOCKET_NAME
-                if agent.stdout is None or not agent.stdout.readline():  # its one line: the socket accepts
-                    raise RuntimeError("the appliance agent (yoshin-device serve) did not start")
             try:
                 yield chain
             finally:
                 chain.remove()
 
 
-def _tool(name: str) -> str:
+def tool(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
 @contextmanager
-def _child(command: list[str], stdout: int = subprocess.DEVNULL) -> Iterator[subprocess.Popen[bytes]]:
+def appliance_agent(data_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`yoshin-device serve` on `data_dir` (the agent and its forwarder), once its socket accepts."""
+    with child_process([tool("yoshin-device"), "serve", "--data-dir", str(data_dir)], subprocess.PIPE) as agent:
+        if agent.stdout is None or not agent.stdout.readline():  # its one line: the socket accepts
+            raise RuntimeError("the appliance agent (yoshin-device serve) did not start")
+        yield agent
+
+
+@contextmanager
+def child_process(command: list[str], stdout: int = subprocess.DEVNULL) -> Iterator[subprocess.Popen[bytes]]:
     """A part of the demo in its own process (it inherits the demo's pcscd socket), stopped with the demo."""
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout)
     try:
@@ -170,9 +175,9 @@ def _child(command: list[str], stdout: int = subprocess.DEVNULL) -> Iterator[sub
 
 def start_staff_app(chain: Chain, stack: contextlib.ExitStack, port: int = STAFF_PORT) -> str:
     """The staff app for a browser, as a clinic runs it (yoshin-kiosk --staff --serve, TLS on loopback)."""
-    command = [_tool("yoshin-kiosk"), "--staff", "--serve", "--port", str(port)]
+    command = [tool("yoshin-kiosk"), "--staff", "--serve", "--port", str(port)]
     command += ["--data-dir", str(chain.appliance.data_dir), "--reader", chain.slot, "--board", "none"]
-    stack.enter_context(_child(command))
+    stack.enter_context(child_process(command))
     return f"https://127.0.0.1:{port}/"
 
 
