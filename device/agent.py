@@ -246,9 +246,12 @@ class AgentClient:
                     line = stream.readline(MAX_LINE + 1)
         except OSError as error:
             raise AgentUnavailable(f"{self.path}: {error.strerror or type(error).__name__}") from None
-        if not line.endswith(b"\n"):
+        try:
+            answer = json.loads(line) if line.endswith(b"\n") else None
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
             raise AgentUnavailable(f"{self.path}: no answer")
-        answer = json.loads(line)
         if "error" in answer:
             raise error_from_json(answer["error"])
         return answer["ok"]
@@ -317,7 +320,10 @@ class AgentClient:
 
 
 class AgentServer(socketserver.ThreadingUnixStreamServer):
-    """Serves a `LocalCore` on `path` (0600, replaced if a dead agent left it), a thread per connection."""
+    """Serves a `LocalCore` on `path` (0600, replaced if a dead agent left it), a thread per connection.
+
+    The mode is set right after binding, not by the process-wide umask (the agent's other threads create
+    files meanwhile); a peer in that instant still meets the uid check."""
 
     daemon_threads = True
     core: LocalCore
@@ -326,11 +332,8 @@ class AgentServer(socketserver.ThreadingUnixStreamServer):
         self.core = core
         self.path = path
         path.unlink(missing_ok=True)
-        umask = os.umask(0o177)  # the socket is born 0600: only the appliance's user may connect
-        try:
-            super().__init__(str(path), _Handler)
-        finally:
-            os.umask(umask)
+        super().__init__(str(path), _Handler)
+        path.chmod(0o600)  # only the appliance's user may connect
 
     def start(self) -> AgentServer:
         threading.Thread(target=self.serve_forever, name="agent", daemon=True).start()

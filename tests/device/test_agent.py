@@ -125,10 +125,10 @@ def _as_nobody(path: Path) -> bytes:
                 except PermissionError:
                     os.write(write_end, b"refused")
                 else:
-                    connection.sendall(b'{"call": "device_identity", "args": {}}\n')
                     try:
+                        connection.sendall(b'{"call": "device_identity", "args": {}}\n')
                         line = connection.makefile("rb").readline()
-                    except ConnectionResetError:  # closed unread: no answer either
+                    except (BrokenPipeError, ConnectionResetError):  # closed, unread: no answer either
                         line = b""
                     os.write(write_end, b"answer:" + line)
         finally:
