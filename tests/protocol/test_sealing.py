@@ -12,11 +12,11 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
+from yoshin.protocol.api import new_record_id
 from yoshin.protocol.sealing import (
     EnvelopeHeader,
     SealedEnvelope,
     SealError,
-    new_record_id,
     open_sealed,
     seal,
     verify_envelope,
